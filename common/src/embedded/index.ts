@@ -1,0 +1,4 @@
+export * from './ports.ts';
+export * from './postgres.ts';
+export * from './redis.ts';
+export * from './s3.ts';

@@ -1,0 +1,3 @@
+export * from './postgres.ts';
+export * from './services.ts';
+export * from '../embedded/index.ts';

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type RunningPostgres } from '../embedded/postgres.ts';
+import { roleUrl, migrate, setRolePasswords, serviceRoles, type ServiceRole } from '@linkport/migrations';
+
+/** Passwords the service roles get in every test cluster. */
+export const testRolePasswords: Record<ServiceRole, string> = Object.fromEntries(
+  serviceRoles.map((r) => [r, `${r}_test`]),
+) as Record<ServiceRole, string>;
+
+const TEMPLATE = 'linkport_template';
+let clusterPromise: Promise<{ adminUrl: string; stop?: () => Promise<void> }> | undefined;
+
+/**
+ * The test cluster: the one `npm test` started (LINKPORT_TEST_PG_URL), or — when a test file runs
+ * alone — a throwaway embedded PostgreSQL 16 for this process.
+ */
+export async function testCluster(): Promise<{ adminUrl: string }> {
+  clusterPromise ??= (async () => {
+    const given = process.env.LINKPORT_TEST_PG_URL;
+    if (given) return { adminUrl: given };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-pg-'));
+    fs.chmodSync(dir, 0o755);
+    const running: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return { adminUrl: running.url, stop: running.stop };
+  })();
+  return clusterPromise;
+}
+
+async function adminQuery(adminUrl: string, sql: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return await c.query(sql, values);
+  } finally {
+    await c.end();
+  }
+}
+
+function withDb(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** Creates (once per cluster, under an advisory lock) the migrated template databases are cloned from. */
+export async function ensureTemplate(adminUrl: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query('SELECT pg_advisory_lock(4242)');
+    const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+    if (exists.rowCount === 0) {
+      await c.query(`CREATE DATABASE ${TEMPLATE}`);
+      const pool = new pg.Pool({ connectionString: withDb(adminUrl, TEMPLATE), max: 1 });
+      try {
+        await migrate(pool);
+        await setRolePasswords(pool, testRolePasswords);
+      } finally {
+        await pool.end();
+      }
+    }
+    await c.query('SELECT pg_advisory_unlock(4242)');
+  } finally {
+    await c.end();
+  }
+}
+
+export interface TestDatabase {
+  name: string;
+  /** Superuser URL of this database. */
+  adminUrl: string;
+  /** URL logging in as one of the service roles. */
+  roleUrl(role: ServiceRole): string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database for one test file: a clone of the migrated template (fast), or empty with
+ * `{ migrated: false }` for migration tests. Register `t.after(() => db.drop())`.
+ */
+export async function createTestDatabase(opts: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const { adminUrl } = await testCluster();
+  const migrated = opts.migrated ?? true;
+  if (migrated) await ensureTemplate(adminUrl);
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(adminUrl, migrated ? `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}` : `CREATE DATABASE ${name}`);
+  if (!migrated) await setRolePasswordsIfRolesExist(adminUrl);
+  const dbUrl = withDb(adminUrl, name);
+  return {
+    name,
+    adminUrl: dbUrl,
+    roleUrl: (role) => roleUrl(dbUrl, role, testRolePasswords[role]),
+    drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
+  };
+}
+
+async function setRolePasswordsIfRolesExist(adminUrl: string): Promise<void> {
+  const { rows } = await adminQuery(adminUrl, 'SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[...serviceRoles]]);
+  if (rows.length === 0) return;
+  const pool = new pg.Pool({ connectionString: adminUrl, max: 1 });
+  try {
+    await setRolePasswords(pool, testRolePasswords);
+  } finally {
+    await pool.end();
+  }
+}

@@ -1,0 +1,36 @@
+CREATE TABLE media.assets (
+  id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  owner_id      uuid NOT NULL REFERENCES core.users(id) ON DELETE CASCADE,
+  bucket        text NOT NULL,
+  object_key    text NOT NULL UNIQUE,
+  filename      text NOT NULL CHECK (length(filename) BETWEEN 1 AND 255),
+  content_type  text NOT NULL,
+  size          bigint NOT NULL CHECK (size > 0),
+  visibility    text NOT NULL CHECK (visibility IN ('public', 'private')),
+  status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ready', 'failed')),
+  checksum      text,
+  etag          text,
+  upload_expires_at timestamptz NOT NULL,
+  completed_at  timestamptz,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX assets_owner_idx ON media.assets (owner_id, created_at DESC, id);
+CREATE INDEX assets_pending_idx ON media.assets (upload_expires_at) WHERE status = 'pending';
+
+-- Multipart uploads: R2 requires equal non-trailing part sizes, so the part size is fixed here.
+CREATE TABLE media.upload_sessions (
+  id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  asset_id    uuid NOT NULL UNIQUE REFERENCES media.assets(id) ON DELETE CASCADE,
+  upload_id   text NOT NULL,
+  part_size   bigint NOT NULL CHECK (part_size > 0),
+  part_count  integer NOT NULL CHECK (part_count BETWEEN 1 AND 10000),
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION media.touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.updated_at := now();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER assets_updated_at BEFORE UPDATE ON media.assets FOR EACH ROW EXECUTE FUNCTION media.touch_updated_at();

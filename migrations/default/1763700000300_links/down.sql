@@ -1,0 +1,15 @@
+DROP TABLE links.daily_visitors;
+DROP TABLE links.daily_stats;
+DROP FUNCTION links.drop_click_partitions_before(timestamptz);
+DROP FUNCTION links.ensure_click_partitions(timestamptz, int);
+DROP TABLE links.clicks;
+DROP TABLE links.link_tags;
+DROP TABLE links.tags;
+DROP FUNCTION links.content_changed(links.links, links.links);
+DROP TABLE links.links;
+DROP FUNCTION links.notify_changed();
+DROP FUNCTION links.before_write();
+DROP FUNCTION links.is_reserved_code(text);
+DROP FUNCTION links.code_alphabet();
+DROP FUNCTION links.is_http_url(text);
+DROP TABLE links.domains;

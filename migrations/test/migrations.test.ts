@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createTestDatabase, testRolePasswords } from '@linkport/common/testing';
+import { migrate, rollback, status, listMigrations, roleUrl } from '../src/runner.ts';
+
+async function withPool<T>(url: string, fn: (p: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: url, max: 3 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+test('up → down → up on an empty database, state recorded as Hasura does', async (t) => {
+  const db = await createTestDatabase({ migrated: false });
+  t.after(() => db.drop());
+  const all = listMigrations();
+  await withPool(db.adminUrl, async (pool) => {
+    const first = await migrate(pool);
+    assert.equal(first.applied.length, all.length);
+    const { rows } = await pool.query('SELECT version::text, dirty FROM hdb_catalog.schema_migrations ORDER BY version');
+    assert.deepEqual(rows, all.map((m) => ({ version: m.version.toString(), dirty: false })));
+    assert.equal((await migrate(pool)).applied.length, 0, 'second migrate is a no-op');
+
+    const down = await rollback(pool, all.length);
+    assert.equal(down.length, all.length);
+    const schemas = await pool.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('core','media','links')");
+    assert.equal(schemas.rowCount, 0, 'down removes the schemas');
+    assert.ok((await status(pool)).every((s) => s.state === 'pending'));
+
+    assert.equal((await migrate(pool)).applied.length, all.length, 'up again after down');
+  });
+});
+
+test('concurrent runners apply each version once (advisory lock)', async (t) => {
+  const db = await createTestDatabase({ migrated: false });
+  t.after(() => db.drop());
+  await withPool(db.adminUrl, async (pool) => {
+    const [a, b] = await Promise.all([migrate(pool), migrate(pool)]);
+    assert.equal(a.applied.length + b.applied.length, listMigrations().length);
+  });
+});
+
+test('a dirty or unknown version stops every command with a clear message', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  await withPool(db.adminUrl, async (pool) => {
+    await pool.query('INSERT INTO hdb_catalog.schema_migrations VALUES (9999999999999, false)');
+    await assert.rejects(migrate(pool), /not in this checkout/);
+    await pool.query('UPDATE hdb_catalog.schema_migrations SET dirty = true WHERE version = 9999999999999');
+    await assert.rejects(migrate(pool), /is dirty/);
+    await assert.rejects(rollback(pool), /is dirty/);
+    const st = await status(pool);
+    assert.equal(st.at(-1)?.state, 'dirty');
+  });
+});
+
+test('a failing migration rolls back whole and leaves no state', async (t) => {
+  const db = await createTestDatabase({ migrated: false });
+  t.after(() => db.drop());
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mig-'));
+  fs.mkdirSync(path.join(dir, '1_ok'));
+  fs.writeFileSync(path.join(dir, '1_ok', 'up.sql'), 'CREATE TABLE public.ok1 (id int);');
+  fs.writeFileSync(path.join(dir, '1_ok', 'down.sql'), 'DROP TABLE public.ok1;');
+  fs.mkdirSync(path.join(dir, '2_bad'));
+  fs.writeFileSync(path.join(dir, '2_bad', 'up.sql'), 'CREATE TABLE public.bad (id int); SELECT 1/0;');
+  fs.writeFileSync(path.join(dir, '2_bad', 'down.sql'), 'DROP TABLE public.bad;');
+  await withPool(db.adminUrl, async (pool) => {
+    await assert.rejects(migrate(pool, { dir }), /2_bad failed: division by zero/);
+    const { rows } = await pool.query('SELECT version::text, dirty FROM hdb_catalog.schema_migrations');
+    assert.deepEqual(rows, [{ version: '1', dirty: false }]);
+    assert.equal((await pool.query("SELECT to_regclass('public.bad') AS t")).rows[0].t, null);
+  });
+});
+
+// DESIGN.md's grants table: each service role reaches its own schema and nothing else.
+const refusals: Array<[role: keyof typeof testRolePasswords, sql: string]> = [
+  ['core_service', 'SELECT * FROM media.assets'],
+  ['core_service', 'SELECT * FROM links.links'],
+  ['media_service', 'SELECT * FROM core.users'],
+  ['media_service', 'SELECT * FROM links.links'],
+  ['redirect_service', 'SELECT * FROM core.users'],
+  ['redirect_service', 'SELECT * FROM media.assets'],
+  ['redirect_service', "UPDATE links.links SET destination = 'https://evil.example'"],
+  ['redirect_service', 'DELETE FROM links.links'],
+  ['links_admin', 'SELECT * FROM core.users'],
+  ['links_admin', 'SELECT * FROM media.assets'],
+  ['links_admin', 'CREATE TABLE public.x (id int)'],
+];
+
+test('each service role is refused on the other schemas', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  for (const [role, sql] of refusals) {
+    await withPool(db.roleUrl(role), async (pool) => {
+      await assert.rejects(pool.query(sql), (err: { code?: string }) => err.code === '42501', `${role}: ${sql}`);
+    });
+  }
+  const allowed: Array<[keyof typeof testRolePasswords, string]> = [
+    ['core_service', 'SELECT count(*) FROM core.users'],
+    ['media_service', 'SELECT count(*) FROM media.assets'],
+    ['redirect_service', 'SELECT count(*) FROM links.links'],
+    ['redirect_service', 'UPDATE links.links SET click_count = click_count + 1 WHERE false'],
+    ['links_admin', 'SELECT count(*) FROM links.links'],
+  ];
+  for (const [role, sql] of allowed) {
+    await withPool(db.roleUrl(role), (pool) => pool.query(sql));
+  }
+  assert.ok(roleUrl(db.adminUrl, 'core_service', 'x').includes('core_service:x@'));
+});
+
+test('the database enforces link rules whichever engine writes', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  await withPool(db.adminUrl, async (pool) => {
+    const u = await pool.query<{ id: string }>("INSERT INTO core.users (email, password_hash) VALUES ('a@example.com', 'x') RETURNING id");
+    const owner = u.rows[0]!.id;
+    const ins = (code: string | null, dest = 'https://example.com/x') =>
+      pool.query<{ code: string }>('INSERT INTO links.links (owner_id, code, destination) VALUES ($1, $2, $3) RETURNING code', [owner, code, dest]);
+
+    const gen = (await ins(null)).rows[0]!.code;
+    assert.match(gen, /^[23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ]{7}$/, 'generated from the unambiguous alphabet');
+    assert.equal((await ins('my-launch_2')).rows[0]!.code, 'my-launch_2');
+    await assert.rejects(ins('my-launch_2'), { code: '23505' });
+    await assert.rejects(ins('ab'), { code: '23514', constraint: 'code_format' });
+    await assert.rejects(ins('has space'), { code: '23514' });
+    await assert.rejects(ins('Health'), { code: '23514', constraint: 'code_not_reserved' });
+    for (const bad of ['javascript:alert(1)', 'ftp://x.example', '/relative', 'https://', 'http://a b.com', 'https://x.example/\n']) {
+      await assert.rejects(ins(null, bad), { code: '23514' }, bad);
+    }
+
+    const listener = new pg.Client({ connectionString: db.adminUrl });
+    await listener.connect();
+    const seen: string[] = [];
+    listener.on('notification', (n) => seen.push(n.payload ?? ''));
+    await listener.query('LISTEN link_changed');
+    const before = (await pool.query("SELECT updated_at FROM links.links WHERE code = 'my-launch_2'")).rows[0].updated_at;
+    await pool.query("UPDATE links.links SET click_count = click_count + 1 WHERE code = 'my-launch_2'");
+    await pool.query("UPDATE links.links SET destination = 'https://example.org/' WHERE code = 'my-launch_2'");
+    await pool.query("DELETE FROM links.links WHERE code = $1", [gen]);
+    await new Promise((r) => setTimeout(r, 100));
+    await listener.end();
+    assert.deepEqual(seen, ['my-launch_2', gen], 'a click bump notifies nothing; an edit and a delete do');
+    const after = (await pool.query("SELECT updated_at, password FROM links.links WHERE code = 'my-launch_2'")).rows[0];
+    assert.ok(after.updated_at > before, 'updated_at moves on an edit');
+
+    await pool.query("UPDATE links.links SET password = 'hunter2' WHERE code = 'my-launch_2'");
+    const pw = (await pool.query("SELECT password, crypt('hunter2', password) = password AS ok FROM links.links WHERE code = 'my-launch_2'")).rows[0];
+    assert.match(pw.password, /^\$2a\$/, 'stored as a bcrypt hash');
+    assert.equal(pw.ok, true);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * `npm test`: typecheck, lint, then every workspace's `test/**\/*.test.ts` in one `node:test` run, so
+ * the run ends with one counted summary. Starts one throwaway PostgreSQL 16 for the whole run
+ * (tests clone a migrated template database from it); Redis and S3 are started per test file.
+ *
+ *   npm test                      everything
+ *   npm test -- core-service      only files whose path contains "core-service"
+ *   npm test -- --no-checks       skip typecheck and lint
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../common/src/embedded/postgres.ts';
+import { ensureTemplate } from '../common/src/testing/postgres.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const noChecks = args.includes('--no-checks');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function findTests(dir: string, out: string[] = []): string[] {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findTests(p, out);
+    else if (e.name.endsWith('.test.ts') && p.split(path.sep).includes('test')) out.push(path.relative(root, p));
+  }
+  return out;
+}
+
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: root, stdio: 'inherit', env });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main(): Promise<number> {
+  if (!noChecks && filters.length === 0) {
+    console.log('# typecheck (tsc)');
+    if ((await run('npx', ['tsc', '-p', 'tsconfig.json'])) !== 0) return 1;
+    console.log('# lint (eslint: floating promises)');
+    if ((await run('npx', ['eslint', '.'])) !== 0) return 1;
+  }
+  const files = findTests(root)
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+    .sort();
+  if (files.length === 0) {
+    console.error('no test files matched');
+    return 1;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-test-pg-'));
+  fs.chmodSync(dir, 0o755);
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+  try {
+    await ensureTemplate(pg.url);
+    const concurrency = process.env.TEST_CONCURRENCY ?? String(Math.max(2, os.availableParallelism()));
+    return await run(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+      { ...process.env, LINKPORT_TEST_PG_URL: pg.url },
+    );
+  } finally {
+    await pg.stop().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
