@@ -166,10 +166,15 @@ CREATE TABLE links.clicks (
   browser       text,
   os            text,
   is_bot        boolean NOT NULL DEFAULT false,
+  -- The producer's own id for the click. A redirect node that re-sends an XADD whose reply was lost
+  -- (Redis died mid-command) creates a second stream entry with a new stream id; this key makes that
+  -- copy a no-op too, so a click is counted once across Redis failures as well as worker replays.
+  click_id      text,
   PRIMARY KEY (stream_id, clicked_at)
 ) PARTITION BY RANGE (clicked_at);
 CREATE TABLE links.clicks_default PARTITION OF links.clicks DEFAULT;
 CREATE INDEX clicks_link_idx ON links.clicks (link_id, clicked_at);
+CREATE UNIQUE INDEX clicks_click_id_key ON links.clicks (click_id, clicked_at);
 
 -- Creates the monthly partitions covering [from, from + months). SECURITY DEFINER: the worker's
 -- role may add partitions without owning the table. A month whose rows already sit in the default

@@ -1,0 +1,120 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { createLogger, createPool, withTimeout, type Logger, type Pool } from '@linkport/common';
+import type { Config } from './config.ts';
+import { ClickProducer } from './clicks/click-producer.ts';
+import { createHandler } from './http/handler.ts';
+import { QrRenderer } from './http/qr.ts';
+import { InvalidationListener } from './links/invalidation.ts';
+import { LinkStore } from './links/link-store.ts';
+import { LinksRepository } from './links/links.repository.ts';
+import { Metrics } from './metrics.ts';
+import { PasswordCookies, VisitorHasher } from './visitor.ts';
+
+export interface RedirectApp {
+  server: http.Server;
+  metrics: Metrics;
+  store: LinkStore;
+  producer: ClickProducer;
+  listen(): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The redirect service on bare node:http rather than Fastify (CONTRIBUTING's usual buildApp):
+ * measured with bench/redirect.ts, Fastify's routing and request/reply objects cost a measurable
+ * share of the hot path's budget (see redirect/README.md for the numbers). Like buildApp it never
+ * listens by itself; server.ts does.
+ */
+export async function buildRedirectApp(config: Config, opts: { log?: Logger } = {}): Promise<RedirectApp> {
+  const log = opts.log ?? createLogger('redirect', config.LOG_LEVEL);
+  const metrics = new Metrics();
+  const pool: Pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'redirect' });
+  // Redis is optional for serving: with the offline queue off a command fails at once while Redis
+  // is away, so lookups fall through to PostgreSQL and clicks go to the in-memory buffer instead of
+  // piling up behind the reconnect.
+  const redis = new Redis(config.REDIS_URL, {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+  });
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
+  const repo = new LinksRepository(pool);
+  const store = new LinkStore(repo, redis, metrics, log, {
+    localTtlMs: config.LINK_CACHE_TTL_MS,
+    localMax: config.LINK_CACHE_MAX,
+    negativeTtlMs: config.NEGATIVE_CACHE_TTL_MS,
+    redisTtlS: config.REDIS_LINK_TTL_S,
+  });
+  const listener = new InvalidationListener(config.DATABASE_URL, store, log);
+  await listener.start();
+  const producer = new ClickProducer(redis, metrics, log, {
+    stream: config.CLICK_STREAM,
+    maxlen: config.CLICK_STREAM_MAXLEN,
+    bufferSize: config.CLICK_BUFFER_SIZE,
+  });
+  metrics.gauge('click_buffer_size', 'Clicks waiting in memory for Redis.', () => producer.buffered);
+  metrics.gauge('click_buffer_capacity', 'Capacity of the in-memory click buffer.', () => config.CLICK_BUFFER_SIZE);
+  metrics.gauge('link_cache_entries', 'Entries in the in-process link cache.', () => store.size);
+  metrics.gauge('redis_up', '1 while the Redis connection is ready.', () => (redis.status === 'ready' ? 1 : 0));
+  metrics.gauge('invalidation_listener_up', '1 while LISTEN link_changed is connected.', () => (listener.connected ? 1 : 0));
+
+  let closing = false;
+  const ready = async () => {
+    const checks: Record<string, string> = {};
+    const probe = async (name: string, f: () => Promise<unknown>) => {
+      checks[name] = await withTimeout(f(), 1_000).then(
+        () => 'ok',
+        () => 'failing',
+      );
+    };
+    await Promise.all([probe('postgres', () => pool.query('SELECT 1')), probe('redis', () => redis.ping())]);
+    // Either store can serve redirects (Redis down → PostgreSQL; PostgreSQL down → cached links), so
+    // the node stays in rotation unless both are gone.
+    return { ok: !closing && (checks.postgres === 'ok' || checks.redis === 'ok'), checks };
+  };
+
+  const handler = createHandler({
+    config,
+    store,
+    repo,
+    producer,
+    metrics,
+    log,
+    hasher: new VisitorHasher(config.REDIRECT_SECRET),
+    cookies: new PasswordCookies(config.REDIRECT_SECRET, config.PASSWORD_COOKIE_TTL_S),
+    qr: new QrRenderer(),
+    ready,
+  });
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+
+  return {
+    server,
+    metrics,
+    store,
+    producer,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          const { port } = server.address() as AddressInfo;
+          resolve({ port, url: `http://${config.HOST}:${port}` });
+        });
+      }),
+    async close() {
+      closing = true;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      await withTimeout(closed, 5_000).catch(() => server.closeAllConnections());
+      await producer.drain(5_000);
+      if (producer.buffered > 0) log.error({ lost: producer.buffered }, 'shutting down with clicks still buffered (Redis unavailable)');
+      await listener.stop();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/** One click as it travels through the stream: flat string fields (XADD field/value pairs). */
+export interface Click {
+  /** Producer-side unique id (links.clicks.click_id): dedups a re-sent XADD. */
+  id: string;
+  linkId: string;
+  code: string;
+  /** Epoch milliseconds of the redirect. */
+  ts: number;
+  visitor: string;
+  ua: string;
+  referrer: string;
+  country: string;
+}
+
+export function clickFields(c: Click): string[] {
+  return ['id', c.id, 'link', c.linkId, 'code', c.code, 'ts', String(c.ts), 'v', c.visitor, 'ua', c.ua, 'ref', c.referrer, 'co', c.country];
+}
+
+/** Parses stream fields back; null when the entry is not a click (it goes to the dead-letter stream). */
+export function parseClick(fields: string[]): Click | null {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  const ts = Number(m.get('ts'));
+  const linkId = m.get('link') ?? '';
+  const code = m.get('code') ?? '';
+  if (!Number.isSafeInteger(ts) || ts <= 0) return null;
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(linkId) || code === '') return null;
+  return {
+    id: m.get('id') ?? '',
+    linkId,
+    code,
+    ts,
+    visitor: m.get('v') ?? '',
+    ua: m.get('ua') ?? '',
+    referrer: m.get('ref') ?? '',
+    country: m.get('co') ?? '',
+  };
+}

@@ -1,0 +1,62 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Request helpers kept apart from the handler so they can be read (and tested) alone. */
+
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const xff = req.headers['x-forwarded-for'];
+    const v = Array.isArray(xff) ? xff[xff.length - 1] : xff;
+    if (v) {
+      // The last hop was appended by our gateway; anything before it is the client's say-so.
+      const last = v.slice(v.lastIndexOf(',') + 1).trim();
+      if (last) return last;
+    }
+  }
+  return req.socket.remoteAddress ?? '';
+}
+
+export function header(req: IncomingMessage, name: string): string {
+  const v = req.headers[name];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
+}
+
+export function countryOf(req: IncomingMessage, headerName: string): string | null {
+  if (!headerName) return null;
+  const v = header(req, headerName).trim().toUpperCase();
+  // XX/T1 are Cloudflare's unknown/Tor markers; only real alpha-2 codes target.
+  return /^[A-Z]{2}$/.test(v) && v !== 'XX' ? v : null;
+}
+
+/** True when Accept ranks application/json before text/html (or has no text/html at all). */
+export function prefersJson(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  if (!accept) return false;
+  const j = accept.indexOf('application/json');
+  if (j < 0) return false;
+  const h = accept.indexOf('text/html');
+  return h < 0 || j < h;
+}
+
+/** Reads a small urlencoded body; rejects past `limit` bytes. */
+export function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
+  });
+}
+
+export function safeHost(req: IncomingMessage): string {
+  const h = header(req, 'host');
+  return /^[A-Za-z0-9.[\]:-]{1,255}$/.test(h) ? h : 'localhost';
+}

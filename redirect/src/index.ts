@@ -1,0 +1,3 @@
+export { buildRedirectApp, type RedirectApp } from './app.ts';
+export { configSchema, loadRedirectConfig, type Config } from './config.ts';
+export { decide, type Decision, type RequestFacts } from './decide.ts';

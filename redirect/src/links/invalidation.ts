@@ -1,0 +1,83 @@
+import pg from 'pg';
+import type { Logger } from '@linkport/common';
+import type { LinkStore } from './link-store.ts';
+
+/**
+ * LISTEN link_changed (sent by the links.notify_changed trigger for every content edit, insert and
+ * delete, but not for click bookkeeping) and evict the code everywhere. A dedicated connection,
+ * not the pool: LISTEN is per session. On any failure it reconnects with backoff and clears the local
+ * cache, since notifications sent while it was away are lost (PostgreSQL docs, NOTIFY: only
+ * sessions listening at commit time receive it).
+ */
+export class InvalidationListener {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private retryMs = 100;
+  private timer: NodeJS.Timeout | undefined;
+  connected = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly store: LinkStore,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect().catch((err: unknown) => {
+      this.log.warn({ err }, 'link_changed listener could not connect; retrying');
+      this.schedule();
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: 'redirect-listen', keepAlive: true });
+    this.client = client;
+    client.on('notification', (msg) => {
+      if (msg.channel === 'link_changed' && msg.payload) this.store.invalidate(msg.payload);
+    });
+    const lost = (err?: unknown) => {
+      if (this.client !== client) return;
+      this.connected = false;
+      this.client = undefined;
+      client.removeAllListeners('end');
+      client.end().catch(() => {});
+      if (this.stopped) return;
+      this.log.warn({ err }, 'link_changed listener lost; reconnecting');
+      this.store.clearLocal();
+      this.schedule();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    await client.connect();
+    await client.query('LISTEN link_changed');
+    if (this.client !== client) return;
+    this.connected = true;
+    this.retryMs = 100;
+    // Anything cached before this LISTEN took effect may have missed an edit.
+    this.store.clearLocal();
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect().catch((err: unknown) => {
+        this.log.warn({ err }, 'link_changed listener reconnect failed');
+        const c = this.client;
+        this.client = undefined;
+        this.connected = false;
+        c?.end().catch(() => {});
+        this.schedule();
+      });
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, 5_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => {});
+  }
+}

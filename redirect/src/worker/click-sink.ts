@@ -1,0 +1,145 @@
+import { withTransaction, type Pool, type PoolClient } from '@linkport/common';
+import type { EnrichedClick } from './enrich.ts';
+
+/**
+ * Writes one batch in one transaction. The INSERT is the idempotency gate: a replayed stream entry
+ * (same stream_id) or a re-sent XADD (same click_id) conflicts and is skipped, and only the rows
+ * RETURNING reports as inserted feed the counters and rollups — so a crash between COMMIT and XACK
+ * costs a replay, never a double count.
+ */
+export class ClickSink {
+  constructor(private readonly pool: Pool) {}
+
+  async write(batch: EnrichedClick[]): Promise<{ inserted: number; counted: number }> {
+    if (batch.length === 0) return { inserted: 0, counted: 0 };
+    return withTransaction(this.pool, async (db) => {
+      const inserted = await insertClicks(db, batch);
+      const counted = inserted.filter((c) => !c.isBot);
+      if (counted.length > 0) {
+        await bumpLinks(db, counted);
+        await rollups(db, counted, await newVisitors(db, counted));
+      }
+      return { inserted: inserted.length, counted: counted.length };
+    });
+  }
+}
+
+const day = (ts: number) => new Date(ts).toISOString().slice(0, 10);
+
+async function insertClicks(db: PoolClient, batch: EnrichedClick[]): Promise<EnrichedClick[]> {
+  // Clicks of links deleted meanwhile are dropped by the join instead of failing the batch on the FK.
+  const { rows } = await db.query<{ stream_id: string }>(
+    `INSERT INTO links.clicks (stream_id, click_id, clicked_at, link_id, code, visitor_hash, user_agent, referrer,
+                               referrer_host, country, device, browser, os, is_bot)
+     SELECT u.stream_id, NULLIF(u.click_id, ''), to_timestamp(u.ts / 1000.0), u.link_id, u.code, NULLIF(u.visitor, ''),
+            NULLIF(u.ua, ''), NULLIF(u.ref, ''), NULLIF(u.ref_host, ''), NULLIF(u.country, ''), u.device, u.browser, u.os, u.is_bot
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+                   $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[])
+            AS u(stream_id, click_id, ts, link_id, code, visitor, ua, ref, ref_host, country, device, browser, os, is_bot)
+       JOIN links.links l ON l.id = u.link_id
+     ON CONFLICT DO NOTHING
+     RETURNING stream_id`,
+    [
+      batch.map((c) => c.streamId),
+      batch.map((c) => c.id),
+      batch.map((c) => c.ts),
+      batch.map((c) => c.linkId),
+      batch.map((c) => c.code),
+      batch.map((c) => c.visitor),
+      batch.map((c) => c.ua),
+      batch.map((c) => c.referrer),
+      batch.map((c) => c.referrerHost),
+      batch.map((c) => c.country),
+      batch.map((c) => c.device),
+      batch.map((c) => c.browser),
+      batch.map((c) => c.os),
+      batch.map((c) => c.isBot),
+    ],
+  );
+  const ok = new Set(rows.map((r) => r.stream_id));
+  return batch.filter((c) => ok.has(c.streamId));
+}
+
+async function bumpLinks(db: PoolClient, clicks: EnrichedClick[]): Promise<void> {
+  const per = new Map<string, { n: number; last: number }>();
+  for (const c of clicks) {
+    const p = per.get(c.linkId);
+    if (p) {
+      p.n++;
+      p.last = Math.max(p.last, c.ts);
+    } else per.set(c.linkId, { n: 1, last: c.ts });
+  }
+  // Sorted ids: concurrent workers lock rows in the same order and cannot deadlock.
+  const ids = [...per.keys()].sort();
+  await db.query(
+    `UPDATE links.links l
+        SET click_count = l.click_count + u.n,
+            last_clicked_at = GREATEST(l.last_clicked_at, to_timestamp(u.last / 1000.0))
+       FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(id, n, last)
+      WHERE l.id = u.id`,
+    [ids, ids.map((i) => per.get(i)!.n), ids.map((i) => per.get(i)!.last)],
+  );
+}
+
+/** Which clicks are a visitor's first of the day on that link (inserted into daily_visitors). */
+async function newVisitors(db: PoolClient, clicks: EnrichedClick[]): Promise<Set<EnrichedClick>> {
+  const keyed = new Map<string, EnrichedClick>();
+  for (const c of clicks) {
+    if (!c.visitor) continue;
+    const k = `${c.linkId}|${day(c.ts)}|${c.visitor}`;
+    if (!keyed.has(k)) keyed.set(k, c);
+  }
+  if (keyed.size === 0) return new Set();
+  const keys = [...keyed.keys()].sort();
+  const parts = keys.map((k) => k.split('|'));
+  const { rows } = await db.query<{ link_id: string; day: string; visitor_hash: string }>(
+    `INSERT INTO links.daily_visitors (link_id, day, visitor_hash)
+     SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[])
+     ON CONFLICT DO NOTHING
+     RETURNING link_id, to_char(day, 'YYYY-MM-DD') AS day, visitor_hash`,
+    [parts.map((p) => p[0]), parts.map((p) => p[1]), parts.map((p) => p[2])],
+  );
+  return new Set(rows.map((r) => keyed.get(`${r.link_id}|${r.day}|${r.visitor_hash}`)!));
+}
+
+/**
+ * daily_stats: 'total' plus one row per dimension value. `visitors` counts a visitor once per day,
+ * attributed to the values of their first click that day, so each dimension's visitors sum to the
+ * total's.
+ */
+async function rollups(db: PoolClient, clicks: EnrichedClick[], firsts: Set<EnrichedClick>): Promise<void> {
+  const acc = new Map<string, { clicks: number; visitors: number }>();
+  const add = (linkId: string, d: string, dim: string, value: string, isNew: boolean) => {
+    const k = `${linkId}|${d}|${dim}|${value}`;
+    const a = acc.get(k) ?? { clicks: 0, visitors: 0 };
+    a.clicks++;
+    if (isNew) a.visitors++;
+    acc.set(k, a);
+  };
+  for (const c of clicks) {
+    const d = day(c.ts);
+    const isNew = firsts.has(c);
+    add(c.linkId, d, 'total', '', isNew);
+    add(c.linkId, d, 'country', c.country || 'unknown', isNew);
+    add(c.linkId, d, 'device', c.device, isNew);
+    add(c.linkId, d, 'browser', c.browser, isNew);
+    add(c.linkId, d, 'os', c.os, isNew);
+    add(c.linkId, d, 'referrer', c.referrerHost || 'direct', isNew);
+  }
+  const keys = [...acc.keys()].sort();
+  const parts = keys.map((k) => k.split('|'));
+  await db.query(
+    `INSERT INTO links.daily_stats AS s (link_id, day, dimension, value, clicks, visitors)
+     SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+     ON CONFLICT (link_id, day, dimension, value)
+     DO UPDATE SET clicks = s.clicks + EXCLUDED.clicks, visitors = s.visitors + EXCLUDED.visitors`,
+    [
+      parts.map((p) => p[0]),
+      parts.map((p) => p[1]),
+      parts.map((p) => p[2]),
+      parts.map((p) => p.slice(3).join('|')),
+      keys.map((k) => acc.get(k)!.clicks),
+      keys.map((k) => acc.get(k)!.visitors),
+    ],
+  );
+}

@@ -1,0 +1,183 @@
+import type { Redis } from 'ioredis';
+import { pgErrorCode, type Logger } from '@linkport/common';
+import { parseClick } from '../clicks/click.ts';
+import type { ClickSink } from './click-sink.ts';
+import { enrich, type EnrichedClick } from './enrich.ts';
+
+export interface ConsumerOptions {
+  stream: string;
+  deadStream: string;
+  group: string;
+  consumer: string;
+  batch: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+export interface ConsumerStats {
+  batches: number;
+  inserted: number;
+  counted: number;
+  acked: number;
+  dead: number;
+  claimed: number;
+}
+
+/**
+ * One member of the consumer group: XREADGROUP batches → enrich → one transaction (ClickSink) →
+ * XACK after COMMIT. Entries left pending by a dead member are taken over with XAUTOCLAIM once idle
+ * for claimIdleMs (Redis 7 reply: [cursor, entries, deleted ids]; storage-postgres-redis.md §6).
+ * An entry that keeps failing on its own data (SQLSTATE class 22/23) after maxDeliveries deliveries,
+ * or that is not a click at all, is copied to the dead-letter stream with its error and acked.
+ * Connection failures never dead-letter: the batch stays pending and is retried.
+ */
+export class ClickConsumer {
+  readonly stats: ConsumerStats = { batches: 0, inserted: 0, counted: 0, acked: 0, dead: 0, claimed: 0 };
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readOwnPending = true;
+  private lastClaim = 0;
+  private claimCursor = '0-0';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly sink: ClickSink,
+    private readonly log: Logger,
+    private readonly opts: ConsumerOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String(err).includes('BUSYGROUP')) throw err;
+    }
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Graceful: the batch in hand is written and acked, then the loop ends. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        const entries = await this.next();
+        if (entries.length > 0) await this.process(entries);
+        backoff = 100;
+      } catch (err) {
+        this.log.warn({ err }, 'click batch failed; retrying');
+        this.readOwnPending = true;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  private async next(): Promise<Entry[]> {
+    const { stream, group, consumer, batch } = this.opts;
+    if (this.readOwnPending) {
+      // Our own unacked entries first (a restart under the same WORKER_NAME, or a failed batch).
+      const own = await this.readGroup(['0']);
+      if (own.length > 0) return own;
+      this.readOwnPending = false;
+    }
+    if (Date.now() - this.lastClaim >= Math.min(this.opts.claimIdleMs, 5_000)) {
+      const reply = (await this.redis.xautoclaim(stream, group, consumer, this.opts.claimIdleMs, this.claimCursor, 'COUNT', batch)) as [string, Entry[], string[]];
+      this.claimCursor = reply[0];
+      if (this.claimCursor === '0-0') this.lastClaim = Date.now();
+      const claimed = reply[1].filter((e) => e && Array.isArray(e[1]));
+      if (claimed.length > 0) {
+        this.stats.claimed += claimed.length;
+        this.log.info({ n: claimed.length }, 'claimed idle click entries');
+        return claimed;
+      }
+    }
+    return this.readGroup(['BLOCK', String(this.opts.blockMs), '>']);
+  }
+
+  private async readGroup(tail: string[]): Promise<Entry[]> {
+    const { stream, group, consumer, batch } = this.opts;
+    const id = tail[tail.length - 1]!;
+    const args = tail.length > 1 ? ['BLOCK', tail[1]!] : [];
+    const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batch, ...(args as []), 'STREAMS', stream, id)) as
+      | [string, Entry[]][]
+      | null;
+    // Entries trimmed away while pending come back with null fields; ack them so they leave the PEL.
+    const entries = reply?.[0]?.[1] ?? [];
+    const gone = entries.filter((e) => !e[1]).map((e) => e[0]);
+    if (gone.length > 0) await this.redis.xack(stream, group, ...gone);
+    return entries.filter((e) => e[1]);
+  }
+
+  private async process(entries: Entry[]): Promise<void> {
+    const good: EnrichedClick[] = [];
+    for (const [id, fields] of entries) {
+      const c = parseClick(fields);
+      if (c) good.push(enrich(id, c));
+      else await this.deadLetter(id, fields, 'not a click entry', 0);
+    }
+    try {
+      const r = await this.sink.write(good);
+      this.stats.inserted += r.inserted;
+      this.stats.counted += r.counted;
+      await this.ack(good.map((c) => c.streamId));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      // One bad entry must not hold the batch hostage: write the entries one by one.
+      for (const c of good) await this.processOne(c);
+    }
+    this.stats.batches++;
+  }
+
+  private async processOne(c: EnrichedClick): Promise<void> {
+    try {
+      const r = await this.sink.write([c]);
+      this.stats.inserted += r.inserted;
+      this.stats.counted += r.counted;
+      await this.ack([c.streamId]);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      const pending = (await this.redis.xpending(this.opts.stream, this.opts.group, c.streamId, c.streamId, 1)) as [string, string, number, number][];
+      const deliveries = pending[0]?.[3] ?? 0;
+      if (deliveries >= this.opts.maxDeliveries) {
+        const fields = await this.redis.xrange(this.opts.stream, c.streamId, c.streamId);
+        await this.deadLetter(c.streamId, fields[0]?.[1] ?? [], errorText(err), deliveries);
+      } else {
+        this.log.warn({ err, id: c.streamId, deliveries }, 'click entry failed; will retry after claim idle time');
+      }
+    }
+  }
+
+  private async deadLetter(id: string, fields: string[], error: string, deliveries: number): Promise<void> {
+    await this.redis.xadd(this.opts.deadStream, '*', ...fields, 'source_id', id, 'error', error, 'deliveries', String(deliveries));
+    await this.ack([id]);
+    this.stats.dead++;
+    this.log.error({ id, error, deliveries }, 'click entry moved to the dead-letter stream');
+  }
+
+  private async ack(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.redis.xack(this.opts.stream, this.opts.group, ...ids);
+    this.stats.acked += ids.length;
+  }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the entry itself is at fault. */
+function isDataError(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${pgErrorCode(err) ?? ''} ${err.message}`.trim().slice(0, 500) : String(err).slice(0, 500);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
