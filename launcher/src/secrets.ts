@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface DevSecrets {
+  hasuraAdminSecret: string;
+  redirectSecret: string;
+}
+
+/**
+ * Development secrets, generated on the first start and kept in `<data>/secrets.json` (mode 600):
+ * the same across restarts, so signed cookies and the console login survive them, and never the
+ * same on two machines. Env values win (HASURA_GRAPHQL_ADMIN_SECRET, REDIRECT_SECRET).
+ */
+export function loadSecrets(dataDir: string, env: Record<string, string | undefined>): DevSecrets {
+  const file = path.join(dataDir, 'secrets.json');
+  let stored: Partial<DevSecrets> = {};
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>;
+  const fresh = () => randomBytes(32).toString('base64url');
+  const secrets: DevSecrets = {
+    hasuraAdminSecret: stored.hasuraAdminSecret ?? fresh(),
+    redirectSecret: stored.redirectSecret ?? fresh(),
+  };
+  if (stored.hasuraAdminSecret !== secrets.hasuraAdminSecret || stored.redirectSecret !== secrets.redirectSecret) {
+    fs.writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  }
+  return {
+    hasuraAdminSecret: env.HASURA_GRAPHQL_ADMIN_SECRET ?? secrets.hasuraAdminSecret,
+    redirectSecret: env.REDIRECT_SECRET ?? secrets.redirectSecret,
+  };
+}

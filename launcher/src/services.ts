@@ -1,0 +1,157 @@
+import { localDefaults } from '@linkport/common';
+import type { Readiness } from './children.ts';
+
+/**
+ * The processes `npm start` runs, in one table (CONTRIBUTING.md "Ports and processes" and
+ * "Environment"): adding a service is one entry here. A service whose entry file does not exist yet
+ * is skipped, so the stack comes up with whatever has been written so far.
+ */
+
+/** What the launcher knows when it builds a service's environment. */
+export interface EnvContext {
+  /** The address each service listens on, by service name (the engine's may be an external Hasura). */
+  url(name: string): string;
+  port(name: string): number;
+  /** A login URL for the service's own database role (migrations/src/runner.ts roleUrl). */
+  roleUrl(role: 'core_service' | 'media_service' | 'redirect_service' | 'links_admin'): string;
+  redisUrl: string;
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; publicBaseUrl: string };
+  publicBaseUrl: string;
+  corsOrigins: string;
+  jwksUrl: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  secrets: { hasuraAdminSecret: string; redirectSecret: string };
+  /** Absolute path inside the checkout. */
+  repoPath(rel: string): string;
+  /** Launcher's own env (overrides the operator set), for optional pass-throughs. */
+  env: Record<string, string | undefined>;
+}
+
+export interface ServiceDef {
+  name: string;
+  /** Entry file relative to the repo root, run as `node --import tsx <entry>`. */
+  entry: string;
+  /** Listening port: default and the env variable that overrides it. None for the worker. */
+  port?: { env: string; default: number };
+  readiness: Readiness;
+  /** Started only once these are ready (when they exist): they fetch core's JWKS at boot. */
+  after: string[];
+  /** Paths of its health checks through the gateway, for `--check`. */
+  publicHealth?: string[];
+  /** Rows it adds to the URL table: label → path on the gateway. */
+  publicUrls?: Array<[label: string, path: string]>;
+  /** True when an operator's override replaces this process (HASURA_URL). */
+  replacedBy?: string;
+  env(c: EnvContext): Record<string, string | undefined>;
+}
+
+const http = (...paths: string[]): Readiness => ({ kind: 'http', paths });
+
+/**
+ * Health paths are tried in order; `common/src/health.ts` mounts them under an optional prefix, so
+ * both the bare and the public-prefixed forms are accepted.
+ */
+export const services: ServiceDef[] = [
+  {
+    name: 'core',
+    entry: 'core-service/src/server.ts',
+    port: { env: 'CORE_PORT', default: localDefaults.ports.core },
+    readiness: http('/health/ready', '/v1/core/health/ready'),
+    after: [],
+    publicHealth: ['/v1/core/health/ready'],
+    publicUrls: [['core API docs', '/v1/core/docs']],
+    env: (c) => ({
+      DATABASE_URL: c.roleUrl('core_service'),
+      REDIS_URL: c.redisUrl,
+      PUBLIC_BASE_URL: c.publicBaseUrl,
+      JWT_ISSUER: c.jwtIssuer,
+      JWT_AUDIENCE: c.jwtAudience,
+      JWT_PRIVATE_KEYS: c.env.JWT_PRIVATE_KEYS,
+    }),
+  },
+  {
+    name: 'media',
+    entry: 'media-service/src/server.ts',
+    port: { env: 'MEDIA_PORT', default: localDefaults.ports.media },
+    readiness: http('/health/ready', '/v1/media/health/ready'),
+    after: ['core'],
+    publicHealth: ['/v1/media/health/ready'],
+    publicUrls: [['media API docs', '/v1/media/docs']],
+    env: (c) => ({
+      DATABASE_URL: c.roleUrl('media_service'),
+      S3_ENDPOINT: c.s3.endpoint,
+      S3_REGION: c.s3.region,
+      S3_ACCESS_KEY_ID: c.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: c.s3.secretAccessKey,
+      S3_BUCKET: c.s3.bucket,
+      MEDIA_PUBLIC_BASE_URL: c.s3.publicBaseUrl,
+      JWKS_URL: c.jwksUrl,
+      JWT_ISSUER: c.jwtIssuer,
+      JWT_AUDIENCE: c.jwtAudience,
+      CORS_ORIGINS: c.corsOrigins,
+    }),
+  },
+  {
+    name: 'engine',
+    entry: 'hasura/engine/src/server.ts',
+    port: { env: 'HASURA_PORT', default: localDefaults.ports.hasura },
+    readiness: http('/healthz'),
+    after: ['core'],
+    publicHealth: ['/v1/links/healthz'],
+    publicUrls: [['GraphQL', '/v1/links/graphql']],
+    replacedBy: 'HASURA_URL',
+    env: (c) => ({
+      HASURA_GRAPHQL_DATABASE_URL: c.roleUrl('links_admin'),
+      HASURA_GRAPHQL_ADMIN_SECRET: c.secrets.hasuraAdminSecret,
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: c.jwksUrl, issuer: c.jwtIssuer, audience: c.jwtAudience }),
+      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: 'anonymous',
+      HASURA_GRAPHQL_METADATA_DIR: c.repoPath('hasura/metadata'),
+    }),
+  },
+  {
+    name: 'redirect',
+    entry: 'redirect/src/server.ts',
+    port: { env: 'REDIRECT_PORT', default: localDefaults.ports.redirect },
+    readiness: http('/health/ready'),
+    after: [],
+    env: (c) => ({
+      DATABASE_URL: c.roleUrl('redirect_service'),
+      REDIS_URL: c.redisUrl,
+      COUNTRY_HEADER: c.env.COUNTRY_HEADER ?? 'cf-ipcountry',
+      REDIRECT_SECRET: c.secrets.redirectSecret,
+      PUBLIC_BASE_URL: c.publicBaseUrl,
+    }),
+  },
+  {
+    name: 'worker',
+    entry: 'redirect/src/worker.ts',
+    readiness: { kind: 'started' },
+    after: [],
+    env: (c) => ({
+      DATABASE_URL: c.roleUrl('redirect_service'),
+      REDIS_URL: c.redisUrl,
+      REDIRECT_SECRET: c.secrets.redirectSecret,
+    }),
+  },
+  {
+    name: 'gateway',
+    entry: 'gateway/src/server.ts',
+    port: { env: 'GATEWAY_PORT', default: localDefaults.ports.gateway },
+    readiness: http('/health/ready', '/healthz', '/ping'),
+    after: ['core', 'media', 'engine', 'redirect'],
+    env: (c) => ({
+      CORE_URL: c.url('core'),
+      MEDIA_URL: c.url('media'),
+      HASURA_URL: c.url('engine'),
+      REDIRECT_URL: c.url('redirect'),
+      CORS_ORIGINS: c.corsOrigins,
+      SHORT_LINK_HOST: c.env.SHORT_LINK_HOST,
+      GATEWAY_DYNAMIC_DIR: c.repoPath('gateway/dynamic'),
+      PUBLIC_BASE_URL: c.publicBaseUrl,
+    }),
+  },
+];
+
+/** The gateway is the public face: the URL table and `--check` go through it when it runs. */
+export const GATEWAY = 'gateway';

@@ -1,0 +1,267 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Child, ChildExitedError, failureReport, waitReady, type ChildExit } from './children.ts';
+import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions } from './config.ts';
+import { LauncherError } from './errors.ts';
+import { ensureDatabase, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
+import { loadSecrets } from './secrets.ts';
+import { GATEWAY, services, type EnvContext, type ServiceDef } from './services.ts';
+import { formatTable, urlRows } from './table.ts';
+
+export type { StackOptions } from './config.ts';
+
+export interface HealthResult {
+  name: string;
+  url: string;
+  status: number | string;
+  ok: boolean;
+}
+
+export interface RunningStack {
+  /** label → URL, as printed. */
+  urls: Record<string, string>;
+  /** The printed table. */
+  table: string;
+  /** process name → pid (postgres is the postmaster; each child leads its own process group). */
+  pids: Record<string, number>;
+  /** Names of the services started, in start order. */
+  started: string[];
+  dataDir: string;
+  /** Resolves with a report (the child's log tail) when a child dies on its own. */
+  failure: Promise<string>;
+  /** Every health endpoint, through the gateway when it runs. */
+  check(): Promise<HealthResult[]>;
+  /** Children first (SIGTERM, then SIGKILL), then Redis, S3, PostgreSQL. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function portBusy(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(true));
+    srv.listen(port, host, () => srv.close(() => resolve(false)));
+  });
+}
+
+/** One clear line per busy port, before anything starts (a half-started stack is worse). */
+async function checkPorts(cfg: LauncherConfig): Promise<void> {
+  const wanted: Array<[number, string, string]> = [];
+  if (!cfg.env.DATABASE_URL) wanted.push([cfg.ports.pg, 'PostgreSQL', 'PG_PORT']);
+  if (!cfg.env.REDIS_URL) wanted.push([cfg.ports.redis, 'Redis', 'REDIS_PORT']);
+  if (!cfg.env.S3_ENDPOINT) wanted.push([cfg.ports.s3, 'S3', 'S3_PORT']);
+  for (const { def, port } of cfg.selected) if (port && def.port) wanted.push([port, def.name, def.port.env]);
+  const seen = new Map<number, string>();
+  for (const [port, what, envName] of wanted) {
+    const other = seen.get(port);
+    if (other) throw new LauncherError(`port ${port} is configured for both ${other} and ${what}: give ${envName} another value.`);
+    seen.set(port, what);
+    if (await portBusy(port, cfg.host)) {
+      throw new LauncherError(
+        `port ${port} (${what}) is already in use — stop whatever holds it (another \`npm start\`? see \`ss -ltnp | grep :${port}\`) or set ${envName}=<free port>.`,
+      );
+    }
+  }
+}
+
+function prepareDataDir(cfg: LauncherConfig): void {
+  fs.mkdirSync(cfg.logsDir, { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` OS user, which must traverse the data dir
+  // (research/storage-postgres-redis.md §5.1); mkdtemp-made dirs are 700.
+  if (process.getuid?.() === 0) fs.chmodSync(cfg.dataDir, 0o755);
+}
+
+function childBaseEnv(cfg: LauncherConfig): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, ...cfg.env };
+  for (const k of launcherOnlyEnv) delete base[k];
+  return base;
+}
+
+/** Start order: each wave holds the services whose (present) dependencies are all in earlier waves. */
+export function waves(defs: ServiceDef[]): ServiceDef[][] {
+  const present = new Set(defs.map((d) => d.name));
+  const done = new Set<string>();
+  const out: ServiceDef[][] = [];
+  let left = [...defs];
+  while (left.length) {
+    const wave = left.filter((d) => d.after.every((a) => !present.has(a) || done.has(a)));
+    if (!wave.length) throw new LauncherError(`service dependencies form a cycle: ${left.map((d) => d.name).join(', ')}`);
+    out.push(wave);
+    for (const d of wave) done.add(d.name);
+    left = left.filter((d) => !wave.includes(d));
+  }
+  return out;
+}
+
+async function httpGet(url: string): Promise<number | string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    await res.body?.cancel();
+    return res.status;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const cfg = resolveConfig(options);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const signal = options.signal;
+  const children: Child[] = [];
+  const infra: Part[] = [];
+  let stopping = false;
+  let reportFailure: (report: string) => void = () => {};
+  const failure = new Promise<string>((resolve) => (reportFailure = resolve));
+
+  let stopPromise: Promise<void> | undefined;
+  const stop = () =>
+    (stopPromise ??= (async () => {
+      stopping = true;
+      await Promise.all(children.map((c) => c.stop(cfg.stopTimeoutMs)));
+      // Reverse start order: Redis, then S3, then PostgreSQL last — the services drained into them.
+      for (const part of [...infra].reverse()) await part.stop().catch(() => {});
+    })());
+
+  const pids: Record<string, number> = {};
+  const runFile = path.join(cfg.dataDir, 'run.json');
+  const writeRunFile = (extra: Record<string, unknown> = {}) =>
+    fs.writeFileSync(runFile, `${JSON.stringify({ launcherPid: process.pid, pids, ...extra }, null, 2)}\n`);
+
+  try {
+    await checkPorts(cfg);
+    prepareDataDir(cfg);
+    const secrets = loadSecrets(cfg.dataDir, cfg.env);
+    const logFile = (name: string) => path.join(cfg.logsDir, `${name}.log`);
+
+    // The three stores start side by side; whichever started is stopped if another fails.
+    const [pgR, redisR, s3R] = await Promise.allSettled([
+      startPostgres({ dataDir: cfg.dataDir, port: cfg.ports.pg, overrideUrl: cfg.env.DATABASE_URL, logFile: logFile('postgres') }),
+      startRedis({
+        dataDir: cfg.dataDir,
+        port: cfg.ports.redis,
+        overrideUrl: cfg.env.REDIS_URL,
+        bin: cfg.env.REDIS_SERVER_BIN,
+        autoInstall: cfg.autoInstallRedis,
+        logFile: logFile('redis'),
+        log,
+      }),
+      startS3({ dataDir: cfg.dataDir, port: cfg.ports.s3, env: cfg.env, corsOrigins: cfg.corsOrigins.split(',') }),
+    ]);
+    // stop() runs these in reverse: Redis, S3, then PostgreSQL, which the others may still flush into.
+    for (const r of [pgR, s3R, redisR]) if (r.status === 'fulfilled') infra.push(r.value);
+    for (const r of [pgR, redisR, s3R]) if (r.status === 'rejected') throw r.reason;
+    const pg = (pgR as PromiseFulfilledResult<PostgresPart>).value;
+    const redis = (redisR as PromiseFulfilledResult<RedisPart>).value;
+    const s3 = (s3R as PromiseFulfilledResult<S3Part>).value;
+    if (pg.pid) pids.postgres = pg.pid;
+    if (redis.pid) pids.redis = redis.pid;
+    writeRunFile();
+    log(`PostgreSQL ${pg.embedded ? `(embedded, ${path.join(cfg.dataDir, 'pg')})` : '(DATABASE_URL)'}, Redis ${redis.embedded ? '(redis-server, AOF)' : '(REDIS_URL)'}, S3 ${s3.embedded ? `(local, bucket ${s3.bucket})` : '(S3_ENDPOINT)'} up`);
+    signal?.throwIfAborted();
+
+    if (await ensureDatabase(pg.adminUrl)) log(`created database ${new URL(pg.adminUrl).pathname.slice(1)}`);
+    const roleUrl = await migrateDatabase(pg.adminUrl, cfg.env, log);
+    signal?.throwIfAborted();
+
+    const portOf = new Map(cfg.selected.map((s) => [s.def.name, s.port]));
+    // Upstreams of services not running (not written yet) still get their would-be address.
+    const defaultPorts: Record<string, number> = {};
+    for (const s of services) if (s.port) defaultPorts[s.name] = Number(cfg.env[s.port.env] ?? s.port.default);
+    const portFor = (name: string): number => {
+      const p = portOf.get(name) ?? defaultPorts[name];
+      if (p === undefined) throw new Error(`service ${name} has no port`);
+      return p;
+    };
+    const urlFor = (name: string): string => (name === 'engine' && cfg.hasuraUrl ? cfg.hasuraUrl : `http://${cfg.host}:${portFor(name)}`);
+    const ctx: EnvContext = {
+      url: urlFor,
+      port: portFor,
+      roleUrl,
+      redisUrl: redis.url,
+      s3,
+      publicBaseUrl: cfg.publicBaseUrl,
+      corsOrigins: cfg.corsOrigins,
+      jwksUrl: `${urlFor('core')}/v1/core/.well-known/jwks.json`,
+      jwtIssuer: cfg.jwtIssuer,
+      jwtAudience: cfg.jwtAudience,
+      secrets,
+      repoPath: (rel) => path.join(cfg.repoRoot, rel),
+      env: cfg.env,
+    };
+
+    const baseEnv = childBaseEnv(cfg);
+    const width = Math.max(0, ...cfg.selected.map((s) => s.def.name.length));
+    const startOne = async (def: ServiceDef): Promise<void> => {
+      const port = portOf.get(def.name);
+      const env: NodeJS.ProcessEnv = { ...baseEnv, HOST: cfg.host, LOG_LEVEL: cfg.env.LOG_LEVEL ?? 'info' };
+      if (port !== undefined) env.PORT = String(port);
+      for (const [k, v] of Object.entries(def.env(ctx))) if (v !== undefined) env[k] = v;
+      const entry = path.resolve(cfg.repoRoot, def.entry);
+      const child = new Child({
+        name: def.name,
+        args: ['--import', 'tsx', entry],
+        cwd: cfg.repoRoot,
+        env,
+        logFile: logFile(def.name),
+        onLine: cfg.verbose ? (name, line) => log(`${name.padEnd(width)} │ ${line}`) : undefined,
+      });
+      children.push(child);
+      if (child.pid > 0) pids[def.name] = child.pid;
+      writeRunFile();
+      void child.exited.then((exit: ChildExit) => {
+        if (!stopping && !child.stopping) reportFailure(failureReport(child, exit));
+      });
+      try {
+        await waitReady(child, { readiness: def.readiness, host: cfg.host, port, timeoutMs: cfg.readyTimeoutMs, signal });
+      } catch (err) {
+        if (err instanceof ChildExitedError) throw new LauncherError(failureReport(child, err.exit));
+        if (signal?.aborted) throw err;
+        const tail = child.tailLines().map((l) => `  │ ${l}`);
+        throw new LauncherError([err instanceof Error ? err.message : String(err), ...tail].join('\n'));
+      }
+      log(`✔ ${def.name} ready${port ? ` on :${port}` : ''}`);
+    };
+    for (const wave of waves(cfg.selected.map((s) => s.def))) {
+      // A service that died while a later one was still coming up fails the start as well.
+      await Promise.race([
+        Promise.all(wave.map(startOne)),
+        failure.then((report) => {
+          throw new LauncherError(report);
+        }),
+      ]);
+      signal?.throwIfAborted();
+    }
+
+    const started = children.map((c) => c.name);
+    const gatewayUrl = started.includes(GATEWAY) ? `http://localhost:${portFor(GATEWAY)}` : undefined;
+    const rows = urlRows({ cfg, started, gatewayUrl, urlFor, pg, redis, s3 });
+    const urls = Object.fromEntries(rows);
+    writeRunFile({ urls });
+
+    const check = async (): Promise<HealthResult[]> => {
+      const targets: Array<{ name: string; urls: string[] }> = [];
+      for (const { def } of cfg.selected) {
+        if (!started.includes(def.name)) continue;
+        if (gatewayUrl && def.publicHealth) targets.push({ name: def.name, urls: def.publicHealth.map((p) => gatewayUrl + p) });
+        else if (def.readiness.kind === 'http') targets.push({ name: def.name, urls: def.readiness.paths.map((p) => urlFor(def.name) + p) });
+      }
+      if (cfg.hasuraUrl) targets.push({ name: 'hasura (HASURA_URL)', urls: [gatewayUrl ? `${gatewayUrl}/v1/links/healthz` : `${cfg.hasuraUrl}/healthz`] });
+      const results: HealthResult[] = [];
+      for (const t of targets) {
+        let last: HealthResult | undefined;
+        for (const url of t.urls) {
+          const status = await httpGet(url);
+          last = { name: t.name, url, status, ok: typeof status === 'number' && status >= 200 && status < 300 };
+          if (last.ok) break;
+        }
+        if (last) results.push(last);
+      }
+      return results;
+    };
+
+    return { urls, table: formatTable(rows), pids, started, dataDir: cfg.dataDir, failure, check, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
