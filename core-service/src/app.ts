@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { loggerOptions, registerErrorHandling, registerHealth } from '@linkport/common';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { PasswordHasher, type HashParams } from './lib/passwords.ts';
+import { apiKeysRoutes } from './modules/api-keys/api-keys.routes.ts';
+import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { AuthService } from './modules/auth/auth.service.ts';
+import { LoginThrottle } from './modules/auth/throttle.ts';
+import { keysRoutes } from './modules/keys/keys.routes.ts';
+import { KeyStore } from './modules/keys/keys.service.ts';
+import { meRoutes } from './modules/me/me.routes.ts';
+import { MeService } from './modules/me/me.service.ts';
+import { verifyRoutes } from './modules/verify/verify.routes.ts';
+import { CredentialVerifier } from './modules/verify/verify.service.ts';
+import { authenticatePlugin } from './plugins/authenticate.ts';
+import { dbPlugin } from './plugins/db.ts';
+import { redisPlugin } from './plugins/redis.ts';
+import { swaggerPlugin } from './plugins/swagger.ts';
+
+export const PREFIX = '/v1/core';
+export const BODY_LIMIT = 64 * 1024;
+
+export interface AppOptions {
+  /** Tests move time with this; everything time-based in core reads it. */
+  clock?: Clock;
+  /** In-process API key / user-role cache; see CredentialVerifier. */
+  cacheTtlMs?: number;
+  hashParams?: HashParams;
+  /** false: do not load signing keys (building the OpenAPI document needs no database). */
+  initKeys?: boolean;
+}
+
+/** Accepted as the request id when the gateway sends one; anything else gets a fresh UUID. */
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const clock = opts.clock ?? systemClock;
+  const base = Fastify({
+    logger: loggerOptions('core-service', config.LOG_LEVEL),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+  });
+  registerErrorHandling(base);
+  base.setValidatorCompiler(validatorCompiler);
+  base.setSerializerCompiler(serializerCompiler);
+  // JSON only: a text/plain body is answered 415, not parsed into a string that fails later.
+  base.removeContentTypeParser('text/plain');
+  base.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  const app = base.withTypeProvider<ZodTypeProvider>();
+
+  const pool = dbPlugin(app, config);
+  const redis = redisPlugin(app, config);
+  const keys = new KeyStore({
+    pool,
+    clock,
+    log: app.log,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    privateKeys: config.JWT_PRIVATE_KEYS,
+  });
+  if (opts.initKeys !== false) app.addHook('onReady', () => keys.init());
+  app.addHook('onClose', async () => keys.close());
+  app.decorate('keyStore', keys);
+
+  await app.register(cookie);
+  authenticatePlugin(app);
+  await swaggerPlugin(app);
+
+  const checks = [
+    { name: 'postgres', check: () => pool.query('SELECT 1') },
+    { name: 'redis', check: () => redis.ping() },
+  ];
+  registerHealth(app, checks);
+  registerHealth(app, checks, PREFIX);
+
+  const hasher = new PasswordHasher(opts.hashParams);
+  const throttle = new LoginThrottle(
+    redis,
+    {
+      perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perIp: config.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: config.LOGIN_THROTTLE_WINDOW_SECONDS,
+    },
+    app.log,
+  );
+  const verifier = new CredentialVerifier({ pool, keys, clock, log: app.log, cacheTtlMs: opts.cacheTtlMs ?? 5_000 });
+  const auth = new AuthService({ pool, keys, clock, hasher, throttle, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 });
+  const me = new MeService({ pool, hasher, throttle, auth, verifier, clock });
+  const apiKeys = new ApiKeysService({ pool, clock, verifier });
+  const secureCookies = new URL(config.PUBLIC_BASE_URL).protocol === 'https:';
+
+  await app.register(authRoutes, { prefix: PREFIX, auth, verifier, secureCookies });
+  await app.register(verifyRoutes, { prefix: PREFIX, verifier });
+  await app.register(keysRoutes, { prefix: PREFIX, keys });
+  await app.register(meRoutes, { prefix: PREFIX, me, verifier, secureCookies });
+  await app.register(apiKeysRoutes, { prefix: PREFIX, apiKeys, verifier });
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The signing/verification key set (rotation tests reload it). */
+    keyStore: KeyStore;
+  }
+}

@@ -1,0 +1,3 @@
+export { buildApp, PREFIX, type AppOptions } from './app.ts';
+export { loadConfig, configSchema, type Config } from './config.ts';
+export { rotateSigningKeys } from './modules/keys/keys.service.ts';
