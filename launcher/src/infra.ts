@@ -150,14 +150,12 @@ export async function startRedis(opts: {
   dataDir: string;
   port: number;
   overrideUrl?: string;
+  /** From ensureRedisServer. */
   bin: string | undefined;
-  autoInstall: boolean;
   logFile: string;
-  log: InfraLog;
 }): Promise<RedisPart> {
-  if (opts.overrideUrl) return { url: opts.overrideUrl, embedded: false, stop: async () => {} };
-  const bin = ensureRedisServer(opts);
-  const redis = await startRedisServer({ dir: path.join(opts.dataDir, 'redis'), port: opts.port, appendonly: true, bin });
+  if (opts.overrideUrl || !opts.bin) return { url: opts.overrideUrl ?? '', embedded: false, stop: async () => {} };
+  const redis = await startRedisServer({ dir: path.join(opts.dataDir, 'redis'), port: opts.port, appendonly: true, bin: opts.bin });
   const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
   redis.process.stdout?.on('data', (d: Buffer) => log.write(d));
   redis.process.stderr?.on('data', (d: Buffer) => log.write(d));

@@ -99,7 +99,10 @@ export const services: ServiceDef[] = [
     readiness: http('/healthz'),
     after: ['core'],
     publicHealth: ['/v1/links/healthz'],
-    publicUrls: [['GraphQL', '/v1/links/graphql']],
+    publicUrls: [
+      ['GraphQL', '/v1/links/graphql'],
+      ['GraphQL console', '/v1/links/console'],
+    ],
     replacedBy: 'HASURA_URL',
     env: (c) => ({
       HASURA_GRAPHQL_DATABASE_URL: c.roleUrl('links_admin'),
@@ -120,7 +123,8 @@ export const services: ServiceDef[] = [
       REDIS_URL: c.redisUrl,
       COUNTRY_HEADER: c.env.COUNTRY_HEADER ?? 'cf-ipcountry',
       REDIRECT_SECRET: c.secrets.redirectSecret,
-      PUBLIC_BASE_URL: c.publicBaseUrl,
+      // Base of the short URLs its QR codes encode: the gateway, where `/{code}` is routed.
+      SHORT_BASE_URL: c.publicBaseUrl,
     }),
   },
   {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Child, ChildExitedError, failureReport, waitReady, type ChildExit } from './children.ts';
 import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions } from './config.ts';
 import { LauncherError } from './errors.ts';
-import { ensureDatabase, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
+import { ensureDatabase, ensureRedisServer, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
 import { loadSecrets } from './secrets.ts';
 import { GATEWAY, services, type EnvContext, type ServiceDef } from './services.ts';
 import { formatTable, urlRows } from './table.ts';
@@ -133,6 +133,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     const secrets = loadSecrets(cfg.dataDir, cfg.env);
     const logFile = (name: string) => path.join(cfg.logsDir, `${name}.log`);
 
+    // Before anything starts: a missing redis-server is the likeliest failure on a fresh machine.
+    const redisBin = cfg.env.REDIS_URL ? undefined : ensureRedisServer({ bin: cfg.env.REDIS_SERVER_BIN, autoInstall: cfg.autoInstallRedis, log });
+
     // The three stores start side by side; whichever started is stopped if another fails.
     const [pgR, redisR, s3R] = await Promise.allSettled([
       startPostgres({ dataDir: cfg.dataDir, port: cfg.ports.pg, overrideUrl: cfg.env.DATABASE_URL, logFile: logFile('postgres') }),
@@ -140,10 +143,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         dataDir: cfg.dataDir,
         port: cfg.ports.redis,
         overrideUrl: cfg.env.REDIS_URL,
-        bin: cfg.env.REDIS_SERVER_BIN,
-        autoInstall: cfg.autoInstallRedis,
+        bin: redisBin,
         logFile: logFile('redis'),
-        log,
       }),
       startS3({ dataDir: cfg.dataDir, port: cfg.ports.s3, env: cfg.env, corsOrigins: cfg.corsOrigins.split(',') }),
     ]);

@@ -37,7 +37,7 @@ export function urlRows(a: {
     rows.push(['gateway', 'not running (gateway/src/server.ts not present): services answer on their own ports']);
   }
   if (started.includes('engine')) {
-    rows.push(['GraphQL console', `${urlFor('engine')}/console  (admin secret in ${path.join(cfg.dataDir, 'secrets.json')})`]);
+    rows.push(['admin secret', `hasuraAdminSecret in ${path.join(cfg.dataDir, 'secrets.json')} (console, /v1/metadata on the engine's port)`]);
   } else if (cfg.hasuraUrl) {
     rows.push(['Hasura (HASURA_URL)', cfg.hasuraUrl]);
   }
