@@ -1,0 +1,143 @@
+import type { ColumnModel, TableModel } from '../schema/model.ts';
+import { FALSE, identifier, join, keyword, sql, TRUE, value, type SQL } from '../sql/sql.ts';
+import { QueryError } from '../validation/errors.ts';
+import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
+
+/**
+ * Boolean expressions → SQL (GraphQL/Schema/BoolExp.hs, Translate/BoolExp.hs; research §A.2).
+ * Two dialects: a user `where` (GraphQL names, target tables' permission filters applied through
+ * relationships), and a permission filter (column names, `$`-operators, session variables,
+ * `_exists`, `_c*` column comparisons).
+ */
+export interface BoolCtx {
+  ctx: CompileContext;
+  perm: boolean;
+  /** The permission's root table alias, for `_ceq: ["$", "col"]`. */
+  root?: SQL;
+  depth: number;
+}
+
+const MAX_DEPTH = 64;
+
+const BIN: Record<string, string> = {
+  _eq: '=', _neq: '<>', _gt: '>', _lt: '<', _gte: '>=', _lte: '<=',
+  _like: 'LIKE', _nlike: 'NOT LIKE', _ilike: 'ILIKE', _nilike: 'NOT ILIKE', _similar: 'SIMILAR TO', _nsimilar: 'NOT SIMILAR TO',
+  _regex: '~', _iregex: '~*', _nregex: '!~', _niregex: '!~*', _contains: '@>', _contained_in: '<@',
+};
+const COL_CMP: Record<string, string> = { _ceq: '=', _cne: '<>', _cneq: '<>', _cgt: '>', _clt: '<', _cgte: '>=', _clte: '<=' };
+
+const and = (parts: SQL[]): SQL => (parts.length === 0 ? TRUE : parts.length === 1 ? parts[0]! : sql`(${join(parts, ' AND ')})`);
+const or = (parts: SQL[]): SQL => (parts.length === 0 ? FALSE : parts.length === 1 ? parts[0]! : sql`(${join(parts, ' OR ')})`);
+
+/** Permission filters accept `$and`, `$eq`, `$ne`… for `_and`, `_eq`, `_neq`. */
+function normOp(k: string, perm: boolean): string {
+  if (!perm) return k;
+  const n = k.startsWith('$') ? `_${k.slice(1)}` : k;
+  return n === '_ne' ? '_neq' : n;
+}
+
+export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown): SQL {
+  if (b.depth > MAX_DEPTH) throw new QueryError('validation-failed', 'boolean expression is nested too deeply', '$');
+  if (exp === null || exp === undefined) return TRUE;
+  if (typeof exp !== 'object' || Array.isArray(exp)) throw new QueryError('validation-failed', 'expected a boolean expression object', '$');
+  const inner: BoolCtx = { ...b, depth: b.depth + 1 };
+  const parts: SQL[] = [];
+  for (const [rawKey, v] of Object.entries(exp as Record<string, unknown>)) {
+    const k = normOp(rawKey, b.perm);
+    if (k === '_and') parts.push(and(list(v).map((x) => boolExp(inner, table, alias, x))));
+    else if (k === '_or') parts.push(or(list(v).map((x) => boolExp(inner, table, alias, x))));
+    else if (k === '_not') parts.push(sql`(NOT ${boolExp(inner, table, alias, v)})`);
+    else if (k === '_exists' && b.perm) parts.push(exists(inner, v));
+    else {
+      const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
+      if (col) { parts.push(columnExp(inner, table, alias, col, v)); continue; }
+      const rel = table.relByName.get(rawKey);
+      if (!rel) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
+      const target = b.ctx.model.tables.get(rel.target)!;
+      const a = b.ctx.alias();
+      const conds = rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${alias}.${identifier(mine)}`);
+      if (!b.perm) {
+        const perm = b.ctx.permOf(target);
+        if (!perm) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
+        conds.push(boolExp({ ctx: b.ctx, perm: true, root: a, depth: inner.depth }, target, a, perm.filter));
+      }
+      conds.push(boolExp(inner, target, a, v));
+      parts.push(sql`EXISTS (SELECT 1 FROM ${identifier(target.schema, target.name)} AS ${a} WHERE ${and(conds)})`);
+    }
+  }
+  return and(parts);
+}
+
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v]);
+
+function exists(b: BoolCtx, v: unknown): SQL {
+  const spec = v as { _table?: { schema?: string; name?: string } | string; _where?: unknown };
+  const t = typeof spec._table === 'string' ? { schema: 'public', name: spec._table } : spec._table;
+  const table = t?.name ? b.ctx.model.tables.get(`${t.schema ?? 'public'}.${t.name}`) : undefined;
+  if (!table) throw new QueryError('validation-failed', '_exists refers to an untracked table', '$');
+  const a = b.ctx.alias();
+  return sql`EXISTS (SELECT 1 FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${boolExp(b, table, a, spec._where ?? {})})`;
+}
+
+function columnExp(b: BoolCtx, table: TableModel, alias: SQL, col: ColumnModel, v: unknown): SQL {
+  const lhs = sql`${alias}.${identifier(col.name)}`;
+  // Permission shorthand `col: value` means `_eq`.
+  if (b.perm && (v === null || typeof v !== 'object' || Array.isArray(v))) return compare(b, table, lhs, col, '_eq', v);
+  const parts: SQL[] = [];
+  for (const [rawOp, val] of Object.entries((v ?? {}) as Record<string, unknown>)) parts.push(compare(b, table, lhs, col, normOp(rawOp, b.perm), val));
+  return and(parts);
+}
+
+function operand(b: BoolCtx, col: ColumnModel, v: unknown): SQL {
+  if (b.perm && isSessionVar(v)) return sql`(${value(b.ctx.sessionVar(v))})::${typeSql(col)}`;
+  return columnValue(col, v);
+}
+
+/** A list operand: a JSON list, or a session variable holding a JSON list or a PG array literal. */
+function listOperand(b: BoolCtx, col: ColumnModel, v: unknown, elemType: SQL): SQL {
+  let items: unknown = v;
+  if (b.perm && isSessionVar(v)) {
+    const raw = b.ctx.sessionVar(v);
+    try { items = JSON.parse(raw); } catch { return sql`(${value(raw)})::${elemType}[]`; }
+    if (!Array.isArray(items)) return sql`(${value(raw)})::${elemType}[]`;
+  }
+  const arr = (Array.isArray(items) ? items : [items]).map((x) => (elemType === TEXT ? String(x) : encode(col, x)));
+  return sql`(${value(arr)})::${elemType}[]`;
+}
+
+const TEXT = keyword('text');
+
+function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: string, v: unknown): SQL {
+  const bin = BIN[op];
+  if (bin) {
+    if (op === '_like' || op === '_nlike' || op === '_ilike' || op === '_nilike' || op === '_similar' || op === '_nsimilar' || op.endsWith('regex'))
+      return sql`(${lhs} ${keyword(bin)} ${operand(b, col, v)})`;
+    return sql`(${lhs} ${keyword(bin)} ${operand(b, col, v)})`;
+  }
+  switch (op) {
+    case '_in': return sql`(${lhs} = ANY(${listOperand(b, col, v, typeSql(col))}))`;
+    case '_nin': return sql`(${lhs} <> ALL(${listOperand(b, col, v, typeSql(col))}))`;
+    case '_is_null': {
+      const t = b.perm && isSessionVar(v) ? b.ctx.sessionVar(v) === 'true' : v === true;
+      return t ? sql`(${lhs} IS NULL)` : sql`(${lhs} IS NOT NULL)`;
+    }
+    case '_has_key': return sql`(${lhs} ? ${b.perm && isSessionVar(v) ? value(b.ctx.sessionVar(v)) : value(String(v))}::text)`;
+    case '_has_keys_any': return sql`(${lhs} ?| ${listOperand(b, col, v, TEXT)})`;
+    case '_has_keys_all': return sql`(${lhs} ?& ${listOperand(b, col, v, TEXT)})`;
+  }
+  const c = COL_CMP[op];
+  if (c && b.perm) {
+    const ref = Array.isArray(v) && v[0] === '$' ? { alias: b.root, name: String(v[1]) } : { alias: undefined, name: String(v) };
+    const other = table.colByName.get(ref.name);
+    if (!other) throw new QueryError('validation-failed', `no such column: "${ref.name}"`, '$');
+    const otherSql = ref.alias ? sql`${ref.alias}.${identifier(other.name)}` : sql`${lhsAlias(lhs)}.${identifier(other.name)}`;
+    return sql`(${lhs} ${keyword(c)} ${otherSql})`;
+  }
+  throw new QueryError('validation-failed', `unknown operator "${op}"`, '$');
+}
+
+/** The table alias of `alias."col"` (lhs is always built as alias.col above). */
+function lhsAlias(lhs: SQL): SQL {
+  if (lhs.k === 'list' && lhs.items[0]) return lhs.items[0];
+  return lhs;
+}

@@ -1,0 +1,48 @@
+import type { Session } from '../contract.ts';
+import { adminPerm } from '../schema/build-role.ts';
+import type { ColumnModel, Model, SelectPerm, TableModel } from '../schema/model.ts';
+import { identifier, keyword, sql, value, type SQL } from '../sql/sql.ts';
+import { QueryError } from '../validation/errors.ts';
+
+/** Per-operation compile state: who asks, output options, and a fresh-alias counter. */
+export class CompileContext {
+  private n = 0;
+  constructor(readonly model: Model, readonly session: Session, readonly stringify: boolean) {}
+
+  get admin(): boolean { return this.session.isAdmin && this.session.role === 'admin'; }
+
+  alias(): SQL { return identifier(`_${this.n++}`); }
+
+  permOf(t: TableModel): SelectPerm | undefined {
+    return this.admin ? adminPerm(t) : t.perms.get(this.session.role);
+  }
+
+  /** Session variable, case-insensitive (docs syntax-defs.mdx); missing → Hasura's not-found error. */
+  sessionVar(name: string): string {
+    const v = this.session.vars[name.toLowerCase()];
+    if (v === undefined) throw new QueryError('not-found', `missing session variable: "${name.toLowerCase()}"`, '$');
+    return v;
+  }
+}
+
+export const isSessionVar = (v: unknown): v is string => typeof v === 'string' && /^x-hasura-/i.test(v);
+
+/** `"schema"."type"`: casts use the catalog's type names, always quoted. */
+export const typeSql = (c: ColumnModel): SQL => identifier(c.type.schema, c.type.name);
+
+/** A column value as a typed bind parameter: json(b) as its JSON text, the rest as given. */
+export function columnValue(c: ColumnModel, v: unknown): SQL {
+  return sql`(${value(encode(c, v))})::${typeSql(c)}`;
+}
+
+export function encode(c: ColumnModel, v: unknown): unknown {
+  if (c.type.name === 'json' || c.type.name === 'jsonb') return typeof v === 'string' && c.type.name === 'json' ? JSON.stringify(v) : JSON.stringify(v);
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(v);
+  return v;
+}
+
+/** A JSON object key or type name: a GraphQL Name (`/[_A-Za-z][_0-9A-Za-z]*\/`), safe as a literal. */
+export function nameLiteral(name: string): SQL {
+  if (!/^[_A-Za-z][_0-9A-Za-z]*$/.test(name)) return value(name);
+  return keyword(`'${name}'`);
+}

@@ -1,0 +1,149 @@
+import type { SelectPerm, TableModel } from '../schema/model.ts';
+import { fieldMeta, type AggOp } from '../schema/meta.ts';
+import { isBigNum } from '../schema/scalars.ts';
+import type { ColumnModel } from '../schema/model.ts';
+import { FALSE, identifier, join, keyword, sql, value, type SQL } from '../sql/sql.ts';
+import { validationFailed } from '../validation/errors.ts';
+import type { ResolvedField } from '../validation/resolve.ts';
+import { boolExp } from './boolexp.ts';
+import { columnValue, nameLiteral, type CompileContext } from './context.ts';
+import { from, orderItems, type OrderItem } from './orderby.ts';
+import { jsonPath } from './jsonpath.ts';
+
+/**
+ * Selections → one SQL expression yielding JSON (Translate/Select/**; research §D). Each level is
+ * a sub-select over a filtered base `(SELECT DISTINCT ON … t.*, <order keys> FROM t WHERE
+ * <permission> AND <where> AND <join> ORDER BY … LIMIT … OFFSET …) AS r`; objects are
+ * `json_build_object` in selection order, lists `json_agg(… ORDER BY <order keys>)`.
+ */
+export interface Source { table: TableModel; perm: SelectPerm | undefined; join?: (a: SQL) => SQL }
+
+interface Base { from: SQL; alias: SQL; order: SQL | undefined }
+
+function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, path: string): Base {
+  const { table, perm } = src;
+  const b = ctx.alias();
+  const r = ctx.alias();
+  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: b, depth: 0 }, table, b, perm.filter) : FALSE];
+  if (args.where) conds.push(boolExp({ ctx, perm: false, depth: 0 }, table, b, args.where));
+  if (src.join) conds.push(src.join(b));
+  const items = orderItems(ctx, table, b, args.order_by);
+  const distinct = (args.distinct_on as string[] | undefined) ?? [];
+  if (distinct.length > 0 && items.length > 0) {
+    // Hasura: the leading order_by columns must be the distinct_on columns (order_by/employee_distinct_fail.yaml).
+    const lead = items.slice(0, distinct.length).map((i) => i.column);
+    if (lead.length < distinct.length || lead.some((c) => !c || !distinct.includes(c)))
+      throw validationFailed(`${path}.args`, '"distinct_on" columns must match initial "order_by" columns');
+  }
+  const userLimit = args.limit as number | undefined | null;
+  const limit = perm?.limit !== undefined && (userLimit === undefined || userLimit === null || userLimit > perm.limit) ? perm.limit : userLimit;
+  const keys = items.map((it, i) => sql`, ${it.expr} AS ${identifier(`__o${i}`)}`);
+  const distinctSql = distinct.length ? sql`DISTINCT ON (${join(distinct.map((c) => sql`${b}.${identifier(c)}`), ', ')}) ` : keyword('');
+  const orderSql = items.length ? sql` ORDER BY ${join(items.map((it) => sql`${it.expr} ${it.dir}`), ', ')}` : keyword('');
+  const limitSql = limit !== undefined && limit !== null ? sql` LIMIT ${value(limit)}` : keyword('');
+  const offsetSql = args.offset ? sql` OFFSET ${value(args.offset)}` : keyword('');
+  const fromSql = sql`(SELECT ${distinctSql}${b}.*${join(keys, '')} FROM ${identifier(table.schema, table.name)} AS ${b} WHERE ${join(conds, ' AND ')}${orderSql}${limitSql}${offsetSql}) AS ${r}`;
+  const order = items.length ? sql` ORDER BY ${join(items.map((it: OrderItem, i) => sql`${r}.${identifier(`__o${i}`)} ${it.dir}`), ', ')}` : undefined;
+  return { from: fromSql, alias: r, order };
+}
+
+export function selectList(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
+  const bs = base(ctx, src, field.args, field.path);
+  return sql`(SELECT coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, field.selection)}${bs.order ?? keyword('')}), '[]'::json) FROM ${bs.from})`;
+}
+
+export function selectAggregate(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
+  const bs = base(ctx, src, field.args, field.path);
+  const pairs = field.selection.map((f): [string, SQL] => {
+    if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
+    const m = fieldMeta(f.def.extensions);
+    if (m?.kind === 'nodes') return [f.alias, sql`coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, f.selection)}${bs.order ?? keyword('')}), '[]'::json)`];
+    return [f.alias, aggregateFields(ctx, src.table, bs.alias, f)];
+  });
+  return sql`(SELECT ${object(pairs)} FROM ${bs.from})`;
+}
+
+export function selectByPk(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
+  const r = ctx.alias();
+  const { table, perm } = src;
+  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: r, depth: 0 }, table, r, perm.filter) : FALSE];
+  for (const name of table.pk) {
+    const c = table.colByName.get(name)!;
+    conds.push(sql`${r}.${identifier(c.name)} = ${columnValue(c, field.args[c.gqlName])}`);
+  }
+  return sql`(SELECT ${rowObject(ctx, table, r, field.selection)} FROM ${identifier(table.schema, table.name)} AS ${r} WHERE ${join(conds, ' AND ')} LIMIT 1)`;
+}
+
+/** A column as Hasura outputs it: bigint/numeric/float8 as strings with --stringify-numeric-types. */
+function columnOut(ctx: CompileContext, c: ColumnModel, expr: SQL): SQL {
+  return ctx.stringify && isBigNum(c.type) ? sql`(${expr})::text` : expr;
+}
+
+export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields: ResolvedField[]): SQL {
+  const pairs = fields.map((f): [string, SQL] => {
+    if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
+    const m = fieldMeta(f.def.extensions);
+    switch (m?.kind) {
+      case 'column': {
+        const col = sql`${r}.${identifier(m.column.name)}`;
+        if (typeof f.args.path === 'string') return [f.alias, sql`(${col} #> ${value(jsonPath(f.args.path, `${f.path}.args.path`))}::text[])`];
+        return [f.alias, columnOut(ctx, m.column, col)];
+      }
+      case 'objrel': {
+        const a = ctx.alias();
+        return [f.alias, sql`(SELECT ${rowObject(ctx, m.target, a, f.selection)} FROM ${from(ctx, m.rel, m.target, a, r)} LIMIT 1)`];
+      }
+      case 'arrrel':
+      case 'arragg': {
+        const rel = m.rel;
+        const src: Source = {
+          table: m.target, perm: m.perm,
+          join: (a) => join(rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${r}.${identifier(mine)}`), ' AND '),
+        };
+        return [f.alias, m.kind === 'arrrel' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
+      }
+      default:
+        throw validationFailed(f.path, `field '${f.name}' cannot be selected here`);
+    }
+  });
+  return object(pairs);
+}
+
+const AGG_SQL: Record<AggOp, string> = {
+  avg: 'avg', max: 'max', min: 'min', sum: 'sum', stddev: 'stddev', stddev_pop: 'stddev_pop',
+  stddev_samp: 'stddev_samp', var_pop: 'var_pop', var_samp: 'var_samp', variance: 'variance',
+};
+
+function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: ResolvedField): SQL {
+  const pairs = field.selection.map((f): [string, SQL] => {
+    if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
+    const m = fieldMeta(f.def.extensions);
+    if (m?.kind === 'count') {
+      const cols = (f.args.columns as string[] | undefined) ?? [];
+      const d = f.args.distinct === true ? keyword('DISTINCT ') : keyword('');
+      if (cols.length === 0) return [f.alias, f.args.distinct === true ? sql`count(DISTINCT ${r}.*)` : keyword('count(*)')];
+      const colSql = cols.map((c) => sql`${r}.${identifier(c)}`);
+      return [f.alias, cols.length === 1 ? sql`count(${d}${colSql[0]!})` : sql`count(${d}(${join(colSql, ', ')}))`];
+    }
+    if (m?.kind === 'aggop') {
+      const op = m.op;
+      const inner = f.selection.map((g): [string, SQL] => {
+        if (!g.def) return [g.alias, nameLiteral(g.parentType.name)];
+        const gm = fieldMeta(g.def.extensions);
+        if (gm?.kind !== 'column') throw validationFailed(g.path, 'unexpected aggregate field');
+        const e = sql`${keyword(AGG_SQL[op])}(${r}.${identifier(gm.column.name)})`;
+        if (op === 'sum' || op === 'max' || op === 'min') return [g.alias, columnOut(ctx, gm.column, e)];
+        return [g.alias, sql`(${e})::float8`];
+      });
+      return [f.alias, object(inner)];
+    }
+    throw validationFailed(f.path, `field '${f.name}' cannot be selected here`);
+  });
+  return object(pairs);
+}
+
+/** json_build_object takes at most 100 arguments; wider objects go through row_to_json. */
+export function object(pairs: Array<[string, SQL]>): SQL {
+  if (pairs.length <= 50) return sql`json_build_object(${join(pairs.map(([k, v]) => sql`${nameLiteral(k)}, ${v}`), ', ')})`;
+  return sql`(SELECT row_to_json(_e) FROM (SELECT ${join(pairs.map(([k, v]) => sql`${v} AS ${identifier(k)}`), ', ')}) AS _e)`;
+}

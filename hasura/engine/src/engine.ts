@@ -1,0 +1,87 @@
+/**
+ * The query engine: metadata → introspection → per-role schema → validation → compile → execute
+ * (STYLE.md "the engine by phase"). One SQL statement per operation.
+ */
+import { parse, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
+import type pg from 'pg';
+import type { CreateEngine, EngineOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Metadata, Session } from './contract.ts';
+import { compileQueryRoot } from './compile/operation.ts';
+import { CompileContext } from './compile/context.ts';
+import { runIntrospection } from './execute/introspection.ts';
+import { runJson } from './execute/run.ts';
+import { introspect } from './introspection/introspect.ts';
+import { buildRoleSchema } from './schema/build-role.ts';
+import { fieldMeta } from './schema/meta.ts';
+import type { Model } from './schema/model.ts';
+import { buildModel, trackedTables } from './schema/resolve-metadata.ts';
+import { QueryError } from './validation/errors.ts';
+import { pickOperation, resolveOperation, type ResolvedField } from './validation/resolve.ts';
+
+const PLACEHOLDER = "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions.";
+
+interface State { model: Model; schemas: Map<string, GraphQLSchema> }
+
+async function load(pool: pg.Pool, md: Metadata): Promise<State> {
+  const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
+  return { model: buildModel(md, catalog), schemas: new Map() };
+}
+
+const isAdminRole = (s: Session): boolean => s.role === 'admin';
+
+export const createEngine: CreateEngine = async (pool, metadata, options: EngineOptions = {}) => {
+  let state = await load(pool, metadata);
+  const stringify = options.stringifyNumericTypes ?? true;
+  const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
+
+  const schemaFor = (role: string, admin: boolean): GraphQLSchema => {
+    const key = admin ? '\0admin' : role;
+    let s = state.schemas.get(key);
+    if (!s) { s = buildRoleSchema(state.model, admin ? null : role); state.schemas.set(key, s); }
+    return s;
+  };
+
+  async function run(req: GraphQLRequest, session: Session): Promise<GraphQLResponse> {
+    if (typeof req?.query !== 'string') throw new QueryError('validation-failed', 'the key \'query\' was not present', '$');
+    let doc: DocumentNode;
+    try { doc = parse(req.query, { maxTokens: 100_000 }); } catch (e) {
+      throw new QueryError('validation-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
+    }
+    const admin = isAdminRole(session);
+    const schema = schemaFor(session.role, admin);
+    const op = pickOperation(doc, req.operationName);
+    const vars = (req.variables ?? {}) as Record<string, unknown>;
+    const resolved = resolveOperation(schema, doc, op, vars, limits);
+    const dbFields: ResolvedField[] = [];
+    const introFields: FieldNode[] = [];
+    for (const f of resolved.fields) {
+      if (f.name === '__schema' || f.name === '__type') introFields.push(...f.nodes);
+      else if (f.def && fieldMeta(f.def.extensions)?.kind !== 'placeholder') dbFields.push(f);
+    }
+    const ctx = new CompileContext(state.model, session, stringify);
+    const dbData = dbFields.length ? await runJson(pool, compileQueryRoot(ctx, dbFields), admin) : {};
+    const introData = introFields.length ? runIntrospection(schema, doc, op, introFields, vars) : {};
+    const data: Record<string, unknown> = {};
+    for (const f of resolved.fields) {
+      if (f.name === '__typename') data[f.alias] = schema.getQueryType()!.name;
+      else if (f.name === '__schema' || f.name === '__type') data[f.alias] = introData[f.alias];
+      else if (f.def && fieldMeta(f.def.extensions)?.kind === 'placeholder') data[f.alias] = PLACEHOLDER;
+      else data[f.alias] = dbData[f.alias];
+    }
+    return { data };
+  }
+
+  const engine: GraphQLEngine = {
+    async execute(req, session) {
+      try {
+        return await run(req, session);
+      } catch (e) {
+        const admin = isAdminRole(session);
+        if (e instanceof QueryError) return { errors: [e.toJSON(admin)] };
+        return { errors: [new QueryError('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
+      }
+    },
+    async reload(md) { state = await load(pool, md); },
+    roles() { return state.model.roles; },
+  };
+  return engine;
+};

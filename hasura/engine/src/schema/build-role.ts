@@ -1,0 +1,282 @@
+import {
+  GraphQLBoolean, GraphQLEnumType, GraphQLFloat, GraphQLInputObjectType, GraphQLInt, GraphQLList, GraphQLNonNull,
+  GraphQLObjectType, GraphQLScalarType, GraphQLSchema, GraphQLString,
+  type GraphQLFieldConfigArgumentMap, type GraphQLFieldConfigMap, type GraphQLInputFieldConfigMap, type GraphQLInputType,
+  type GraphQLOutputType, type GraphQLScalarType as Scalar,
+} from 'graphql';
+import { comparisonType } from './comparison.ts';
+import { AGG_OPS, type AggOp, type FieldMeta } from './meta.ts';
+import type { ColumnModel, Model, SelectPerm, TableModel } from './model.ts';
+import { isComparable, isJson, isNumeric } from './scalars.ts';
+
+/** The admin role bypasses permissions: every column, aggregations, no filter. */
+export function adminPerm(t: TableModel): SelectPerm {
+  return { columns: new Set(t.columns.map((c) => c.name)), filter: {}, limit: undefined, allowAggregations: true, queryRootFields: undefined, subscriptionRootFields: undefined };
+}
+
+const BUILTIN_SCALARS: Record<string, Scalar> = { Int: GraphQLInt, String: GraphQLString, Boolean: GraphQLBoolean, Float: GraphQLFloat };
+const customScalars = new Map<string, GraphQLScalarType>();
+function scalarType(name: string): Scalar {
+  const b = BUILTIN_SCALARS[name];
+  if (b) return b;
+  let s = customScalars.get(name);
+  if (!s) { s = new GraphQLScalarType({ name }); customScalars.set(name, s); }
+  return s;
+}
+
+const sortMap = <T>(m: Record<string, T>): Record<string, T> => {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k]!;
+  return out;
+};
+const meta = (m: FieldMeta): { hasura: FieldMeta } => ({ hasura: m });
+
+/** Order-by directions (Postgres/Instances/Schema.hs `orderByOperators`; research §A.3). */
+const orderByEnum = new GraphQLEnumType({
+  name: 'order_by',
+  description: 'column ordering options',
+  values: {
+    asc: { value: 'asc', description: 'in ascending order, nulls last' },
+    asc_nulls_first: { value: 'asc_nulls_first', description: 'in ascending order, nulls first' },
+    asc_nulls_last: { value: 'asc_nulls_last', description: 'in ascending order, nulls last' },
+    desc: { value: 'desc', description: 'in descending order, nulls first' },
+    desc_nulls_first: { value: 'desc_nulls_first', description: 'in descending order, nulls first' },
+    desc_nulls_last: { value: 'desc_nulls_last', description: 'in descending order, nulls last' },
+  },
+});
+
+/** Builds one role's schema (`GraphQL/Schema/{Build,Select,OrderBy,BoolExp}.hs`); `role` null = admin. */
+export function buildRoleSchema(model: Model, role: string | null): GraphQLSchema {
+  const permOf = (t: TableModel): SelectPerm | undefined => (role === null ? adminPerm(t) : t.perms.get(role));
+  const cmpCache = new Map<string, GraphQLInputObjectType>();
+  const objects = new Map<string, GraphQLObjectType>();
+  const boolExps = new Map<string, GraphQLInputObjectType>();
+  const orderBys = new Map<string, GraphQLInputObjectType>();
+  const selectCols = new Map<string, GraphQLEnumType | null>();
+  const aggregates = new Map<string, GraphQLObjectType>();
+  const aggOrderBys = new Map<string, GraphQLInputObjectType>();
+
+  const visibleCols = (t: TableModel): ColumnModel[] => {
+    const p = permOf(t);
+    return p ? t.columns.filter((c) => p.columns.has(c.name)) : [];
+  };
+  const visibleRels = (t: TableModel) => t.rels.filter((r) => {
+    const target = model.tables.get(r.target);
+    return target && permOf(target);
+  });
+  const colType = (c: ColumnModel): Scalar => scalarType(c.scalar);
+  const opColumns = (t: TableModel, op: AggOp): ColumnModel[] =>
+    visibleCols(t).filter((c) => (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
+  const opFieldType = (c: ColumnModel, op: AggOp): Scalar =>
+    op === 'max' || op === 'min' || op === 'sum' ? colType(c) : GraphQLFloat;
+
+  const selectColumn = (t: TableModel): GraphQLEnumType | null => {
+    if (selectCols.has(t.key)) return selectCols.get(t.key)!;
+    const cols = visibleCols(t);
+    const e = cols.length === 0 ? null : new GraphQLEnumType({
+      name: `${t.id}_select_column`,
+      description: `select columns of table "${t.name}"`,
+      values: sortMap(Object.fromEntries(cols.map((c) => [c.gqlName, { value: c.name, description: 'column name' }]))),
+    });
+    selectCols.set(t.key, e);
+    return e;
+  };
+
+  const boolExp = (t: TableModel): GraphQLInputObjectType => {
+    let b = boolExps.get(t.key);
+    if (b) return b;
+    b = new GraphQLInputObjectType({
+      name: `${t.id}_bool_exp`,
+      description: `Boolean expression to filter rows from the table "${t.name}". All fields are combined with a logical 'AND'.`,
+      fields: () => {
+        const f: GraphQLInputFieldConfigMap = {
+          _and: { type: new GraphQLList(new GraphQLNonNull(boolExp(t))) },
+          _not: { type: boolExp(t) },
+          _or: { type: new GraphQLList(new GraphQLNonNull(boolExp(t))) },
+        };
+        for (const c of visibleCols(t)) f[c.gqlName] = { type: comparisonType(c, colType(c), cmpCache) };
+        for (const r of visibleRels(t)) f[r.name] = { type: boolExp(model.tables.get(r.target)!) };
+        return sortMap(f);
+      },
+    });
+    boolExps.set(t.key, b);
+    return b;
+  };
+
+  const opOrderBy = (t: TableModel, op: AggOp): GraphQLInputObjectType | undefined => {
+    const cols = opColumns(t, op);
+    if (cols.length === 0) return undefined;
+    return new GraphQLInputObjectType({
+      name: `${t.id}_${op}_order_by`,
+      description: `order by ${op}() on columns of table "${t.name}"`,
+      fields: sortMap(Object.fromEntries(cols.map((c) => [c.gqlName, { type: orderByEnum }]))),
+    });
+  };
+
+  const aggOrderBy = (t: TableModel): GraphQLInputObjectType => {
+    let a = aggOrderBys.get(t.key);
+    if (a) return a;
+    a = new GraphQLInputObjectType({
+      name: `${t.id}_aggregate_order_by`,
+      description: `order by aggregate values of table "${t.name}"`,
+      fields: () => {
+        const f: GraphQLInputFieldConfigMap = { count: { type: orderByEnum } };
+        for (const op of AGG_OPS) { const o = opOrderBy(t, op); if (o) f[op] = { type: o }; }
+        return sortMap(f);
+      },
+    });
+    aggOrderBys.set(t.key, a);
+    return a;
+  };
+
+  const orderBy = (t: TableModel): GraphQLInputObjectType => {
+    let o = orderBys.get(t.key);
+    if (o) return o;
+    o = new GraphQLInputObjectType({
+      name: `${t.id}_order_by`,
+      description: `Ordering options when selecting data from "${t.name}".`,
+      fields: () => {
+        const f: GraphQLInputFieldConfigMap = {};
+        for (const c of visibleCols(t)) f[c.gqlName] = { type: orderByEnum };
+        for (const r of visibleRels(t)) {
+          const target = model.tables.get(r.target)!;
+          if (r.kind === 'object') f[r.name] = { type: orderBy(target) };
+          else if (permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggOrderBy(target) };
+        }
+        return sortMap(f);
+      },
+    });
+    orderBys.set(t.key, o);
+    return o;
+  };
+
+  const selectArgs = (t: TableModel): GraphQLFieldConfigArgumentMap => {
+    const sc = selectColumn(t);
+    const args: GraphQLFieldConfigArgumentMap = {};
+    if (sc) args.distinct_on = { type: new GraphQLList(new GraphQLNonNull(sc)), description: 'distinct select on columns' };
+    args.limit = { type: GraphQLInt, description: 'limit the number of rows returned' };
+    args.offset = { type: GraphQLInt, description: 'skip the first n rows. Use only with order_by' };
+    args.order_by = { type: new GraphQLList(new GraphQLNonNull(orderBy(t))), description: 'sort the rows by one or more columns' };
+    args.where = { type: boolExp(t), description: 'filter the rows returned' };
+    return args;
+  };
+
+  const objectType = (t: TableModel): GraphQLObjectType => {
+    let o = objects.get(t.key);
+    if (o) return o;
+    o = new GraphQLObjectType({
+      name: t.id,
+      description: `columns and relationships of "${t.schema === 'public' ? t.name : `${t.schema}.${t.name}`}"`,
+      fields: () => {
+        const f: GraphQLFieldConfigMap<unknown, unknown> = {};
+        for (const c of visibleCols(t)) {
+          const ty = colType(c);
+          f[c.gqlName] = {
+            type: c.nullable ? ty : new GraphQLNonNull(ty),
+            args: isJson(c.type) ? { path: { type: GraphQLString, description: 'JSON select path' } } : {},
+            extensions: meta({ kind: 'column', column: c }),
+          };
+        }
+        for (const r of visibleRels(t)) {
+          const target = model.tables.get(r.target)!;
+          const perm = permOf(target);
+          if (r.kind === 'object') {
+            const ty = objectType(target);
+            f[r.name] = { type: r.nullable ? ty : new GraphQLNonNull(ty), description: 'An object relationship', extensions: meta({ kind: 'objrel', rel: r, target, perm }) };
+          } else {
+            f[r.name] = {
+              type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(target)))),
+              description: 'An array relationship', args: selectArgs(target), extensions: meta({ kind: 'arrrel', rel: r, target, perm }),
+            };
+            if (perm?.allowAggregations) {
+              f[`${r.name}_aggregate`] = {
+                type: new GraphQLNonNull(aggregateType(target)), description: 'An aggregate relationship',
+                args: selectArgs(target), extensions: meta({ kind: 'arragg', rel: r, target, perm }),
+              };
+            }
+          }
+        }
+        return sortMap(f);
+      },
+    });
+    objects.set(t.key, o);
+    return o;
+  };
+
+  const aggregateType = (t: TableModel): GraphQLObjectType => {
+    let a = aggregates.get(t.key);
+    if (a) return a;
+    const sc = selectColumn(t);
+    const fieldsType = new GraphQLObjectType({
+      name: `${t.id}_aggregate_fields`,
+      description: `aggregate fields of "${t.name}"`,
+      fields: () => {
+        const f: GraphQLFieldConfigMap<unknown, unknown> = {
+          count: {
+            type: new GraphQLNonNull(GraphQLInt),
+            args: sc ? { columns: { type: new GraphQLList(new GraphQLNonNull(sc)) }, distinct: { type: GraphQLBoolean } } : { distinct: { type: GraphQLBoolean } },
+            extensions: meta({ kind: 'count' }),
+          },
+        };
+        for (const op of AGG_OPS) {
+          const cols = opColumns(t, op);
+          if (cols.length === 0) continue;
+          const opType = new GraphQLObjectType({
+            name: `${t.id}_${op}_fields`,
+            description: `aggregate ${op} on columns`,
+            fields: sortMap(Object.fromEntries(cols.map((c) => [c.gqlName, { type: opFieldType(c, op) as GraphQLOutputType, extensions: meta({ kind: 'column', column: c }) }]))),
+          });
+          f[op] = { type: opType, extensions: meta({ kind: 'aggop', op }) };
+        }
+        return sortMap(f);
+      },
+    });
+    a = new GraphQLObjectType({
+      name: `${t.id}_aggregate`,
+      description: `aggregated selection of "${t.name}"`,
+      fields: () => ({
+        aggregate: { type: fieldsType, extensions: meta({ kind: 'aggregate' }) },
+        nodes: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), extensions: meta({ kind: 'nodes' }) },
+      }),
+    });
+    aggregates.set(t.key, a);
+    return a;
+  };
+
+  const rootFields = (which: 'query' | 'subscription'): GraphQLFieldConfigMap<unknown, unknown> => {
+    const f: GraphQLFieldConfigMap<unknown, unknown> = {};
+    for (const t of model.tables.values()) {
+      const perm = permOf(t);
+      if (!perm) continue;
+      const allowed = which === 'query' ? perm.queryRootFields : perm.subscriptionRootFields;
+      const ok = (k: string): boolean => !allowed || allowed.includes(k);
+      const label = t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
+      if (ok('select')) f[t.rootNames.select] = {
+        type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), args: selectArgs(t),
+        description: `fetch data from the table: "${label}"`, extensions: meta({ kind: 'select', table: t, perm }),
+      };
+      if (perm.allowAggregations && ok('select_aggregate')) f[t.rootNames.select_aggregate] = {
+        type: new GraphQLNonNull(aggregateType(t)), args: selectArgs(t),
+        description: `fetch aggregated fields from the table: "${label}"`, extensions: meta({ kind: 'select_aggregate', table: t, perm }),
+      };
+      const pkCols = t.pk.map((n) => t.colByName.get(n)!);
+      if (pkCols.length > 0 && pkCols.every((c) => perm.columns.has(c.name)) && ok('select_by_pk')) {
+        const args: GraphQLFieldConfigArgumentMap = {};
+        for (const c of pkCols) args[c.gqlName] = { type: new GraphQLNonNull(colType(c) as GraphQLInputType) };
+        f[t.rootNames.select_by_pk] = {
+          type: objectType(t), args: sortMap(args),
+          description: `fetch data from the table: "${label}" using primary key columns`, extensions: meta({ kind: 'select_by_pk', table: t, perm }),
+        };
+      }
+    }
+    return sortMap(f);
+  };
+
+  const q = rootFields('query');
+  if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
+  const s = rootFields('subscription');
+  return new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'query_root', fields: q }),
+    subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
+  });
+}

@@ -1,0 +1,20 @@
+import type { ColumnModel, RelModel, SelectPerm, TableModel } from './model.ts';
+
+/**
+ * What a schema field means to the compiler; attached as `extensions.hasura` on graphql-js fields,
+ * so validation hands the compiler the field definitions it resolved.
+ */
+export type FieldMeta =
+  | { kind: 'select' | 'select_by_pk' | 'select_aggregate'; table: TableModel; perm: SelectPerm | undefined }
+  | { kind: 'column'; column: ColumnModel }
+  | { kind: 'objrel' | 'arrrel' | 'arragg'; rel: RelModel; target: TableModel; perm: SelectPerm | undefined }
+  | { kind: 'aggregate' | 'nodes' | 'count' }
+  | { kind: 'aggop'; op: AggOp }
+  | { kind: 'placeholder' };
+
+export const AGG_OPS = ['avg', 'max', 'min', 'stddev', 'stddev_pop', 'stddev_samp', 'sum', 'var_pop', 'var_samp', 'variance'] as const;
+export type AggOp = (typeof AGG_OPS)[number];
+
+export function fieldMeta(ext: Readonly<Record<string, unknown>> | null | undefined): FieldMeta | undefined {
+  return (ext?.hasura as FieldMeta | undefined) ?? undefined;
+}

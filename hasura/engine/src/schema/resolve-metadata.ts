@@ -1,0 +1,160 @@
+import type { Metadata, TableMetadata } from '../contract.ts';
+import { tableKey, type Catalog, type PgTable } from '../introspection/catalog.ts';
+import type { ColumnModel, Model, RelModel, SelectPerm, TableModel } from './model.ts';
+import { scalarName } from './scalars.ts';
+
+type TableRef = { schema: string; name: string };
+
+/** Metadata accepts `"name"` (public) or `{schema, name}` for a table. */
+export function tableRef(t: unknown): TableRef | undefined {
+  if (typeof t === 'string') return { schema: 'public', name: t };
+  if (t && typeof t === 'object' && typeof (t as TableRef).name === 'string')
+    return { schema: (t as Partial<TableRef>).schema ?? 'public', name: (t as TableRef).name };
+  return undefined;
+}
+
+export function trackedTables(md: Metadata): Array<{ ref: TableRef; meta: TableMetadata }> {
+  const out: Array<{ ref: TableRef; meta: TableMetadata }> = [];
+  for (const src of md.sources ?? []) {
+    for (const t of src.tables ?? []) {
+      const ref = tableRef(t.table);
+      if (ref) out.push({ ref, meta: t });
+    }
+  }
+  return out;
+}
+
+/** `getIdentifierQualifiedObject` (Postgres/SQL/Types.hs): `S_T`, or `T` in public. */
+export function defaultIdentifier(ref: TableRef): string {
+  return ref.schema === 'public' ? ref.name : `${ref.schema}_${ref.name}`;
+}
+
+function rootName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return (v as { name: string }).name;
+  return undefined;
+}
+
+function columnsOf(table: PgTable, meta: TableMetadata): ColumnModel[] {
+  const cfg = meta.configuration ?? {};
+  const custom: Record<string, string> = { ...(cfg.custom_column_names ?? {}) };
+  for (const [col, c] of Object.entries(cfg.column_config ?? {})) if (c.custom_name) custom[col] = c.custom_name;
+  return table.columns.map((c) => ({
+    name: c.name,
+    gqlName: custom[c.name] ?? c.name,
+    type: c.type,
+    scalar: scalarName(c.type),
+    nullable: c.nullable,
+    pg: c,
+  }));
+}
+
+function asList(v: unknown): string[] | undefined {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  return undefined;
+}
+
+function resolveRel(
+  kind: 'object' | 'array', name: string, using: Record<string, unknown>, self: PgTable, catalog: Catalog,
+): RelModel | string {
+  const manual = using.manual_configuration as { remote_table?: unknown; column_mapping?: Record<string, string> } | undefined;
+  if (manual) {
+    const ref = tableRef(manual.remote_table);
+    if (!ref || !manual.column_mapping) return `relationship ${name}: bad manual_configuration`;
+    return { name, kind, target: tableKey(ref.schema, ref.name), mapping: Object.entries(manual.column_mapping), nullable: true };
+  }
+  const fk = using.foreign_key_constraint_on;
+  if (kind === 'object') {
+    // `foreign_key_constraint_on: col | [cols] | {column|columns}` on this table; or {table, column(s)} (remote FK).
+    const obj = fk && typeof fk === 'object' && !Array.isArray(fk) ? (fk as Record<string, unknown>) : undefined;
+    if (obj?.table) return resolveRemoteFk(kind, name, obj, self, catalog);
+    const cols = asList(obj ? (obj.columns ?? obj.column) : fk);
+    if (!cols) return `relationship ${name}: bad foreign_key_constraint_on`;
+    const con = self.constraints.find((c) => c.kind === 'f' && sameSet(c.columns, cols));
+    if (!con?.ref) return `relationship ${name}: no foreign key on ${cols.join(',')}`;
+    const nullable = cols.some((c) => self.columns.find((x) => x.name === c)?.nullable ?? true);
+    return { name, kind, target: tableKey(con.ref.schema, con.ref.name), mapping: con.columns.map((c, i) => [c, con.ref!.columns[i]!]), nullable };
+  }
+  if (!fk || typeof fk !== 'object' || Array.isArray(fk)) return `relationship ${name}: bad foreign_key_constraint_on`;
+  return resolveRemoteFk(kind, name, fk as Record<string, unknown>, self, catalog);
+}
+
+function resolveRemoteFk(kind: 'object' | 'array', name: string, fk: Record<string, unknown>, self: PgTable, catalog: Catalog): RelModel | string {
+  const ref = tableRef(fk.table);
+  const cols = asList(fk.columns ?? fk.column);
+  if (!ref || !cols) return `relationship ${name}: bad foreign_key_constraint_on`;
+  const remote = catalog.get(tableKey(ref.schema, ref.name));
+  const con = remote?.constraints.find((c) => c.kind === 'f' && sameSet(c.columns, cols)
+    && c.ref?.schema === self.schema && c.ref.name === self.name);
+  if (!con?.ref) return `relationship ${name}: no foreign key on ${ref.name}(${cols.join(',')})`;
+  return { name, kind, target: tableKey(ref.schema, ref.name), mapping: con.ref.columns.map((c, i) => [c, con.columns[i]!]), nullable: true };
+}
+
+const sameSet = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+
+function selectPerm(p: Record<string, unknown>, table: PgTable): SelectPerm {
+  const cols = p.columns === '*' ? table.columns.map((c) => c.name) : (asList(p.columns) ?? []);
+  return {
+    columns: new Set(cols),
+    filter: p.filter ?? {},
+    limit: typeof p.limit === 'number' ? p.limit : undefined,
+    allowAggregations: p.allow_aggregations === true,
+    queryRootFields: asList(p.query_root_fields) ?? (Array.isArray(p.query_root_fields) ? [] : undefined),
+    subscriptionRootFields: asList(p.subscription_root_fields) ?? (Array.isArray(p.subscription_root_fields) ? [] : undefined),
+  };
+}
+
+/** Joins metadata with the catalog. Objects that do not resolve are skipped and reported. */
+export function buildModel(md: Metadata, catalog: Catalog): Model {
+  const warnings: string[] = [];
+  const tables = new Map<string, TableModel>();
+  const roles = new Set<string>();
+  const tracked = trackedTables(md);
+  for (const { ref, meta } of tracked) {
+    const pgt = catalog.get(tableKey(ref.schema, ref.name));
+    if (!pgt) { warnings.push(`table ${ref.schema}.${ref.name} not found`); continue; }
+    const cfg = meta.configuration ?? {};
+    const id = cfg.custom_name ?? defaultIdentifier(ref);
+    const crf = cfg.custom_root_fields ?? {};
+    const columns = columnsOf(pgt, meta);
+    const perms = new Map<string, SelectPerm>();
+    for (const sp of meta.select_permissions ?? []) { perms.set(sp.role, selectPerm(sp.permission, pgt)); roles.add(sp.role); }
+    for (const k of ['insert_permissions', 'update_permissions', 'delete_permissions'] as const)
+      for (const p of meta[k] ?? []) roles.add(p.role);
+    tables.set(tableKey(ref.schema, ref.name), {
+      key: tableKey(ref.schema, ref.name), schema: ref.schema, name: ref.name, id,
+      rootNames: {
+        select: rootName(crf.select) ?? id,
+        select_by_pk: rootName(crf.select_by_pk) ?? `${id}_by_pk`,
+        select_aggregate: rootName(crf.select_aggregate) ?? `${id}_aggregate`,
+      },
+      columns,
+      colByName: new Map(columns.map((c) => [c.name, c])),
+      colByGql: new Map(columns.map((c) => [c.gqlName, c])),
+      pk: pgt.constraints.find((c) => c.kind === 'p')?.columns ?? [],
+      rels: [], relByName: new Map(), perms,
+    });
+  }
+  for (const { ref, meta } of tracked) {
+    const tm = tables.get(tableKey(ref.schema, ref.name));
+    const pgt = catalog.get(tableKey(ref.schema, ref.name));
+    if (!tm || !pgt) continue;
+    const rels: Array<['object' | 'array', { name: string; using: Record<string, unknown> }]> = [
+      ...(meta.object_relationships ?? []).map((r) => ['object', r] as ['object', typeof r]),
+      ...(meta.array_relationships ?? []).map((r) => ['array', r] as ['array', typeof r]),
+    ];
+    for (const [kind, r] of rels) {
+      const rel = resolveRel(kind, r.name, r.using ?? {}, pgt, catalog);
+      if (typeof rel === 'string') { warnings.push(`${tm.key}: ${rel}`); continue; }
+      const target = tables.get(rel.target);
+      if (!target) { warnings.push(`${tm.key}: relationship ${r.name} targets untracked ${rel.target}`); continue; }
+      if (rel.mapping.some(([a, b]) => !tm.colByName.has(a) || !target.colByName.has(b))) {
+        warnings.push(`${tm.key}: relationship ${r.name} maps unknown columns`); continue;
+      }
+      tm.rels.push(rel);
+      tm.relByName.set(rel.name, rel);
+    }
+  }
+  return { tables, roles: [...roles].sort(), warnings };
+}
