@@ -42,6 +42,9 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
 
   async function run(req: GraphQLRequest, session: Session): Promise<GraphQLResponse> {
     if (typeof req?.query !== 'string') throw new QueryError('validation-failed', 'the key \'query\' was not present', '$');
+    // Hasura answers APQ requests this way unless persisted queries are configured (Server/App.hs).
+    const ext = (req as { extensions?: { persistedQuery?: unknown } | null }).extensions;
+    if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QueryError('not-supported', 'Automatic Persisted Queries is not enabled', '$');
     let doc: DocumentNode;
     try { doc = parse(req.query, { maxTokens: 100_000 }); } catch (e) {
       throw new QueryError('validation-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');

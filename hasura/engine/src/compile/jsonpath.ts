@@ -15,7 +15,9 @@ export function jsonPath(path: string, errPath: string): string[] {
   }
   while (i < s.length) {
     const ch = s[i];
-    if (ch === '.') {
+    if (ch === '.' && s[i + 1] === '[') {
+      i += 1;
+    } else if (ch === '.') {
       const m = /^[^.[\]]+/.exec(s.slice(i + 1));
       if (!m) throw validationFailed(errPath, `parse json path error: invalid path ${JSON.stringify(path)}`);
       out.push(m[0]); i += 1 + m[0].length;

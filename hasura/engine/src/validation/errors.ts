@@ -8,7 +8,8 @@ export class QueryError extends Error {
   toJSON(withInternal = false): HasuraError {
     const extensions: HasuraError['extensions'] = { path: this.path, code: this.code };
     if (withInternal && this.internal !== undefined) extensions.internal = this.internal;
-    return { message: this.message, extensions };
+    // Hasura writes `extensions` before `message`.
+    return { extensions, message: this.message };
   }
 }
 
