@@ -1,0 +1,266 @@
+/**
+ * The admin APIs' commands (research §C.2): `POST /v1/metadata` (pg_* names), `POST /v1/query`
+ * (legacy names, plus RQL data queries and run_sql) and `POST /v2/query` (run_sql, data queries).
+ * A request — one command or a `bulk` — runs in one database transaction against a copy of the
+ * metadata; the copy becomes the live metadata only when everything succeeded.
+ */
+import type pg from 'pg';
+import type { Metadata, MetadataSource } from '../contract.ts';
+import { cloneMetadata, defaultSource, emptyMetadata, parseTableName } from '../metadata/model.ts';
+import { ApiError, badRequest } from './errors.ts';
+import { metadataOps, type Args } from './ops.ts';
+import { checkConsistency } from './consistency.ts';
+import { reconcile, snapshot } from './reconcile.ts';
+import { isPgError, mapPgError, runSqlError } from './pgerrors.ts';
+import { buildCount, buildDelete, buildInsert, buildSelect, buildUpdate, runUserSql, type Built } from './sql.ts';
+import type { MetadataService } from './service.ts';
+
+export type AdminApi = 'metadata' | 'query' | 'v2query';
+
+interface Ctx {
+  api: AdminApi;
+  svc: MetadataService;
+  meta: Metadata;
+  client?: pg.PoolClient;
+  metaTouched: boolean;
+  ddl: boolean;
+  allowInconsistent: boolean;
+  /** Runs after the transaction committed and the new metadata is live. */
+  after: Array<() => Promise<unknown>>;
+}
+
+const success = { message: 'success' };
+
+/** Hasura's `containsDDLKeyword` (RunSQL.hs): only then is the catalog diffed after run_sql. */
+const ddlPattern = /\balter\b|\bdrop\b|\breplace\b|\bcreate function\b|\bcomment on\b/i;
+
+const dataQueries = new Set(['insert', 'select', 'update', 'delete', 'count']);
+const v2Commands = new Set(['run_sql', 'pg_run_sql', 'bulk', 'concurrent_bulk', ...dataQueries]);
+
+async function tx(ctx: Ctx): Promise<pg.PoolClient> {
+  if (!ctx.client) {
+    const client = await ctx.svc.pool.connect();
+    try {
+      await client.query('BEGIN');
+    } catch (err) {
+      client.release();
+      throw err;
+    }
+    ctx.client = client;
+  }
+  return ctx.client;
+}
+
+function asArgs(v: unknown): Args {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Args) : {};
+}
+
+/** A command's type, normalised: /v1/metadata's `pg_` prefix removed. */
+function opName(type: string): string {
+  return type.startsWith('pg_') ? type.slice(3) : type;
+}
+
+/** `replace_metadata` also takes the pre-v3 format (`{version: 1|2, tables, functions}`). */
+function toV3(input: Args): Metadata {
+  if (Array.isArray(input.sources)) return { ...(input as unknown as Metadata), version: 3 };
+  if (Array.isArray(input.tables)) {
+    const { tables, functions, version: _v, ...rest } = input;
+    const source: MetadataSource = { ...defaultSource(), tables: tables as MetadataSource['tables'] };
+    if (Array.isArray(functions) && functions.length) source.functions = functions;
+    return { ...rest, version: 3, sources: [source] };
+  }
+  throw badRequest('parse-failed', 'expected metadata with "sources"', '$.args');
+}
+
+async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknown> {
+  const cmd = asArgs(body);
+  const type = cmd.type;
+  if (typeof type !== 'string') throw badRequest('parse-failed', 'key "type" not found', path);
+  if (ctx.api === 'v2query' && !v2Commands.has(type)) {
+    throw badRequest('parse-failed', `unknown command "${type}" for /v2/query`, `${path}.type`);
+  }
+  const args = cmd.args;
+  const version = typeof cmd.version === 'number' ? cmd.version : undefined;
+  const name = opName(type);
+
+  switch (name) {
+    case 'bulk':
+    case 'concurrent_bulk': {
+      if (!Array.isArray(args)) throw badRequest('parse-failed', 'expected Array for bulk args', `${path}.args`);
+      const out: unknown[] = [];
+      for (let i = 0; i < args.length; i++) out.push(await runCommand(ctx, args[i], `${path}.args[${i}]`));
+      return out;
+    }
+    case 'bulk_keep_going': {
+      if (!Array.isArray(args)) throw badRequest('parse-failed', 'expected Array for bulk args', `${path}.args`);
+      const out: unknown[] = [];
+      for (let i = 0; i < args.length; i++) {
+        const client = await tx(ctx);
+        await client.query('SAVEPOINT keep_going');
+        const saved = cloneMetadata(ctx.meta);
+        try {
+          out.push(await runCommand(ctx, args[i], `${path}.args[${i}]`));
+          await client.query('RELEASE SAVEPOINT keep_going');
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          await client.query('ROLLBACK TO SAVEPOINT keep_going');
+          ctx.meta = saved;
+          out.push(err.body());
+        }
+      }
+      return out;
+    }
+    case 'run_sql':
+      return runSql(ctx, asArgs(args));
+    case 'export_metadata': {
+      const m = cloneMetadata(ctx.meta);
+      return version === 2 ? { resource_version: ctx.svc.version, metadata: m } : m;
+    }
+    case 'replace_metadata': {
+      const a = asArgs(args);
+      const wrapped = version === 2 || ('metadata' in a && !('sources' in a));
+      const input = wrapped ? asArgs(a.metadata) : a;
+      ctx.meta = toV3(input);
+      ctx.metaTouched = true;
+      if (wrapped && a.allow_inconsistent_metadata === true) {
+        ctx.allowInconsistent = true;
+        const { inconsistent } = await checkConsistency(await tx(ctx), ctx.meta);
+        if (inconsistent.length > 0) return { is_consistent: false, inconsistent_objects: inconsistent };
+      }
+      return success;
+    }
+    case 'clear_metadata': {
+      const keep = ctx.meta.sources.map((s) => ({ name: s.name, kind: s.kind, tables: [], configuration: s.configuration }));
+      ctx.meta = { ...emptyMetadata(), sources: keep.length ? keep : emptyMetadata().sources };
+      ctx.metaTouched = true;
+      return success;
+    }
+    case 'reload_metadata': {
+      const result: Record<string, unknown> = { message: 'success' };
+      ctx.after.push(async () => {
+        const inconsistent = await ctx.svc.reload();
+        result.is_consistent = inconsistent.length === 0;
+        if (inconsistent.length) result.inconsistent_objects = inconsistent;
+      });
+      return result;
+    }
+    case 'get_inconsistent_metadata': {
+      const { inconsistent } = await checkConsistency(await tx(ctx), ctx.meta);
+      return { is_consistent: inconsistent.length === 0, inconsistent_objects: inconsistent };
+    }
+    case 'drop_inconsistent_metadata': {
+      const { effective } = await checkConsistency(await tx(ctx), ctx.meta);
+      ctx.meta = effective;
+      ctx.metaTouched = true;
+      return success;
+    }
+    case 'get_catalog_state':
+      return { id: '1', cli_state: {}, console_state: {} };
+    case 'set_catalog_state':
+      return success;
+  }
+
+  if (dataQueries.has(name)) return dataQuery(ctx, name, asArgs(args));
+
+  const op = metadataOps[name];
+  if (!op) throw badRequest('parse-failed', `unknown command "${type}"`, `${path}.type`);
+  op(ctx.meta, asArgs(args), version);
+  ctx.metaTouched = true;
+  return success;
+}
+
+async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
+  const sql = args.sql;
+  if (typeof sql !== 'string') throw badRequest('parse-failed', 'key "sql" not found');
+  const client = await tx(ctx);
+  const readOnly = args.read_only === true;
+  const check = args.check_metadata_consistency !== false && !readOnly && ddlPattern.test(sql);
+  const before = check ? await snapshot(client, ctx.meta) : undefined;
+  if (readOnly) await client.query('SET TRANSACTION READ ONLY');
+  let result;
+  try {
+    await client.query('SAVEPOINT run_sql');
+    result = await runUserSql(client, sql);
+    await client.query('RELEASE SAVEPOINT run_sql');
+  } catch (err) {
+    if (isPgError(err)) throw runSqlError(err, sql);
+    throw err;
+  }
+  if (check && before) {
+    if (await reconcile(client, ctx.meta, before, args.cascade === true)) ctx.metaTouched = true;
+    ctx.ddl = true;
+  }
+  if (!result || result.fields.length === 0) return { result_type: 'CommandOk', result: null };
+  return { result_type: 'TuplesOk', result: [result.fields, ...result.rows] };
+}
+
+async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
+  const table = parseTableName(args.table);
+  if (!table) throw badRequest('parse-failed', 'key "table" not found');
+  let built: Built;
+  switch (type) {
+    case 'insert': {
+      const objects = Array.isArray(args.objects) ? (args.objects as Record<string, unknown>[]) : [];
+      if (objects.length === 0) return { affected_rows: 0 };
+      built = buildInsert(table, objects, args.returning as string[] | undefined);
+      break;
+    }
+    case 'select':
+      built = buildSelect(table, args);
+      break;
+    case 'count':
+      built = buildCount(table, args);
+      break;
+    case 'delete':
+      built = buildDelete(table, args as { where?: unknown; returning?: string[] });
+      break;
+    default:
+      built = buildUpdate(table, args as Parameters<typeof buildUpdate>[1]);
+  }
+  const client = await tx(ctx);
+  try {
+    await client.query('SAVEPOINT dml');
+    const { rows } = await client.query<{ result: unknown }>(built.text, built.values);
+    await client.query('RELEASE SAVEPOINT dml');
+    return rows[0]?.result;
+  } catch (err) {
+    if (isPgError(err)) throw mapPgError(err);
+    throw err;
+  }
+}
+
+/** Runs one admin request body; the caller has checked the session is admin. */
+export async function executeAdmin(svc: MetadataService, api: AdminApi, body: unknown): Promise<unknown> {
+  return svc.exclusive(async () => {
+    const cmd = asArgs(body);
+    if (api === 'metadata') svc.checkResourceVersion(cmd.resource_version);
+    const ctx: Ctx = { api, svc, meta: svc.current, metaTouched: false, ddl: false, allowInconsistent: false, after: [] };
+    try {
+      const result = await runCommand(ctx, body, '$');
+      if (ctx.client) {
+        if (ctx.metaTouched || ctx.ddl) {
+          // New inconsistencies are refused before the SQL commits, so nothing half-applies.
+          const { inconsistent } = await checkConsistency(ctx.client, ctx.meta);
+          const known = new Set(svc.inconsistent.map((o) => o.name));
+          const fresh = inconsistent.filter((o) => !known.has(o.name));
+          if (fresh.length && !ctx.allowInconsistent && !ctx.ddl) {
+            throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+          }
+        }
+        await ctx.client.query('COMMIT');
+        ctx.client.release();
+        ctx.client = undefined;
+      }
+      if (ctx.metaTouched || ctx.ddl) {
+        await svc.commit(ctx.meta, { forceReload: ctx.ddl, allowInconsistent: ctx.allowInconsistent || ctx.ddl });
+      }
+      for (const f of ctx.after) await f();
+      return result;
+    } finally {
+      if (ctx.client) {
+        await ctx.client.query('ROLLBACK').catch(() => undefined);
+        ctx.client.release();
+      }
+    }
+  });
+}

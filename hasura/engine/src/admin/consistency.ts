@@ -1,0 +1,92 @@
+/**
+ * Metadata that names what the database no longer has is "inconsistent" (docs/docs/
+ * api-reference/metadata-api/manage-metadata.mdx `get_inconsistent_metadata`): Hasura keeps such
+ * objects in the stored metadata, leaves them out of the GraphQL schema, and reports them. Here:
+ * tables that do not exist, relationships to tables that are not tracked, permissions listing
+ * columns that do not exist. The engine is given the metadata with those left out.
+ */
+import type { Metadata, TableMetadata } from '../contract.ts';
+import { cloneMetadata, parseTableName, sameTable, tableText } from '../metadata/model.ts';
+import { catalogByName, type CatalogTable, type Queryable } from './sql.ts';
+import { relationshipTarget } from './ops.ts';
+
+export interface InconsistentObject {
+  definition: unknown;
+  name: string;
+  reason: string;
+  type: string;
+}
+
+export interface Checked {
+  effective: Metadata;
+  inconsistent: InconsistentObject[];
+}
+
+const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
+
+export async function checkConsistency(db: Queryable, metadata: Metadata): Promise<Checked> {
+  const effective = cloneMetadata(metadata);
+  const inconsistent: InconsistentObject[] = [];
+  for (const source of effective.sources) {
+    // Only the `default` source's database is reachable; other sources are checked by the engine.
+    const catalog = new Map<string, CatalogTable>();
+    for (const c of await catalogByName(db, source.tables.map((t) => t.table))) catalog.set(key(c), c);
+    const at = `in source ${source.name}`;
+    source.tables = source.tables.filter((t) => {
+      if (catalog.has(key(t.table))) return true;
+      inconsistent.push({
+        definition: t.table,
+        name: `table ${tableText(t.table)} ${at}`,
+        reason: `Inconsistent object: no such table/view exists in source: "${tableText(t.table)}"`,
+        type: 'table',
+      });
+      return false;
+    });
+    const tracked = (q: { schema: string; name: string }) => source.tables.some((t) => sameTable(t.table, q));
+    for (const t of source.tables) {
+      const columns = new Set(catalog.get(key(t.table))!.columns.map((c) => c.name));
+      for (const kind of ['object', 'array'] as const) {
+        const k = `${kind}_relationships` as const;
+        if (!t[k]) continue;
+        t[k] = t[k].filter((r) => {
+          const target = relationshipTarget(r.using);
+          if (!target || tracked(target)) return true;
+          inconsistent.push({
+            definition: { name: r.name, using: r.using, table: t.table, source: source.name },
+            name: `${kind}_relation ${r.name} in table ${tableText(t.table)} ${at}`,
+            reason: `Inconsistent object: in table "${tableText(t.table)}": in relationship "${r.name}": table "${tableText(target)}" is not tracked`,
+            type: `${kind}_relation`,
+          });
+          return false;
+        });
+      }
+      prunePermissions(t, columns, source.name, inconsistent);
+    }
+  }
+  return { effective, inconsistent };
+}
+
+function prunePermissions(t: TableMetadata, columns: Set<string>, source: string, out: InconsistentObject[]): void {
+  for (const kind of ['select', 'insert', 'update', 'delete'] as const) {
+    const k = `${kind}_permissions` as const;
+    if (!t[k]) continue;
+    t[k] = t[k].filter((p) => {
+      const cols = p.permission.columns;
+      const missing = Array.isArray(cols) ? cols.find((c) => typeof c === 'string' && !columns.has(c)) : undefined;
+      if (missing === undefined) return true;
+      out.push({
+        definition: { role: p.role, permission: p.permission, table: t.table, source },
+        name: `${kind}_permission ${p.role} in table ${tableText(t.table)} in source ${source}`,
+        reason: `Inconsistent object: in table "${tableText(t.table)}": in permission for role "${p.role}": no such column exists: "${String(missing)}"`,
+        type: `${kind}_permission`,
+      });
+      return false;
+    });
+  }
+}
+
+/** Parses the table name of an inconsistent object's definition (drop_inconsistent_metadata). */
+export function inconsistentTable(o: InconsistentObject): { schema: string; name: string } | undefined {
+  if (o.type === 'table') return parseTableName(o.definition);
+  return undefined;
+}

@@ -1,0 +1,96 @@
+/**
+ * The engine's configuration: one zod schema over Hasura's own environment variables
+ * (docs/docs/deployment/graphql-engine-flags/reference.mdx), so the same env runs real Hasura.
+ * Nothing below server.ts reads process.env.
+ */
+import { z } from 'zod';
+import { envBool, envPort, loadConfig, logLevel } from '@linkport/common';
+import { parseJwtConfig, type JwtConfig } from './auth/jwt.config.ts';
+
+const schema = z
+  .object({
+    HOST: z.string().default('127.0.0.1'),
+    PORT: envPort.default(3003),
+    LOG_LEVEL: logLevel,
+    HASURA_GRAPHQL_DATABASE_URL: z.string().url(),
+    /** Hasura's separate metadata database; defaults to the source database. */
+    HASURA_GRAPHQL_METADATA_DATABASE_URL: z.string().url().optional(),
+    HASURA_GRAPHQL_ADMIN_SECRET: z.string().min(1).optional(),
+    HASURA_GRAPHQL_JWT_SECRET: z.string().min(1).optional(),
+    HASURA_GRAPHQL_AUTH_HOOK: z.string().url().optional(),
+    HASURA_GRAPHQL_AUTH_HOOK_MODE: z.enum(['GET', 'POST']).default('GET'),
+    HASURA_GRAPHQL_UNAUTHORIZED_ROLE: z.string().min(1).optional(),
+    HASURA_GRAPHQL_METADATA_DIR: z.string().min(1).optional(),
+    /** `replace` (default): the directory is applied at every boot, as the cli-migrations image does;
+     * `if-empty`: only when the store holds no metadata yet. */
+    HASURA_GRAPHQL_METADATA_BOOTSTRAP: z.enum(['replace', 'if-empty']).default('replace'),
+    HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: envBool.default(true),
+    HASURA_GRAPHQL_PRESERVE_401_ERRORS: envBool.default(false),
+    HASURA_GRAPHQL_ENABLE_CONSOLE: envBool.default(true),
+    HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
+    HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().positive().default(3),
+    HASURA_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(0).default(0),
+  })
+  .superRefine((env, ctx) => {
+    // Startup rules of Hasura's setupAuthMode (Server/Auth.hs): JWT and webhook need an admin
+    // secret, cannot be combined, and an unauthorized role is meaningless with a webhook.
+    if (env.HASURA_GRAPHQL_JWT_SECRET && env.HASURA_GRAPHQL_AUTH_HOOK) {
+      ctx.addIssue({ code: 'custom', path: ['HASURA_GRAPHQL_JWT_SECRET'], message: 'JWT and webhook auth cannot both be set' });
+    }
+    if ((env.HASURA_GRAPHQL_JWT_SECRET || env.HASURA_GRAPHQL_AUTH_HOOK) && !env.HASURA_GRAPHQL_ADMIN_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['HASURA_GRAPHQL_ADMIN_SECRET'], message: 'required when JWT or webhook auth is set' });
+    }
+    if (env.HASURA_GRAPHQL_UNAUTHORIZED_ROLE && env.HASURA_GRAPHQL_AUTH_HOOK) {
+      ctx.addIssue({ code: 'custom', path: ['HASURA_GRAPHQL_UNAUTHORIZED_ROLE'], message: 'cannot be used with webhook auth' });
+    }
+    if (env.HASURA_GRAPHQL_JWT_SECRET) {
+      try {
+        parseJwtConfig(env.HASURA_GRAPHQL_JWT_SECRET);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['HASURA_GRAPHQL_JWT_SECRET'], message: (err as Error).message });
+      }
+    }
+  });
+
+export interface EngineConfig {
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  metadataDatabaseUrl: string;
+  adminSecret?: string | undefined;
+  jwt?: JwtConfig | undefined;
+  authHook?: { url: string; mode: 'GET' | 'POST' } | undefined;
+  unauthorizedRole?: string | undefined;
+  metadataDir?: string | undefined;
+  metadataBootstrap: 'replace' | 'if-empty';
+  stringifyNumericTypes: boolean;
+  preserve401: boolean;
+  enableConsole: boolean;
+  wsKeepAliveSeconds: number;
+  wsInitTimeoutSeconds: number;
+  maxDepth: number;
+}
+
+export function loadEngineConfig(env: Record<string, string | undefined> = process.env): EngineConfig {
+  const e = loadConfig(schema, env);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.HASURA_GRAPHQL_DATABASE_URL,
+    metadataDatabaseUrl: e.HASURA_GRAPHQL_METADATA_DATABASE_URL ?? e.HASURA_GRAPHQL_DATABASE_URL,
+    adminSecret: e.HASURA_GRAPHQL_ADMIN_SECRET,
+    jwt: e.HASURA_GRAPHQL_JWT_SECRET ? parseJwtConfig(e.HASURA_GRAPHQL_JWT_SECRET) : undefined,
+    authHook: e.HASURA_GRAPHQL_AUTH_HOOK ? { url: e.HASURA_GRAPHQL_AUTH_HOOK, mode: e.HASURA_GRAPHQL_AUTH_HOOK_MODE } : undefined,
+    unauthorizedRole: e.HASURA_GRAPHQL_UNAUTHORIZED_ROLE,
+    metadataDir: e.HASURA_GRAPHQL_METADATA_DIR,
+    metadataBootstrap: e.HASURA_GRAPHQL_METADATA_BOOTSTRAP,
+    stringifyNumericTypes: e.HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES,
+    preserve401: e.HASURA_GRAPHQL_PRESERVE_401_ERRORS,
+    enableConsole: e.HASURA_GRAPHQL_ENABLE_CONSOLE,
+    wsKeepAliveSeconds: e.HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE,
+    wsInitTimeoutSeconds: e.HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT,
+    maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * `POST /v1/graphql`, `GET /v1/graphql`, `POST /v1alpha1/graphql` (research §A.6, §B.4, §C.3):
+ * authenticate, decode `{query, variables?, operationName?}` or a batch (JSON array, answered by
+ * an array, run in order as Hasura's `runGQBatched` does), hand each to the engine.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
+import { AuthError } from '../auth/errors.ts';
+import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
+import { gqlErrors, invalidJsonMessage, statusForCode } from './errors.ts';
+
+type Variant = 'v1' | 'v1alpha1';
+
+export interface GraphQLRouteDeps {
+  auth: Authenticator;
+  engine: () => GraphQLEngine;
+  preserve401: boolean;
+}
+
+/** Validates one request object the way Hasura's GQLReq FromJSON does. */
+export function decodeRequest(v: unknown): GraphQLRequest | GraphQLResponse {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return gqlErrors('parse-failed', 'expected Object for GQLReq, but encountered ' + jsonKind(v));
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o.query !== 'string') {
+    return o.query === undefined || o.query === null
+      ? gqlErrors('parse-failed', 'key "query" not found')
+      : gqlErrors('parse-failed', `parsing Text failed, expected String, but encountered ${jsonKind(o.query)}`, '$.query');
+  }
+  if (o.variables !== undefined && o.variables !== null && (typeof o.variables !== 'object' || Array.isArray(o.variables))) {
+    return gqlErrors('parse-failed', `expected Object, but encountered ${jsonKind(o.variables)}`, '$.variables');
+  }
+  if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== 'string') {
+    return gqlErrors('parse-failed', `parsing Text failed, expected String, but encountered ${jsonKind(o.operationName)}`, '$.operationName');
+  }
+  return {
+    query: o.query,
+    variables: (o.variables as Record<string, unknown> | null | undefined) ?? null,
+    operationName: (o.operationName as string | null | undefined) ?? null,
+  };
+}
+
+export function jsonKind(v: unknown): string {
+  if (v === null) return 'Null';
+  if (Array.isArray(v)) return 'Array';
+  switch (typeof v) {
+    case 'string':
+      return 'String';
+    case 'number':
+      return 'Number';
+    case 'boolean':
+      return 'Boolean';
+    default:
+      return 'Object';
+  }
+}
+
+const isRequest = (r: GraphQLRequest | GraphQLResponse): r is GraphQLRequest => typeof (r as GraphQLRequest).query === 'string';
+
+/** Runs one decoded request; an engine that throws answers Hasura's `unexpected`, never a 500 page. */
+export async function runOne(engine: GraphQLEngine, decoded: GraphQLRequest | GraphQLResponse, session: Session): Promise<GraphQLResponse> {
+  if (!isRequest(decoded)) return decoded;
+  try {
+    return await engine.execute(decoded, session);
+  } catch (err) {
+    const res = gqlErrors('unexpected', 'database query error');
+    if (session.isAdmin && session.role === 'admin') res.errors![0]!.extensions.internal = { message: (err as Error).message };
+    return res;
+  }
+}
+
+function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDeps): void {
+  const handle = async (variant: Variant, req: FastifyRequest, reply: FastifyReply, parsed: { ok: true; value: unknown } | { ok: false; error: string }) => {
+    const headers = normalizeHeaders(req.headers);
+    let session: Session;
+    try {
+      const request = parsed.ok ? (parsed.value as GraphQLRequest | GraphQLRequest[]) : undefined;
+      session = (await deps.auth.authenticate(headers, request)).session;
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      const status = variant === 'v1alpha1' || (deps.preserve401 && err.status === 401) ? err.status : 200;
+      return send(reply, status, gqlErrors(err.code, err.message));
+    }
+    if (!parsed.ok) return send(reply, variant === 'v1' ? 200 : 400, gqlErrors('invalid-json', parsed.error));
+    const engine = deps.engine();
+    if (Array.isArray(parsed.value)) {
+      const out: GraphQLResponse[] = [];
+      for (const item of parsed.value) out.push(await runOne(engine, decodeRequest(item), session));
+      return send(reply, 200, out);
+    }
+    const res = await runOne(engine, decodeRequest(parsed.value), session);
+    let status = 200;
+    if (variant === 'v1alpha1' && res.errors?.length && res.data === undefined) status = statusForCode(res.errors[0]!.extensions.code);
+    return send(reply, status, res);
+  };
+
+  const parseBody = (raw: unknown): { ok: true; value: unknown } | { ok: false; error: string } => {
+    const text = typeof raw === 'string' ? raw : raw === undefined ? '' : String(raw);
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (err) {
+      return { ok: false, error: invalidJsonMessage(text === '' ? new Error('empty body') : err) };
+    }
+  };
+
+  app.post('/v1/graphql', (req, reply) => handle('v1', req, reply, parseBody(req.body)));
+  app.post('/v1alpha1/graphql', (req, reply) => handle('v1alpha1', req, reply, parseBody(req.body)));
+  // GET with the request in the query string (GraphQL over HTTP; Hasura serves GET /v1/graphql).
+  app.get('/v1/graphql', (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (q.query === undefined) return send(reply, 200, gqlErrors('parse-failed', 'key "query" not found'));
+    let variables: unknown = null;
+    if (q.variables) {
+      try {
+        variables = JSON.parse(q.variables);
+      } catch (err) {
+        return send(reply, 200, gqlErrors('invalid-json', invalidJsonMessage(err), '$.variables'));
+      }
+    }
+    return handle('v1', req, reply, { ok: true, value: { query: q.query, variables, operationName: q.operationName ?? null } });
+  });
+}

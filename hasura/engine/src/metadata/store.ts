@@ -1,0 +1,76 @@
+/**
+ * Where the metadata lives between restarts: `hdb_catalog.hdb_metadata (id, metadata json,
+ * resource_version)`, as Hasura keeps it (server/src-rsr/initialise.sql; `json`, not `jsonb`, so
+ * key order survives). When the role cannot create that table (the `links_admin` role has no
+ * CREATE on the database), the store degrades to memory and says so: point
+ * HASURA_GRAPHQL_METADATA_DATABASE_URL at a role that may, as with real Hasura.
+ */
+import type pg from 'pg';
+import type { Metadata } from '../contract.ts';
+import { storeSql } from '../admin/sql.ts';
+
+export interface StoredMetadata {
+  metadata: Metadata;
+  resourceVersion: number;
+}
+
+export interface MetadataStore {
+  readonly kind: 'database' | 'memory';
+  load(): Promise<StoredMetadata | undefined>;
+  /** Returns the new resource version. */
+  save(metadata: Metadata): Promise<number>;
+}
+
+export class MemoryMetadataStore implements MetadataStore {
+  readonly kind = 'memory' as const;
+  private current: StoredMetadata | undefined;
+  async load(): Promise<StoredMetadata | undefined> {
+    return this.current && structuredClone(this.current);
+  }
+  async save(metadata: Metadata): Promise<number> {
+    const resourceVersion = (this.current?.resourceVersion ?? 0) + 1;
+    this.current = { metadata: structuredClone(metadata), resourceVersion };
+    return resourceVersion;
+  }
+}
+
+export class DbMetadataStore implements MetadataStore {
+  readonly kind = 'database' as const;
+  private readonly pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Creates hdb_catalog.hdb_metadata when missing; throws when the role may not. */
+  async init(): Promise<void> {
+    const { rows } = await this.pool.query<{ exists: boolean }>(storeSql.exists);
+    if (rows[0]?.exists) return;
+    await this.pool.query(storeSql.createSchema);
+    await this.pool.query(storeSql.createTable);
+  }
+
+  async load(): Promise<StoredMetadata | undefined> {
+    const { rows } = await this.pool.query<{ metadata: string; resource_version: number }>(storeSql.load);
+    const row = rows[0];
+    return row && { metadata: JSON.parse(row.metadata) as Metadata, resourceVersion: row.resource_version };
+  }
+
+  async save(metadata: Metadata): Promise<number> {
+    const { rows } = await this.pool.query<{ resource_version: number }>(storeSql.upsert, [JSON.stringify(metadata)]);
+    return rows[0]!.resource_version;
+  }
+}
+
+/** The database store when possible, else memory (with the reason, for the log). */
+export async function openMetadataStore(pool: pg.Pool): Promise<{ store: MetadataStore; warning?: string }> {
+  const db = new DbMetadataStore(pool);
+  try {
+    await db.init();
+    return { store: db };
+  } catch (err) {
+    return {
+      store: new MemoryMetadataStore(),
+      warning: `metadata kept in memory: cannot use hdb_catalog.hdb_metadata (${(err as Error).message})`,
+    };
+  }
+}
