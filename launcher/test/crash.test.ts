@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { alive, fakeService, fixture, launch, portEnv, readRun, tempDataDir } from './helper.ts';
+
+test('a child that dies after startup: log tail printed, everything stopped, exit non-zero', async (t) => {
+  const dataDir = tempDataDir(t);
+  const ports = await portEnv();
+  const run = launch({
+    ...ports,
+    LINKPORT_DATA_DIR: dataDir,
+    LINKPORT_SERVICES: 'none',
+    LINKPORT_EXTRA_SERVICES: JSON.stringify([
+      fakeService('fake', ports.CORE_PORT!),
+      { name: 'crasher', entry: fixture('crash-service.mjs'), port: Number(ports.MEDIA_PORT), readiness: 'tcp', env: { CRASH_AFTER_MS: '1500' } },
+    ]),
+  });
+  t.after(() => run.proc.kill('SIGKILL'));
+  await run.waitFor(/Ctrl-C stops everything/);
+  const pids = readRun(dataDir).pids;
+  const grandchild = Number(await (await fetch(`http://127.0.0.1:${ports.CORE_PORT}/grandchild`)).text());
+
+  const exit = await run.exit;
+  assert.notEqual(exit.code, 0);
+  const err = run.stderr();
+  assert.match(err, /crasher exited unexpectedly with code 1/);
+  // The last 30 lines: the end of the log, not its beginning.
+  assert.match(err, /crash-line 40/);
+  assert.match(err, /fatal: simulated crash/);
+  assert.doesNotMatch(err, /crash-line 5\b/);
+  for (const [name, pid] of Object.entries(pids)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
+  assert.ok(!alive(grandchild));
+});
+
+test('a child that dies during startup fails the start with its log tail', async (t) => {
+  const dataDir = tempDataDir(t);
+  const ports = await portEnv();
+  const run = launch({
+    ...ports,
+    LINKPORT_DATA_DIR: dataDir,
+    LINKPORT_SERVICES: 'none',
+    // Ready only once /health answers 2xx, which this one never does before it exits.
+    LINKPORT_EXTRA_SERVICES: JSON.stringify([
+      { name: 'early', entry: fixture('crash-service.mjs'), port: Number(ports.CORE_PORT), readiness: '/health', env: { CRASH_AFTER_MS: '200' } },
+    ]),
+  });
+  t.after(() => run.proc.kill('SIGKILL'));
+  const exit = await run.exit;
+  assert.equal(exit.code, 1);
+  assert.match(run.stderr(), /early exited unexpectedly with code 1/);
+  assert.match(run.stderr(), /fatal: simulated crash/);
+  assert.doesNotMatch(run.output(), /Linkport is up/);
+  for (const [name, pid] of Object.entries(readRun(dataDir).pids)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
+});

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { redisMissingMessage } from '@linkport/common/testing';
+import { launch, portEnv, tempDataDir } from './helper.ts';
+
+test('redis-server missing and install disabled: the one-line explanation, exit 1', async (t) => {
+  const run = launch({
+    ...(await portEnv()),
+    LINKPORT_DATA_DIR: tempDataDir(t),
+    LINKPORT_SERVICES: 'none',
+    REDIS_SERVER_BIN: '/nonexistent/redis-server',
+    LINKPORT_NO_INSTALL: '1',
+  });
+  t.after(() => run.proc.kill('SIGKILL'));
+  const exit = await run.exit;
+  assert.equal(exit.code, 1);
+  assert.equal(run.stderr().trim(), redisMissingMessage);
+  assert.doesNotMatch(run.output(), /PostgreSQL/, 'nothing was started');
+});
+
+test('a port already in use: one line naming the port and the variable to change', async (t) => {
+  const ports = await portEnv();
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(Number(ports.PG_PORT), '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const run = launch({ ...ports, LINKPORT_DATA_DIR: tempDataDir(t), LINKPORT_SERVICES: 'none' });
+  t.after(() => run.proc.kill('SIGKILL'));
+  const exit = await run.exit;
+  assert.equal(exit.code, 1);
+  const lines = run.stderr().trim().split('\n');
+  assert.equal(lines.length, 1, run.stderr());
+  assert.match(lines[0]!, new RegExp(`port ${ports.PG_PORT} \\(PostgreSQL\\) is already in use.*PG_PORT=`));
+});
+
+test('an unknown name in LINKPORT_SERVICES is refused', async (t) => {
+  const run = launch({ ...(await portEnv()), LINKPORT_DATA_DIR: tempDataDir(t), LINKPORT_SERVICES: 'core,nope' });
+  t.after(() => run.proc.kill('SIGKILL'));
+  assert.equal((await run.exit).code, 1);
+  assert.match(run.stderr(), /unknown services: nope/);
+});
