@@ -23,7 +23,8 @@ export function parseClick(fields: string[]): Click | null {
   const ts = Number(m.get('ts'));
   const linkId = m.get('link') ?? '';
   const code = m.get('code') ?? '';
-  if (!Number.isSafeInteger(ts) || ts <= 0) return null;
+  // 2000-01-01 .. 2100-01-01: inside both JavaScript's Date range and PostgreSQL's timestamptz range.
+  if (!Number.isSafeInteger(ts) || ts < 946_684_800_000 || ts >= 4_102_444_800_000) return null;
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(linkId) || code === '') return null;
   return {
     id: m.get('id') ?? '',

@@ -50,11 +50,7 @@ export class ClickConsumer {
   ) {}
 
   async start(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String(err).includes('BUSYGROUP')) throw err;
-    }
+    await this.ensureGroup();
     this.running = true;
     this.loop = this.run();
   }
@@ -73,11 +69,21 @@ export class ClickConsumer {
         if (entries.length > 0) await this.process(entries);
         backoff = 100;
       } catch (err) {
+        // A Redis restarted without persistence has lost the group (NOGROUP): recreate it.
+        if (String(err).includes('NOGROUP')) await this.ensureGroup().catch(() => {});
         this.log.warn({ err }, 'click batch failed; retrying');
         this.readOwnPending = true;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
       }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String(err).includes('BUSYGROUP')) throw err;
     }
   }
 
@@ -130,7 +136,7 @@ export class ClickConsumer {
       this.stats.counted += r.counted;
       await this.ack(good.map((c) => c.streamId));
     } catch (err) {
-      if (!isDataError(err)) throw err;
+      if (isTransient(err)) throw err;
       // One bad entry must not hold the batch hostage: write the entries one by one.
       for (const c of good) await this.processOne(c);
     }
@@ -144,7 +150,7 @@ export class ClickConsumer {
       this.stats.counted += r.counted;
       await this.ack([c.streamId]);
     } catch (err) {
-      if (!isDataError(err)) throw err;
+      if (isTransient(err)) throw err;
       const pending = (await this.redis.xpending(this.opts.stream, this.opts.group, c.streamId, c.streamId, 1)) as [string, string, number, number][];
       const deliveries = pending[0]?.[3] ?? 0;
       if (deliveries >= this.opts.maxDeliveries) {
@@ -170,10 +176,18 @@ export class ClickConsumer {
   }
 }
 
-/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the entry itself is at fault. */
-function isDataError(err: unknown): boolean {
+/**
+ * Failures of the infrastructure rather than of the entries: connection errors (Node's E* codes, or
+ * no code at all from a terminated pg connection), and SQLSTATE classes 08 (connection), 40
+ * (serialization/deadlock), 53 (resources), 57 (operator intervention, e.g. shutdown). These retry
+ * the whole batch and never dead-letter; anything else (a data exception like 22021, a bug tripped
+ * by one entry) is pinned to single entries.
+ */
+function isTransient(err: unknown): boolean {
   const code = pgErrorCode(err);
-  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+  if (code === undefined) return !(err instanceof TypeError || err instanceof RangeError);
+  if (/^E[A-Z]+$/.test(code)) return true;
+  return /^(08|40|53|57)/.test(code);
 }
 
 function errorText(err: unknown): string {
