@@ -18,9 +18,13 @@ import { jsonPath } from './jsonpath.ts';
  */
 export interface Source { table: TableModel; perm: SelectPerm | undefined; join?: (a: SQL) => SQL }
 
-interface Base { from: SQL; alias: SQL; order: SQL | undefined }
+interface Base { from: SQL; alias: SQL; order: SQL | undefined; nodesFilter: SQL | undefined }
 
-function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, path: string): Base {
+/**
+ * `aggregate` sees every permitted row; the permission `limit` bounds only `nodes`
+ * (agg_perm/author_agg_articles.yaml), via a row number filter.
+ */
+function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, path: string, forAggregate = false): Base {
   const { table, perm } = src;
   const b = ctx.alias();
   const r = ctx.alias();
@@ -36,15 +40,22 @@ function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, p
       throw validationFailed(`${path}.args`, '"distinct_on" columns must match initial "order_by" columns');
   }
   const userLimit = args.limit as number | undefined | null;
-  const limit = perm?.limit !== undefined && (userLimit === undefined || userLimit === null || userLimit > perm.limit) ? perm.limit : userLimit;
+  const permLimit = perm?.limit;
+  const limit = !forAggregate && permLimit !== undefined && (userLimit === undefined || userLimit === null || userLimit > permLimit) ? permLimit : userLimit;
   const keys = items.map((it, i) => sql`, ${it.expr} AS ${identifier(`__o${i}`)}`);
+  const rowNumbered = forAggregate && permLimit !== undefined && (userLimit === undefined || userLimit === null || userLimit > permLimit);
+  if (rowNumbered) {
+    const over = items.length ? sql`ORDER BY ${join(items.map((it) => sql`${it.expr} ${it.dir}`), ', ')}` : keyword('');
+    keys.push(sql`, row_number() OVER (${over}) AS "__rn"`);
+  }
   const distinctSql = distinct.length ? sql`DISTINCT ON (${join(distinct.map((c) => sql`${b}.${identifier(c)}`), ', ')}) ` : keyword('');
   const orderSql = items.length ? sql` ORDER BY ${join(items.map((it) => sql`${it.expr} ${it.dir}`), ', ')}` : keyword('');
   const limitSql = limit !== undefined && limit !== null ? sql` LIMIT ${value(limit)}` : keyword('');
   const offsetSql = args.offset ? sql` OFFSET ${value(args.offset)}` : keyword('');
   const fromSql = sql`(SELECT ${distinctSql}${b}.*${join(keys, '')} FROM ${identifier(table.schema, table.name)} AS ${b} WHERE ${join(conds, ' AND ')}${orderSql}${limitSql}${offsetSql}) AS ${r}`;
   const order = items.length ? sql` ORDER BY ${join(items.map((it: OrderItem, i) => sql`${r}.${identifier(`__o${i}`)} ${it.dir}`), ', ')}` : undefined;
-  return { from: fromSql, alias: r, order };
+  const nodesFilter = rowNumbered ? sql` FILTER (WHERE ${r}."__rn" <= ${value(permLimit)})` : undefined;
+  return { from: fromSql, alias: r, order, nodesFilter };
 }
 
 export function selectList(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
@@ -53,11 +64,11 @@ export function selectList(ctx: CompileContext, src: Source, field: ResolvedFiel
 }
 
 export function selectAggregate(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
-  const bs = base(ctx, src, field.args, field.path);
+  const bs = base(ctx, src, field.args, field.path, true);
   const pairs = field.selection.map((f): [string, SQL] => {
     if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
     const m = fieldMeta(f.def.extensions);
-    if (m?.kind === 'nodes') return [f.alias, sql`coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, f.selection)}${bs.order ?? keyword('')}), '[]'::json)`];
+    if (m?.kind === 'nodes') return [f.alias, sql`coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, f.selection)}${bs.order ?? keyword('')})${bs.nodesFilter ?? keyword('')}, '[]'::json)`];
     return [f.alias, aggregateFields(ctx, src.table, bs.alias, f)];
   });
   return sql`(SELECT ${object(pairs)} FROM ${bs.from})`;
@@ -132,7 +143,9 @@ function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: 
         const gm = fieldMeta(g.def.extensions);
         if (gm?.kind !== 'column') throw validationFailed(g.path, 'unexpected aggregate field');
         const e = sql`${keyword(AGG_SQL[op])}(${r}.${identifier(gm.column.name)})`;
-        if (op === 'sum' || op === 'max' || op === 'min') return [g.alias, columnOut(ctx, gm.column, e)];
+        // sum/max/min keep the column's type; the statistics are Float, except that a bignum column's
+        // numeric result is stringified like the column (aggregations/article_agg_where.yaml).
+        if (op === 'sum' || op === 'max' || op === 'min' || isBigNum(gm.column.type)) return [g.alias, columnOut(ctx, gm.column, e)];
         return [g.alias, sql`(${e})::float8`];
       });
       return [f.alias, object(inner)];
