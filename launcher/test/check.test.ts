@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { alive, fakeService, launch, portEnv, readRun, tempDataDir } from './helper.ts';
 
-test('--check: starts, checks every health endpoint, stops, exit 0', async (t) => {
+void test('--check: starts, checks every health endpoint, stops, exit 0', async (t) => {
   const dataDir = tempDataDir(t);
   const ports = await portEnv();
   const run = launch(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { alive, fakeService, fixture, launch, portEnv, readRun, tempDataDir } from './helper.ts';
 
-test('a child that dies after startup: log tail printed, everything stopped, exit non-zero', async (t) => {
+void test('a child that dies after startup: log tail printed, everything stopped, exit non-zero', async (t) => {
   const dataDir = tempDataDir(t);
   const ports = await portEnv();
   const run = launch({
@@ -31,7 +31,7 @@ test('a child that dies after startup: log tail printed, everything stopped, exi
   assert.ok(!alive(grandchild));
 });
 
-test('a child that dies during startup fails the start with its log tail', async (t) => {
+void test('a child that dies during startup fails the start with its log tail', async (t) => {
   const dataDir = tempDataDir(t);
   const ports = await portEnv();
   const run = launch({

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { redisMissingMessage } from '@linkport/common/testing';
 import { launch, portEnv, tempDataDir } from './helper.ts';
 
-test('redis-server missing and install disabled: the one-line explanation, exit 1', async (t) => {
+void test('redis-server missing and install disabled: the one-line explanation, exit 1', async (t) => {
   const run = launch({
     ...(await portEnv()),
     LINKPORT_DATA_DIR: tempDataDir(t),
@@ -19,7 +19,7 @@ test('redis-server missing and install disabled: the one-line explanation, exit 
   assert.doesNotMatch(run.output(), /PostgreSQL/, 'nothing was started');
 });
 
-test('a port already in use: one line naming the port and the variable to change', async (t) => {
+void test('a port already in use: one line naming the port and the variable to change', async (t) => {
   const ports = await portEnv();
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(Number(ports.PG_PORT), '127.0.0.1', r));
@@ -33,7 +33,7 @@ test('a port already in use: one line naming the port and the variable to change
   assert.match(lines[0]!, new RegExp(`port ${ports.PG_PORT} \\(PostgreSQL\\) is already in use.*PG_PORT=`));
 });
 
-test('an unknown name in LINKPORT_SERVICES is refused', async (t) => {
+void test('an unknown name in LINKPORT_SERVICES is refused', async (t) => {
   const run = launch({ ...(await portEnv()), LINKPORT_DATA_DIR: tempDataDir(t), LINKPORT_SERVICES: 'core,nope' });
   t.after(() => run.proc.kill('SIGKILL'));
   assert.equal((await run.exit).code, 1);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { createPool, createRedis } from '@linkport/common';
 import { alive, fakeService, launch, portEnv, readRun, tempDataDir } from './helper.ts';
 
-test('start → table + health, SIGTERM stops everything, a second start reuses the data', async (t) => {
+void test('start → table + health, SIGTERM stops everything, a second start reuses the data', async (t) => {
   const dataDir = tempDataDir(t);
   const ports = await portEnv();
   const fakePort = ports.CORE_PORT!;

@@ -4,17 +4,17 @@ import { resolveConfig } from '../src/config.ts';
 import { services } from '../src/services.ts';
 import { waves } from '../src/stack.ts';
 
-test('start order: core first, gateway last, engine/media after core', () => {
+void test('start order: core first, gateway last, engine/media after core', () => {
   const order = waves(services).map((w) => w.map((s) => s.name).sort());
   assert.deepEqual(order, [['core', 'redirect', 'worker'], ['engine', 'media'], ['gateway']]);
 });
 
-test('dependencies on services that do not exist are ignored', () => {
+void test('dependencies on services that do not exist are ignored', () => {
   const gateway = services.find((s) => s.name === 'gateway')!;
   assert.deepEqual(waves([gateway]).map((w) => w.map((s) => s.name)), [['gateway']]);
 });
 
-test('config: port overrides, HASURA_URL replaces the engine, data dir override', () => {
+void test('config: port overrides, HASURA_URL replaces the engine, data dir override', () => {
   const cfg = resolveConfig({ env: { GATEWAY_PORT: '9090', HASURA_URL: 'http://hasura:8080/', LINKPORT_DATA_DIR: '/tmp/x' } });
   assert.equal(cfg.publicBaseUrl, 'http://localhost:9090');
   assert.equal(cfg.corsOrigins, 'http://localhost:9090');
