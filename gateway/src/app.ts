@@ -1,0 +1,209 @@
+/**
+ * `buildGateway(config)`: an HTTP server that routes with a compiled dynamic configuration, and
+ * swaps it atomically on `reload` (requests in flight finish on the configuration they started with).
+ * Never listens by itself; server.ts and the tests do.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex, Writable } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { DynamicConfig } from './config/schema.ts';
+import { createAccessLogger, localTime, type AccessLogEntry } from './accesslog.ts';
+import { LimiterStore } from './middlewares/index.ts';
+import { httpError, type Ctx } from './middlewares/types.ts';
+import { applyEntryForwardedHeaders } from './proxy/forwarded.ts';
+import { ipMatcher, normalizeIp } from './proxy/ip.ts';
+import { instrumentProxy } from './proxy/service.ts';
+import { routingPath } from './rules/matcher.ts';
+import { buildRuntime, type Runtime } from './runtime.ts';
+
+export interface GatewayOptions {
+  /** The entrypoint this listener stands for; routers naming other entrypoints are skipped. */
+  entryPoint?: string;
+  /** Peers whose X-Forwarded-* headers are kept (entryPoints.<ep>.forwardedHeaders.trustedIPs). */
+  trustedIPs?: string[];
+  /** Where the JSON access log goes; undefined = no access log. */
+  accessLog?: Writable;
+  /** Request headers kept in the access log as `request_<Name>` (accessLog.fields.headers.names). */
+  accessLogHeaders?: string[];
+}
+
+export interface Gateway {
+  readonly server: http.Server;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  reload(config: DynamicConfig): void;
+  readonly generation: number;
+  close(): Promise<void>;
+}
+
+function splitHostPort(host: string): { name: string; port: string } {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host);
+  return { name: (m?.[1] ?? host).toLowerCase(), port: m?.[2] || '-' };
+}
+
+export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}): Gateway {
+  const entryPoint = options.entryPoint ?? 'web';
+  const trusted = options.trustedIPs?.length ? ipMatcher(options.trustedIPs) : () => false;
+  const accessLog = createAccessLogger(options.accessLog);
+  const logHeaders = (options.accessLogHeaders ?? []).map((n) => [n, n.toLowerCase()] as const);
+  const proxy = createProxyServer({});
+  instrumentProxy(proxy);
+  const store = new LimiterStore();
+  let runtime: Runtime = buildRuntime(config, entryPoint, proxy, store);
+  let generation = 1;
+  let requestCount = 0;
+
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): void {
+    const startNs = process.hrtime.bigint();
+    const start = new Date();
+    const socket = req.socket;
+    const clientIp = normalizeIp(socket.remoteAddress ?? '');
+    const clientPort = socket.remotePort ?? 0;
+    const scheme = 'encrypted' in socket && socket.encrypted ? 'https' : 'http';
+    const url = req.url ?? '/';
+    let target = url;
+    if (!url.startsWith('/')) {
+      try {
+        const u = new URL(url);
+        target = u.pathname + u.search;
+      } catch {
+        target = '/';
+      }
+    }
+    const q = target.indexOf('?');
+    const rawPath = q === -1 ? target : target.slice(0, q);
+    const rawQuery = q === -1 ? '' : target.slice(q);
+    const hostHeader = req.headers.host ?? '';
+    const { name: hostName, port: hostPort } = splitHostPort(hostHeader);
+    const log: AccessLogEntry = {
+      StartUTC: start.toISOString(),
+      StartLocal: localTime(start),
+      ClientAddr: `${clientIp}:${clientPort}`,
+      ClientHost: clientIp,
+      ClientPort: String(clientPort),
+      ClientUsername: '-',
+      RequestAddr: hostHeader,
+      RequestHost: hostName,
+      RequestPort: hostPort,
+      RequestMethod: req.method ?? 'GET',
+      RequestPath: url,
+      RequestProtocol: `HTTP/${req.httpVersion}`,
+      RequestScheme: scheme,
+      RequestContentSize: Number(req.headers['content-length'] ?? 0) || 0,
+      RequestCount: ++requestCount,
+      RetryAttempts: 0,
+      entryPointName: entryPoint,
+      level: 'info',
+      msg: '',
+    };
+    for (const [name, lower] of logHeaders) {
+      const v = req.headers[lower];
+      if (v !== undefined) log[`request_${name}`] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    applyEntryForwardedHeaders(req, clientIp, scheme, trusted(clientIp));
+
+    const ctx: Ctx = { req, res, rawPath, rawQuery, clientIp, clientPort, scheme, log, onResponseHeaders: [] };
+    if (upgrade) ctx.upgrade = upgrade;
+
+    let size = 0;
+    const origWrite = res.write;
+    const origEnd = res.end;
+    const origWriteHead = res.writeHead;
+    let hooked = false;
+    res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+      if (!hooked) {
+        hooked = true;
+        for (let i = ctx.onResponseHeaders.length - 1; i >= 0; i--) ctx.onResponseHeaders[i]?.(this);
+      }
+      return (origWriteHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.write = function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      if (chunk && typeof (chunk as { length?: number }).length === 'number') size += (chunk as { length: number }).length;
+      return (origWrite as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof res.write;
+    res.end = function (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      if (chunk && typeof chunk !== 'function' && typeof (chunk as { length?: number }).length === 'number') size += (chunk as { length: number }).length;
+      return (origEnd as (...a: unknown[]) => http.ServerResponse).call(this, chunk, ...rest);
+    } as typeof res.end;
+
+    let logged = false;
+    const finish = () => {
+      if (logged) return;
+      logged = true;
+      const durationNs = Number(process.hrtime.bigint() - startNs);
+      log.DownstreamStatus ??= res.headersSent ? res.statusCode : 499;
+      log.DownstreamContentSize = size;
+      if (log.OriginStatus !== undefined) log.OriginContentSize = size;
+      log.Duration = durationNs;
+      log.Overhead = durationNs - (log.OriginDuration ?? 0);
+      log.time = new Date().toISOString();
+      accessLog.log(log);
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    if (upgrade) upgrade.socket.once('close', finish);
+
+    const rt = runtime;
+    const input = {
+      method: req.method ?? 'GET',
+      host: hostName.replace(/^\[|\]$/g, ''),
+      path: routingPath(rawPath),
+      headers: req.headers,
+      query: new URLSearchParams(rawQuery),
+      clientIp,
+    };
+    const route = rt.routes.find((r) => r.match(input));
+    if (!route) {
+      // src mux.go: Go's http.NotFoundHandler
+      httpError(res, 404, '404 page not found\n');
+      return;
+    }
+    log.RouterName = `${route.name}@file`;
+    log.ServiceName = `${route.serviceName}@file`;
+    route.handler(ctx).catch(() => {
+      if (!res.headersSent) httpError(res, 500, 'Internal Server Error\n');
+      else res.destroy();
+    });
+  }
+
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => handle(req, res));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as never);
+    res.once('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    handle(req, res, { socket, head });
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+  });
+
+  return {
+    server,
+    get generation() {
+      return generation;
+    },
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    reload(next) {
+      runtime = buildRuntime(next, entryPoint, proxy, store);
+      generation++;
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+        proxy.close();
+      });
+    },
+  };
+}

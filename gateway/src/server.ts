@@ -1,0 +1,45 @@
+/**
+ * The Node gateway process: env → dynamic config → buildGateway → listen, hot reload on change,
+ * graceful close on SIGTERM/SIGINT. The only file that touches the process.
+ */
+import { createLogger, loadConfig, onShutdown } from '@linkport/common';
+import { buildGateway } from './app.ts';
+import { gatewayEnvSchema, templateEnv } from './config/env.ts';
+import { ConfigLoadError, loadDynamicDir } from './config/load.ts';
+import { watchDynamicDir } from './config/watch.ts';
+
+const env = loadConfig(gatewayEnvSchema);
+const log = createLogger('gateway', env.LOG_LEVEL);
+const tenv = templateEnv(env, process.env);
+
+let config;
+try {
+  config = await loadDynamicDir(env.GATEWAY_DYNAMIC_DIR, tenv);
+} catch (err) {
+  if (err instanceof ConfigLoadError) log.fatal({ code: err.code, issues: err.issues }, 'dynamic configuration refused');
+  else log.fatal({ err }, 'cannot read the dynamic configuration');
+  process.exit(1);
+}
+
+const gateway = buildGateway(config, {
+  entryPoint: env.GATEWAY_ENTRYPOINT,
+  trustedIPs: env.GATEWAY_TRUSTED_IPS,
+  accessLog: env.GATEWAY_ACCESS_LOG === 'stdout' ? process.stdout : undefined,
+  accessLogHeaders: ['X-Request-Id', 'User-Agent'],
+});
+const stopWatching = watchDynamicDir(env.GATEWAY_DYNAMIC_DIR, tenv, env.GATEWAY_RELOAD_DEBOUNCE_MS, {
+  onConfig(next) {
+    gateway.reload(next);
+    log.info({ generation: gateway.generation, routers: Object.keys(next.routers).length }, 'dynamic configuration reloaded');
+  },
+  onInvalid(issues) {
+    log.error({ code: 'GATEWAY_CONFIG_INVALID', issues }, 'dynamic configuration refused; the last good one keeps serving');
+  },
+});
+const addr = await gateway.listen(env.PORT, env.HOST);
+log.info({ port: addr.port, host: env.HOST, dir: env.GATEWAY_DYNAMIC_DIR, routers: Object.keys(config.routers).length }, 'gateway listening');
+
+onShutdown(async () => {
+  stopWatching();
+  await gateway.close();
+}, log);
