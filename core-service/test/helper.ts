@@ -2,6 +2,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { createTestDatabase, startTestRedis, type TestDatabase } from '@linkport/common/testing';
 import { buildApp, type AppOptions } from '../src/app.ts';
 import { configSchema, type Config } from '../src/config.ts';
@@ -24,9 +25,14 @@ export const testHashParams = { memoryCost: 4096, timeCost: 2, parallelism: 1 };
 /** The app against a fresh migrated database (as `core_service`) and its own redis-server. */
 export async function build(t: TestContext, opts: { env?: Record<string, string>; app?: AppOptions } = {}): Promise<Built> {
   const db = await createTestDatabase();
-  t.after(() => db.drop());
   const redis = await startTestRedis();
-  t.after(() => redis.stop());
+  let app: FastifyInstance | undefined;
+  // One hook, in reverse order of creation: the app lets go of its pool before the database goes.
+  t.after(async () => {
+    await app?.close();
+    await redis.stop();
+    await db.drop();
+  });
   const config = configSchema.parse({
     DATABASE_URL: db.roleUrl('core_service'),
     REDIS_URL: redis.url,
@@ -34,8 +40,7 @@ export async function build(t: TestContext, opts: { env?: Record<string, string>
     ...opts.env,
   });
   let offset = 0;
-  const app = await buildApp(config, { clock: () => Date.now() + offset, hashParams: testHashParams, ...opts.app });
-  t.after(() => app.close());
+  app = await buildApp(config, { clock: () => Date.now() + offset, hashParams: testHashParams, ...opts.app });
   await app.ready();
   return { app, db, config, redisUrl: redis.url, advance: (ms) => void (offset += ms) };
 }
@@ -81,4 +86,15 @@ export function jwtPayload(token: string): Record<string, unknown> {
   const part = token.split('.')[1];
   assert.ok(part, 'not a JWT');
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** One query as the superuser (test setup and assertions behind the service's back). */
+export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(db: TestDatabase, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: db.adminUrl });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
 }

@@ -7,7 +7,9 @@ export function redisPlugin(app: FastifyInstance, config: Config): Redis {
   const redis = createRedis(config.REDIS_URL, { lazyConnect: true });
   redis.on('error', (err) => app.log.warn({ err }, 'redis error'));
   app.addHook('onClose', async () => {
-    await redis.quit().catch(() => redis.disconnect());
+    // Never connected (status "wait"): quitting would connect first just to say goodbye.
+    if (redis.status === 'wait') redis.disconnect();
+    else await redis.quit().catch(() => redis.disconnect());
   });
   return redis;
 }

@@ -15,13 +15,14 @@ export const LoginBody = z.object({
 
 const RefreshToken = z.string().min(1).max(200);
 
-export const RefreshBody = z.object({ refresh_token: RefreshToken.optional() }).optional();
+// No body at all (cookie only) arrives as null.
+export const RefreshBody = z.object({ refresh_token: RefreshToken.optional() }).nullish();
 
 export const LogoutBody = z
   .object({
     refresh_token: RefreshToken.optional(),
     all: z.boolean().default(false).describe('Revoke every session of the user, not only this one'),
   })
-  .optional();
+  .nullish();
 
 export const SessionResponse = TokenResponse.extend({ user: User }).meta({ id: 'SessionResponse' });
