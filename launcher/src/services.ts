@@ -37,10 +37,15 @@ export interface ServiceDef {
   readiness: Readiness;
   /** Started only once these are ready (when they exist): they fetch core's JWKS at boot. */
   after: string[];
-  /** Paths of its health checks through the gateway, for `--check`. */
+  /**
+   * Paths through the gateway that `--check` reads anonymously to prove the service is up and routed;
+   * without one (media: every public path is behind forwardAuth) its own readiness path is read.
+   */
   publicHealth?: string[];
   /** Rows it adds to the URL table: label → path on the gateway. */
   publicUrls?: Array<[label: string, path: string]>;
+  /** Its OpenAPI UI, on its own port: through the gateway `/v1/<svc>/*` asks for a credential. */
+  docs?: string;
   /** True when an operator's override replaces this process (HASURA_URL). */
   replacedBy?: string;
   env(c: EnvContext): Record<string, string | undefined>;
@@ -59,8 +64,9 @@ export const services: ServiceDef[] = [
     port: { env: 'CORE_PORT', default: localDefaults.ports.core },
     readiness: http('/health/ready', '/v1/core/health/ready'),
     after: [],
-    publicHealth: ['/v1/core/health/ready'],
-    publicUrls: [['core API docs', '/v1/core/docs']],
+    publicHealth: ['/v1/core/.well-known/jwks.json'],
+    publicUrls: [['JWKS', '/v1/core/.well-known/jwks.json']],
+    docs: '/v1/core/docs',
     env: (c) => ({
       DATABASE_URL: c.roleUrl('core_service'),
       REDIS_URL: c.redisUrl,
@@ -76,8 +82,7 @@ export const services: ServiceDef[] = [
     port: { env: 'MEDIA_PORT', default: localDefaults.ports.media },
     readiness: http('/health/ready', '/v1/media/health/ready'),
     after: ['core'],
-    publicHealth: ['/v1/media/health/ready'],
-    publicUrls: [['media API docs', '/v1/media/docs']],
+    docs: '/v1/media/docs',
     env: (c) => ({
       DATABASE_URL: c.roleUrl('media_service'),
       S3_ENDPOINT: c.s3.endpoint,
@@ -102,6 +107,7 @@ export const services: ServiceDef[] = [
     publicUrls: [
       ['GraphQL', '/v1/links/graphql'],
       ['GraphQL console', '/v1/links/console'],
+      ['GraphQL health', '/v1/links/healthz'],
     ],
     replacedBy: 'HASURA_URL',
     env: (c) => ({

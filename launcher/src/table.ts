@@ -32,7 +32,7 @@ export function urlRows(a: {
     rows.push(['gateway', gatewayUrl]);
     for (const { def } of running) for (const [label, p] of def.publicUrls ?? []) rows.push([label, gatewayUrl + p]);
     if (cfg.hasuraUrl) rows.push(['GraphQL', `${gatewayUrl}/v1/links/graphql`]);
-    for (const { def } of running) for (const p of def.publicHealth ?? []) rows.push([`health (${def.name})`, gatewayUrl + p]);
+    rows.push(['gateway health', `${gatewayUrl}/health/ready`]);
   } else {
     rows.push(['gateway', 'not running (gateway/src/server.ts not present): services answer on their own ports']);
   }
@@ -41,7 +41,12 @@ export function urlRows(a: {
   } else if (cfg.hasuraUrl) {
     rows.push(['Hasura (HASURA_URL)', cfg.hasuraUrl]);
   }
-  for (const { def, port } of running) rows.push([def.name, port ? urlFor(def.name) : 'running (no port)']);
+  for (const { def } of running) if (def.docs) rows.push([`${def.name} API docs`, urlFor(def.name) + def.docs]);
+  for (const { def, port } of running) {
+    if (def.name === 'gateway') continue;
+    const health = def.readiness.kind === 'http' ? `  (health ${def.readiness.paths[0]})` : '';
+    rows.push([def.name, port ? urlFor(def.name) + health : 'running (no port)']);
+  }
   rows.push([`S3${a.s3.embedded ? '' : ' (S3_ENDPOINT)'}`, `${a.s3.endpoint}  bucket ${a.s3.bucket}${a.s3.embedded ? `, key ${a.s3.accessKeyId}/${a.s3.secretAccessKey}` : ''}`]);
   rows.push(['media public URL', a.s3.publicBaseUrl]);
   rows.push([`PostgreSQL${a.pg.embedded ? '' : ' (DATABASE_URL)'}`, a.pg.embedded ? a.pg.adminUrl : redact(a.pg.adminUrl)]);
