@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { call, gateway, route, upstream } from './helper.ts';
 
-test('proxies with X-Forwarded-* and Traefik 404', async (t) => {
+void test('proxies with X-Forwarded-* and Traefik 404', async (t) => {
   const up = await upstream(t);
   const gw = await gateway(t, route(up.url, {}, [], 'PathPrefix(`/api`)'));
   const r = await call(`${gw.url}/api/x?y=1`, { headers: { 'X-Forwarded-For': '6.6.6.6' } });
