@@ -14,6 +14,8 @@ import { PasswordCookies, VisitorHasher } from './visitor.ts';
 
 export interface RedirectApp {
   server: http.Server;
+  /** The request listener, for mounting elsewhere (bench/fastify-server.ts compares Fastify). */
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   metrics: Metrics;
   store: LinkStore;
   producer: ClickProducer;
@@ -94,6 +96,7 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
 
   return {
     server,
+    handler,
     metrics,
     store,
     producer,

@@ -29,19 +29,19 @@ const link = (o: Partial<Link> = {}): Link => ({
 const req = (o: Partial<RequestFacts> = {}): RequestFacts => ({ now: NOW, query: '', userAgent: 'Mozilla/5.0 (X11; Linux x86_64)', country: null, visitorKey: 'v1', passwordOk: false, ...o });
 const loc = (d: ReturnType<typeof decide>) => (d.kind === 'redirect' ? d.location : d.kind);
 
-describe('decide()', () => {
-  it('redirects with the link status, 302 by default', () => {
+void describe('decide()', () => {
+  void it('redirects with the link status, 302 by default', () => {
     assert.deepEqual(decide(link(), req(), opts), { kind: 'redirect', status: 302, location: 'https://example.com/x', cacheControl: 'private, no-store', count: true });
     for (const s of [301, 307, 308] as const) assert.equal((decide(link({ redirectType: s }), req(), opts) as { status: number }).status, s);
   });
 
-  it('unknown, disabled and archived links are not found', () => {
+  void it('unknown, disabled and archived links are not found', () => {
     assert.equal(decide(null, req(), opts).kind, 'not_found');
     assert.equal(decide(link({ status: 'disabled' }), req(), opts).kind, 'not_found');
     assert.equal(decide(link({ status: 'archived' }), req(), opts).kind, 'not_found');
   });
 
-  it('expired: 410, or the expired_url without counting', () => {
+  void it('expired: 410, or the expired_url without counting', () => {
     assert.deepEqual(decide(link({ expiresAt: NOW - 1 }), req(), opts), { kind: 'gone', reason: 'expired' });
     assert.deepEqual(decide(link({ expiresAt: NOW, expiredUrl: 'https://e.com/over' }), req(), opts), {
       kind: 'redirect', status: 302, location: 'https://e.com/over', cacheControl: 'private, no-store', count: false,
@@ -49,33 +49,33 @@ describe('decide()', () => {
     assert.equal(decide(link({ expiresAt: NOW + 1000 }), req(), opts).kind, 'redirect');
   });
 
-  it('click limit reached → 410', () => {
+  void it('click limit reached → 410', () => {
     assert.deepEqual(decide(link({ maxClicks: 3, clickCount: 3 }), req(), opts), { kind: 'gone', reason: 'click_limit' });
     assert.equal(decide(link({ maxClicks: 3, clickCount: 2 }), req(), opts).kind, 'redirect');
   });
 
-  it('password: interstitial until a valid cookie', () => {
+  void it('password: interstitial until a valid cookie', () => {
     assert.deepEqual(decide(link({ passwordTag: 't' }), req(), opts), { kind: 'password' });
     const d = decide(link({ passwordTag: 't', redirectType: 301 }), req({ passwordOk: true }), opts);
     assert.equal(loc(d), 'https://example.com/x');
     assert.equal((d as { cacheControl: string }).cacheControl, 'private, no-store');
   });
 
-  it('device targeting by user agent', () => {
+  void it('device targeting by user agent', () => {
     const l = link({ iosUrl: 'https://apps.apple.com/x', androidUrl: 'https://play.google.com/x' });
     assert.equal(loc(decide(l, req({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)' }), opts)), 'https://apps.apple.com/x');
     assert.equal(loc(decide(l, req({ userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8)' }), opts)), 'https://play.google.com/x');
     assert.equal(loc(decide(l, req(), opts)), 'https://example.com/x');
   });
 
-  it('geo targeting by country', () => {
+  void it('geo targeting by country', () => {
     const l = link({ geoTargets: { DE: 'https://example.de/' } });
     assert.equal(loc(decide(l, req({ country: 'DE' }), opts)), 'https://example.de/');
     assert.equal(loc(decide(l, req({ country: 'FR' }), opts)), 'https://example.com/x');
     assert.equal(loc(decide(l, req({ country: null }), opts)), 'https://example.com/x');
   });
 
-  it('A/B: weighted and sticky per visitor', () => {
+  void it('A/B: weighted and sticky per visitor', () => {
     const variants = [{ url: 'https://a.example/', weight: 70 }, { url: 'https://b.example/', weight: 30 }];
     const counts = new Map<string, number>();
     for (let i = 0; i < 4000; i++) {
@@ -89,14 +89,14 @@ describe('decide()', () => {
     assert.equal(loc(decide(l, req({ visitorKey: 'x' }), opts)), loc(decide(l, req({ visitorKey: 'x' }), opts)));
   });
 
-  it('query forwarding and UTM parameters', () => {
+  void it('query forwarding and UTM parameters', () => {
     assert.equal(buildLocation('https://e.com/p?a=1#frag', [['utm_source', 'news']], 'b=2&a=3'), 'https://e.com/p?utm_source=news&b=2&a=3#frag');
     assert.equal(loc(decide(link({ forwardQuery: false }), req({ query: 'x=1' }), opts)), 'https://example.com/x');
     assert.equal(loc(decide(link(), req({ query: 'x=1' }), opts)), 'https://example.com/x?x=1');
     assert.equal(loc(decide(link({ utm: [['utm_campaign', 'spring sale']] }), req(), opts)), 'https://example.com/x?utm_campaign=spring+sale');
   });
 
-  it('cache-control: temporary never stored, permanent short and bounded by expiry', () => {
+  void it('cache-control: temporary never stored, permanent short and bounded by expiry', () => {
     assert.equal((decide(link({ redirectType: 307 }), req(), opts) as { cacheControl: string }).cacheControl, 'private, no-store');
     assert.equal((decide(link({ redirectType: 301 }), req(), opts) as { cacheControl: string }).cacheControl, 'public, max-age=60');
     assert.equal((decide(link({ redirectType: 308, expiresAt: NOW + 10_500 }), req(), opts) as { cacheControl: string }).cacheControl, 'public, max-age=10');

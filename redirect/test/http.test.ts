@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { BROWSER_UA, get, setup, startApp, waitFor } from './helper.ts';
 
-test('redirect server over HTTP', async (t) => {
+void test('redirect server over HTTP', async (t) => {
   const e = await setup(t);
   const app = await startApp(t, e);
   const u = (p: string) => app.url + p;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { startTestRedis } from '@linkport/common/testing';
 import { get, setup, spawnWorker, startApp, waitFor } from './helper.ts';
 
-test('Redis stopped during a burst: every redirect succeeds, every click is recorded once', async (t) => {
+void test('Redis stopped during a burst: every redirect succeeds, every click is recorded once', async (t) => {
   const e = await setup(t, { appendonly: true });
   // A short local TTL so lookups also go to PostgreSQL while Redis is away.
   const app = await startApp(t, e, { LINK_CACHE_TTL_MS: '100' });
@@ -45,7 +45,7 @@ test('Redis stopped during a burst: every redirect succeeds, every click is reco
   await waitFor(async () => (await q('SELECT coalesce(sum(click_count), 0) AS n FROM links.links')) === TOTAL, 30_000, 'all clicks counted');
   assert.equal(await q('SELECT count(*) AS n FROM links.clicks'), TOTAL);
   assert.equal(await q('SELECT count(DISTINCT click_id) AS n FROM links.clicks'), TOTAL);
-  assert.equal(await app.producer.buffered, 0);
+  assert.equal(app.producer.buffered, 0);
   worker.kill('SIGTERM');
   assert.equal(await worker.exited, 0);
 });

@@ -8,7 +8,7 @@ import { BROWSER_UA, setup, spawnWorker, waitFor } from './helper.ts';
 const BOTS = ['Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)', 'facebookexternalhit/1.1', 'Twitterbot/1.0', 'WhatsApp/2.23.20.0', 'Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)'];
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
-test('click worker: kill -9 mid-batch and restart → exact totals, no duplicates, bots kept out of counts', async (t) => {
+void test('click worker: kill -9 mid-batch and restart → exact totals, no duplicates, bots kept out of counts', async (t) => {
   const e = await setup(t);
   const a = await e.newLink();
   const b = await e.newLink();

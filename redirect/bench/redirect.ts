@@ -1,0 +1,153 @@
+/**
+ * npm run bench:redirect -w @linkport/redirect
+ *
+ * One run on loopback, 50 connections, autocannon in this process and every server in a child
+ * process (so the load generator never shares the server's event loop):
+ *   (a) bare node:http answering a fixed 302 — the ceiling
+ *   (b) the redirect server, warm code, click capture on          (and b' the same handler in Fastify)
+ *   (c) the cold path: local and Redis caches off, distinct codes → PostgreSQL on every request
+ *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL;
+ *       checks clicks in the database == redirects served.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { createTestDatabase, startTestRedis } from '@linkport/common/testing';
+
+const here = import.meta.dirname;
+const root = path.resolve(here, '../..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = 50;
+const COLD_CODES = 20_000;
+const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
+
+interface Run {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  redirects: number;
+  errors: number;
+}
+
+function start(entry: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number; log: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, port: Number(m[1] ?? 0), log: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${entry} exited ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function load(name: string, port: number, pathFor?: () => string): Promise<Run> {
+  const opts: autocannon.Options = {
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    headers: { 'user-agent': UA },
+  };
+  if (pathFor) {
+    opts.requests = [{ setupRequest: (req) => ({ ...req, path: pathFor() }) }];
+  } else {
+    opts.url += '/warm1';
+  }
+  // A short warm-up so JIT and caches settle before the measured run.
+  await autocannon({ ...opts, duration: 2 });
+  const r = await autocannon(opts);
+  const redirects = Object.entries(r.statusCodeStats ?? {}).reduce((s, [code, v]) => s + (code.startsWith('3') ? (v as { count: number }).count : 0), 0);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, redirects, errors: r.errors + r.non2xx - redirects };
+}
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase();
+  const redis = await startTestRedis();
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const client = new Redis(redis.url);
+  try {
+    const { rows } = await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('bench@example.com', 'x') RETURNING id`);
+    const owner = rows[0]!.id;
+    await admin.query(`INSERT INTO links.links (owner_id, code, destination) VALUES ($1, 'warm1', 'https://example.com/landing')`, [owner]);
+    await admin.query(
+      `INSERT INTO links.links (owner_id, code, destination) SELECT $1, 'cold' || i, 'https://example.com/p/' || i FROM generate_series(0, $2 - 1) i`,
+      [owner, COLD_CODES],
+    );
+    const env = {
+      DATABASE_URL: db.roleUrl('redirect_service'),
+      REDIS_URL: redis.url,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      CLICK_STREAM_MAXLEN: '5000000',
+      CLICK_BUFFER_SIZE: '1000000',
+    };
+    const runs: Run[] = [];
+    const listening = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/;
+
+    const a = await start(path.join(here, 'fixed302.ts'), {}, /LISTENING (\d+)/);
+    runs.push(await load('(a) node:http fixed 302 (ceiling)', a.port));
+    await stop(a.child);
+
+    const b = await start(path.join(root, 'redirect/src/server.ts'), env, listening);
+    runs.push(await load('(b) redirect, warm code, clicks on', b.port));
+    await stop(b.child);
+
+    const f = await start(path.join(here, 'fastify-server.ts'), env, /LISTENING (\d+)/);
+    runs.push(await load("(b') same handler in Fastify", f.port));
+    await stop(f.child);
+
+    let i = 0;
+    const c = await start(path.join(root, 'redirect/src/server.ts'), { ...env, LINK_CACHE_TTL_MS: '0', REDIS_LINK_TTL_S: '0' }, listening);
+    runs.push(await load('(c) cold: every lookup in PostgreSQL', c.port, () => `/cold${i++ % COLD_CODES}`));
+    await stop(c.child);
+
+    const served = runs.slice(1).reduce((s, r) => s + r.redirects, 0);
+    // Warm-up requests were served (and clicked) too: the stream is the producer-side truth.
+    const streamLen = await client.xlen('clicks');
+
+    const t0 = performance.now();
+    const w = await start(path.join(root, 'redirect/src/worker.ts'), { ...env, WORKER_BATCH: '1000' }, /click worker (started)/);
+    const tStart = performance.now();
+    let inDb = 0;
+    for (;;) {
+      inDb = Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM links.clicks')).rows[0]!.n);
+      if (inDb >= streamLen || performance.now() - tStart > 300_000) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const drainS = (performance.now() - tStart) / 1000;
+    await stop(w.child);
+    const counted = Number((await admin.query<{ n: string }>('SELECT sum(click_count) AS n FROM links.links')).rows[0]!.n);
+
+    console.log(`\nredirect benchmark: ${CONNECTIONS} connections, ${DURATION} s per run (after 2 s warm-up), loopback, ${(await import('node:os')).availableParallelism()} CPUs\n`);
+    console.log('run'.padEnd(44) + 'req/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'errors'.padStart(9));
+    for (const r of runs) console.log(r.name.padEnd(44) + r.rps.toFixed(0).padStart(10) + String(r.p50).padStart(9) + String(r.p99).padStart(9) + String(r.errors).padStart(9));
+    const [ra, rb, rf] = runs;
+    console.log(`\n(b)/(a) = ${(rb!.rps / ra!.rps).toFixed(2)}   (b')/(b) = ${(rf!.rps / rb!.rps).toFixed(2)}   target: (b)/(a) >= 0.5, (b) p99 <= 2 ms`);
+    console.log(`(d) worker drain: ${streamLen} clicks in ${drainS.toFixed(1)} s = ${(streamLen / drainS).toFixed(0)} clicks/s (1 worker, batch 1000; boot ${((tStart - t0) / 1000).toFixed(1)} s excluded)`);
+    console.log(`    redirects served in measured runs ${served}; stream entries (incl. warm-ups) ${streamLen}; rows in links.clicks ${inDb}; sum(click_count) ${counted}`);
+    console.log(`    clicks in database == redirects served (stream): ${inDb === streamLen && counted === streamLen ? 'YES' : 'NO'}`);
+    if (inDb !== streamLen || counted !== streamLen) process.exitCode = 1;
+  } finally {
+    client.disconnect();
+    await admin.end();
+    await redis.stop();
+    await db.drop();
+  }
+}
+
+await main();
+process.exit(process.exitCode ?? 0);
