@@ -14,6 +14,8 @@ export interface Built {
   redisUrl: string;
   /** Moves the app's clock (and only it) forward. */
   advance(ms: number): void;
+  /** Another instance on the same database and Redis (multi-instance tests), closed with the first. */
+  another(env?: Record<string, string>, app?: AppOptions): Promise<FastifyInstance>;
 }
 
 /**
@@ -26,10 +28,10 @@ export const testHashParams = { memoryCost: 4096, timeCost: 2, parallelism: 1 };
 export async function build(t: TestContext, opts: { env?: Record<string, string>; app?: AppOptions } = {}): Promise<Built> {
   const db = await createTestDatabase();
   const redis = await startTestRedis();
-  let app: FastifyInstance | undefined;
-  // One hook, in reverse order of creation: the app lets go of its pool before the database goes.
+  const apps: FastifyInstance[] = [];
+  // One hook, in reverse order of creation: the apps let go of their pools before the database goes.
   t.after(async () => {
-    await app?.close();
+    for (const a of apps.reverse()) await a.close();
     await redis.stop();
     await db.drop();
   });
@@ -40,9 +42,22 @@ export async function build(t: TestContext, opts: { env?: Record<string, string>
     ...opts.env,
   });
   let offset = 0;
-  app = await buildApp(config, { clock: () => Date.now() + offset, hashParams: testHashParams, ...opts.app });
-  await app.ready();
-  return { app, db, config, redisUrl: redis.url, advance: (ms) => void (offset += ms) };
+  const clock = () => Date.now() + offset;
+  const start = async (cfg: Config, o?: AppOptions) => {
+    const a = await buildApp(cfg, { clock, hashParams: testHashParams, ...o });
+    apps.push(a);
+    await a.ready();
+    return a;
+  };
+  const app = await start(config, opts.app);
+  return {
+    app,
+    db,
+    config,
+    redisUrl: redis.url,
+    advance: (ms) => void (offset += ms),
+    another: (env = {}, o) => start(configSchema.parse({ ...opts.env, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL, LOG_LEVEL: 'silent', ...env }), o),
+  };
 }
 
 let seq = 0;

@@ -83,7 +83,8 @@ export class KeyStore {
   private verifyKeys = new Map<string, VerifyKey>();
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
-  private lastReload = 0;
+  /** Last reload forced by an unknown kid: a flood of forged kids costs one query per gap. */
+  private lastForcedReload = Number.NEGATIVE_INFINITY;
   private readonly minReloadGapMs = 5_000;
 
   constructor(private readonly opts: KeyStoreOptions) {}
@@ -139,7 +140,6 @@ export class KeyStore {
     if (this.fromEnv) return;
     this.reloading ??= (async () => {
       try {
-        this.lastReload = this.opts.clock();
         const rows = await repo.listLiveKeys(this.opts.pool, new Date(this.opts.clock()));
         const next = new Map<string, VerifyKey>();
         let signing: { kid: string; key: Key } | undefined;
@@ -195,7 +195,8 @@ export class KeyStore {
     const kid = header.kid;
     if (!kid) throw new InvalidTokenError('token has no kid');
     let k = this.verifyKeys.get(kid);
-    if (!k && !this.fromEnv && this.opts.clock() - this.lastReload >= this.minReloadGapMs) {
+    if (!k && !this.fromEnv && this.opts.clock() - this.lastForcedReload >= this.minReloadGapMs) {
+      this.lastForcedReload = this.opts.clock();
       await this.reload();
       k = this.verifyKeys.get(kid);
     }
