@@ -1,0 +1,117 @@
+/** Traefik's own answers (src pkg/proxy/httputil/proxy.go, loadbalancer/wrr) and proxy headers. */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { call, gateway, route, upstream } from './helper.ts';
+
+const svc = (url: string, extra: Record<string, unknown> = {}) => ({ loadBalancer: { servers: url ? [{ url }] : [], ...extra } });
+
+void test('502 "Bad Gateway" when the upstream is down; 503 "no available server" without servers', async (t) => {
+  const dead = await upstream(t);
+  await new Promise<void>((r) => dead.server.close(() => r()));
+  const a = await gateway(t, route(dead.url, {}, []));
+  const r = await call(a.url);
+  assert.equal(r.status, 502);
+  assert.equal(r.body, 'Bad Gateway');
+  assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+  const b = await gateway(t, JSON.stringify({ http: { routers: { r: { rule: 'PathPrefix(`/`)', service: 's' } }, services: { s: svc('') } } }));
+  const r2 = await call(b.url);
+  assert.equal(r2.status, 503);
+  assert.equal(r2.body, 'no available server\n');
+});
+
+void test('504 "Gateway Timeout" after serversTransport responseHeaderTimeout', async (t) => {
+  const slow = await upstream(t, (_q, res) => setTimeout(() => res.end('late'), 1000));
+  const gw = await gateway(
+    t,
+    JSON.stringify({
+      http: {
+        routers: { r: { rule: 'PathPrefix(`/`)', service: 's' } },
+        services: { s: svc(slow.url, { serversTransport: 'quick' }) },
+        serversTransports: { quick: { forwardingTimeouts: { responseHeaderTimeout: '100ms' } } },
+      },
+    }),
+  );
+  const r = await call(gw.url);
+  assert.equal(r.status, 504);
+  assert.equal(r.body, 'Gateway Timeout');
+});
+
+void test('the server URL path is ignored, Host passed unless passHostHeader: false, hop headers dropped, round robin', async (t) => {
+  const a = await upstream(t, (_q, res) => res.end('a'));
+  const b = await upstream(t, (_q, res) => res.end('b'));
+  const gw = await gateway(
+    t,
+    JSON.stringify({
+      http: {
+        routers: { r: { rule: 'PathPrefix(`/`)', service: 's' }, h: { rule: 'PathPrefix(`/nohost`)', service: 'h' } },
+        services: { s: { loadBalancer: { servers: [{ url: `${a.url}/ignored` }, { url: b.url }] } }, h: svc(a.url, { passHostHeader: false }) },
+      },
+    }),
+  );
+  const bodies = [(await call(`${gw.url}/x?q=1`, { headers: { host: 'public.example', 'Keep-Alive': '5', Connection: 'keep-alive, X-Secret', 'X-Secret': 's' } })).body, (await call(`${gw.url}/x`)).body];
+  assert.deepEqual(bodies.sort(), ['a', 'b']);
+  const seen = a.seen[0]!;
+  assert.equal(seen.url, '/x?q=1');
+  assert.equal(seen.headers.host, 'public.example');
+  assert.equal(seen.headers['x-secret'], undefined);
+  assert.equal(seen.headers['keep-alive'], undefined);
+  await call(`${gw.url}/nohost`, { headers: { host: 'public.example' } });
+  assert.equal(a.seen.at(-1)!.headers.host, `127.0.0.1:${a.port}`);
+});
+
+void test('untrusted X-Forwarded-* are replaced; trusted peers keep theirs and the proxy appends', async (t) => {
+  const up = await upstream(t);
+  const spoof = { 'X-Forwarded-For': '9.9.9.9', 'X-Forwarded-Host': 'evil', 'X-Real-Ip': '9.9.9.9', X_Forwarded_Proto: 'https' };
+  const a = await gateway(t, route(up.url, {}, []));
+  await call(a.url, { headers: spoof });
+  assert.equal(up.seen[0]!.headers['x-forwarded-for'], '127.0.0.1');
+  assert.equal(up.seen[0]!.headers['x-real-ip'], '127.0.0.1');
+  assert.equal(up.seen[0]!.headers['x_forwarded_proto'], undefined);
+  const b = await gateway(t, route(up.url, {}, []), {}, { trustedIPs: ['127.0.0.0/8'] });
+  await call(b.url, { headers: spoof });
+  assert.equal(up.seen[1]!.headers['x-forwarded-for'], '9.9.9.9, 127.0.0.1');
+  assert.equal(up.seen[1]!.headers['x-forwarded-host'], 'evil');
+});
+
+void test('access log: one JSON line per request with Traefik field names', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const up = await upstream(t, (_q, res) => {
+    res.statusCode = 201;
+    res.end('created!');
+  });
+  const gw = await gateway(t, JSON.stringify({ http: { routers: { api: { rule: 'PathPrefix(`/api`)', service: 'svc' } }, services: { svc: svc(up.url) } } }), {}, { accessLog: sink, accessLogHeaders: ['X-Request-Id'] });
+  await call(`${gw.url}/api/items?x=1`, { method: 'POST', body: 'abc', headers: { 'X-Request-Id': 'rid-1' } });
+  await call(`${gw.url}/missing`);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(lines.length, 2);
+  const e = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(e.RouterName, 'api@file');
+  assert.equal(e.ServiceName, 'svc@file');
+  assert.equal(e.ServiceURL, up.url);
+  assert.equal(e.ServiceAddr, `127.0.0.1:${up.port}`);
+  assert.equal(e.RequestMethod, 'POST');
+  assert.equal(e.RequestPath, '/api/items?x=1');
+  assert.equal(e.RequestProtocol, 'HTTP/1.1');
+  assert.equal(e.RequestContentSize, 3);
+  assert.equal(e.DownstreamStatus, 201);
+  assert.equal(e.OriginStatus, 201);
+  assert.equal(e.DownstreamContentSize, 8);
+  assert.equal(e.ClientHost, '127.0.0.1');
+  assert.match(String(e.ClientAddr), /^127\.0\.0\.1:\d+$/);
+  assert.equal(e['request_X-Request-Id'], 'rid-1');
+  assert.equal(e.entryPointName, 'web');
+  assert.ok(typeof e.Duration === 'number' && e.Duration > 0);
+  assert.ok(typeof e.OriginDuration === 'number' && e.OriginDuration <= (e.Duration as number));
+  for (const k of ['StartUTC', 'StartLocal', 'RequestHost', 'RequestAddr', 'RequestPort', 'RequestScheme', 'ClientPort', 'ClientUsername', 'RetryAttempts', 'Overhead', 'RequestCount']) assert.ok(k in e, k);
+  const nf = JSON.parse(lines[1]!) as Record<string, unknown>;
+  assert.equal(nf.DownstreamStatus, 404);
+  assert.equal(nf.RouterName, undefined);
+  assert.equal(nf.OriginStatus, undefined);
+});

@@ -1,0 +1,126 @@
+/**
+ * The shipped gateway/dynamic files, rendered with an environment, against real upstreams: the
+ * DESIGN.md request-path table (routes, auth, limits, Hasura paths, redirect catch-all).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadDynamicDir } from '../src/config/load.ts';
+import { buildGateway } from '../src/app.ts';
+import { call, upstream, type Upstream } from './helper.ts';
+
+const dir = path.resolve(import.meta.dirname, '../dynamic');
+
+async function stack(t: test.TestContext, extraEnv: Record<string, string> = {}) {
+  const tag = (name: string) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    res.setHeader('X-Upstream', name);
+    res.end(`${name} ${req.url}`);
+  };
+  const core = await upstream(t, (req, res) => {
+    if (req.url?.startsWith('/v1/core/auth/verify')) {
+      const auth = req.headers.authorization;
+      const optional = req.url.includes('mode=optional');
+      if (auth === 'Bearer good') {
+        res.writeHead(200, { 'X-User-Id': 'u1', 'X-User-Role': 'user', 'X-Auth-Method': 'jwt', 'X-Auth-Scopes': '', Authorization: 'Bearer good' });
+        return res.end();
+      }
+      if (!auth && optional) {
+        res.writeHead(200, { 'X-User-Role': 'anonymous', 'X-Auth-Method': 'anonymous' });
+        return res.end();
+      }
+      res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer' });
+      return res.end('{"error":{"code":"UNAUTHORIZED"}}');
+    }
+    tag('core')(req, res);
+  });
+  const ups: Record<string, Upstream> = { core, media: await upstream(t, tag('media')), hasura: await upstream(t, tag('hasura')), redirect: await upstream(t, tag('redirect')) };
+  const env = {
+    CORE_URL: ups.core!.url,
+    MEDIA_URL: ups.media!.url,
+    HASURA_URL: ups.hasura!.url,
+    REDIRECT_URL: ups.redirect!.url,
+    CORS_ORIGINS: 'https://app.example.com',
+    SHORT_LINK_HOST: '',
+    ...extraEnv,
+  };
+  const gw = buildGateway(await loadDynamicDir(dir, env));
+  const { port } = await gw.listen(0);
+  t.after(() => gw.close());
+  return { ups, url: `http://127.0.0.1:${port}` };
+}
+
+void test('API routes require forwardAuth; identity headers replace client ones; request id added', async (t) => {
+  const { ups, url } = await stack(t);
+  const denied = await call(`${url}/v1/core/users/me`);
+  assert.equal(denied.status, 401);
+  assert.equal(denied.body, '{"error":{"code":"UNAUTHORIZED"}}');
+  assert.equal(ups.core!.seen.filter((s) => !s.url.startsWith('/v1/core/auth/verify')).length, 0);
+
+  const ok = await call(`${url}/v1/core/users/me`, { headers: { Authorization: 'Bearer good', 'X-User-Id': 'spoofed', 'X-User-Role': 'admin', 'X-Request-Id': 'req-123' } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body, 'core /v1/core/users/me');
+  assert.equal(ok.headers['x-request-id'], 'req-123');
+  const seen = ups.core!.seen.at(-1)!;
+  assert.equal(seen.headers['x-user-id'], 'u1');
+  assert.equal(seen.headers['x-user-role'], 'user');
+  assert.equal(seen.headers.authorization, 'Bearer good');
+  assert.equal(seen.headers['x-request-id'], 'req-123');
+  const verify = ups.core!.seen.findLast((s) => s.url === '/v1/core/auth/verify')!;
+  assert.equal(verify.headers['x-forwarded-uri'], '/v1/core/users/me');
+  assert.equal(verify.headers['x-request-id'], 'req-123');
+
+  const media = await call(`${url}/v1/media/uploads`, { method: 'POST', headers: { Authorization: 'Bearer good' } });
+  assert.equal(media.body, 'media /v1/media/uploads');
+  const generated = media.headers['x-request-id'] as string;
+  assert.match(generated, /^[0-9a-f-]{36}$/);
+  assert.equal(ups.media!.seen[0]!.headers['x-request-id'], generated);
+  assert.equal(media.headers['x-frame-options'], 'DENY');
+  assert.equal(media.headers['x-content-type-options'], 'nosniff');
+  assert.equal(media.headers['referrer-policy'], 'strict-origin-when-cross-origin');
+});
+
+void test('credential endpoints and JWKS need no token; auth endpoints are strictly limited', async (t) => {
+  const { url } = await stack(t);
+  assert.equal((await call(`${url}/v1/core/.well-known/jwks.json`)).body, 'core /v1/core/.well-known/jwks.json');
+  const statuses: number[] = [];
+  for (let i = 0; i < 7; i++) statuses.push((await call(`${url}/v1/core/auth/login`, { method: 'POST', body: '{}' })).status);
+  assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
+  assert.equal(statuses[6], 429);
+});
+
+void test('links: GraphQL → /v1/graphql (anonymous allowed), healthz → /healthz, console → /console, nothing else of Hasura', async (t) => {
+  const { ups, url } = await stack(t);
+  const anon = await call(`${url}/v1/links/graphql`, { method: 'POST', body: '{"query":"{__typename}"}' });
+  assert.equal(anon.body, 'hasura /v1/graphql');
+  assert.equal(ups.hasura!.seen[0]!.headers['x-auth-method'], 'anonymous');
+  assert.equal(ups.hasura!.seen[0]!.headers['x-replaced-path'], '/v1/links/graphql');
+  assert.equal((await call(`${url}/v1/links/graphql`, { method: 'POST', headers: { Authorization: 'Bearer bad' } })).status, 401);
+  assert.equal((await call(`${url}/v1/links/healthz`)).body, 'hasura /healthz');
+  assert.equal((await call(`${url}/v1/links/console`)).body, 'hasura /console');
+  for (const p of ['/v1/links/v1/metadata', '/v1/metadata', '/v2/query', '/v1/links/graphql/x']) {
+    assert.notEqual((await call(`${url}${p}`)).headers['x-upstream'], 'hasura', p);
+  }
+});
+
+void test('CORS preflight answered at the gateway before auth; ACAO on responses', async (t) => {
+  const { ups, url } = await stack(t);
+  const pre = await call(`${url}/v1/media/uploads`, { method: 'OPTIONS', headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(pre.status, 200);
+  assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example.com');
+  assert.equal(pre.headers['access-control-allow-credentials'], 'true');
+  assert.equal(ups.core!.seen.length, 0, 'no verify call for a preflight');
+  const other = await call(`${url}/v1/media/uploads`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
+  const r = await call(`${url}/v1/core/x`, { headers: { Origin: 'https://app.example.com', Authorization: 'Bearer good' } });
+  assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
+  assert.equal(r.headers.vary, 'Origin');
+});
+
+void test('redirect: lowest-priority catch-all, and everything on the short-link host', async (t) => {
+  const a = await stack(t);
+  assert.equal((await call(`${a.url}/abc123`)).body, 'redirect /abc123');
+  assert.equal((await call(`${a.url}/abc123/qr.svg`)).body, 'redirect /abc123/qr.svg');
+  assert.equal((await call(`${a.url}/v1/core/x`, { headers: { host: 'lp.to' } })).status, 401);
+  const b = await stack(t, { SHORT_LINK_HOST: 'lp.to' });
+  assert.equal((await call(`${b.url}/v1/core/x`, { headers: { host: 'LP.to:443' } })).body, 'redirect /v1/core/x');
+});
