@@ -1,0 +1,92 @@
+/**
+ * The seam between the engine's two halves:
+ *   - the query engine (metadata → introspection → schema → validation → compile → execute), and
+ *   - the HTTP surface (auth, /v1/graphql, /v1/metadata, /v1/query, /v2/query, metadata store).
+ * The HTTP half resolves a Session from the request and calls `GraphQLEngine.execute`; metadata
+ * changes made through the APIs produce a new `Metadata` and call `reload`.
+ */
+import type pg from 'pg';
+
+/** Hasura metadata, export_metadata format version 3 (`{version: 3, sources: [...]}`), as JSON. */
+export interface Metadata {
+  version: 3;
+  sources: MetadataSource[];
+  [extra: string]: unknown;
+}
+
+export interface MetadataSource {
+  name: string;
+  kind: 'postgres';
+  tables: TableMetadata[];
+  configuration: Record<string, unknown>;
+  functions?: unknown[];
+  [extra: string]: unknown;
+}
+
+export interface TableMetadata {
+  table: { schema: string; name: string };
+  configuration?: {
+    custom_name?: string;
+    custom_root_fields?: Record<string, string | { name?: string; comment?: string }>;
+    column_config?: Record<string, { custom_name?: string; comment?: string }>;
+    custom_column_names?: Record<string, string>;
+  };
+  object_relationships?: RelationshipMetadata[];
+  array_relationships?: RelationshipMetadata[];
+  select_permissions?: Array<{ role: string; permission: Record<string, unknown>; comment?: string }>;
+  insert_permissions?: Array<{ role: string; permission: Record<string, unknown>; comment?: string }>;
+  update_permissions?: Array<{ role: string; permission: Record<string, unknown>; comment?: string }>;
+  delete_permissions?: Array<{ role: string; permission: Record<string, unknown>; comment?: string }>;
+  [extra: string]: unknown;
+}
+
+export interface RelationshipMetadata {
+  name: string;
+  using: Record<string, unknown>;
+  comment?: string;
+}
+
+/** Who is asking. `vars` keys are lower-cased (`x-hasura-user-id`), values strings. */
+export interface Session {
+  role: string;
+  vars: Record<string, string>;
+  /** true when authenticated with the admin secret (or no secret configured), whatever `role`. */
+  isAdmin: boolean;
+}
+
+export interface GraphQLRequest {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+/** Hasura's error object: `{message, extensions: {path, code}}`. */
+export interface HasuraError {
+  message: string;
+  extensions: { path: string; code: string; internal?: unknown };
+}
+
+export interface GraphQLResponse {
+  data?: unknown;
+  errors?: HasuraError[];
+}
+
+export interface GraphQLEngine {
+  /** Executes one operation: validation errors come back as `errors`, never thrown. */
+  execute(req: GraphQLRequest, session: Session): Promise<GraphQLResponse>;
+  /** Re-introspects the database and rebuilds every role's schema from `metadata`. */
+  reload(metadata: Metadata): Promise<void>;
+  /** Roles that appear in the current metadata's permissions. */
+  roles(): string[];
+}
+
+export type CreateEngine = (pool: pg.Pool, metadata: Metadata, options?: EngineOptions) => Promise<GraphQLEngine>;
+
+export interface EngineOptions {
+  /** Hasura's --stringify-numeric-types (bigint, numeric as strings). Default true for Linkport. */
+  stringifyNumericTypes?: boolean;
+  /** Maximum selection depth (0 = unlimited) — our guard against depth bombs. */
+  maxDepth?: number;
+  /** Maximum number of root fields × nested selections cost (0 = unlimited). */
+  maxComplexity?: number;
+}
