@@ -1,0 +1,150 @@
+/**
+ * The engine's HTTP app: GraphQL (HTTP + WebSocket), the admin APIs, health and version, and the
+ * console page. `buildApp(config)` never listens (server.ts does). The query half comes from
+ * `createEngine` (contract.ts); tests may pass their own.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { createPool, loggerOptions } from '@linkport/common';
+import type { CreateEngine, GraphQLEngine, Metadata } from './contract.ts';
+import { createEngine as defaultCreateEngine } from './engine.ts';
+import type { EngineConfig } from './config.ts';
+import { Authenticator } from './auth/session.ts';
+import type { JwksCacheOptions } from './auth/jwks.ts';
+import { loadMetadataDir } from './metadata/files.ts';
+import { emptyMetadata, normalizeMetadata } from './metadata/model.ts';
+import { openMetadataStore } from './metadata/store.ts';
+import { checkConsistency } from './admin/consistency.ts';
+import { MetadataService } from './admin/service.ts';
+import { registerGraphQLRoutes } from './http/graphql.routes.ts';
+import { registerAdminRoutes } from './http/admin.routes.ts';
+import { attachWebSocket } from './http/ws.ts';
+import { notFoundBody } from './http/errors.ts';
+
+/** What `GET /v1/version` reports: the Hasura v2 release whose behaviour we follow. */
+export const HASURA_VERSION = 'v2.48.0';
+
+export interface AppDeps {
+  createEngine?: CreateEngine;
+  jwks?: JwksCacheOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metadataService: MetadataService;
+    authenticator: Authenticator;
+  }
+}
+
+const consoleFile = path.resolve(import.meta.dirname, '../../console/index.html');
+
+async function initialMetadata(config: EngineConfig, stored: Metadata | undefined): Promise<{ metadata: Metadata; fromDir: boolean }> {
+  if (config.metadataDir && (config.metadataBootstrap === 'replace' || !stored)) {
+    return { metadata: normalizeMetadata(loadMetadataDir(config.metadataDir)), fromDir: true };
+  }
+  return { metadata: stored ?? emptyMetadata(), fromDir: false };
+}
+
+export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { ...loggerOptions('hasura-engine', config.logLevel) },
+    // Per-request access logs cost throughput on the GraphQL hot path; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024 * 1024,
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID()),
+  });
+  const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'hasura-engine' });
+  const metaPool: pg.Pool =
+    config.metadataDatabaseUrl === config.databaseUrl ? pool : createPool(config.metadataDatabaseUrl, { max: 2, applicationName: 'hasura-engine-metadata' });
+  try {
+    const { store, warning } = await openMetadataStore(metaPool);
+    if (warning) app.log.warn(warning);
+    const stored = await store.load();
+    const { metadata, fromDir } = await initialMetadata(config, stored?.metadata);
+    const { effective, inconsistent } = await checkConsistency(pool, metadata);
+    for (const o of inconsistent) app.log.warn({ object: o.name }, o.reason);
+    const create = deps.createEngine ?? defaultCreateEngine;
+    const engine: GraphQLEngine = await create(pool, effective, {
+      stringifyNumericTypes: config.stringifyNumericTypes,
+      maxDepth: config.maxDepth,
+    });
+    let resourceVersion = stored?.resourceVersion ?? 0;
+    if (!stored || (fromDir && JSON.stringify(stored.metadata) !== JSON.stringify(metadata))) {
+      resourceVersion = await store.save(metadata);
+    }
+    const service = new MetadataService({ pool, store, engine, metadata, resourceVersion });
+    await service.reload();
+    const auth = new Authenticator(config, deps.jwks);
+    app.decorate('metadataService', service);
+    app.decorate('authenticator', auth);
+
+    // Hasura reads every body as JSON whatever its content type; parsing is the routes' job so
+    // that a bad body gets Hasura's error, not Fastify's.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    app.addHook('onSend', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+    });
+
+    registerGraphQLRoutes(app, { auth, engine: () => service.graphql, preserve401: config.preserve401 });
+    registerAdminRoutes(app, { auth, service, log: app.log });
+
+    // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", 500 "ERROR" when the
+    // database is unreachable; ?strict=true turns the warning into a 500.
+    const health = async (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
+      reply.header('content-type', 'text/plain; charset=utf-8');
+      try {
+        await pool.query('SELECT 1');
+      } catch {
+        return reply.code(500).send('ERROR');
+      }
+      if (service.inconsistent.length === 0) return reply.code(200).send('OK');
+      const strict = (req.query as { strict?: string }).strict === 'true';
+      return strict ? reply.code(500).send('ERROR: inconsistent objects in schema') : reply.code(200).send('WARN: inconsistent objects in schema');
+    };
+    app.get('/healthz', health);
+    app.get('/hasura/healthz', health);
+    app.get('/v1/version', async (_req, reply) =>
+      reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ version: HASURA_VERSION, server_type: 'ce' })),
+    );
+    if (config.enableConsole) {
+      app.get('/', async (_req, reply) => reply.redirect('/console'));
+      app.get('/console', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(fs.readFileSync(consoleFile)));
+    }
+
+    app.setNotFoundHandler((_req, reply) => reply.code(404).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(notFoundBody)));
+    app.setErrorHandler((err, req, reply) => {
+      const status = (err as { statusCode?: number }).statusCode ?? 500;
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      const body =
+        status === 413
+          ? { path: '$', error: 'request body too large', code: 'bad-request' }
+          : status < 500
+            ? { path: '$', error: (err as Error).message, code: 'bad-request' }
+            : { path: '$', error: 'an unexpected error occurred', code: 'unexpected' };
+      return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+    });
+
+    const ws = attachWebSocket(app.server, {
+      auth,
+      engine: () => service.graphql,
+      keepAliveMs: config.wsKeepAliveSeconds * 1000,
+      initTimeoutMs: config.wsInitTimeoutSeconds * 1000,
+    });
+    app.addHook('preClose', async () => {
+      await ws.close();
+    });
+    app.addHook('onClose', async () => {
+      await pool.end();
+      if (metaPool !== pool) await metaPool.end();
+    });
+    return app;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (metaPool !== pool) await metaPool.end().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * `POST /v1/metadata`, `POST /v1/query`, `POST /v2/query` (research §C.2): admin only — any other
+ * role gets 400 `access-denied` "restricted access : admin only"; a missing or wrong admin secret
+ * 401 (App.hs `onlyAdmin`, validate.py `test_forbidden_when_admin_secret_reqd` expects 401/404).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AuthError } from '../auth/errors.ts';
+import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
+import { ApiError, adminOnly } from '../admin/errors.ts';
+import { executeAdmin, type AdminApi } from '../admin/commands.ts';
+import type { MetadataService } from '../admin/service.ts';
+import { invalidJsonMessage } from './errors.ts';
+
+export interface AdminRouteDeps {
+  auth: Authenticator;
+  service: MetadataService;
+  log: { error(obj: unknown, msg?: string): void };
+}
+
+const send = (reply: FastifyReply, status: number, body: unknown) =>
+  reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+  const route = (path: string, api: AdminApi) =>
+    app.post(path, async (req, reply) => {
+      try {
+        const { session } = await deps.auth.authenticate(normalizeHeaders(req.headers));
+        if (session.role !== 'admin') throw adminOnly();
+        let body: unknown;
+        try {
+          body = JSON.parse(typeof req.body === 'string' ? req.body : '');
+        } catch (err) {
+          throw new ApiError(400, 'invalid-json', invalidJsonMessage(err), '$');
+        }
+        return send(reply, 200, await executeAdmin(deps.service, api, body));
+      } catch (err) {
+        if (err instanceof AuthError) return send(reply, err.status, { path: '$', error: err.message, code: err.code });
+        if (err instanceof ApiError) return send(reply, err.status, err.body());
+        deps.log.error({ err }, `${path} failed`);
+        return send(reply, 500, { path: '$', error: 'an unexpected error occurred', code: 'unexpected' });
+      }
+    });
+  route('/v1/metadata', 'metadata');
+  route('/v1/query', 'query');
+  route('/v2/query', 'v2query');
+}

@@ -1,0 +1,272 @@
+/**
+ * GraphQL over WebSocket on `/v1/graphql` (and `/v1alpha1/graphql`), both protocols Hasura
+ * speaks (research §C.4; WebSocket/Protocol.hs, WSServerApp.hs):
+ *   - `graphql-transport-ws` when the client offers that subprotocol;
+ *   - Apollo's legacy `graphql-ws` (subscriptions-transport-ws) otherwise.
+ * Auth runs once, on `connection_init`, with the payload's `headers` over the handshake's; the
+ * session ends when the credential expires (JWT `exp`). Queries and mutations answer one result
+ * then `complete`. Subscriptions (live queries, streaming) are not served yet: they answer an
+ * error `not-supported`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { parse, type OperationDefinitionNode } from 'graphql';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, HasuraError, Session } from '../contract.ts';
+import { AuthError } from '../auth/errors.ts';
+import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
+import { decodeRequest, runOne } from './graphql.routes.ts';
+import { gqlError } from './errors.ts';
+
+export interface WsDeps {
+  auth: Authenticator;
+  engine: () => GraphQLEngine;
+  keepAliveMs: number;
+  initTimeoutMs: number;
+}
+
+const paths = new Set(['/v1/graphql', '/v1alpha1/graphql']);
+
+export function operationType(req: GraphQLRequest): string | undefined {
+  try {
+    const doc = parse(req.query);
+    const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+    const op = req.operationName ? ops.find((o) => o.name?.value === req.operationName) : ops.length === 1 ? ops[0] : undefined;
+    return op?.operation;
+  } catch {
+    return undefined;
+  }
+}
+
+const subscriptionsUnsupported = (): HasuraError[] => [gqlError('not-supported', 'subscriptions are not supported by this engine yet')];
+
+/** Validation/parse errors (no data) are "errors before execution" in Hasura's terms. */
+const isRequestError = (r: GraphQLResponse) => r.data === undefined && (r.errors?.length ?? 0) > 0;
+
+export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void> } {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : protocols.has('graphql-ws') ? 'graphql-ws' : false),
+  });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (!paths.has(path)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (ws.protocol === 'graphql-transport-ws') transportWs(ws, req, deps);
+      else apolloWs(ws, req, deps);
+    });
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.off('upgrade', onUpgrade);
+        for (const c of wss.clients) c.close(1001, 'server shutting down');
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+async function authenticate(deps: WsDeps, req: IncomingMessage, payload: unknown): Promise<{ session: Session; expiresAt?: number | undefined }> {
+  const fromPayload =
+    payload && typeof payload === 'object' && (payload as { headers?: unknown }).headers && typeof (payload as { headers: unknown }).headers === 'object'
+      ? normalizeHeaders((payload as { headers: Record<string, unknown> }).headers)
+      : {};
+  const headers = { ...normalizeHeaders(req.headers), ...fromPayload };
+  return deps.auth.authenticate(headers);
+}
+
+const send = (ws: WebSocket, msg: unknown) => {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+};
+
+function parseMessage(data: unknown): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(String(data)) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Timers of a connection: keep-alive and credential expiry, cleared on close. */
+function lifecycle(ws: WebSocket) {
+  const timers: NodeJS.Timeout[] = [];
+  ws.on('close', () => timers.forEach(clearTimeout));
+  return {
+    every(ms: number, fn: () => void) {
+      timers.push(setInterval(fn, ms));
+    },
+    at(epochMs: number | undefined, fn: () => void) {
+      if (epochMs === undefined) return;
+      timers.push(setTimeout(fn, Math.max(0, Math.min(epochMs - Date.now(), 2 ** 31 - 1))));
+    },
+    after(ms: number, fn: () => void) {
+      const t = setTimeout(fn, ms);
+      timers.push(t);
+      return t;
+    },
+  };
+}
+
+/** Apollo `graphql-ws`: connection_init/ack, start → data|error → complete, stop, ka. */
+function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
+  const t = lifecycle(ws);
+  let session: Session | undefined;
+  let initError: string | undefined;
+  const live = new Set<string>();
+
+  ws.on('message', (raw) => {
+    const msg = parseMessage(raw);
+    if (!msg) {
+      send(ws, { type: 'connection_error', payload: 'parsing ClientMessage failed: invalid message' });
+      return;
+    }
+    switch (msg.type) {
+      case 'connection_init':
+        authenticate(deps, req, msg.payload).then(
+          (r) => {
+            session = r.session;
+            initError = undefined;
+            send(ws, { type: 'connection_ack' });
+            send(ws, { type: 'ka' });
+            t.every(deps.keepAliveMs, () => send(ws, { type: 'ka' }));
+            t.at(r.expiresAt, () => ws.close(1000, 'Authentication token expired'));
+          },
+          (err: unknown) => {
+            initError = err instanceof AuthError ? err.message : 'authentication failed';
+            send(ws, { type: 'connection_error', payload: initError });
+            ws.close(4400, `Connection initialization failed: ${initError}`.slice(0, 120));
+          },
+        );
+        return;
+      case 'start': {
+        const id = msg.id;
+        if (typeof id !== 'string') {
+          send(ws, { type: 'connection_error', payload: 'parsing ClientMessage failed: key "id" not found' });
+          return;
+        }
+        if (!session) {
+          const why = initError ?? 'connection_init not received';
+          send(ws, { type: 'error', id, payload: { errors: [gqlError('start-failed', `cannot start as connection_init failed with: ${why}`)] } });
+          return;
+        }
+        const decoded = decodeRequest(msg.payload);
+        live.add(id);
+        const current = session;
+        void (async () => {
+          let res: GraphQLResponse;
+          if ('query' in decoded && typeof decoded.query === 'string' && operationType(decoded as GraphQLRequest) === 'subscription') {
+            res = { errors: subscriptionsUnsupported() };
+          } else {
+            res = await runOne(deps.engine(), decoded, current);
+          }
+          if (!live.has(id)) return;
+          if (isRequestError(res)) send(ws, { type: 'error', id, payload: { errors: res.errors } });
+          else send(ws, { type: 'data', id, payload: res });
+          send(ws, { type: 'complete', id });
+          live.delete(id);
+        })();
+        return;
+      }
+      case 'stop':
+        if (typeof msg.id !== 'string') {
+          send(ws, { type: 'connection_error', payload: 'parsing ClientMessage failed: key "id" not found' });
+          return;
+        }
+        live.delete(msg.id);
+        return;
+      case 'connection_terminate':
+        ws.close(1000, 'Connection terminated');
+        return;
+      default:
+        send(ws, { type: 'connection_error', payload: `parsing ClientMessage failed: unexpected type "${String(msg.type)}"` });
+    }
+  });
+}
+
+/** `graphql-transport-ws`: close codes 4400/4401/4403/4408/4409/4429 as the protocol defines. */
+function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
+  const t = lifecycle(ws);
+  let session: Session | undefined;
+  let initReceived = false;
+  const live = new Set<string>();
+  const initTimer = t.after(deps.initTimeoutMs, () => {
+    if (!session) ws.close(4408, 'Connection initialisation timeout');
+  });
+
+  ws.on('message', (raw) => {
+    const msg = parseMessage(raw);
+    if (!msg) {
+      ws.close(4400, 'Invalid message received');
+      return;
+    }
+    switch (msg.type) {
+      case 'connection_init':
+        if (initReceived) {
+          ws.close(4429, 'Too many initialisation requests');
+          return;
+        }
+        initReceived = true;
+        authenticate(deps, req, msg.payload).then(
+          (r) => {
+            clearTimeout(initTimer);
+            session = r.session;
+            send(ws, { type: 'connection_ack' });
+            t.every(deps.keepAliveMs, () => send(ws, { type: 'ping', payload: { message: 'keepalive' } }));
+            t.at(r.expiresAt, () => ws.close(4403, 'Forbidden'));
+          },
+          () => ws.close(4403, 'Forbidden'),
+        );
+        return;
+      case 'ping':
+        send(ws, msg.payload === undefined ? { type: 'pong' } : { type: 'pong', payload: msg.payload });
+        return;
+      case 'pong':
+        return;
+      case 'subscribe': {
+        const id = msg.id;
+        if (!session) {
+          ws.close(4401, 'Unauthorized');
+          return;
+        }
+        if (typeof id !== 'string') {
+          ws.close(4400, 'Invalid message received');
+          return;
+        }
+        if (live.has(id)) {
+          ws.close(4409, `Subscriber for ${id} already exists`);
+          return;
+        }
+        const decoded = decodeRequest(msg.payload);
+        live.add(id);
+        const current = session;
+        void (async () => {
+          let res: GraphQLResponse;
+          if ('query' in decoded && typeof decoded.query === 'string' && operationType(decoded as GraphQLRequest) === 'subscription') {
+            res = { errors: subscriptionsUnsupported() };
+          } else {
+            res = await runOne(deps.engine(), decoded, current);
+          }
+          if (!live.has(id)) return;
+          if (isRequestError(res)) {
+            send(ws, { type: 'error', id, payload: res.errors });
+          } else {
+            send(ws, { type: 'next', id, payload: res });
+            send(ws, { type: 'complete', id });
+          }
+          live.delete(id);
+        })();
+        return;
+      }
+      case 'complete':
+        if (typeof msg.id === 'string') live.delete(msg.id);
+        return;
+      default:
+        ws.close(4400, `Invalid message type "${String(msg.type)}"`.slice(0, 120));
+    }
+  });
+}
