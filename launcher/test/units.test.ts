@@ -4,9 +4,9 @@ import { resolveConfig } from '../src/config.ts';
 import { services } from '../src/services.ts';
 import { waves } from '../src/stack.ts';
 
-void test('start order: core first, gateway last, engine/media after core', () => {
+void test('start order: core first, then what fetches its JWKS or calls its forwardAuth', () => {
   const order = waves(services).map((w) => w.map((s) => s.name).sort());
-  assert.deepEqual(order, [['core', 'redirect', 'worker'], ['engine', 'media'], ['gateway']]);
+  assert.deepEqual(order, [['core', 'redirect', 'worker'], ['engine', 'gateway', 'media']]);
 });
 
 void test('dependencies on services that do not exist are ignored', () => {
