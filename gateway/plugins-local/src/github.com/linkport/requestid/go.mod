@@ -1,0 +1,3 @@
+module github.com/linkport/requestid
+
+go 1.22

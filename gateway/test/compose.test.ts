@@ -1,0 +1,190 @@
+/**
+ * No Docker engine runs here, so the production path is checked statically (DESIGN.md "Two ways
+ * to run"): docker-compose.yml, the Dockerfiles, .env.example and the Traefik static files.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { parseDynamicFiles } from '../src/config/load.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const read = (p: string) => fs.readFileSync(path.join(root, p), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  restart?: string;
+  ports?: string[];
+}
+const composeText = read('docker-compose.yml');
+const compose = YAML.parse(composeText, { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const oneShot = (s: Service) => s.restart === 'no';
+const dockerfiles = ['core-service/Dockerfile', 'media-service/Dockerfile', 'redirect/Dockerfile', 'hasura/engine/Dockerfile'];
+
+void test('every long-running service has a healthcheck; one-shot jobs are awaited to completion', () => {
+  for (const [name, s] of Object.entries(services)) {
+    if (oneShot(s)) {
+      const awaited = Object.values(services).some((o) => o.depends_on?.[name]?.condition === 'service_completed_successfully');
+      assert.ok(awaited, `${name}: one-shot job nobody waits for`);
+      continue;
+    }
+    assert.ok(s.healthcheck?.test?.length, `${name}: no healthcheck`);
+  }
+});
+
+void test('depends_on always waits on a condition, and only on healthy / completed services', () => {
+  for (const [name, s] of Object.entries(services)) {
+    for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
+      assert.ok(services[dep], `${name} depends on unknown ${dep}`);
+      const want = oneShot(services[dep]!) ? 'service_completed_successfully' : 'service_healthy';
+      assert.equal(cond.condition, want, `${name} → ${dep}`);
+    }
+  }
+  assert.equal(services.hasura!.depends_on?.['db-init']?.condition, 'service_completed_successfully');
+  for (const svc of ['core', 'media', 'hasura', 'redirect']) assert.equal(services.traefik!.depends_on?.[svc]?.condition, 'service_healthy');
+});
+
+void test('image tags are pinned', () => {
+  const pins: Record<string, RegExp> = {
+    traefik: /^traefik:v3\.\d+\.\d+$/,
+    postgres: /^postgres:16\.\d+(-\w+)?$/,
+    'db-init': /^postgres:16\.\d+(-\w+)?$/,
+    redis: /^redis:7\.\d+\.\d+(-\w+)?$/,
+    hasura: /^hasura\/graphql-engine:v2\.\d+\.\d+\.cli-migrations-v3$/,
+    minio: /^minio\/minio:RELEASE\.[\dT-]+Z$/,
+    'minio-setup': /^minio\/mc:RELEASE\.[\dT-]+Z$/,
+  };
+  for (const [name, s] of Object.entries(services)) {
+    assert.ok(s.image, `${name}: no image`);
+    if (pins[name]) assert.match(s.image, pins[name], name);
+    else assert.match(s.image, /^linkport\/[\w-]+:\$\{LINKPORT_VERSION:-[\w.-]+\}$/, `${name}: our images are tagged by LINKPORT_VERSION`);
+    assert.doesNotMatch(s.image, /:latest$/);
+  }
+  assert.equal(services.traefik!.image, 'traefik:v3.7.9', 'the Node gateway mirrors Traefik v3.7 semantics (research §0)');
+});
+
+void test('every ${VAR} used by compose is documented in .env.example, and nothing more', () => {
+  const used = new Set([...composeText.matchAll(/(?<!\$)\$\{([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]!));
+  const envText = read('.env.example');
+  const documented = new Map<string, boolean>();
+  const lines = envText.split('\n');
+  lines.forEach((line, i) => {
+    const m = /^([A-Z_][A-Z0-9_]*)=/.exec(line);
+    // a comment right above it, or above the group of variables it belongs to
+    let j = i - 1;
+    while (j >= 0 && /^[A-Z_][A-Z0-9_]*=/.test(lines[j]!)) j--;
+    if (m) documented.set(m[1]!, (lines[j] ?? '').startsWith('#'));
+  });
+  for (const v of used) {
+    assert.ok(documented.has(v), `${v} missing from .env.example`);
+    assert.ok(documented.get(v), `${v} has no comment line above it`);
+  }
+  for (const v of documented.keys()) assert.ok(used.has(v), `${v} in .env.example but unused`);
+  assert.doesNotMatch(composeText, /\$[A-Za-z_]/, 'bare $VAR (use ${VAR}); literal dollars must be $$');
+});
+
+void test('each service connects with its own database role', () => {
+  const user = (s: string, key = 'DATABASE_URL') => new URL(services[s]!.environment![key]!.replace(/\$\{[^}]+\}/g, 'x')).username;
+  assert.equal(user('core'), 'core_service');
+  assert.equal(user('media'), 'media_service');
+  assert.equal(user('redirect'), 'redirect_service');
+  assert.equal(user('click-worker'), 'redirect_service');
+  assert.equal(user('hasura', 'HASURA_GRAPHQL_DATABASE_URL'), 'links_admin');
+  const init = read('docker/postgres/init-roles.sh');
+  for (const role of ['core_service', 'media_service', 'redirect_service', 'links_admin']) {
+    assert.match(init, new RegExp(`ALTER ROLE ${role} PASSWORD`));
+    assert.match(read('migrations/default/1763700000000_roles_and_schemas/up.sql'), new RegExp(`'${role}'`), `${role} also in the migration`);
+  }
+  assert.match(init, /WHERE NOT EXISTS \(SELECT 1 FROM pg_roles/);
+});
+
+void test('Hasura: cli-migrations with migrations/ and metadata, JWT via JWKS, no console, no dev mode', () => {
+  const h = services.hasura!;
+  const env = h.environment!;
+  assert.equal(env.HASURA_GRAPHQL_ENABLE_CONSOLE, 'false');
+  assert.equal(env.HASURA_GRAPHQL_DEV_MODE, 'false');
+  assert.equal(env.HASURA_GRAPHQL_UNAUTHORIZED_ROLE, 'anonymous');
+  assert.match(env.HASURA_GRAPHQL_ADMIN_SECRET!, /^\$\{HASURA_GRAPHQL_ADMIN_SECRET:\?/);
+  const jwt = JSON.parse(env.HASURA_GRAPHQL_JWT_SECRET!.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, '$2')) as Record<string, string>;
+  assert.equal(jwt.jwk_url, 'http://core:3001/v1/core/.well-known/jwks.json');
+  assert.ok(h.volumes!.includes('./migrations/default:/hasura-migrations/default:ro'));
+  assert.ok(h.volumes!.includes('./hasura/metadata:/hasura-metadata:ro'));
+  assert.ok(services.redis!.command!.join(' ').includes('--appendonly yes'));
+  assert.deepEqual(services['click-worker']!.command, ['node', '--import', 'tsx', 'src/worker.ts']);
+  assert.equal(services['click-worker']!.image, services.redirect!.image);
+});
+
+void test('bind mounts exist; Traefik mounts the shared gateway config', () => {
+  for (const [name, s] of Object.entries(services)) {
+    for (const v of s.volumes ?? []) {
+      const [src] = v.split(':');
+      if (src!.startsWith('./')) assert.ok(fs.existsSync(path.join(root, src!)), `${name}: ${src} missing`);
+    }
+  }
+  const t = services.traefik!.volumes!;
+  assert.ok(t.includes('./gateway/traefik.yml:/etc/traefik/traefik.yml:ro'));
+  assert.ok(t.includes('./gateway/dynamic:/etc/traefik/dynamic:ro'));
+  const publishing = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n);
+  assert.deepEqual(publishing, ['traefik'], 'only the gateway is public');
+});
+
+void test('Traefik static files agree with the mounts, the dynamic files and each other', () => {
+  const stat = YAML.parse(read('gateway/traefik.yml')) as Record<string, any>;
+  const tracing = YAML.parse(read('gateway/traefik.tracing.yml')) as Record<string, any>;
+  const { tracing: otlp, ...rest } = tracing;
+  assert.deepEqual(rest, stat);
+  assert.ok(otlp.otlp.http.endpoint);
+  assert.equal(stat.providers.file.directory, '/etc/traefik/dynamic');
+  assert.equal(stat.providers.file.watch, true);
+  assert.equal(stat.accessLog.format, 'json');
+  assert.ok(stat.metrics.prometheus);
+  const plugin = stat.experimental.localPlugins.requestid.moduleName as string;
+  assert.ok(fs.existsSync(path.join(root, 'gateway/plugins-local/src', plugin, '.traefik.yml')));
+  assert.ok(fs.existsSync(path.join(root, 'gateway/plugins-local/src', plugin, 'requestid.go')));
+
+  const env = services.traefik!.environment!;
+  const dir = path.join(root, 'gateway/dynamic');
+  const files = fs.readdirSync(dir).map((name) => ({ name, text: fs.readFileSync(path.join(dir, name), 'utf8') }));
+  const cfg = parseDynamicFiles(files, { ...env, CORS_ORIGINS: 'https://app.example.com', SHORT_LINK_HOST: 'lnk.example.com' });
+  for (const [name, r] of Object.entries(cfg.routers)) {
+    for (const ep of r.entryPoints ?? []) assert.ok(stat.entryPoints[ep], `${name}: unknown entrypoint ${ep}`);
+    assert.ok(r.entryPoints?.length, `${name}: without entryPoints it would also attach to the metrics entrypoint`);
+  }
+  const ports: Record<string, string> = { core: '3001', media: '3002', redirect: '3004' };
+  for (const [name, s] of Object.entries(cfg.services)) {
+    const u = new URL(s.loadBalancer.servers[0]!.url);
+    assert.ok(services[u.hostname], `service ${name} points at ${u.hostname}, not a compose service`);
+    if (ports[u.hostname]) assert.equal(services[u.hostname]!.environment!.PORT, ports[u.hostname]);
+  }
+});
+
+void test('Dockerfiles: multi-stage on node:20-bookworm-slim, production deps, tsx runtime, non-root, healthcheck, COPY sources exist', () => {
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version: string }> };
+  for (const file of dockerfiles) {
+    const text = read(file);
+    const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
+    assert.match(text, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m, file);
+    assert.ok(lines.filter((l) => l.startsWith('FROM ')).length >= 2, `${file}: multi-stage`);
+    const users = lines.filter((l) => l.startsWith('USER '));
+    assert.ok(users.length > 0 && !/^USER (root|0)\b/.test(users.at(-1)!), `${file}: runs as root`);
+    const svc = Object.values(services).find((s) => s.build?.dockerfile === file);
+    assert.ok(lines.some((l) => l.startsWith('HEALTHCHECK ')) || svc?.healthcheck, `${file}: no healthcheck`);
+    const ws = JSON.parse(read(path.join(path.dirname(file), 'package.json'))).name as string;
+    assert.ok(lines.some((l) => l.startsWith('RUN npm ci --omit=dev') && l.includes(`-w ${ws}`)), `${file}: npm ci --omit=dev -w ${ws}`);
+    assert.ok(lines.includes('CMD ["node", "--import", "tsx", "src/server.ts"]'), `${file}: CMD`);
+    assert.match(text, new RegExp(`ARG TSX_VERSION=${lock.packages['node_modules/tsx']!.version.replace(/\./g, '\\.')}\\b`), `${file}: tsx as locked`);
+    for (const l of lines.filter((x) => x.startsWith('COPY ') && !x.includes('--from='))) {
+      const parts = l.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      for (const src of parts.slice(0, -1)) assert.ok(fs.existsSync(path.join(root, src)), `${file}: COPY ${src} does not exist`);
+    }
+  }
+  for (const name of ['core', 'media', 'redirect']) assert.ok(dockerfiles.includes(services[name]!.build!.dockerfile));
+});
