@@ -1,3 +1,9 @@
+-- media: asset records and multipart upload sessions (owned by media-service).
+-- Status lifecycle: pending → ready | failed; pending → expiring (stale, being removed by the expiry
+-- job); any → deleting → deleted. `deleting`/`expiring` are claimed before the storage call and only
+-- advanced after it succeeds, so a failed storage call never leaves a `ready` row without its object
+-- and a crash mid-way is retried by the expiry job. `deleted` rows are tombstones so a repeated DELETE
+-- answers 204 to the owner (idempotent) and 404 to anyone else; the job purges them later.
 CREATE TABLE media.assets (
   id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   owner_id      uuid NOT NULL REFERENCES core.users(id) ON DELETE CASCADE,
@@ -7,16 +13,19 @@ CREATE TABLE media.assets (
   content_type  text NOT NULL,
   size          bigint NOT NULL CHECK (size > 0),
   visibility    text NOT NULL CHECK (visibility IN ('public', 'private')),
-  status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ready', 'failed')),
+  status        text NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'ready', 'failed', 'expiring', 'deleting', 'deleted')),
   checksum      text,
   etag          text,
   upload_expires_at timestamptz NOT NULL,
   completed_at  timestamptz,
+  deleted_at    timestamptz,
   created_at    timestamptz NOT NULL DEFAULT now(),
   updated_at    timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX assets_owner_idx ON media.assets (owner_id, created_at DESC, id);
+CREATE INDEX assets_owner_idx ON media.assets (owner_id, created_at DESC, id DESC);
 CREATE INDEX assets_pending_idx ON media.assets (upload_expires_at) WHERE status = 'pending';
+CREATE INDEX assets_cleanup_idx ON media.assets (updated_at) WHERE status IN ('expiring', 'deleting', 'deleted', 'failed');
 
 -- Multipart uploads: R2 requires equal non-trailing part sizes, so the part size is fixed here.
 CREATE TABLE media.upload_sessions (

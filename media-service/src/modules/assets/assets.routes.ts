@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { MediaDeps } from '../deps.ts';
+import { assetIdParams, assetListSchema, assetWithUrlSchema, errorSchema, listQuery } from './assets.schemas.ts';
+import { accessUrl, assetWithUrl, deleteAsset, findOwned, listAssets } from './assets.service.ts';
+import { ConflictError } from '@linkport/common';
+
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema };
+const security = [{ bearerAuth: [] }];
+
+export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Promise<void> {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const read = app.requireScope('media:read');
+  const write = app.requireScope('media:write');
+
+  app.get('/v1/media/assets', {
+    onRequest: read,
+    schema: {
+      tags: ['assets'],
+      summary: 'List your assets (newest first, keyset pagination)',
+      security,
+      querystring: listQuery,
+      response: { 200: assetListSchema, ...errors },
+    },
+    handler: async (req) => listAssets(deps, req.identity, req.query),
+  });
+
+  app.get('/v1/media/assets/:id', {
+    onRequest: read,
+    schema: {
+      tags: ['assets'],
+      summary: 'One asset, with its public URL or a presigned GET when private',
+      security,
+      params: assetIdParams,
+      response: { 200: assetWithUrlSchema, ...errors },
+    },
+    handler: async (req) => assetWithUrl(deps, await findOwned(deps, req.identity, req.params.id)),
+  });
+
+  app.get('/v1/media/assets/:id/download', {
+    onRequest: read,
+    schema: {
+      tags: ['assets'],
+      summary: 'Redirect (302) to a fresh presigned GET with Content-Disposition: attachment',
+      security,
+      params: assetIdParams,
+      response: { 302: z.null().describe('Location: the presigned URL'), 409: errorSchema, ...errors },
+    },
+    handler: async (req, reply) => {
+      const row = await findOwned(deps, req.identity, req.params.id);
+      if (row.status !== 'ready') throw new ConflictError('Asset is not ready', 'ASSET_NOT_READY', { status: row.status });
+      const { url } = await accessUrl(deps, row, 'attachment');
+      // The URL is a short-lived credential: keep it out of shared caches.
+      return reply.header('cache-control', 'private, no-store').redirect(url, 302);
+    },
+  });
+
+  app.delete('/v1/media/assets/:id', {
+    onRequest: write,
+    schema: {
+      tags: ['assets'],
+      summary: 'Delete the object and the record (idempotent: 204 again)',
+      security,
+      params: assetIdParams,
+      response: { 204: z.null(), ...errors },
+    },
+    handler: async (req, reply) => {
+      await deleteAsset(deps, req.identity, req.params.id, req.log);
+      return reply.code(204).send(null);
+    },
+  });
+}

@@ -1,0 +1,15 @@
+import { createLogger, onShutdown } from '@linkport/common';
+import { buildApp } from './app.ts';
+import { loadMediaConfig } from './config.ts';
+import { s3Settings } from './plugins/s3.ts';
+import { setupBucket } from './storage/cors.ts';
+
+const config = loadMediaConfig();
+const log = createLogger('media-service', config.LOG_LEVEL);
+if (config.S3_SETUP_BUCKET) {
+  await setupBucket({ ...s3Settings(config), bucket: config.S3_BUCKET, corsOrigins: config.CORS_ORIGINS });
+  log.info({ bucket: config.S3_BUCKET, origins: config.CORS_ORIGINS }, 'bucket and CORS applied');
+}
+const app = await buildApp(config);
+await app.listen({ host: config.HOST, port: config.PORT });
+onShutdown(() => app.close(), log);
