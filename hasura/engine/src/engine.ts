@@ -26,6 +26,22 @@ async function load(pool: pg.Pool, md: Metadata): Promise<State> {
   return { model: buildModel(md, catalog), schemas: new Map() };
 }
 
+/** Parsed documents by text: clients repeat the same few queries (bounded, oldest evicted). */
+const docCache = new Map<string, DocumentNode>();
+function parseCached(query: string): DocumentNode {
+  const hit = docCache.get(query);
+  if (hit) return hit;
+  let doc: DocumentNode;
+  try { doc = parse(query, { maxTokens: 100_000 }); } catch (e) {
+    throw new QueryError('validation-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
+  }
+  if (query.length < 20_000) {
+    if (docCache.size >= 1000) docCache.delete(docCache.keys().next().value!);
+    docCache.set(query, doc);
+  }
+  return doc;
+}
+
 const isAdminRole = (s: Session): boolean => s.role === 'admin';
 
 export const createEngine: CreateEngine = async (pool, metadata, options: EngineOptions = {}) => {
@@ -45,10 +61,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     // Hasura answers APQ requests this way unless persisted queries are configured (Server/App.hs).
     const ext = (req as { extensions?: { persistedQuery?: unknown } | null }).extensions;
     if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QueryError('not-supported', 'Automatic Persisted Queries is not enabled', '$');
-    let doc: DocumentNode;
-    try { doc = parse(req.query, { maxTokens: 100_000 }); } catch (e) {
-      throw new QueryError('validation-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
-    }
+    const doc = parseCached(req.query);
     const admin = isAdminRole(session);
     const schema = schemaFor(session.role, admin);
     const op = pickOperation(doc, req.operationName);

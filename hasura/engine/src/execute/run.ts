@@ -1,12 +1,31 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { compile, type SQL } from '../sql/sql.ts';
 import { mapPgError } from './pg-errors.ts';
+
+/**
+ * Statement shapes seen more than once become named prepared statements (Hasura's
+ * `use_prepared_statements`): values are always parameters, so one shape = one text. Bounded so a
+ * client minting endless shapes cannot grow every connection's statement cache without limit.
+ */
+const MAX_PREPARED = 2000;
+const seen = new Map<string, number>();
+
+function statementName(text: string): string | undefined {
+  if (text.length > 100_000) return undefined;
+  const h = createHash('sha1').update(text).digest('base64url').slice(0, 22);
+  const n = seen.get(h) ?? 0;
+  if (n >= 1) return `lp_${h}`;
+  if (seen.size < MAX_PREPARED) seen.set(h, n + 1);
+  return undefined;
+}
 
 /** Runs one compiled statement; returns its single JSON `data` cell. Errors map to Hasura's. */
 export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean): Promise<Record<string, unknown>> {
   const { text, values } = compile(stmt);
   try {
-    const res = await pool.query<{ data: Record<string, unknown> }>({ text, values });
+    const name = statementName(text);
+    const res = await pool.query<{ data: Record<string, unknown> }>(name ? { text, values, name } : { text, values });
     return res.rows[0]?.data ?? {};
   } catch (e) {
     throw mapPgError(e, admin, text);
