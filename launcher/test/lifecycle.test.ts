@@ -38,6 +38,18 @@ void test('start → table + health, SIGTERM stops everything, a second start re
   assert.equal(childEnv.REDIS_URL, `redis://127.0.0.1:${ports.REDIS_PORT}`);
   assert.ok(fs.readFileSync(path.join(dataDir, 'logs', 'fake.log'), 'utf8').includes('fake listening'));
 
+  // The bucket exists with CORS for the gateway's origin (browsers PUT to presigned URLs).
+  const preflight = (origin: string) =>
+    fetch(`http://127.0.0.1:${ports.S3_PORT}/linkport-media/probe.txt`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+    });
+  const allowed = await preflight(`http://localhost:${ports.GATEWAY_PORT}`);
+  assert.equal(allowed.status, 200);
+  assert.ok(allowed.headers.get('access-control-allow-origin'));
+  // s3rver answers a matched rule with `*`; an origin outside the rules is refused.
+  assert.equal((await preflight('http://elsewhere.example')).status, 403);
+
   // Data written during the first run: a row in PostgreSQL and a key in Redis (AOF).
   const pgUrl = `postgres://postgres:postgres@127.0.0.1:${ports.PG_PORT}/linkport`;
   let pool = createPool(pgUrl, { max: 1 });
