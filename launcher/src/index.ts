@@ -1,3 +1,3 @@
-export { startStack, type RunningStack, type StackOptions, type HealthResult } from './stack.ts';
+export { startStack, type RunningStack, type StackOptions, type HealthResult, type StackEndpoints } from './stack.ts';
 export { services, type ServiceDef, type EnvContext } from './services.ts';
 export { LauncherError } from './errors.ts';

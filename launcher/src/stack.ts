@@ -5,6 +5,7 @@ import { Child, ChildExitedError, failureReport, waitReady, type ChildExit } fro
 import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions } from './config.ts';
 import { LauncherError } from './errors.ts';
 import { ensureDatabase, ensureRedisServer, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
+import { pidAlive } from './procs.ts';
 import { loadSecrets } from './secrets.ts';
 import { GATEWAY, services, type EnvContext, type ServiceDef } from './services.ts';
 import { formatTable, urlRows } from './table.ts';
@@ -18,9 +19,24 @@ export interface HealthResult {
   ok: boolean;
 }
 
+/** Where everything answers, for programs (end-to-end tests): the table's content, structured. */
+export interface StackEndpoints {
+  /** The gateway's public URL, when the gateway runs. */
+  gateway: string | undefined;
+  /** Each running service's own address (engine: the external HASURA_URL when set). */
+  services: Record<string, string>;
+  /** Superuser URL of the migrated database. */
+  databaseUrl: string;
+  redisUrl: string;
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; publicBaseUrl: string };
+  hasuraAdminSecret: string;
+  jwksUrl: string;
+}
+
 export interface RunningStack {
   /** label → URL, as printed. */
   urls: Record<string, string>;
+  endpoints: StackEndpoints;
   /** The printed table. */
   table: string;
   /** process name → pid (postgres is the postmaster; each child leads its own process group). */
@@ -44,6 +60,17 @@ async function portBusy(port: number, host: string): Promise<boolean> {
   });
 }
 
+/** Pids recorded by a previous launcher on this data dir that died without stopping them. */
+function leftovers(dataDir: string): number[] {
+  try {
+    const prev = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as { launcherPid?: number; pids?: Record<string, number> };
+    if (!prev.launcherPid || pidAlive(prev.launcherPid)) return [];
+    return Object.values(prev.pids ?? {}).filter(pidAlive);
+  } catch {
+    return [];
+  }
+}
+
 /** One clear line per busy port, before anything starts (a half-started stack is worse). */
 async function checkPorts(cfg: LauncherConfig): Promise<void> {
   const wanted: Array<[number, string, string]> = [];
@@ -57,9 +84,11 @@ async function checkPorts(cfg: LauncherConfig): Promise<void> {
     if (other) throw new LauncherError(`port ${port} is configured for both ${other} and ${what}: give ${envName} another value.`);
     seen.set(port, what);
     if (await portBusy(port, cfg.host)) {
-      throw new LauncherError(
-        `port ${port} (${what}) is already in use — stop whatever holds it (another \`npm start\`? see \`ss -ltnp | grep :${port}\`) or set ${envName}=<free port>.`,
-      );
+      const left = leftovers(cfg.dataDir);
+      const hint = left.length
+        ? `processes left by a launcher that was killed hold it: \`kill ${left.join(' ')}\``
+        : `stop whatever holds it (another \`npm start\`? see \`ss -ltnp | grep :${port}\`)`;
+      throw new LauncherError(`port ${port} (${what}) is already in use — ${hint}, or set ${envName}=<free port>.`);
     }
   }
 }
@@ -261,7 +290,16 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       return results;
     };
 
-    return { urls, table: formatTable(rows), pids, started, dataDir: cfg.dataDir, failure, check, stop };
+    const endpoints: StackEndpoints = {
+      gateway: gatewayUrl,
+      services: Object.fromEntries(cfg.selected.filter((x) => started.includes(x.def.name) && x.port).map((x) => [x.def.name, urlFor(x.def.name)])),
+      databaseUrl: pg.adminUrl,
+      redisUrl: redis.url,
+      s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket: s3.bucket, publicBaseUrl: s3.publicBaseUrl },
+      hasuraAdminSecret: secrets.hasuraAdminSecret,
+      jwksUrl: ctx.jwksUrl,
+    };
+    return { urls, endpoints, table: formatTable(rows), pids, started, dataDir: cfg.dataDir, failure, check, stop };
   } catch (err) {
     await stop();
     throw err;
