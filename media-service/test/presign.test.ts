@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { build, createUpload, pngOfSize, put } from './helper.ts';
 
-test('a presigned PUT succeeds with the promised headers and complete marks the asset ready', async (t) => {
+void test('a presigned PUT succeeds with the promised headers and complete marks the asset ready', async (t) => {
   const h = await build(t);
   const user = await h.newUser();
   const body = pngOfSize(1000);
@@ -46,7 +46,7 @@ test('a presigned PUT succeeds with the promised headers and complete marks the 
   assert.equal(head.ContentLength, 1000);
 });
 
-test('storage refuses a tampered signature, another content type, a larger body, and an expired URL', async (t) => {
+void test('storage refuses a tampered signature, another content type, a larger body, and an expired URL', async (t) => {
   const h = await build(t, { MEDIA_UPLOAD_URL_TTL_SECONDS: '1' });
   const user = await h.newUser();
   const body = pngOfSize(500);
