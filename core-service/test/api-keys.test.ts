@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { build, newUser, bearer, errorCode, sql } from './helper.ts';
+import { build, newUser, bearer, errorCode, sql, useFileDatabase } from './helper.ts';
+
+useFileDatabase();
 
 const create = (access: string, payload: unknown) => ({ method: 'POST' as const, url: '/v1/core/api-keys', headers: bearer(access), payload: payload as Record<string, unknown> });
 
-test('create shows the secret once (lp_ + 43 base64url chars); list never does; stored hashed', async (t) => {
+void test('create shows the secret once (lp_ + 43 base64url chars); list never does; stored hashed', async (t) => {
   const { app, db } = await build(t);
   const s = await newUser(app);
   const res = await app.inject(create(s.access, { name: '  deploy bot ', scopes: ['links:read', 'media:write'] }));
@@ -34,7 +36,7 @@ test('create shows the secret once (lp_ + 43 base64url chars); list never does; 
   assert.deepEqual(theirs.json().items, [], 'each user lists only their own keys');
 });
 
-test('scopes and names are validated', async (t) => {
+void test('scopes and names are validated', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const bad = [
@@ -57,7 +59,7 @@ test('scopes and names are validated', async (t) => {
   }
 });
 
-test('API keys cannot manage the account or other keys; another user\'s key is a 404', async (t) => {
+void test('API keys cannot manage the account or other keys; another user\'s key is a 404', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const other = await newUser(app);
@@ -71,7 +73,7 @@ test('API keys cannot manage the account or other keys; another user\'s key is a
   assert.equal(errorCode(await app.inject({ method: 'DELETE', url: '/v1/core/api-keys/not-a-uuid', headers: bearer(s.access) }), 400), 'VALIDATION_FAILED');
 });
 
-test('revocation takes effect at once on this instance, and within the cache TTL on others', async (t) => {
+void test('revocation takes effect at once on this instance, and within the cache TTL on others', async (t) => {
   const { app, db } = await build(t);
   const s = await newUser(app);
   const k = (await app.inject(create(s.access, { name: 'k', scopes: ['links:read'] }))).json();
@@ -85,7 +87,7 @@ test('revocation takes effect at once on this instance, and within the cache TTL
   assert.equal(audit?.n, 1);
 });
 
-test('a key revoked by another instance stops working once the cache TTL has passed', async (t) => {
+void test('a key revoked by another instance stops working once the cache TTL has passed', async (t) => {
   const { app, db, advance } = await build(t);
   const s = await newUser(app);
   const k = (await app.inject(create(s.access, { name: 'k', scopes: ['links:read'] }))).json();
@@ -96,7 +98,7 @@ test('a key revoked by another instance stops working once the cache TTL has pas
   assert.equal(errorCode(await app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(k.key) }), 401), 'API_KEY_REVOKED');
 });
 
-test('expiry: a key works until expires_at, then 401 API_KEY_EXPIRED', async (t) => {
+void test('expiry: a key works until expires_at, then 401 API_KEY_EXPIRED', async (t) => {
   const { app, advance } = await build(t);
   const s = await newUser(app);
   const expiresAt = new Date(Date.now() + 60 * 60_000).toISOString();
@@ -107,7 +109,7 @@ test('expiry: a key works until expires_at, then 401 API_KEY_EXPIRED', async (t)
   assert.equal(errorCode(await app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(k.key) }), 401), 'API_KEY_EXPIRED');
 });
 
-test('last_used_at is recorded, but written at most once a minute', async (t) => {
+void test('last_used_at is recorded, but written at most once a minute', async (t) => {
   const { app, db, advance } = await build(t);
   const s = await newUser(app);
   const k = (await app.inject(create(s.access, { name: 'k', scopes: ['links:read'] }))).json();

@@ -12,7 +12,7 @@ const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'b
 const jwks = async (app: Awaited<ReturnType<typeof build>>['app']) =>
   (await app.inject({ method: 'GET', url: '/v1/core/.well-known/jwks.json' })).json<{ keys: { kid: string }[] }>();
 
-test('first start generates one key; instances starting together share it (advisory lock)', async (t) => {
+void test('first start generates one key; instances starting together share it (advisory lock)', async (t) => {
   const b = await build(t);
   const [x, y] = await Promise.all([b.another(), b.another()]);
   const rows = await sql<{ kid: string; retired_at: Date | null }>(b.db, 'SELECT kid, retired_at FROM core.signing_keys');
@@ -23,7 +23,7 @@ test('first start generates one key; instances starting together share it (advis
   assert.equal((await y.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(s.access) })).statusCode, 200);
 });
 
-test('rotation: new tokens use the new kid, old tokens keep verifying, the JWKS lists both until the grace ends', async (t) => {
+void test('rotation: new tokens use the new kid, old tokens keep verifying, the JWKS lists both until the grace ends', async (t) => {
   const { app, db, advance } = await build(t);
   const before = await newUser(app);
   const oldKid = kidOf(before.access);
@@ -50,7 +50,7 @@ test('rotation: new tokens use the new kid, old tokens keep verifying, the JWKS 
   assert.ok(rows[0]!.verify_until, 'the retired key has an end date');
 });
 
-test('an instance that has not reloaded yet picks up a rotated key when it first meets its kid', async (t) => {
+void test('an instance that has not reloaded yet picks up a rotated key when it first meets its kid', async (t) => {
   const b = await build(t);
   const other = await b.another();
   const pool = createPool(b.db.roleUrl('core_service'), { max: 1 });
@@ -63,7 +63,7 @@ test('an instance that has not reloaded yet picks up a rotated key when it first
   assert.equal((await jwks(b.app)).keys.length, 2);
 });
 
-test('the rotate-keys CLI rotates the keys of the configured database', async (t) => {
+void test('the rotate-keys CLI rotates the keys of the configured database', async (t) => {
   const { app, db, config } = await build(t);
   const before = (await jwks(app)).keys.map((k) => k.kid);
   const root = path.resolve(import.meta.dirname, '..');
@@ -77,7 +77,7 @@ test('the rotate-keys CLI rotates the keys of the configured database', async (t
   assert.deepEqual(rows.map((r) => r.kid), [out.current]);
 });
 
-test('JWT_PRIVATE_KEYS: the given keys are used (first signs, all verify) and none are generated', async (t) => {
+void test('JWT_PRIVATE_KEYS: the given keys are used (first signs, all verify) and none are generated', async (t) => {
   const jwk = async (kid?: string) => {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     return { ...(await exportJWK(privateKey)), ...(kid ? { kid } : {}) };

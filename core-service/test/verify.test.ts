@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { build, newUser, bearer, errorCode, jwtPayload } from './helper.ts';
+import { build, newUser, bearer, errorCode, jwtPayload, useFileDatabase } from './helper.ts';
+
+useFileDatabase();
 
 const HASURA = 'https://hasura.io/jwt/claims';
 const verify = (headers: Record<string, string> = {}, query = '') => ({ method: 'GET' as const, url: `/v1/core/auth/verify${query}`, headers });
 
-test('JWT: 200 with identity headers and the same token echoed in Authorization', async (t) => {
+void test('JWT: 200 with identity headers and the same token echoed in Authorization', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const res = await app.inject(verify(bearer(s.access)));
@@ -27,7 +29,7 @@ for (const [scopes, role] of [
   [['links:read', 'media:write'], 'user_readonly'],
   [['media:read', 'media:write'], 'anonymous'],
 ] as const) {
-  test(`API key with ${scopes.join(',')}: a minted 5-minute JWT with role ${role}, scope and auth_method`, async (t) => {
+  void test(`API key with ${scopes.join(',')}: a minted 5-minute JWT with role ${role}, scope and auth_method`, async (t) => {
     const { app } = await build(t);
     const s = await newUser(app);
     const k = (await app.inject({ method: 'POST', url: '/v1/core/api-keys', headers: bearer(s.access), payload: { name: 'k', scopes } })).json();
@@ -55,7 +57,7 @@ for (const [scopes, role] of [
   });
 }
 
-test('optional mode: no credential → 200 anonymous without Authorization; a bad one is still 401', async (t) => {
+void test('optional mode: no credential → 200 anonymous without Authorization; a bad one is still 401', async (t) => {
   const { app } = await build(t);
   const res = await app.inject(verify({}, '?mode=optional'));
   assert.equal(res.statusCode, 200);
@@ -69,7 +71,7 @@ test('optional mode: no credential → 200 anonymous without Authorization; a ba
   assert.equal(errorCode(await app.inject(verify({}, '?mode=sometimes')), 400), 'VALIDATION_FAILED');
 });
 
-test('bad credentials answer 401 JSON with WWW-Authenticate: Bearer', async (t) => {
+void test('bad credentials answer 401 JSON with WWW-Authenticate: Bearer', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const [h, p] = s.access.split('.');
@@ -93,10 +95,10 @@ test('bad credentials answer 401 JSON with WWW-Authenticate: Bearer', async (t) 
   }
 });
 
-test('a token from another issuer or audience is refused, even signed with our key', async (t) => {
+void test('a token from another issuer or audience is refused, even signed with our key', async (t) => {
   const a = await build(t);
   const s = await newUser(a.app);
-  for (const env of [{ JWT_AUDIENCE: 'someone-else' }, { JWT_ISSUER: 'someone-else' }]) {
+  for (const env of [{ JWT_AUDIENCE: 'someone-else' }, { JWT_ISSUER: 'someone-else' }] as Record<string, string>[]) {
     // A second instance on the same database: same signing key, different claims expected.
     const b = await a.another(env);
     assert.equal(errorCode(await b.inject(verify(bearer(s.access))), 401), 'INVALID_TOKEN');
@@ -104,7 +106,7 @@ test('a token from another issuer or audience is refused, even signed with our k
   assert.equal((await a.app.inject(verify(bearer(s.access)))).statusCode, 200);
 });
 
-test('tokens verify against the JWKS over real HTTP with jose createRemoteJWKSet', async (t) => {
+void test('tokens verify against the JWKS over real HTTP with jose createRemoteJWKSet', async (t) => {
   const { app } = await build(t);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();

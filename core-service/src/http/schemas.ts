@@ -17,12 +17,24 @@ export function errors<const C extends number>(...codes: C[]): Record<C, typeof 
   return Object.fromEntries(codes.map((c) => [c, ErrorResponse])) as Record<C, typeof ErrorResponse>;
 }
 
+/**
+ * local@domain with a dotted domain of letter/digit/hyphen labels (RFC 5321 §4.1.2; Unicode letters
+ * for RFC 6531 addresses), no whitespace, controls or invisible characters anywhere. Deliberately
+ * stricter than RFC 5322 (no quoted local parts, no IP literals): these are login names.
+ */
+const emailShape = /^[^\s@"(),:;<>[\]\\]{1,64}@(?=.{1,253}$)(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u;
+
 /** RFC 5321 §4.5.3.1.3 caps a path at 256 octets, so a usable address is at most 254 characters. */
 export const Email = z
   .string()
   .max(320)
   .transform(normalizeEmail)
-  .pipe(z.email({ pattern: z.regexes.unicodeEmail, message: 'Invalid email address' }).max(254))
+  .pipe(
+    z
+      .string()
+      .max(254)
+      .refine((e) => emailShape.test(e) && !hasForbiddenChars(e), 'Invalid email address'),
+  )
   .describe('Trimmed, NFC-normalised and lower-cased before use');
 
 /** NIST SP 800-63B §3.1.1.2: at least 8 characters, accept long passphrases and any character. */

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestDatabase } from '@linkport/common/testing';
-import { build, newUser, uniqueEmail, bearer, errorCode, jwtPayload, sql } from '../helper.ts';
+import { build, newUser, uniqueEmail, bearer, errorCode, jwtPayload, sql, useFileDatabase } from '../helper.ts';
+
+useFileDatabase();
 
 async function auditActions(db: TestDatabase, userId: string): Promise<string[]> {
   const rows = await sql<{ action: string }>(db, 'SELECT action FROM core.audit_events WHERE user_id = $1 ORDER BY id', [userId]);
@@ -15,7 +17,7 @@ function cookieOf(setCookie: string | string[] | undefined): string {
   return c;
 }
 
-test('register answers OAuth 2 token fields, the user without password_hash, and an httpOnly Lax cookie', async (t) => {
+void test('register answers OAuth 2 token fields, the user without password_hash, and an httpOnly Lax cookie', async (t) => {
   const { app, db } = await build(t);
   const email = uniqueEmail();
   const res = await app.inject({ method: 'POST', url: '/v1/core/auth/register', payload: { email: `  ${email.toUpperCase()} `, password: 'correct horse battery', display_name: 'Ada' } });
@@ -52,13 +54,13 @@ test('register answers OAuth 2 token fields, the user without password_hash, and
   assert.deepEqual(await auditActions(db, body.user.id), ['user.registered']);
 });
 
-test('the cookie is Secure when PUBLIC_BASE_URL is https', async (t) => {
+void test('the cookie is Secure when PUBLIC_BASE_URL is https', async (t) => {
   const { app } = await build(t, { env: { PUBLIC_BASE_URL: 'https://links.example.com' } });
   const res = await app.inject({ method: 'POST', url: '/v1/core/auth/register', payload: { email: uniqueEmail(), password: 'password-123' } });
   assert.match(cookieOf(res.headers['set-cookie']), /; Secure/);
 });
 
-test('login: right password → tokens; wrong password and unknown email → the same 401; audit records both', async (t) => {
+void test('login: right password → tokens; wrong password and unknown email → the same 401; audit records both', async (t) => {
   const { app, db } = await build(t);
   const s = await newUser(app);
   const ok = await app.inject({ method: 'POST', url: '/v1/core/auth/login', payload: { email: s.email.toUpperCase(), password: s.password } });
@@ -74,7 +76,7 @@ test('login: right password → tokens; wrong password and unknown email → the
   assert.deepEqual(await auditActions(db, s.userId), ['user.registered', 'login.succeeded', 'login.failed']);
 });
 
-test('refresh rotates: the new pair works, the old refresh token is single-use', async (t) => {
+void test('refresh rotates: the new pair works, the old refresh token is single-use', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const r1 = await app.inject({ method: 'POST', url: '/v1/core/auth/refresh', payload: { refresh_token: s.refresh } });
@@ -97,7 +99,7 @@ test('refresh rotates: the new pair works, the old refresh token is single-use',
   assert.equal(errorCode(bogus, 401), 'INVALID_REFRESH_TOKEN');
 });
 
-test('reusing a rotated refresh token revokes the whole family (RFC 9700 §4.14.2) with a distinct code', async (t) => {
+void test('reusing a rotated refresh token revokes the whole family (RFC 9700 §4.14.2) with a distinct code', async (t) => {
   const { app, db } = await build(t);
   const s = await newUser(app);
   const other = await app.inject({ method: 'POST', url: '/v1/core/auth/login', payload: { email: s.email, password: s.password } });
@@ -114,7 +116,7 @@ test('reusing a rotated refresh token revokes the whole family (RFC 9700 §4.14.
   assert.ok((await auditActions(db, s.userId)).includes('refresh.reuse_detected'));
 });
 
-test('concurrent refreshes with one token: exactly one wins, the other is treated as reuse', async (t) => {
+void test('concurrent refreshes with one token: exactly one wins, the other is treated as reuse', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const [a, b] = await Promise.all([
@@ -124,7 +126,7 @@ test('concurrent refreshes with one token: exactly one wins, the other is treate
   assert.deepEqual([a.statusCode, b.statusCode].sort(), [200, 401]);
 });
 
-test('an expired refresh token is refused', async (t) => {
+void test('an expired refresh token is refused', async (t) => {
   const { app, advance } = await build(t, { env: { REFRESH_TOKEN_TTL_DAYS: '1' } });
   const s = await newUser(app);
   advance(86_400_000 + 1000);
@@ -132,7 +134,7 @@ test('an expired refresh token is refused', async (t) => {
   assert.equal(errorCode(res, 401), 'REFRESH_TOKEN_EXPIRED');
 });
 
-test('logout ends this session only; logout {all: true} ends every session', async (t) => {
+void test('logout ends this session only; logout {all: true} ends every session', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const second = (await app.inject({ method: 'POST', url: '/v1/core/auth/login', payload: { email: s.email, password: s.password } })).json();
@@ -156,7 +158,7 @@ test('logout ends this session only; logout {all: true} ends every session', asy
   }
 });
 
-test('logout {all: true} with only an access token; without any credential it is a 400', async (t) => {
+void test('logout {all: true} with only an access token; without any credential it is a 400', async (t) => {
   const { app } = await build(t);
   const s = await newUser(app);
   const res = await app.inject({ method: 'POST', url: '/v1/core/auth/logout', headers: bearer(s.access), payload: { all: true } });

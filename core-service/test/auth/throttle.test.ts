@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { defaultHashParams } from '../../src/lib/passwords.ts';
-import { build, newUser, uniqueEmail, errorCode } from '../helper.ts';
+import { build, newUser, uniqueEmail, errorCode, useFileDatabase } from '../helper.ts';
+
+useFileDatabase();
 
 const login = (email: string, password: string, ip = '203.0.113.7') => ({
   method: 'POST' as const,
@@ -12,7 +14,7 @@ const login = (email: string, password: string, ip = '203.0.113.7') => ({
   payload: { email, password },
 });
 
-test('per account: after N failures even the right password gets 429 with Retry-After, from any IP', async (t) => {
+void test('per account: after N failures even the right password gets 429 with Retry-After, from any IP', async (t) => {
   const { app } = await build(t, { env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '100', LOGIN_THROTTLE_WINDOW_SECONDS: '600' } });
   const s = await newUser(app);
   for (let i = 0; i < 3; i++) {
@@ -28,7 +30,7 @@ test('per account: after N failures even the right password gets 429 with Retry-
   assert.equal((await app.inject(login(other.email, other.password))).statusCode, 200);
 });
 
-test('per account: the window ends and a success resets the count', async (t) => {
+void test('per account: the window ends and a success resets the count', async (t) => {
   const { app } = await build(t, { env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2', LOGIN_THROTTLE_WINDOW_SECONDS: '1' } });
   const s = await newUser(app);
   await app.inject(login(s.email, 'wrong-password'));
@@ -43,7 +45,7 @@ test('per account: the window ends and a success resets the count', async (t) =>
   assert.equal((await app.inject(login(s.email, s.password))).statusCode, 200);
 });
 
-test('per IP: failures across many accounts (credential stuffing) block that IP only', async (t) => {
+void test('per IP: failures across many accounts (credential stuffing) block that IP only', async (t) => {
   const { app } = await build(t, { env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '100', LOGIN_MAX_FAILURES_PER_IP: '4' } });
   const s = await newUser(app);
   for (let i = 0; i < 4; i++) await app.inject(login(uniqueEmail('victim'), 'guess-guess', '203.0.113.50'));
@@ -53,7 +55,7 @@ test('per IP: failures across many accounts (credential stuffing) block that IP 
   assert.equal((await app.inject(login(s.email, s.password, '203.0.113.51'))).statusCode, 200, 'another IP is fine');
 });
 
-test('a wrong current password on /me/password counts against the same throttle', async (t) => {
+void test('a wrong current password on /me/password counts against the same throttle', async (t) => {
   const { app } = await build(t, { env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '2' } });
   const s = await newUser(app);
   const change = (current: string) =>
@@ -63,7 +65,7 @@ test('a wrong current password on /me/password counts against the same throttle'
   assert.equal(errorCode(await change(s.password), 429), 'LOGIN_THROTTLED');
 });
 
-test('unknown email costs the same argon2id work as a wrong password (no timing oracle)', async (t) => {
+void test('unknown email costs the same argon2id work as a wrong password (no timing oracle)', async (t) => {
   // Production cost here: the signal is the hash, not the surrounding I/O.
   const { app } = await build(t, { app: { hashParams: defaultHashParams } });
   const s = await newUser(app);
@@ -76,11 +78,12 @@ test('unknown email costs the same argon2id work as a wrong password (no timing 
   await time(uniqueEmail()); // warm the dummy hash
   const known: number[] = [];
   const unknown: number[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     known.push(await time(s.email));
     unknown.push(await time(uniqueEmail('nobody')));
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const ratio = median(unknown) / median(known);
-  assert.ok(ratio > 0.6 && ratio < 1.6, `unknown/known median time ratio ${ratio.toFixed(2)} (${median(unknown).toFixed(1)} vs ${median(known).toFixed(1)} ms)`);
+  // Without the dummy verification the ratio is below 0.1; the wide band absorbs a busy CI machine.
+  assert.ok(ratio > 0.4 && ratio < 2.5, `unknown/known median time ratio ${ratio.toFixed(2)} (${median(unknown).toFixed(1)} vs ${median(known).toFixed(1)} ms)`);
 });
