@@ -26,6 +26,11 @@ export interface GatewayOptions {
   accessLog?: Writable;
   /** Request headers kept in the access log as `request_<Name>` (accessLog.fields.headers.names). */
   accessLogHeaders?: string[];
+  /**
+   * Answer `GET /ping` like Traefik's `ping: {entryPoint: <this one>}` (src pkg/ping/ping.go):
+   * 200 "OK", and 503 once closing so a load balancer drains the gateway first.
+   */
+  ping?: boolean;
 }
 
 export interface Gateway {
@@ -52,6 +57,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
   let runtime: Runtime = buildRuntime(config, entryPoint, proxy, store);
   let generation = 1;
   let requestCount = 0;
+  let closing = false;
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): void {
     const startNs = process.hrtime.bigint();
@@ -143,6 +149,14 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     res.once('close', finish);
     if (upgrade) upgrade.socket.once('close', finish);
 
+    if (options.ping && rawPath === '/ping' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.statusCode = closing ? 503 : 200;
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(closing ? 'Service Unavailable' : 'OK');
+      log.RouterName = 'ping@internal';
+      log.ServiceName = 'ping@internal';
+      return;
+    }
     const rt = runtime;
     const input = {
       method: req.method ?? 'GET',
@@ -198,6 +212,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       generation++;
     },
     close() {
+      closing = true;
       return new Promise((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

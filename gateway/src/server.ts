@@ -26,6 +26,7 @@ const gateway = buildGateway(config, {
   trustedIPs: env.GATEWAY_TRUSTED_IPS,
   accessLog: env.GATEWAY_ACCESS_LOG === 'stdout' ? process.stdout : undefined,
   accessLogHeaders: ['X-Request-Id', 'User-Agent'],
+  ping: env.GATEWAY_PING,
 });
 const stopWatching = watchDynamicDir(env.GATEWAY_DYNAMIC_DIR, tenv, env.GATEWAY_RELOAD_DEBOUNCE_MS, {
   onConfig(next) {

@@ -115,3 +115,14 @@ void test('access log: one JSON line per request with Traefik field names', asyn
   assert.equal(nf.RouterName, undefined);
   assert.equal(nf.OriginStatus, undefined);
 });
+
+void test('ping: 200 "OK" before routing when enabled; otherwise routed like any path', async (t) => {
+  const up = await upstream(t);
+  const on = await gateway(t, route(up.url, {}, []), {}, { ping: true });
+  const r = await call(`${on.url}/ping`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'OK');
+  assert.equal(up.seen.length, 0);
+  const off = await gateway(t, route(up.url, {}, []));
+  assert.equal((await call(`${off.url}/ping`)).body, 'upstream');
+});

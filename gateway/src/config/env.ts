@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { envList, envPort, localDefaults, logLevel } from '@linkport/common';
+import { envBool, envList, envPort, localDefaults, logLevel } from '@linkport/common';
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
 const origins = z
@@ -23,6 +23,8 @@ export const gatewayEnvSchema = z.object({
   GATEWAY_ENTRYPOINT: z.string().default('web'),
   GATEWAY_TRUSTED_IPS: envList.default([]),
   GATEWAY_ACCESS_LOG: z.enum(['stdout', 'off']).default('stdout'),
+  /** `GET /ping` → "OK" on the gateway port (Traefik `ping.entryPoint`), for the launcher's readiness. */
+  GATEWAY_PING: envBool.default(true),
   GATEWAY_RELOAD_DEBOUNCE_MS: z.coerce.number().int().min(0).default(200),
   CORE_URL: z.url().default(local(localDefaults.ports.core)),
   MEDIA_URL: z.url().default(local(localDefaults.ports.media)),
