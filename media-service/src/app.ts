@@ -22,12 +22,17 @@ export interface BuildOptions {
   /** Overrides the remote JWKS (tests may pass a local key set). */
   jwks?: JWTVerifyGetKey;
   logger?: boolean;
+  /** Where pino writes (tests capture the log lines). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Builds the media service; never listens (STYLE.md "App vs server"). */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : loggerOptions('media-service', config.LOG_LEVEL),
+    logger:
+      opts.logger === false
+        ? false
+        : { ...loggerOptions('media-service', config.LOG_LEVEL), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     // The gateway propagates request ids (DESIGN.md "Observability").
     requestIdHeader: 'x-request-id',
     bodyLimit: 64 * 1024,

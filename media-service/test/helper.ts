@@ -88,7 +88,11 @@ export async function startS3(corsOrigins: string[] = [], buckets = [BUCKET]): P
 }
 
 /** The app on a fresh database, a real S3 server and a real JWKS endpoint; torn down after `t`. */
-export async function build(t: TestContext, env: Record<string, string> = {}, opts: { corsOrigins?: string[] } = {}): Promise<Harness> {
+export async function build(
+  t: TestContext,
+  env: Record<string, string> = {},
+  opts: { corsOrigins?: string[]; logStream?: NodeJS.WritableStream } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const s3 = await startS3(opts.corsOrigins ?? []);
   const issuer = await startIssuer();
@@ -104,7 +108,7 @@ export async function build(t: TestContext, env: Record<string, string> = {}, op
     MEDIA_EXPIRY_INTERVAL_SECONDS: '0',
     ...env,
   });
-  const app = await buildApp(config);
+  const app = await buildApp(config, opts.logStream ? { logStream: opts.logStream } : {});
   await app.ready();
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
   t.after(async () => {

@@ -43,11 +43,14 @@ export async function findOwned(deps: MediaDeps, identity: Identity, id: string,
   return row;
 }
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** timestamptz as Postgres prints it, e.g. `2026-11-21 06:20:00.123456+00`. */
+const pgTimestamp = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2}){0,2}|Z)$/;
 const encodeCursor = (row: AssetRow) => Buffer.from(`${row.created_at_text}|${row.id}`).toString('base64url');
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!createdAt || !id || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(Date.parse(createdAt.replace(' ', 'T')))) {
+  if (!createdAt || !id || !uuid.test(id) || !pgTimestamp.test(createdAt)) {
     throw new ValidationError('Invalid cursor', undefined, 'INVALID_CURSOR');
   }
   return { createdAt, id };
