@@ -161,6 +161,8 @@ export const services: ServiceDef[] = [
       SHORT_LINK_HOST: c.env.SHORT_LINK_HOST,
       GATEWAY_DYNAMIC_DIR: c.repoPath('gateway/dynamic'),
       PUBLIC_BASE_URL: c.publicBaseUrl,
+      // Loopback by default; GATEWAY_HOST=0.0.0.0 opens the platform to the network.
+      HOST: c.env.GATEWAY_HOST,
     }),
   },
 ];

@@ -93,11 +93,31 @@ async function checkPorts(cfg: LauncherConfig): Promise<void> {
   }
 }
 
+/** The first directory on the way to `target` that other users cannot traverse. */
+function closedAncestor(target: string): string | undefined {
+  let dir = path.dirname(target);
+  for (;;) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
 function prepareDataDir(cfg: LauncherConfig): void {
   fs.mkdirSync(cfg.logsDir, { recursive: true });
-  // As root, PostgreSQL runs as the `postgres` OS user, which must traverse the data dir
-  // (research/storage-postgres-redis.md §5.1); mkdtemp-made dirs are 700.
-  if (process.getuid?.() === 0) fs.chmodSync(cfg.dataDir, 0o755);
+  if (process.getuid?.() !== 0 || cfg.env.DATABASE_URL) return;
+  // As root, PostgreSQL runs as the `postgres` OS user, which must traverse the data dir and reach
+  // the binaries under node_modules (research/storage-postgres-redis.md §5.1); mkdtemp makes 700 dirs.
+  fs.chmodSync(cfg.dataDir, 0o755);
+  for (const target of [cfg.dataDir, cfg.repoRoot]) {
+    const closed = closedAncestor(target);
+    if (closed) {
+      throw new LauncherError(
+        `PostgreSQL runs as the \`postgres\` user, which cannot enter ${closed} (no o+x): \`chmod o+x ${closed}\`, or move the checkout/LINKPORT_DATA_DIR elsewhere, or set DATABASE_URL.`,
+      );
+    }
+  }
 }
 
 function childBaseEnv(cfg: LauncherConfig): NodeJS.ProcessEnv {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
 import { redisMissingMessage } from '@linkport/common/testing';
 import { launch, portEnv, tempDataDir } from './helper.ts';
@@ -38,4 +40,13 @@ void test('an unknown name in LINKPORT_SERVICES is refused', async (t) => {
   t.after(() => run.proc.kill('SIGKILL'));
   assert.equal((await run.exit).code, 1);
   assert.match(run.stderr(), /unknown services: nope/);
+});
+
+void test('as root, a data dir the postgres user cannot reach is refused with the fix', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+  const closed = tempDataDir(t); // mkdtemp: mode 700
+  fs.chmodSync(closed, 0o700);
+  const run = launch({ ...(await portEnv()), LINKPORT_DATA_DIR: path.join(closed, 'inner', 'data'), LINKPORT_SERVICES: 'none' });
+  t.after(() => run.proc.kill('SIGKILL'));
+  assert.equal((await run.exit).code, 1);
+  assert.equal(run.stderr().trim(), `PostgreSQL runs as the \`postgres\` user, which cannot enter ${closed} (no o+x): \`chmod o+x ${closed}\`, or move the checkout/LINKPORT_DATA_DIR elsewhere, or set DATABASE_URL.`);
 });
