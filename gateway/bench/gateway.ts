@@ -14,8 +14,18 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
 import { freePort, waitForPort } from '../../common/src/embedded/ports.ts';
+
+// autocannon ships no types; this is the slice used (loaded untyped so other workspaces' ambient
+// declarations of the module do not matter here).
+interface Result {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  non2xx: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: { url: string; connections: number; duration: number }) => Promise<Result>;
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -50,7 +60,7 @@ http:
 `;
 }
 
-async function run(name: string, url: string): Promise<autocannon.Result> {
+async function run(name: string, url: string): Promise<Result> {
   // warm-up (JIT, keep-alive pools), then the measured run
   await autocannon({ url, connections, duration: 1 });
   const r = await autocannon({ url, connections, duration });
@@ -77,14 +87,14 @@ async function main(): Promise<void> {
   await waitForPort(gwPort, '127.0.0.1', 20_000);
 
   const targets = { direct: `http://127.0.0.1:${upPort}/proxy/x`, proxy: `http://127.0.0.1:${gwPort}/proxy/x`, auth: `http://127.0.0.1:${gwPort}/auth/x` };
-  const results: Record<keyof typeof targets, autocannon.Result[]> = { direct: [], proxy: [], auth: [] };
+  const results: Record<keyof typeof targets, Result[]> = { direct: [], proxy: [], auth: [] };
   for (let i = 0; i < rounds; i++) for (const k of Object.keys(targets) as Array<keyof typeof targets>) results[k].push(await run(k, targets[k]));
-  const median = (rs: autocannon.Result[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as autocannon.Result;
+  const median = (rs: Result[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as Result;
   const direct = median(results.direct);
   const proxy = median(results.proxy);
   const auth = median(results.auth);
 
-  const row = (name: string, r: autocannon.Result) => ({
+  const row = (name: string, r: Result) => ({
     scenario: name,
     'req/s': Math.round(r.requests.average),
     'p50 ms': r.latency.p50,
