@@ -55,6 +55,8 @@ export class CredentialVerifier {
   private readonly keyCache: TtlCache<string, Promise<KeyEntry | undefined>>;
   private readonly roleCache: TtlCache<string, Promise<users.User['role'] | undefined>>;
   private readonly touched: TtlCache<string, true>;
+  /** Verified JWTs, until the cache TTL or the token's own expiry, whichever comes first. */
+  private readonly jwtCache: TtlCache<string, Identity>;
   private readonly lastUsedGapMs: number;
 
   constructor(private readonly o: VerifierOptions) {
@@ -62,6 +64,7 @@ export class CredentialVerifier {
     this.roleCache = new TtlCache(o.cacheTtlMs, 50_000, o.clock);
     this.lastUsedGapMs = o.lastUsedGapMs ?? 60_000;
     this.touched = new TtlCache(this.lastUsedGapMs, 10_000, o.clock);
+    this.jwtCache = new TtlCache(o.cacheTtlMs, 20_000, o.clock);
   }
 
   async verify(token: string): Promise<Identity> {
@@ -83,6 +86,8 @@ export class CredentialVerifier {
   }
 
   async verifyJwt(token: string): Promise<Identity> {
+    const hit = this.jwtCache.get(token);
+    if (hit) return hit;
     let payload;
     try {
       payload = await this.o.keys.verify(token);
@@ -98,7 +103,7 @@ export class CredentialVerifier {
     const platform = await this.platformRole(id.userId);
     if (!platform) throw new UnauthorizedError('The account of this token no longer exists', 'ACCOUNT_NOT_FOUND');
     const session = id.scopes === undefined && !id.viaApiKey;
-    return {
+    const identity: Identity = {
       userId: id.userId,
       role: session && platform === 'admin' ? 'admin' : id.role,
       method: 'jwt',
@@ -106,6 +111,11 @@ export class CredentialVerifier {
       token,
       session,
     };
+    // A repeat of the same token (a client's burst, the gateway's per-request check) skips the
+    // RSA verification; never past the token's `exp`.
+    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
+    this.jwtCache.set(token, identity, Math.min(this.o.cacheTtlMs, exp - this.o.clock()));
+    return identity;
   }
 
   async verifyApiKey(key: string): Promise<Identity> {
@@ -146,6 +156,7 @@ export class CredentialVerifier {
 
   forgetUser(userId: string): void {
     this.roleCache.delete(userId);
+    this.jwtCache.deleteWhere((id) => id.userId === userId);
     // Keys are cached by hash, not owner; an account deletion is rare enough to drop them all.
     this.keyCache.clear();
   }
