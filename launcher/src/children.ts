@@ -54,17 +54,26 @@ export class Child {
     });
     // spawn reports a missing executable asynchronously ('error'); the pid is then undefined.
     this.pid = this.process.pid ?? -1;
+    let closed = false;
+    this.process.once('close', () => (closed = true));
     this.exited = new Promise((resolve) => {
       this.process.once('error', (err) => {
         this.push(`spawn failed: ${err.message}`);
         resolve({ code: -1, signal: null });
       });
-      this.process.once('exit', (code, signal) => resolve({ code, signal }));
+      // 'exit' can come before the last output is read; 'close' waits for it, but never comes while
+      // a grandchild still holds the pipes — so wait for it a little, not forever.
+      this.process.once('exit', (code, signal) => {
+        const done = () => resolve({ code, signal });
+        if (closed) return done();
+        this.process.once('close', done);
+        setTimeout(done, 500).unref();
+      });
     });
     for (const stream of [this.process.stdout, this.process.stderr]) {
       let partial = '';
       stream?.on('data', (chunk: Buffer) => {
-        log.write(chunk);
+        if (!log.writableEnded) log.write(chunk);
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
         for (const line of lines) {
@@ -79,7 +88,7 @@ export class Child {
         }
       });
     }
-    void this.exited.then(() => log.end());
+    this.process.once('close', () => log.end());
   }
 
   private push(line: string): void {
