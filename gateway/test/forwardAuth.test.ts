@@ -276,3 +276,30 @@ void test('X-Forwarded-Uri is the URI as seen at this point of the chain (after 
   assert.equal(authSrv.seen[0]!.headers['x-forwarded-uri'], '/thing?x=1');
   assert.equal(authSrv.seen[0]!.headers['x-forwarded-method'], 'GET');
 });
+
+void test('client cancels during auth: logged as 499, backend not called', async (t) => {
+  const { Writable } = await import('node:stream');
+  const http = await import('node:http');
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  let authHit!: () => void;
+  const hit = new Promise<void>((r) => (authHit = r));
+  const authSrv = await upstream(t, () => {});
+  authSrv.server.on('request', () => authHit());
+  const back = await upstream(t);
+  const gw = await gateway(t, route(back.url, { fa: { forwardAuth: { address: `${authSrv.url}/auth` } } }), {}, { accessLog: sink });
+  const req = http.request(`${gw.url}/x`);
+  req.on('error', () => {});
+  req.end();
+  await hit;
+  req.destroy();
+  const end = Date.now() + 2000;
+  while (lines.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal((JSON.parse(lines[0]!) as { DownstreamStatus: number }).DownstreamStatus, 499);
+  assert.equal(back.seen.length, 0);
+});
