@@ -167,4 +167,10 @@ void test('logout {all: true} with only an access token; without any credential 
   assert.equal(errorCode(await app.inject({ method: 'POST', url: '/v1/core/auth/logout' }), 400), 'MISSING_CREDENTIAL');
   const forged = await app.inject({ method: 'POST', url: '/v1/core/auth/logout', headers: bearer('a.b.c'), payload: { all: true } });
   assert.equal(errorCode(forged, 401), 'INVALID_TOKEN');
+  const other = await newUser(app);
+  const key = (await app.inject({ method: 'POST', url: '/v1/core/api-keys', headers: bearer(other.access), payload: { name: 'k', scopes: ['links:write'] } })).json();
+  const minted = (await app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(key.key) })).headers.authorization as string;
+  const viaKey = await app.inject({ method: 'POST', url: '/v1/core/auth/logout', headers: { authorization: minted }, payload: { all: true } });
+  assert.equal(errorCode(viaKey, 403), 'SESSION_REQUIRED');
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/core/auth/refresh', payload: { refresh_token: other.refresh } })).statusCode, 200, 'an API key cannot end sessions');
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { UnauthorizedError } from '@linkport/common';
+import { ForbiddenError, UnauthorizedError } from '@linkport/common';
 import { clearRefreshCookie, noStore, refreshCookie, setRefreshCookie } from '../../http/cookies.ts';
 import { errors, toUserOut, TokenResponse } from '../../http/schemas.ts';
 import { bearerToken, type CredentialVerifier } from '../verify/verify.service.ts';
@@ -96,14 +96,16 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRoutesOptions> = async (app, 
           'The session is named by its refresh token (body or cookie). With `all: true` an access token in ' +
           'Authorization also names the user. Unknown tokens still answer 204 (RFC 7009 §2.2).',
         body: LogoutBody,
-        response: { 204: z.null().describe('Logged out'), ...errors(400, 401, 413, 415) },
+        response: { 204: z.null().describe('Logged out'), ...errors(400, 401, 403, 413, 415) },
       },
     },
     async (req, reply) => {
       const refreshToken = req.body?.refresh_token ?? refreshCookie(req);
       const all = req.body?.all ?? false;
       const bearer = all ? bearerToken(req.headers.authorization) : undefined;
-      const userId = bearer ? (await verifier.verifyJwt(bearer)).userId : undefined;
+      const identity = bearer ? await verifier.verifyJwt(bearer) : undefined;
+      if (identity && !identity.session) throw new ForbiddenError('API keys cannot end sessions', 'SESSION_REQUIRED');
+      const userId = identity?.userId;
       await auth.logout({ refreshToken, all, userId });
       clearRefreshCookie(reply, secureCookies);
       return reply.code(204).send(null);
