@@ -9,7 +9,7 @@ import {
   startRedisServer,
   startS3Server,
 } from '@linkport/common/testing';
-import { migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
+import { MigrationError, migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
 import { LauncherError } from './errors.ts';
 import { pidAlive, waitUntil } from './procs.ts';
 
@@ -85,7 +85,11 @@ export async function ensureDatabase(adminUrl: string): Promise<boolean> {
     await probe.query('SELECT 1');
     return false;
   } catch (err) {
-    if (pgErrorCode(err) !== '3D000') throw err;
+    if (pgErrorCode(err) !== '3D000') {
+      const u = new URL(adminUrl);
+      u.password = u.password ? '***' : '';
+      throw new LauncherError(`cannot use PostgreSQL at ${u.toString()}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   } finally {
     await probe.end();
   }
@@ -113,8 +117,14 @@ export async function migrateDatabase(adminUrl: string, env: Record<string, stri
   const pool = createPool(adminUrl, { max: 2, applicationName: 'linkport-launcher' });
   const passwords = localDefaults.rolePasswords(env);
   try {
-    const { applied } = await migrate(pool, { log: (l) => log(`  ${l}`) });
-    log(applied.length ? `migrations: ${applied.length} applied` : 'migrations: up to date');
+    try {
+      const { applied } = await migrate(pool, { log: (l) => log(`  ${l}`) });
+      log(applied.length ? `migrations: ${applied.length} applied` : 'migrations: up to date');
+    } catch (err) {
+      // MigrationError messages already say what to do (a dirty version, a newer database).
+      if (err instanceof MigrationError) throw new LauncherError(`migrations: ${err.message}`);
+      throw err;
+    }
     await setRolePasswords(pool, passwords);
   } finally {
     await pool.end();
