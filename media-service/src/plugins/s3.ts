@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { createS3Client, emulatorCompat, type S3Settings } from '../storage/client.ts';
+import { PathStylePresigner } from '../storage/presign.ts';
 import { Storage } from '../storage/storage.ts';
 
 export function s3Settings(config: Config): S3Settings {
@@ -21,5 +22,6 @@ export function s3Plugin(app: FastifyInstance, config: Config): Storage {
   app.addHook('onClose', async () => {
     client.destroy();
   });
-  return new Storage(client, config.S3_BUCKET, emulatorCompat(settings));
+  const fast = config.S3_ENDPOINT && config.S3_FORCE_PATH_STYLE ? new PathStylePresigner(client, config.S3_ENDPOINT, config.S3_BUCKET) : undefined;
+  return new Storage(client, config.S3_BUCKET, emulatorCompat(settings), fast);
 }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ServiceUnavailableError } from '@linkport/common';
+import type { PathStylePresigner } from './presign.ts';
 
 export interface PresignedRequest {
   method: 'PUT' | 'GET';
@@ -54,9 +55,21 @@ export class Storage {
     readonly bucket: string,
     /** See policy.contentDisposition's `emulator` option. */
     readonly emulatorCompat = false,
+    /** The fast path for PUT/GET URLs when the endpoint is path-style (presign.ts). */
+    private readonly fast?: PathStylePresigner,
   ) {}
 
   async presignPut(o: { key: string; contentType: string; size: number; checksumSha256?: string; expiresIn: number }): Promise<PresignedRequest> {
+    const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size) };
+    // A signed x-amz-checksum-sha256 pins the content itself; it must stay a header (not hoisted to
+    // the query) so storage verifies the body against it (research §3 "Checksums").
+    if (o.checksumSha256) headers['x-amz-checksum-sha256'] = o.checksumSha256;
+    const unhoistable = o.checksumSha256 ? { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) } : {};
+    const expiresAt = new Date(Date.now() + o.expiresIn * 1000);
+    if (this.fast) {
+      const url = await this.fast.presign({ method: 'PUT', key: o.key, headers, expiresIn: o.expiresIn, ...unhoistable });
+      return { method: 'PUT', url, headers, expiresAt };
+    }
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: o.key,
@@ -64,16 +77,8 @@ export class Storage {
       ContentLength: o.size,
       ...(o.checksumSha256 ? { ChecksumSHA256: o.checksumSha256 } : {}),
     });
-    const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size) };
-    // A signed x-amz-checksum-sha256 pins the content itself; it must stay a header (not hoisted to
-    // the query) so storage verifies the body against it (research §3 "Checksums").
-    if (o.checksumSha256) headers['x-amz-checksum-sha256'] = o.checksumSha256;
-    const url = await getSignedUrl(this.client, command, {
-      expiresIn: o.expiresIn,
-      signableHeaders: new Set(Object.keys(headers)),
-      ...(o.checksumSha256 ? { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) } : {}),
-    });
-    return { method: 'PUT', url, headers, expiresAt: new Date(Date.now() + o.expiresIn * 1000) };
+    const url = await getSignedUrl(this.client, command, { expiresIn: o.expiresIn, signableHeaders: new Set(Object.keys(headers)), ...unhoistable });
+    return { method: 'PUT', url, headers, expiresAt };
   }
 
   async presignPart(o: { key: string; uploadId: string; partNumber: number; size: number; expiresIn: number }): Promise<PresignedRequest> {
@@ -91,6 +96,11 @@ export class Storage {
   }
 
   async presignGet(o: { key: string; contentDisposition: string; contentType: string; expiresIn: number }): Promise<PresignedRequest> {
+    const expiresAt = new Date(Date.now() + o.expiresIn * 1000);
+    if (this.fast) {
+      const query = { 'response-content-disposition': o.contentDisposition, 'response-content-type': o.contentType };
+      return { method: 'GET', url: await this.fast.presign({ method: 'GET', key: o.key, query, expiresIn: o.expiresIn }), headers: {}, expiresAt };
+    }
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: o.key,
@@ -98,7 +108,7 @@ export class Storage {
       ResponseContentType: o.contentType,
     });
     const url = await getSignedUrl(this.client, command, { expiresIn: o.expiresIn });
-    return { method: 'GET', url, headers: {}, expiresAt: new Date(Date.now() + o.expiresIn * 1000) };
+    return { method: 'GET', url, headers: {}, expiresAt };
   }
 
   /** undefined when the object does not exist. */

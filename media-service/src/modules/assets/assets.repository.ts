@@ -48,15 +48,26 @@ export const assetsRepository = {
     return rows[0]?.used ?? 0;
   },
 
-  async insert(
+  /**
+   * Inserts the asset only if the owner's pending + ready bytes plus this one stay within `quota`;
+   * undefined when they would not. Call after lockOwner in the same transaction: the lock orders
+   * concurrent uploads of one user, and this statement's snapshot, taken after the lock, sees every
+   * upload committed before it.
+   */
+  async insertWithinQuota(
     db: Db,
-    a: { id: string; ownerId: string; bucket: string; key: string; filename: string; contentType: string; size: number; visibility: Visibility; checksum: string | null; expiresInSeconds: number },
-  ): Promise<void> {
-    await db.query(
-      `INSERT INTO media.assets (id, owner_id, bucket, object_key, filename, content_type, size, visibility, checksum, upload_expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))`,
-      [a.id, a.ownerId, a.bucket, a.key, a.filename, a.contentType, a.size, a.visibility, a.checksum, a.expiresInSeconds],
+    a: { id: string; ownerId: string; bucket: string; key: string; filename: string; contentType: string; size: number; visibility: Visibility; checksum: string | null; expiresInSeconds: number; quota: number },
+  ): Promise<AssetRow | undefined> {
+    const { rows } = await db.query<AssetRow>(
+      `WITH a AS (
+         INSERT INTO media.assets (id, owner_id, bucket, object_key, filename, content_type, size, visibility, checksum, upload_expires_at)
+         SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, now() + make_interval(secs => $10::float8)
+         WHERE (SELECT coalesce(sum(size), 0) FROM media.assets WHERE owner_id = $2::uuid AND status IN ('pending', 'ready')) + $7::bigint <= $11::bigint
+         RETURNING *)
+       SELECT ${columns} FROM a LEFT JOIN media.upload_sessions s ON false`,
+      [a.id, a.ownerId, a.bucket, a.key, a.filename, a.contentType, a.size, a.visibility, a.checksum, a.expiresInSeconds, a.quota],
     );
+    return rows[0];
   },
 
   async insertSession(db: Db, s: { assetId: string; uploadId: string; partSize: number; partCount: number }): Promise<void> {

@@ -74,15 +74,12 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   // upload is aborted here; if the process dies in between, storage's own incomplete-upload
   // lifecycle rule is the backstop (R2 aborts them after 7 days by default).
   const uploadId = multipart ? await deps.storage.createMultipart(key, contentType) : undefined;
+  let row: AssetRow;
   try {
-    await withTransaction(deps.db, async (tx) => {
+    row = await withTransaction(deps.db, async (tx) => {
       await repo.lockOwner(tx, identity.userId);
-      const used = await repo.usedBytes(tx, identity.userId);
       const quota = deps.config.MEDIA_USER_QUOTA_BYTES;
-      if (used + input.size > quota) {
-        throw new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
-      }
-      await repo.insert(tx, {
+      const inserted = await repo.insertWithinQuota(tx, {
         id,
         ownerId: identity.userId,
         bucket: deps.storage.bucket,
@@ -93,8 +90,14 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
         visibility: input.visibility,
         checksum: input.checksum ?? null,
         expiresInSeconds: ttl,
+        quota,
       });
+      if (!inserted) {
+        const used = await repo.usedBytes(tx, identity.userId);
+        throw new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
+      }
       if (plan && uploadId) await repo.insertSession(tx, { assetId: id, uploadId, ...plan });
+      return inserted;
     });
   } catch (err) {
     if (uploadId) await deps.storage.abortMultipart(key, uploadId).catch(() => {});
@@ -104,8 +107,6 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   }
   log.info({ assetId: id, status: 'pending', mode: multipart ? 'multipart' : 'single', size: input.size, contentType }, 'asset upload created');
 
-  const row = await repo.find(deps.db, id);
-  if (!row) throw new Error(`asset ${id} vanished after insert`);
   const upload = multipart
     ? null
     : iso(
