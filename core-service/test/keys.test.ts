@@ -94,3 +94,15 @@ void test('JWT_PRIVATE_KEYS: the given keys are used (first signs, all verify) a
   assert.equal((await sql(db, 'SELECT 1 FROM core.signing_keys')).length, 0);
   assert.equal(jwtPayload(s.access).iss, 'linkport');
 });
+
+void test('a start finding every key retired generates a new current one, and keeps the retired one listed', async (t) => {
+  const b = await build(t);
+  const s = await newUser(b.app);
+  await sql(b.db, "UPDATE core.signing_keys SET retired_at = now(), verify_until = now() + interval '16 minutes'");
+  const next = await b.another();
+  const current = await sql<{ kid: string }>(b.db, 'SELECT kid FROM core.signing_keys WHERE retired_at IS NULL');
+  assert.equal(current.length, 1);
+  assert.equal(kidOf((await newUser(next)).access), current[0]!.kid);
+  assert.equal((await jwks(next)).keys.length, 2);
+  assert.equal((await next.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(s.access) })).statusCode, 200);
+});

@@ -22,8 +22,9 @@ export async function listLiveKeys(db: Pool | PoolClient, now: Date): Promise<Si
   return rows;
 }
 
-export async function countKeys(db: PoolClient): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM core.signing_keys');
+/** Keys that may sign (not retired). */
+export async function countCurrentKeys(db: PoolClient): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM core.signing_keys WHERE retired_at IS NULL');
   return rows[0]?.n ?? 0;
 }
 

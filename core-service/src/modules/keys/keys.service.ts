@@ -125,12 +125,15 @@ export class KeyStore {
     this.verifyKeys = new Map(loaded.map((k) => [k.kid, k]));
   }
 
-  /** First start: generate a key unless another instance already did (advisory lock). */
+  /**
+   * First start (or every key retired by hand): generate a current key unless another instance
+   * already did (advisory lock).
+   */
   private async ensureOneKey(): Promise<void> {
     const k = await newSigningKey();
     await withTransaction(this.opts.pool, async (c) => {
       await repo.lockKeys(c);
-      if ((await repo.countKeys(c)) > 0) return;
+      if ((await repo.countCurrentKeys(c)) > 0) return;
       await repo.insertKey(c, { kid: k.kid, alg: ALG, publicJwk: k.publicJwk, privateJwk: k.privateJwk, createdAt: new Date(this.opts.clock()) });
       this.opts.log.info({ kid: k.kid }, 'generated the first JWT signing key');
     });
