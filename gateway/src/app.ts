@@ -208,13 +208,17 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       });
     },
     reload(next) {
+      const previous = runtime;
       runtime = buildRuntime(next, entryPoint, proxy, store);
       generation++;
+      void previous.close();
     },
     close() {
       closing = true;
       return new Promise((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          runtime.close().then(() => resolve(), () => resolve());
+        });
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
         proxy.close();

@@ -8,7 +8,7 @@ import type { DynamicConfig } from './config/schema.ts';
 import { localName } from './config/load.ts';
 import { buildMiddleware, compose, expandMiddlewares, type LimiterStore } from './middlewares/index.ts';
 import type { Handler } from './middlewares/types.ts';
-import { createService } from './proxy/service.ts';
+import { createService, type Service } from './proxy/service.ts';
 import { compileRule, rulePriority, type Matcher } from './rules/matcher.ts';
 
 export interface Route {
@@ -21,11 +21,13 @@ export interface Route {
 
 export interface Runtime {
   routes: Route[];
+  /** Releases upstream connections after the requests in flight finish. */
+  close(): Promise<void>;
 }
 
 export function buildRuntime(cfg: DynamicConfig, entryPoint: string, proxy: ProxyServer, store: LimiterStore): Runtime {
-  const services = new Map<string, Handler>();
-  const service = (name: string): Handler => {
+  const services = new Map<string, Service>();
+  const service = (name: string): Service => {
     let s = services.get(name);
     if (!s) {
       const sc = cfg.services[name];
@@ -41,8 +43,13 @@ export function buildRuntime(cfg: DynamicConfig, entryPoint: string, proxy: Prox
     if (r.entryPoints && !r.entryPoints.includes(entryPoint)) continue;
     const serviceName = localName(r.service) as string;
     const mws = expandMiddlewares(cfg, r.middlewares).map((m) => buildMiddleware(m, cfg.middlewares[m] as never, name, store));
-    routes.push({ name, priority: rulePriority(r.rule, r.priority), match: compileRule(r.rule), handler: compose(mws, service(serviceName)), serviceName });
+    routes.push({ name, priority: rulePriority(r.rule, r.priority), match: compileRule(r.rule), handler: compose(mws, service(serviceName).handle), serviceName });
   }
   routes.sort((a, b) => b.priority - a.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { routes };
+  return {
+    routes,
+    close: async () => {
+      await Promise.all([...services.values()].map((s) => s.close()));
+    },
+  };
 }
