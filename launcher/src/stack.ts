@@ -63,9 +63,21 @@ async function portBusy(port: number, host: string): Promise<boolean> {
 /** Pids recorded by a previous launcher on this data dir that died without stopping them. */
 function leftovers(dataDir: string): number[] {
   try {
-    const prev = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as { launcherPid?: number; pids?: Record<string, number> };
-    if (!prev.launcherPid || pidAlive(prev.launcherPid)) return [];
-    return Object.values(prev.pids ?? {}).filter(pidAlive);
+    const prev = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as {
+      launcherPid?: number;
+      pids?: Record<string, number>;
+      stoppedAt?: string;
+    };
+    if (prev.stoppedAt || !prev.launcherPid || pidAlive(prev.launcherPid)) return [];
+    // A recorded pid may have been reused since: only name processes that still look like ours.
+    const ours = (pid: number) => {
+      try {
+        return /postgres|redis-server|node/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    return Object.values(prev.pids ?? {}).filter((pid) => pidAlive(pid) && ours(pid));
   } catch {
     return [];
   }
@@ -162,6 +174,16 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   let reportFailure: (report: string) => void = () => {};
   const failure = new Promise<string>((resolve) => (reportFailure = resolve));
 
+  const pids: Record<string, number> = {};
+  const runFile = path.join(cfg.dataDir, 'run.json');
+  let runExtra: Record<string, unknown> = {};
+  let ownsRunFile = false;
+  const writeRunFile = (extra: Record<string, unknown> = {}) => {
+    runExtra = { ...runExtra, ...extra };
+    ownsRunFile = true;
+    fs.writeFileSync(runFile, `${JSON.stringify({ launcherPid: process.pid, pids, ...runExtra }, null, 2)}\n`);
+  };
+
   let stopPromise: Promise<void> | undefined;
   const stop = () =>
     (stopPromise ??= (async () => {
@@ -169,12 +191,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       await Promise.all(children.map((c) => c.stop(cfg.stopTimeoutMs)));
       // Reverse start order: Redis, then S3, then PostgreSQL last — the services drained into them.
       for (const part of [...infra].reverse()) await part.stop().catch(() => {});
+      // Marks a clean stop, so a later start never takes these (maybe reused) pids for leftovers.
+      // Not when this start failed before writing it: the file is then another launcher's.
+      if (ownsRunFile) writeRunFile({ stoppedAt: new Date().toISOString() });
     })());
-
-  const pids: Record<string, number> = {};
-  const runFile = path.join(cfg.dataDir, 'run.json');
-  const writeRunFile = (extra: Record<string, unknown> = {}) =>
-    fs.writeFileSync(runFile, `${JSON.stringify({ launcherPid: process.pid, pids, ...extra }, null, 2)}\n`);
 
   try {
     await checkPorts(cfg);

@@ -71,3 +71,25 @@ void test('the launcher’s relay killed outright (SIGKILL): the stack notices a
   while (Object.values(all).some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const [name, pid] of Object.entries(all)) assert.ok(!alive(pid), `${name} (${pid}) is gone`);
 });
+
+void test('the launcher itself killed outright: the next start names the leftover pids', async (t) => {
+  const dataDir = tempDataDir(t);
+  const ports = await portEnv();
+  const env = { ...ports, LINKPORT_DATA_DIR: dataDir, LINKPORT_SERVICES: 'none' };
+  const first = launch(env);
+  t.after(() => first.proc.kill('SIGKILL'));
+  await first.waitFor(/Ctrl-C stops everything/);
+  const { pids, launcherPid } = readRun(dataDir);
+  // SIGKILL cannot be caught: what the launcher started outlives it (documented limitation).
+  process.kill(launcherPid, 'SIGKILL');
+  await first.exit;
+  t.after(() => Object.values(pids).forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')));
+
+  const second = launch(env);
+  t.after(() => second.proc.kill('SIGKILL'));
+  assert.equal((await second.exit).code, 1);
+  const line = second.stderr().trim();
+  assert.match(line, new RegExp(`port ${ports.PG_PORT} \\(PostgreSQL\\) is already in use — processes left by a launcher that was killed hold it: \`kill [\\d ]+\``));
+  const named = /`kill ([\d ]+)`/.exec(line)![1]!.split(' ').map(Number).sort();
+  assert.deepEqual(named, Object.values(pids).sort());
+});
