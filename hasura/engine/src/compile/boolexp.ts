@@ -1,4 +1,4 @@
-import type { ColumnModel, TableModel } from '../schema/model.ts';
+import type { ColumnModel, RelModel, TableModel } from '../schema/model.ts';
 import { FALSE, identifier, join, keyword, sql, TRUE, value, type SQL } from '../sql/sql.ts';
 import { QueryError } from '../validation/errors.ts';
 import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
@@ -51,6 +51,8 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
     else {
       const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
       if (col) { parts.push(columnExp(inner, table, alias, col, v)); continue; }
+      const aggRel = rawKey.endsWith('_aggregate') ? table.relByName.get(rawKey.slice(0, -'_aggregate'.length)) : undefined;
+      if (aggRel?.kind === 'array' && !table.relByName.has(rawKey)) { parts.push(aggregatePredicate(inner, table, alias, aggRel, v)); continue; }
       const rel = table.relByName.get(rawKey);
       if (!rel) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
       const target = b.ctx.model.tables.get(rel.target)!;
@@ -66,6 +68,29 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
     }
   }
   return and(parts);
+}
+
+const INT: ColumnModel = {
+  name: 'count', gqlName: 'count', scalar: 'Int', nullable: false,
+  type: { schema: 'pg_catalog', name: 'int4', category: 'N' },
+  pg: { name: 'count', nullable: false, hasDefault: false, position: 0, type: { schema: 'pg_catalog', name: 'int4', category: 'N' } },
+};
+
+/** `<rel>_aggregate: {count: {arguments, distinct, filter, predicate}}` → `(SELECT count(…) …) <op> n`. */
+function aggregatePredicate(b: BoolCtx, table: TableModel, alias: SQL, rel: RelModel, v: unknown): SQL {
+  const target = b.ctx.model.tables.get(rel.target)!;
+  const spec = ((v ?? {}) as { count?: { arguments?: string[]; distinct?: boolean; filter?: unknown; predicate?: Record<string, unknown> } }).count;
+  if (!spec) return TRUE;
+  const a = b.ctx.alias();
+  const conds = rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${alias}.${identifier(mine)}`);
+  const perm = b.ctx.permOf(target);
+  conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, depth: b.depth }, target, a, perm.filter) : FALSE);
+  if (spec.filter) conds.push(boolExp({ ...b, perm: false }, target, a, spec.filter));
+  const cols = (spec.arguments ?? []).map((c) => sql`${a}.${identifier(c)}`);
+  const d = spec.distinct ? keyword('DISTINCT ') : keyword('');
+  const counted = cols.length === 0 ? keyword('*') : cols.length === 1 ? sql`${d}${cols[0]!}` : sql`${d}(${join(cols, ', ')})`;
+  const lhs = sql`(SELECT count(${counted})::int4 FROM ${identifier(target.schema, target.name)} AS ${a} WHERE ${and(conds)})`;
+  return and(Object.entries(spec.predicate ?? {}).map(([op, val]) => compare({ ...b, perm: false }, table, lhs, INT, op, val)));
 }
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v]);

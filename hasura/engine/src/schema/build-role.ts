@@ -95,12 +95,37 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
           _or: { type: new GraphQLList(new GraphQLNonNull(boolExp(t))) },
         };
         for (const c of visibleCols(t)) f[c.gqlName] = { type: comparisonType(c, colType(c), cmpCache) };
-        for (const r of visibleRels(t)) f[r.name] = { type: boolExp(model.tables.get(r.target)!) };
+        for (const r of visibleRels(t)) {
+          const target = model.tables.get(r.target)!;
+          f[r.name] = { type: boolExp(target) };
+          if (r.kind === 'array' && permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggBoolExp(target) };
+        }
         return sortMap(f);
       },
     });
     boolExps.set(t.key, b);
     return b;
+  };
+
+  /** Aggregation predicates (`<id>_aggregate_bool_exp`, GraphQL/Schema/BoolExp/AggregationPredicates.hs): count only. */
+  const aggBoolExps = new Map<string, GraphQLInputObjectType>();
+  const aggBoolExp = (t: TableModel): GraphQLInputObjectType => {
+    let a = aggBoolExps.get(t.key);
+    if (a) return a;
+    const sc = selectColumn(t);
+    const intCmp = comparisonType({ scalar: 'Int', type: { schema: 'pg_catalog', name: 'int4', category: 'N' } } as ColumnModel, GraphQLInt, cmpCache);
+    const count = new GraphQLInputObjectType({
+      name: `${t.id}_aggregate_bool_exp_count`,
+      fields: () => sortMap({
+        ...(sc ? { arguments: { type: new GraphQLList(new GraphQLNonNull(sc)) } } : {}),
+        distinct: { type: GraphQLBoolean },
+        filter: { type: boolExp(t) },
+        predicate: { type: new GraphQLNonNull(intCmp) },
+      }),
+    });
+    a = new GraphQLInputObjectType({ name: `${t.id}_aggregate_bool_exp`, fields: { count: { type: count } } });
+    aggBoolExps.set(t.key, a);
+    return a;
   };
 
   const opOrderBy = (t: TableModel, op: AggOp): GraphQLInputObjectType | undefined => {
