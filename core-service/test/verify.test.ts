@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { build, newUser, bearer, errorCode, jwtPayload, useFileDatabase } from './helper.ts';
 
 useFileDatabase();
@@ -138,4 +138,20 @@ void test('tokens verify against the JWKS over real HTTP with jose createRemoteJ
   const minted = String(v.headers.get('authorization')).replace('Bearer ', '');
   const m = await jwtVerify(minted, remote, { issuer: 'linkport', audience: 'linkport' });
   assert.equal(m.payload.scope, 'links:read');
+});
+
+void test('with PostgreSQL unreachable, a valid JWT still verifies (no admin elevation); API keys cannot', async (t) => {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const env = { JWT_PRIVATE_KEYS: JSON.stringify([{ ...(await exportJWK(privateKey)), kid: 'k1' }]) };
+  const b = await build(t, { env });
+  const s = await newUser(b.app);
+  const k = (await b.app.inject({ method: 'POST', url: '/v1/core/api-keys', headers: bearer(s.access), payload: { name: 'k', scopes: ['links:read'] } })).json();
+  // Same keys, but a database address where nothing listens.
+  const down = await b.another({ ...env, DATABASE_URL: 'postgres://core_service:x@127.0.0.1:1/none' });
+  const res = await down.inject(verify(bearer(s.access)));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.headers['x-user-id'], s.userId);
+  assert.equal(res.headers['x-user-role'], 'user');
+  assert.equal(errorCode(await down.inject(verify(bearer(k.key))), 503), 'AUTH_UNAVAILABLE', 'an API key needs its row');
+  assert.equal((await down.inject({ method: 'GET', url: '/health/ready' })).statusCode, 503);
 });

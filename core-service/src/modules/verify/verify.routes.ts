@@ -21,7 +21,7 @@ export const verifyRoutes: FastifyPluginAsyncZod<{ verifier: CredentialVerifier 
           'anonymous), X-Auth-Scopes (space-separated) and Authorization (the caller\'s JWT, or a 5-minute JWT minted ' +
           'for the API key). 401 otherwise; with mode=optional a request without credential is anonymous.',
         querystring: VerifyQuery,
-        response: { 200: VerifyResponse, ...errors(400, 401) },
+        response: { 200: VerifyResponse, ...errors(400, 401, 503) },
       },
     },
     async (req, reply) => {

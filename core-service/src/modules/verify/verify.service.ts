@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { UnauthorizedError, type Pool } from '@linkport/common';
+import { ServiceUnavailableError, UnauthorizedError, type Pool } from '@linkport/common';
 import type { Clock } from '../../lib/clock.ts';
 import { sha256 } from '../../lib/secrets.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
@@ -100,7 +100,15 @@ export class CredentialVerifier {
     }
     const id = identityOf(payload);
     if (!id) throw new UnauthorizedError('Access token is invalid', 'INVALID_TOKEN');
-    const platform = await this.platformRole(id.userId);
+    let platform: users.User['role'] | undefined | 'unknown';
+    try {
+      platform = await this.platformRole(id.userId);
+    } catch (err) {
+      // PostgreSQL unreachable: a validly signed token still passes (it is self-contained, and that
+      // is the point of JWTs), only without admin elevation or the deleted-account check.
+      this.o.log.warn({ err }, 'user role lookup failed; accepting the token on its signature');
+      platform = 'unknown';
+    }
     if (!platform) throw new UnauthorizedError('The account of this token no longer exists', 'ACCOUNT_NOT_FOUND');
     const session = id.scopes === undefined && !id.viaApiKey;
     const identity: Identity = {
@@ -114,7 +122,7 @@ export class CredentialVerifier {
     // A repeat of the same token (a client's burst, the gateway's per-request check) skips the
     // RSA verification; never past the token's `exp`.
     const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
-    this.jwtCache.set(token, identity, Math.min(this.o.cacheTtlMs, exp - this.o.clock()));
+    if (platform !== 'unknown') this.jwtCache.set(token, identity, Math.min(this.o.cacheTtlMs, exp - this.o.clock()));
     return identity;
   }
 
@@ -122,7 +130,13 @@ export class CredentialVerifier {
     const hash = sha256(key);
     const cacheKey = hash.toString('base64');
     const entry = await this.cached(this.keyCache, cacheKey, async (): Promise<KeyEntry | undefined> => {
-      const row = await apiKeys.findByHash(this.o.pool, hash);
+      let row;
+      try {
+        row = await apiKeys.findByHash(this.o.pool, hash);
+      } catch (err) {
+        this.o.log.error({ err }, 'API key lookup failed');
+        throw new ServiceUnavailableError('Credential store unavailable, retry shortly', 'AUTH_UNAVAILABLE');
+      }
       return row && { row };
     });
     if (!entry) {
