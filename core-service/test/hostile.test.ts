@@ -66,6 +66,10 @@ void test('unicode: emails are NFC + lower-cased (one account per visual address
   const login = await app.inject({ method: 'POST', url: '/v1/core/auth/login', payload: { email: composed, password: s.password } });
   assert.equal(login.statusCode, 200, 'the composed spelling finds the decomposed registration');
   assert.equal(errorCode(await app.inject(register({ email: ` ${composed} `, password: 'password-123' })), 409), 'EMAIL_TAKEN');
+  const [local, domain] = composed.toLowerCase().split('@') as [string, string];
+  const punycode = `${local}@${new URL(`http://${domain}`).hostname}`;
+  assert.match(punycode, /@xn--/);
+  assert.equal(errorCode(await app.inject(register({ email: punycode, password: 'password-123' })), 409), 'EMAIL_TAKEN', 'the IDNA ASCII form is the same address');
 
   for (const email of ['a@b', 'no-at-sign', 'two@@example.com', 'nul\u0000@example.com', `${'a'.repeat(250)}@example.com`, '   ', 'a@exa mple.com', '\u202Eevil@example.com']) {
     assert.equal(errorCode(await app.inject(register({ email, password: 'password-123' })), 400), 'VALIDATION_FAILED', JSON.stringify(email));

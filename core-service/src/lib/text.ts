@@ -1,10 +1,17 @@
+import { domainToUnicode } from 'node:url';
+
 /**
  * Emails: trim, Unicode NFC (so a composed and a decomposed "é" are one account), lower-case, and
  * NFC again because case mapping can leave a string denormalised. Internationalised addresses are
  * allowed (RFC 6531); the database CHECK keeps other writers to the same canonical form.
  */
 export function normalizeEmail(raw: string): string {
-  return raw.trim().normalize('NFC').toLowerCase().normalize('NFC');
+  const email = raw.trim().normalize('NFC').toLowerCase().normalize('NFC');
+  const at = email.lastIndexOf('@');
+  if (at < 0) return email;
+  // IDNA (UTS #46): "xn--exmple-cua.com" and "exämple.com" are one domain, so one account.
+  const domain = domainToUnicode(email.slice(at + 1));
+  return domain ? `${email.slice(0, at)}@${domain.normalize('NFC')}` : email;
 }
 
 /**
