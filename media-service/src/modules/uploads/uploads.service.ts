@@ -179,13 +179,14 @@ export async function completeUpload(
     try {
       await deps.storage.completeMultipart(row.object_key, row.upload_id, sorted);
     } catch (err) {
-      if (err instanceof StorageRequestError) {
+      if (!(err instanceof StorageRequestError)) throw err;
+      // NoSuchUpload: a concurrent complete may have assembled it already — fall through to the
+      // object checks rather than deleting what that request is about to mark ready.
+      if (err.name !== 'NoSuchUpload') {
         // Typically InvalidPart (wrong ETag, a part not uploaded yet): the upload stays open so the
-        // client can fix it, unless storage no longer knows it.
-        if (err.name === 'NoSuchUpload') return reject(deps, row, 'UPLOAD_NOT_FOUND', 'Storage no longer knows this upload', undefined, log);
+        // client can fix it.
         throw new UnprocessableError('Storage refused the part list', 'MULTIPART_INVALID', { storageCode: err.name });
       }
-      throw err;
     }
     await repo.deleteSession(deps.db, row.id);
     row.upload_id = null;
