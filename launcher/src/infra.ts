@@ -19,14 +19,12 @@ import { pidAlive, waitUntil } from './procs.ts';
  */
 
 export interface Part {
-  /** Label of the process in the URL table and in error messages. */
+  /** The process the launcher started, when it started one (not for an override). */
   pid?: number;
   stop(): Promise<void>;
 }
 
-export interface InfraLog {
-  (line: string): void;
-}
+export type InfraLog = (line: string) => void;
 
 /** A stop that cannot hang the shutdown: `fallback` (a hard kill) runs when `stop` overruns. */
 async function bounded(stop: () => Promise<void>, ms: number, fallback: () => void): Promise<void> {
