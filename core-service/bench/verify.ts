@@ -12,8 +12,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import autocannon, { type Result } from 'autocannon';
+import { createRequire } from 'node:module';
 import { startEmbeddedPostgres } from '@linkport/common/testing';
+
+// autocannon ships no types; this is the slice used. Loaded untyped rather than declared as an
+// ambient module, which would leak into every workspace's typecheck.
+interface Histogram {
+  average: number;
+  p50: number;
+  p99: number;
+}
+interface Result {
+  requests: Histogram;
+  latency: Histogram;
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: {
+  url: string;
+  headers: Record<string, string>;
+  connections: number;
+  duration: number;
+}) => Promise<Result>;
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
