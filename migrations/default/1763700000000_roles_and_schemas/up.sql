@@ -34,3 +34,9 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA media GRANT SELECT, INSERT, UPDATE, DELETE ON
 ALTER DEFAULT PRIVILEGES IN SCHEMA media GRANT USAGE, SELECT ON SEQUENCES TO media_service;
 ALTER DEFAULT PRIVILEGES IN SCHEMA links GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO links_admin;
 ALTER DEFAULT PRIVILEGES IN SCHEMA links GRANT USAGE, SELECT ON SEQUENCES TO links_admin;
+
+-- hdb_catalog holds migration state (created by the runner) and, for our Hasura-compatible engine,
+-- its metadata store (hdb_catalog.hdb_metadata, as Hasura keeps it). The engine connects as
+-- links_admin, so that role may create its catalog tables there, and nothing more.
+CREATE SCHEMA IF NOT EXISTS hdb_catalog;
+GRANT USAGE, CREATE ON SCHEMA hdb_catalog TO links_admin;
