@@ -13,7 +13,8 @@ import { introspect } from './introspection/introspect.ts';
 import { buildRoleSchema } from './schema/build-role.ts';
 import { fieldMeta } from './schema/meta.ts';
 import type { Model } from './schema/model.ts';
-import { buildModel, trackedTables } from './schema/resolve-metadata.ts';
+import { buildModel, referencedFunctions, trackedTables } from './schema/resolve-metadata.ts';
+import { introspectFunctions } from './introspection/functions.ts';
 import { QueryError } from './validation/errors.ts';
 import { pickOperation, resolveOperation, type ResolvedField } from './validation/resolve.ts';
 
@@ -23,7 +24,8 @@ interface State { model: Model; schemas: Map<string, GraphQLSchema> }
 
 async function load(pool: pg.Pool, md: Metadata): Promise<State> {
   const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
-  return { model: buildModel(md, catalog), schemas: new Map() };
+  const fns = await introspectFunctions(pool, referencedFunctions(md));
+  return { model: buildModel(md, catalog, fns), schemas: new Map() };
 }
 
 /** Parsed documents by text: clients repeat the same few queries (bounded, oldest evicted). */

@@ -1,4 +1,5 @@
-import type { ColumnModel, RelModel, TableModel } from '../schema/model.ts';
+import type { ColumnModel, ComputedFieldModel, RelModel, TableModel } from '../schema/model.ts';
+import { computedCall } from './functions.ts';
 import { FALSE, identifier, join, keyword, sql, TRUE, value, type SQL } from '../sql/sql.ts';
 import { QueryError } from '../validation/errors.ts';
 import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
@@ -51,6 +52,8 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
     else {
       const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
       if (col) { parts.push(columnExp(inner, table, alias, col, v)); continue; }
+      const cf = table.computed.get(rawKey);
+      if (cf) { parts.push(computedExp(inner, table, alias, cf, v)); continue; }
       const aggRel = rawKey.endsWith('_aggregate') ? table.relByName.get(rawKey.slice(0, -'_aggregate'.length)) : undefined;
       if (aggRel?.kind === 'array' && !table.relByName.has(rawKey)) { parts.push(aggregatePredicate(inner, table, alias, aggRel, v)); continue; }
       const rel = table.relByName.get(rawKey);
@@ -104,8 +107,23 @@ function exists(b: BoolCtx, v: unknown): SQL {
   return sql`EXISTS (SELECT 1 FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${boolExp(b, table, a, spec._where ?? {})})`;
 }
 
-function columnExp(b: BoolCtx, table: TableModel, alias: SQL, col: ColumnModel, v: unknown): SQL {
-  const lhs = sql`${alias}.${identifier(col.name)}`;
+/** Scalar computed fields compare like columns; SETOF ones filter like array relationships. */
+function computedExp(b: BoolCtx, table: TableModel, alias: SQL, cf: ComputedFieldModel, v: unknown): SQL {
+  const call = computedCall(b.ctx, cf, table, alias);
+  if (cf.returns.kind === 'scalar') return columnExp(b, table, alias, cf.returns.column, v, call);
+  const target = b.ctx.model.tables.get(cf.returns.target)!;
+  const a = b.ctx.alias();
+  const conds: SQL[] = [];
+  if (!b.perm) {
+    const perm = b.ctx.permOf(target);
+    conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, depth: b.depth }, target, a, perm.filter) : FALSE);
+  }
+  conds.push(boolExp(b, target, a, v));
+  return sql`EXISTS (SELECT 1 FROM ${call} AS ${a} WHERE ${and(conds)})`;
+}
+
+function columnExp(b: BoolCtx, table: TableModel, alias: SQL, col: ColumnModel, v: unknown, lhsOverride?: SQL): SQL {
+  const lhs = lhsOverride ?? sql`${alias}.${identifier(col.name)}`;
   // Permission shorthand `col: value` means `_eq`.
   if (b.perm && (v === null || typeof v !== 'object' || Array.isArray(v))) return compare(b, table, lhs, col, '_eq', v);
   const parts: SQL[] = [];

@@ -2,6 +2,7 @@ import type { RelModel, TableModel } from '../schema/model.ts';
 import { FALSE, identifier, join, keyword, sql, type SQL } from '../sql/sql.ts';
 import { boolExp } from './boolexp.ts';
 import type { CompileContext } from './context.ts';
+import { computedCall } from './functions.ts';
 
 /** `order_by` enum → SQL (Postgres/Instances/Schema.hs `orderByOperators`; research §A.3). */
 const DIRECTIONS: Record<string, string> = {
@@ -30,6 +31,23 @@ export function orderItems(ctx: CompileContext, table: TableModel, alias: SQL, o
         const a = ctx.alias();
         for (const it of orderItems(ctx, target, a, v)) {
           out.push({ expr: sql`(SELECT ${it.expr} FROM ${from(ctx, rel, target, a, alias)} LIMIT 1)`, dir: it.dir });
+        }
+        continue;
+      }
+      const cf = table.computed.get(k) ?? (k.endsWith('_aggregate') ? table.computed.get(k.slice(0, -'_aggregate'.length)) : undefined);
+      if (cf) {
+        const call = computedCall(ctx, cf, table, alias);
+        if (cf.returns.kind === 'scalar') { out.push({ expr: call, dir: keyword(DIRECTIONS[String(v)]!) }); continue; }
+        const target = ctx.model.tables.get(cf.returns.target)!;
+        for (const [op, spec] of Object.entries(v as Record<string, unknown>)) {
+          const a = ctx.alias();
+          const perm = ctx.permOf(target);
+          const fromCall = sql`${call} AS ${a} WHERE ${perm ? boolExp({ ctx, perm: true, root: a, depth: 0 }, target, a, perm.filter) : FALSE}`;
+          if (op === 'count') { out.push({ expr: sql`(SELECT count(*) FROM ${fromCall})`, dir: keyword(DIRECTIONS[String(spec)]!) }); continue; }
+          for (const [cname, dir] of Object.entries(spec as Record<string, unknown>)) {
+            const c = target.colByGql.get(cname)!;
+            out.push({ expr: sql`(SELECT ${keyword(AGG_FN[op]!)}(${a}.${identifier(c.name)}) FROM ${fromCall})`, dir: keyword(DIRECTIONS[String(dir)]!) });
+          }
         }
         continue;
       }

@@ -9,6 +9,7 @@ import { boolExp } from './boolexp.ts';
 import { columnValue, nameLiteral, type CompileContext } from './context.ts';
 import { from, orderItems, type OrderItem } from './orderby.ts';
 import { jsonPath } from './jsonpath.ts';
+import { computedCall } from './functions.ts';
 
 /**
  * Selections → one SQL expression yielding JSON (Translate/Select/**; research §D). Each level is
@@ -16,7 +17,7 @@ import { jsonPath } from './jsonpath.ts';
  * <permission> AND <where> AND <join> ORDER BY … LIMIT … OFFSET …) AS r`; objects are
  * `json_build_object` in selection order, lists `json_agg(… ORDER BY <order keys>)`.
  */
-export interface Source { table: TableModel; perm: SelectPerm | undefined; join?: (a: SQL) => SQL }
+export interface Source { table: TableModel; perm: SelectPerm | undefined; join?: (a: SQL) => SQL; fromItem?: SQL }
 
 interface Base { from: SQL; alias: SQL; order: SQL | undefined; nodesFilter: SQL | undefined }
 
@@ -52,7 +53,7 @@ function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, p
   const orderSql = items.length ? sql` ORDER BY ${join(items.map((it) => sql`${it.expr} ${it.dir}`), ', ')}` : keyword('');
   const limitSql = limit !== undefined && limit !== null ? sql` LIMIT ${value(limit)}` : keyword('');
   const offsetSql = args.offset ? sql` OFFSET ${value(args.offset)}` : keyword('');
-  const fromSql = sql`(SELECT ${distinctSql}${b}.*${join(keys, '')} FROM ${identifier(table.schema, table.name)} AS ${b} WHERE ${join(conds, ' AND ')}${orderSql}${limitSql}${offsetSql}) AS ${r}`;
+  const fromSql = sql`(SELECT ${distinctSql}${b}.*${join(keys, '')} FROM ${src.fromItem ?? identifier(table.schema, table.name)} AS ${b} WHERE ${join(conds, ' AND ')}${orderSql}${limitSql}${offsetSql}) AS ${r}`;
   const order = items.length ? sql` ORDER BY ${join(items.map((it: OrderItem, i) => sql`${r}.${identifier(`__o${i}`)} ${it.dir}`), ', ')}` : undefined;
   const nodesFilter = rowNumbered ? sql` FILTER (WHERE ${r}."__rn" <= ${value(permLimit)})` : undefined;
   return { from: fromSql, alias: r, order, nodesFilter };
@@ -112,6 +113,13 @@ export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields
           join: (a) => join(rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${r}.${identifier(mine)}`), ' AND '),
         };
         return [f.alias, m.kind === 'arrrel' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
+      }
+      case 'computed':
+      case 'computed_agg': {
+        const call = computedCall(ctx, m.cf, table, r);
+        if (m.cf.returns.kind === 'scalar') return [f.alias, columnOut(ctx, m.cf.returns.column, call)];
+        const src: Source = { table: m.target!, perm: m.perm, fromItem: call };
+        return [f.alias, m.kind === 'computed' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
       }
       default:
         throw validationFailed(f.path, `field '${f.name}' cannot be selected here`);

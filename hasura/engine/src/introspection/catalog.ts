@@ -34,3 +34,18 @@ export interface PgTable {
 
 export type Catalog = Map<string, PgTable>;
 export const tableKey = (schema: string, name: string): string => `${schema}.${name}`;
+
+export interface PgFunctionArg { name: string; type: PgTypeRef; hasDefault: boolean }
+
+export interface PgFunction {
+  schema: string;
+  name: string;
+  args: PgFunctionArg[];
+  returnsSet: boolean;
+  returnType: PgTypeRef;
+  /** 'c' when the return type is a composite (a table's row type). */
+  returnTypType: string;
+  volatility: string;
+}
+
+export type FunctionCatalog = Map<string, PgFunction>;

@@ -6,12 +6,13 @@ import {
 } from 'graphql';
 import { comparisonType } from './comparison.ts';
 import { AGG_OPS, type AggOp, type FieldMeta } from './meta.ts';
-import type { ColumnModel, Model, SelectPerm, TableModel } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } from './model.ts';
+import { scalarName } from './scalars.ts';
 import { isComparable, isJson, isNumeric } from './scalars.ts';
 
 /** The admin role bypasses permissions: every column, aggregations, no filter. */
 export function adminPerm(t: TableModel): SelectPerm {
-  return { columns: new Set(t.columns.map((c) => c.name)), filter: {}, limit: undefined, allowAggregations: true, queryRootFields: undefined, subscriptionRootFields: undefined };
+  return { columns: new Set(t.columns.map((c) => c.name)), computedFields: new Set(t.computed.keys()), filter: {}, limit: undefined, allowAggregations: true, queryRootFields: undefined, subscriptionRootFields: undefined };
 }
 
 const BUILTIN_SCALARS: Record<string, Scalar> = { Int: GraphQLInt, String: GraphQLString, Boolean: GraphQLBoolean, Float: GraphQLFloat };
@@ -65,6 +66,12 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
     return target && permOf(target);
   });
   const colType = (c: ColumnModel): Scalar => scalarType(c.scalar);
+  const visibleComputed = (t: TableModel): ComputedFieldModel[] => {
+    const p = permOf(t);
+    if (!p) return [];
+    return [...t.computed.values()].filter((c) => p.computedFields.has(c.name)
+      && (c.returns.kind === 'scalar' || !!permOf(model.tables.get(c.returns.target)!)));
+  };
   const opColumns = (t: TableModel, op: AggOp): ColumnModel[] =>
     visibleCols(t).filter((c) => (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
   const opFieldType = (c: ColumnModel, op: AggOp): Scalar =>
@@ -99,6 +106,11 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
           const target = model.tables.get(r.target)!;
           f[r.name] = { type: boolExp(target) };
           if (r.kind === 'array' && permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggBoolExp(target) };
+        }
+        for (const c of visibleComputed(t)) {
+          f[c.name] = c.returns.kind === 'scalar'
+            ? { type: comparisonType(c.returns.column, colType(c.returns.column), cmpCache) }
+            : { type: boolExp(model.tables.get(c.returns.target)!) };
         }
         return sortMap(f);
       },
@@ -168,6 +180,10 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
           if (r.kind === 'object') f[r.name] = { type: orderBy(target) };
           else if (permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggOrderBy(target) };
         }
+        for (const c of visibleComputed(t)) {
+          if (c.returns.kind === 'scalar') f[c.name] = { type: orderByEnum };
+          else if (permOf(model.tables.get(c.returns.target)!)?.allowAggregations) f[`${c.name}_aggregate`] = { type: aggOrderBy(model.tables.get(c.returns.target)!) };
+        }
         return sortMap(f);
       },
     });
@@ -221,6 +237,21 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
             }
           }
         }
+        for (const c of visibleComputed(t)) {
+          if (c.returns.kind === 'scalar') {
+            f[c.name] = { type: colType(c.returns.column), description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target: undefined, perm: undefined }) };
+            continue;
+          }
+          const target = model.tables.get(c.returns.target)!;
+          const perm = permOf(target);
+          f[c.name] = {
+            type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(target)))), args: selectArgs(target),
+            description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target, perm }),
+          };
+          if (perm?.allowAggregations) f[`${c.name}_aggregate`] = {
+            type: new GraphQLNonNull(aggregateType(target)), args: selectArgs(target), extensions: meta({ kind: 'computed_agg', cf: c, target, perm }),
+          };
+        }
         return sortMap(f);
       },
     });
@@ -268,6 +299,7 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
     return a;
   };
 
+  const fnArgs = new Map<string, GraphQLInputObjectType>();
   const rootFields = (which: 'query' | 'subscription'): GraphQLFieldConfigMap<unknown, unknown> => {
     const f: GraphQLFieldConfigMap<unknown, unknown> = {};
     for (const t of model.tables.values()) {
@@ -293,6 +325,32 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
           description: `fetch data from the table: "${label}" using primary key columns`, extensions: meta({ kind: 'select_by_pk', table: t, perm }),
         };
       }
+    }
+    for (const fnm of model.functions) {
+      const t = model.tables.get(fnm.target)!;
+      const perm = permOf(t);
+      if (!perm) continue;
+      const args = selectArgs(t);
+      if (fnm.inputArgs.length > 0) {
+        let argsType = fnArgs.get(fnm.rootName);
+        if (!argsType) {
+          argsType = new GraphQLInputObjectType({
+            name: `${fnm.rootName}_args`,
+            fields: Object.fromEntries(fnm.inputArgs.map((a) => [a.name, { type: scalarType(scalarName(a.type)) as GraphQLInputType }])),
+          });
+          fnArgs.set(fnm.rootName, argsType);
+        }
+        args.args = { type: fnm.inputArgs.some((a) => !a.hasDefault) ? new GraphQLNonNull(argsType) : argsType, description: `input parameters for function "${fnm.fn.name}"` };
+      }
+      const sorted = sortMap(args);
+      f[fnm.rootName] = {
+        type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), args: sorted,
+        description: `execute function "${fnm.fn.name}" which returns "${t.name}"`, extensions: meta({ kind: 'function', fnm, table: t, perm }),
+      };
+      if (perm.allowAggregations) f[`${fnm.rootName}_aggregate`] = {
+        type: new GraphQLNonNull(aggregateType(t)), args: sorted,
+        description: `execute function "${fnm.fn.name}" and query aggregates on result of table type "${t.name}"`, extensions: meta({ kind: 'function_aggregate', fnm, table: t, perm }),
+      };
     }
     return sortMap(f);
   };

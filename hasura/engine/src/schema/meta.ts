@@ -1,4 +1,4 @@
-import type { ColumnModel, RelModel, SelectPerm, TableModel } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, FunctionModel, RelModel, SelectPerm, TableModel } from './model.ts';
 
 /**
  * What a schema field means to the compiler; attached as `extensions.hasura` on graphql-js fields,
@@ -6,7 +6,9 @@ import type { ColumnModel, RelModel, SelectPerm, TableModel } from './model.ts';
  */
 export type FieldMeta =
   | { kind: 'select' | 'select_by_pk' | 'select_aggregate'; table: TableModel; perm: SelectPerm | undefined }
+  | { kind: 'function' | 'function_aggregate'; fnm: FunctionModel; table: TableModel; perm: SelectPerm | undefined }
   | { kind: 'column'; column: ColumnModel }
+  | { kind: 'computed' | 'computed_agg'; cf: ComputedFieldModel; target: TableModel | undefined; perm: SelectPerm | undefined }
   | { kind: 'objrel' | 'arrrel' | 'arragg'; rel: RelModel; target: TableModel; perm: SelectPerm | undefined }
   | { kind: 'aggregate' | 'nodes' | 'count' }
   | { kind: 'aggop'; op: AggOp }

@@ -1,4 +1,4 @@
-import type { PgColumn, PgTypeRef } from '../introspection/catalog.ts';
+import type { PgColumn, PgFunction, PgFunctionArg, PgTypeRef } from '../introspection/catalog.ts';
 
 /** A tracked table as the engine serves it: catalog facts + metadata (names, rels, permissions). */
 export interface ColumnModel {
@@ -25,6 +25,7 @@ export interface SelectPerm {
   filter: unknown;
   limit: number | undefined;
   allowAggregations: boolean;
+  computedFields: Set<string>;
   queryRootFields: string[] | undefined;
   subscriptionRootFields: string[] | undefined;
 }
@@ -43,10 +44,31 @@ export interface TableModel {
   rels: RelModel[];
   relByName: Map<string, RelModel>;
   perms: Map<string, SelectPerm>;
+  computed: Map<string, ComputedFieldModel>;
+}
+
+/** A computed field (metadata `computed_fields`; docs schema/postgres/computed-fields.mdx). */
+export interface ComputedFieldModel {
+  name: string;
+  fn: PgFunction;
+  tableArgIndex: number;
+  sessionArgIndex: number | undefined;
+  /** Scalar results are described as a pseudo column (type, scalar) for casts and comparisons. */
+  returns: { kind: 'scalar'; column: ColumnModel } | { kind: 'table'; target: string };
+}
+
+/** A tracked function returning SETOF a tracked table: root fields `<fn>` and `<fn>_aggregate`. */
+export interface FunctionModel {
+  fn: PgFunction;
+  rootName: string;
+  target: string;
+  inputArgs: PgFunctionArg[];
+  sessionArgIndex: number | undefined;
 }
 
 export interface Model {
   tables: Map<string, TableModel>;
+  functions: FunctionModel[];
   roles: string[];
   /** Inconsistencies skipped while building (Hasura would list them as inconsistent objects). */
   warnings: string[];

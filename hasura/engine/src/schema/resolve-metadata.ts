@@ -1,6 +1,6 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
-import { tableKey, type Catalog, type PgTable } from '../introspection/catalog.ts';
-import type { ColumnModel, Model, RelModel, SelectPerm, TableModel } from './model.ts';
+import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
+import type { ColumnModel, ComputedFieldModel, FunctionModel, Model, RelModel, SelectPerm, TableModel } from './model.ts';
 import { scalarName } from './scalars.ts';
 
 type TableRef = { schema: string; name: string };
@@ -100,13 +100,52 @@ function selectPerm(p: Record<string, unknown>, table: PgTable): SelectPerm {
     filter: p.filter ?? {},
     limit: typeof p.limit === 'number' ? p.limit : undefined,
     allowAggregations: p.allow_aggregations === true,
+    computedFields: new Set(asList(p.computed_fields) ?? []),
     queryRootFields: asList(p.query_root_fields) ?? (Array.isArray(p.query_root_fields) ? [] : undefined),
     subscriptionRootFields: asList(p.subscription_root_fields) ?? (Array.isArray(p.subscription_root_fields) ? [] : undefined),
   };
 }
 
 /** Joins metadata with the catalog. Objects that do not resolve are skipped and reported. */
-export function buildModel(md: Metadata, catalog: Catalog): Model {
+interface CfMeta { name: string; definition?: { function?: unknown; table_argument?: string; session_argument?: string } }
+interface FnMeta { function?: unknown; configuration?: { custom_name?: string; session_argument?: string } }
+
+/** Every function metadata names (tracked functions and computed fields), for introspection. */
+export function referencedFunctions(md: Metadata): TableRef[] {
+  const out: TableRef[] = [];
+  for (const src of md.sources ?? []) {
+    for (const f of (src.functions ?? []) as FnMeta[]) { const r = tableRef(f.function ?? f); if (r) out.push(r); }
+    for (const t of src.tables ?? []) for (const cf of (t.computed_fields ?? []) as CfMeta[]) {
+      const r = tableRef(cf.definition?.function); if (r) out.push(r);
+    }
+  }
+  return out;
+}
+
+function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): ComputedFieldModel | string {
+  const ref = tableRef(cf.definition?.function);
+  const fn = ref ? fns.get(tableKey(ref.schema, ref.name)) : undefined;
+  if (!fn) return `computed field ${cf.name}: function not found`;
+  const sessionArgIndex = cf.definition?.session_argument ? fn.args.findIndex((a) => a.name === cf.definition!.session_argument) : undefined;
+  const tableArgIndex = cf.definition?.table_argument
+    ? fn.args.findIndex((a) => a.name === cf.definition!.table_argument)
+    : fn.args.findIndex((_, i) => i !== sessionArgIndex);
+  if (tableArgIndex < 0 || sessionArgIndex === -1) return `computed field ${cf.name}: bad table/session argument`;
+  if (fn.args.length !== 1 + (sessionArgIndex === undefined ? 0 : 1)) return `computed field ${cf.name}: input arguments are not supported`;
+  const target = tableKey(fn.returnType.schema, fn.returnType.name);
+  if (fn.returnTypType === 'c') {
+    if (!fn.returnsSet) return `computed field ${cf.name}: only SETOF table results are supported`;
+    return { name: cf.name, fn, tableArgIndex, sessionArgIndex, returns: { kind: 'table', target } };
+  }
+  const column: ColumnModel = {
+    name: cf.name, gqlName: cf.name, type: fn.returnType, scalar: scalarName(fn.returnType), nullable: true,
+    pg: { name: cf.name, type: fn.returnType, nullable: true, hasDefault: false, position: 0 },
+  };
+  void tm;
+  return { name: cf.name, fn, tableArgIndex, sessionArgIndex, returns: { kind: 'scalar', column } };
+}
+
+export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map()): Model {
   const warnings: string[] = [];
   const tables = new Map<string, TableModel>();
   const roles = new Set<string>();
@@ -133,7 +172,7 @@ export function buildModel(md: Metadata, catalog: Catalog): Model {
       colByName: new Map(columns.map((c) => [c.name, c])),
       colByGql: new Map(columns.map((c) => [c.gqlName, c])),
       pk: pgt.constraints.find((c) => c.kind === 'p')?.columns ?? [],
-      rels: [], relByName: new Map(), perms,
+      rels: [], relByName: new Map(), perms, computed: new Map(),
     });
   }
   for (const { ref, meta } of tracked) {
@@ -156,5 +195,30 @@ export function buildModel(md: Metadata, catalog: Catalog): Model {
       tm.relByName.set(rel.name, rel);
     }
   }
-  return { tables, roles: [...roles].sort(), warnings };
+  for (const { ref, meta } of tracked) {
+    const tm = tables.get(tableKey(ref.schema, ref.name));
+    if (!tm) continue;
+    for (const cf of (meta.computed_fields ?? []) as CfMeta[]) {
+      const c = computedField(cf, tm, fns);
+      if (typeof c === 'string') { warnings.push(`${tm.key}: ${c}`); continue; }
+      if (c.returns.kind === 'table' && !tables.has(c.returns.target)) { warnings.push(`${tm.key}: computed field ${cf.name} returns an untracked table`); continue; }
+      tm.computed.set(c.name, c);
+    }
+  }
+  const functions: FunctionModel[] = [];
+  for (const src of md.sources ?? []) for (const f of (src.functions ?? []) as FnMeta[]) {
+    const ref = tableRef(f.function ?? f);
+    const fn = ref ? fns.get(tableKey(ref.schema, ref.name)) : undefined;
+    if (!ref || !fn) { warnings.push(`function ${JSON.stringify(f.function ?? f)} not found`); continue; }
+    const target = tableKey(fn.returnType.schema, fn.returnType.name);
+    if (!fn.returnsSet || fn.returnTypType !== 'c' || !tables.has(target)) { warnings.push(`function ${fn.name}: must return SETOF a tracked table`); continue; }
+    const sessionArg = f.configuration?.session_argument;
+    const sessionArgIndex = sessionArg ? fn.args.findIndex((a) => a.name === sessionArg) : undefined;
+    functions.push({
+      fn, target, sessionArgIndex: sessionArgIndex !== undefined && sessionArgIndex >= 0 ? sessionArgIndex : undefined,
+      rootName: f.configuration?.custom_name ?? defaultIdentifier(ref),
+      inputArgs: fn.args.filter((a) => a.name !== sessionArg),
+    });
+  }
+  return { tables, functions, roles: [...roles].sort(), warnings };
 }

@@ -96,6 +96,19 @@ export class Bridge {
         );
         return;
       }
+      case 'track_function': {
+        const fn = a.function ? ref(a.function) : ref(a);
+        const src = this.md.sources[0]!;
+        (src.functions ??= []).push({ function: fn, ...(a.configuration ? { configuration: a.configuration } : {}) });
+        return;
+      }
+      case 'add_computed_field': {
+        const tm = this.table(a.table);
+        const list = ((tm.computed_fields as unknown[] | undefined) ?? []);
+        list.push({ name: a.name, definition: a.definition });
+        tm.computed_fields = list;
+        return;
+      }
       default: this.notes.push(`skipped ${op.type}`);
     }
   }
