@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRedis } from '@linkport/common';
 import { build, newUser, uniqueEmail, bearer, errorCode, sql, useFileDatabase } from './helper.ts';
 
 useFileDatabase();
@@ -110,9 +111,7 @@ void test('ready turns 503 when Redis is gone, and login still works (the thrott
   const built = await build(t);
   const s = await newUser(built.app);
   // The helper owns the server process; shut it down through the protocol instead.
-  const { Redis } = await import('ioredis');
-  const admin = new Redis(built.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  await admin.connect();
+  const admin = createRedis(built.redisUrl, { maxRetriesPerRequest: 0 });
   await admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   admin.disconnect();
   const ready = await built.app.inject({ method: 'GET', url: '/health/ready' });
