@@ -16,5 +16,7 @@ await fastify.listen({ port: 0, host: '127.0.0.1' });
 const addr = fastify.server.address();
 console.log(`LISTENING ${typeof addr === 'object' && addr ? addr.port : 0}`);
 process.on('SIGTERM', () => {
+  const cpu = process.cpuUsage();
+  console.log(`"cpuUs":${cpu.user + cpu.system}`);
   void fastify.close().then(() => app.close()).then(() => process.exit(0));
 });

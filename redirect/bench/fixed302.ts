@@ -7,4 +7,9 @@ const server = http.createServer({ keepAliveTimeout: 65_000 }, (_req, res) => {
   res.end();
 });
 server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${(server.address() as AddressInfo).port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  const cpu = process.cpuUsage();
+  console.log(`"cpuUs":${cpu.user + cpu.system}`);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

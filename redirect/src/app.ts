@@ -58,6 +58,7 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     stream: config.CLICK_STREAM,
     maxlen: config.CLICK_STREAM_MAXLEN,
     bufferSize: config.CLICK_BUFFER_SIZE,
+    lingerMs: config.CLICK_LINGER_MS,
   });
   metrics.gauge('click_buffer_size', 'Clicks waiting in memory for Redis.', () => producer.buffered);
   metrics.gauge('click_buffer_capacity', 'Capacity of the in-memory click buffer.', () => config.CLICK_BUFFER_SIZE);

@@ -38,6 +38,7 @@ export const configSchema = z
     CLICK_DEAD_STREAM: z.string().min(1).default('clicks:dead'),
     CLICK_STREAM_MAXLEN: int(1_000_000, 1_000),
     CLICK_BUFFER_SIZE: int(100_000, 1),
+    CLICK_LINGER_MS: int(2, 0),
 
     CLICK_GROUP: z.string().min(1).default('click-workers'),
     WORKER_NAME: z.string().optional(),

@@ -7,4 +7,8 @@ const log = createLogger('redirect', config.LOG_LEVEL);
 const app = await buildRedirectApp(config, { log });
 const { url } = await app.listen();
 log.info({ url }, 'redirect listening');
-onShutdown(() => app.close(), log);
+onShutdown(async () => {
+  await app.close();
+  const cpu = process.cpuUsage();
+  log.info({ cpuUs: cpu.user + cpu.system, redirects: app.metrics.c.redirects_total }, 'redirect stopped');
+}, log);

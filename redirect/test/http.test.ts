@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { parseClick } from '../src/clicks/click.ts';
 import { BROWSER_UA, get, setup, startApp, waitFor } from './helper.ts';
 
 void test('redirect server over HTTP', async (t) => {
@@ -160,16 +161,18 @@ void test('redirect server over HTTP', async (t) => {
     await get(u(`/${l.code}`), { headers: { referer: 'https://news.example/item', 'cf-ipcountry': 'NL', 'x-forwarded-for': '203.0.113.9' } });
     const entries = await waitFor(async () => {
       const all = await redis.xrange('clicks', '-', '+');
-      return all.filter(([, f]) => f.includes(l.code)).length ? all.filter(([, f]) => f.includes(l.code)) : undefined;
+      const mine = all.filter(([, f]) => parseClick(f)?.code === l.code);
+      return mine.length ? mine : undefined;
     }, 1000, 'click entry');
     const f = entries[0]![1];
-    const m = new Map<string, string>();
-    for (let i = 0; i < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
-    assert.equal(m.get('link'), l.id);
-    assert.equal(m.get('co'), 'NL');
-    assert.equal(m.get('ref'), 'https://news.example/item');
-    assert.equal(m.get('ua'), BROWSER_UA);
-    assert.match(m.get('v')!, /^[A-Za-z0-9_-]{32}$/);
+    const c = parseClick(f)!;
+    assert.equal(c.linkId, l.id);
+    assert.equal(c.code, l.code);
+    assert.equal(c.country, 'NL');
+    assert.equal(c.referrer, 'https://news.example/item');
+    assert.equal(c.ua, BROWSER_UA);
+    assert.match(c.visitor, /^[A-Za-z0-9_-]{32}$/);
+    assert.ok(Math.abs(c.ts - Date.now()) < 5000);
     assert.ok(!f.join(' ').includes('203.0.113.9'));
     redis.disconnect();
   });

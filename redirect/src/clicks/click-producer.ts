@@ -4,8 +4,9 @@ import { clickFields, type Click } from './click.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**
- * Appends clicks to the stream without the response ever waiting: XADD is fired on the
- * auto-pipelined connection and its promise only handles failure. While Redis is unavailable clicks
+ * Appends clicks to the stream without the response ever waiting: clicks gather for `lingerMs`
+ * (or up to 256) and go out as one pipeline of XADDs — one socket write for many redirects, the
+ * producer batching Kafka calls linger.ms — and the reply only handles failure. While Redis is unavailable clicks
  * wait in a bounded FIFO and are flushed when the connection is ready again; overflow is counted
  * (clicks_dropped_total), never silent. A failed XADD may in fact have been applied (reply lost);
  * re-sending it is safe because the worker dedups on the click id.
@@ -16,39 +17,57 @@ export class ClickProducer {
   private flushing = false;
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
+  private batch: Click[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly opts: { stream: string; maxlen: number; bufferSize: number },
+    private readonly opts: { stream: string; maxlen: number; bufferSize: number; lingerMs: number },
   ) {
     redis.on('ready', () => void this.flush());
   }
 
   get buffered(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length - this.head + this.batch.length;
   }
 
   record(click: Click): void {
-    if (this.redis.status !== 'ready' || this.buffered > 0) {
+    if (this.redis.status !== 'ready' || this.buffer.length - this.head > 0) {
       this.enqueue(click);
       return;
     }
-    this.send(click);
+    this.batch.push(click);
+    if (this.batch.length >= 256) this.sendBatch();
+    else this.timer ??= setTimeout(() => this.sendBatch(), this.opts.lingerMs);
   }
 
-  private send(click: Click): void {
+  private sendBatch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const clicks = this.batch;
+    this.batch = [];
+    if (clicks.length === 0) return;
+    if (this.redis.status !== 'ready') {
+      for (const c of clicks) this.enqueue(c);
+      return;
+    }
     this.inflight++;
-    this.redis
-      .xadd(this.opts.stream, 'MAXLEN', '~', this.opts.maxlen, '*', ...clickFields(click))
+    const pipe = this.redis.pipeline();
+    for (const c of clicks) pipe.xadd(this.opts.stream, 'MAXLEN', '~', this.opts.maxlen, '*', ...clickFields(c));
+    pipe
+      .exec()
       .then(
-        () => {
-          this.metrics.c.clicks_sent_total++;
+        (results) => {
+          results?.forEach(([err], i) => {
+            if (err) this.enqueue(clicks[i]!);
+            else this.metrics.c.clicks_sent_total++;
+          });
         },
         (err: unknown) => {
-          this.log.debug({ err }, 'XADD failed; buffering the click');
-          this.enqueue(click);
+          this.log.debug({ err }, 'XADD failed; buffering the clicks');
+          for (const c of clicks) this.enqueue(c);
         },
       )
       .finally(() => {
@@ -72,7 +91,7 @@ export class ClickProducer {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.buffered > 0 && this.redis.status === 'ready') {
+      while (this.buffer.length - this.head > 0 && this.redis.status === 'ready') {
         const chunk = this.buffer.slice(this.head, this.head + 500);
         const pipe = this.redis.pipeline();
         for (const c of chunk) pipe.xadd(this.opts.stream, 'MAXLEN', '~', this.opts.maxlen, '*', ...clickFields(c));
@@ -92,7 +111,7 @@ export class ClickProducer {
       }
     } finally {
       this.flushing = false;
-      if (this.buffered === 0) {
+      if (this.buffer.length - this.head === 0) {
         this.buffer.length = 0;
         this.head = 0;
       }
@@ -109,9 +128,10 @@ export class ClickProducer {
 
   /** For shutdown: waits until in-flight XADDs settle and the buffer is flushed (or Redis is down). */
   async drain(timeoutMs: number): Promise<void> {
+    this.sendBatch();
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.buffered > 0 && this.redis.status === 'ready') await this.flush();
+      if (this.buffer.length - this.head > 0 && this.redis.status === 'ready') await this.flush();
       if (this.inflight === 0 && (this.buffered === 0 || this.redis.status !== 'ready')) return;
       await new Promise<void>((r) => {
         this.idleWaiters.push(r);

@@ -12,14 +12,26 @@ export interface Click {
   country: string;
 }
 
+/**
+ * One field per entry, `c` = the values joined by TAB (none can hold one: header values cannot
+ * contain control characters, RFC 9110 §5.5, and the rest are ours). Two arguments per XADD instead
+ * of sixteen cut the redirect server's CPU per click (bench/redirect.ts).
+ */
 export function clickFields(c: Click): string[] {
-  return ['id', c.id, 'link', c.linkId, 'code', c.code, 'ts', String(c.ts), 'v', c.visitor, 'ua', c.ua, 'ref', c.referrer, 'co', c.country];
+  return ['c', [1, c.id, c.linkId, c.code, c.ts, c.visitor, c.ua, c.referrer, c.country].join('\t')];
 }
 
 /** Parses stream fields back; null when the entry is not a click (it goes to the dead-letter stream). */
 export function parseClick(fields: string[]): Click | null {
   const m = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  if (fields.length === 2 && fields[0] === 'c') {
+    const v = fields[1]!.split('\t');
+    if (v[0] !== '1' || v.length !== 9) return null;
+    const keys = ['', 'id', 'link', 'code', 'ts', 'v', 'ua', 'ref', 'co'];
+    for (let i = 1; i < 9; i++) m.set(keys[i]!, v[i]!);
+  } else {
+    for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  }
   const ts = Number(m.get('ts'));
   const linkId = m.get('link') ?? '';
   const code = m.get('code') ?? '';

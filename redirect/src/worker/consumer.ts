@@ -124,6 +124,7 @@ export class ClickConsumer {
   }
 
   private async process(entries: Entry[]): Promise<void> {
+    const t0 = performance.now();
     const good: EnrichedClick[] = [];
     for (const [id, fields] of entries) {
       const c = parseClick(fields);
@@ -131,10 +132,13 @@ export class ClickConsumer {
       else await this.deadLetter(id, fields, 'not a click entry', 0);
     }
     try {
+      const t1 = performance.now();
       const r = await this.sink.write(good);
+      const t2 = performance.now();
       this.stats.inserted += r.inserted;
       this.stats.counted += r.counted;
       await this.ack(good.map((c) => c.streamId));
+      this.log.debug({ n: entries.length, enrichMs: t1 - t0, writeMs: t2 - t1, ackMs: performance.now() - t2 }, 'batch');
     } catch (err) {
       if (isTransient(err)) throw err;
       // One bad entry must not hold the batch hostage: write the entries one by one.
