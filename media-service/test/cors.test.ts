@@ -29,14 +29,15 @@ void test('browser-style cross-origin upload against a bucket configured by appl
 
   const preflight = await fetch(up.upload.url, {
     method: 'OPTIONS',
-    headers: { origin: ORIGIN, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+    headers: { origin: ORIGIN, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type,if-none-match' },
   });
   assert.equal(preflight.status, 200, await preflight.text());
   assert.ok(preflight.headers.get('access-control-allow-origin'));
   assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /PUT/);
   assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /content-type/i);
+  assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /if-none-match/i);
 
-  const res = await fetch(up.upload.url, { method: 'PUT', headers: { origin: ORIGIN, 'content-type': 'image/png' }, body });
+  const res = await fetch(up.upload.url, { method: 'PUT', headers: { origin: ORIGIN, 'content-type': 'image/png', 'if-none-match': '*' }, body });
   assert.equal(res.status, 200, await res.text());
   assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
   assert.match(res.headers.get('access-control-expose-headers') ?? '', /ETag/i);

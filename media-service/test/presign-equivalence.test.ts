@@ -14,12 +14,12 @@ void test('PathStylePresigner URLs are byte-identical to getSignedUrl', async ()
     const client = createS3Client({ endpoint, region: 'auto', accessKeyId: 'AKID', secretAccessKey: 'SECRET', forcePathStyle: true, emulatorCompat: 'false' });
     const fast = new PathStylePresigner(client, endpoint, 'media-bucket');
     for (const key of keys) {
-      const put = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'media-bucket', Key: key, ContentType: 'image/png', ContentLength: 5 }), {
+      const put = await getSignedUrl(client, new PutObjectCommand({ Bucket: 'media-bucket', Key: key, ContentType: 'image/png', ContentLength: 5, IfNoneMatch: '*' }), {
         expiresIn: 600,
-        signableHeaders: new Set(['content-type', 'content-length']),
+        signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
         signingDate,
       });
-      assert.equal(await fast.presign({ method: 'PUT', key, headers: { 'content-type': 'image/png', 'content-length': '5' }, expiresIn: 600, signingDate }), put);
+      assert.equal(await fast.presign({ method: 'PUT', key, headers: { 'content-type': 'image/png', 'content-length': '5', 'if-none-match': '*' }, expiresIn: 600, signingDate }), put);
       const checksum = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
       const putSum = await getSignedUrl(
         client,

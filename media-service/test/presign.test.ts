@@ -10,9 +10,9 @@ void test('a presigned PUT succeeds with the promised headers and complete marks
   const up = await createUpload(h, user.auth, { filename: 'cat.png', contentType: 'image/png', size: body.length, visibility: 'private' });
   assert.equal(up.mode, 'single');
   assert.ok(up.upload);
-  assert.deepEqual(up.upload.headers, { 'content-type': 'image/png', 'content-length': '1000' });
+  assert.deepEqual(up.upload.headers, { 'content-type': 'image/png', 'content-length': '1000', 'if-none-match': '*' });
   const signed = new URL(up.upload.url).searchParams.get('X-Amz-SignedHeaders');
-  assert.equal(signed, 'content-length;content-type;host');
+  assert.equal(signed, 'content-length;content-type;host;if-none-match');
   // No default flexible-checksum params (research §3 "SDK gotcha").
   assert.equal(new URL(up.upload.url).searchParams.get('x-amz-checksum-crc32'), null);
   const expires = Number(new URL(up.upload.url).searchParams.get('X-Amz-Expires'));
@@ -64,6 +64,10 @@ void test('storage refuses a tampered signature, another content type, a larger 
   assert.equal((await put(otherKey.toString(), headers, body)).status, 403);
 
   assert.equal((await put(url, { ...headers, 'content-type': 'text/html' }, body)).status, 403);
+  // The create-only precondition is signed: it cannot be dropped to allow overwriting.
+  const withoutPrecondition: Record<string, string> = { ...headers };
+  delete withoutPrecondition['if-none-match'];
+  assert.equal((await put(url, withoutPrecondition, body)).status, 403);
   assert.equal((await put(url, headers, Buffer.concat([body, Buffer.alloc(100)]))).status, 403);
 
   await new Promise((r) => setTimeout(r, 2100));

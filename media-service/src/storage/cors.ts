@@ -19,7 +19,7 @@ export function corsRules(origins: string[]): CORSRule[] {
     {
       AllowedOrigins: origins,
       AllowedMethods: ['PUT', 'GET', 'HEAD'],
-      AllowedHeaders: ['content-type', 'content-length', 'x-amz-checksum-sha256'],
+      AllowedHeaders: ['content-type', 'content-length', 'if-none-match', 'x-amz-checksum-sha256'],
       ExposeHeaders: ['ETag'],
       MaxAgeSeconds: 3600,
     },

@@ -60,7 +60,11 @@ export class Storage {
   ) {}
 
   async presignPut(o: { key: string; contentType: string; size: number; checksumSha256?: string; expiresIn: number }): Promise<PresignedRequest> {
-    const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size) };
+    // `if-none-match: *` makes the URL create-only (R2 docs `r2/api/s3/conditional-operations`; S3
+    // "conditional writes"): once the object exists — in particular after complete verified it —
+    // replaying the still-valid URL gets 412 instead of swapping unverified bytes under a ready asset.
+    // (The local emulator checks the header is sent, as it is signed, but not the precondition.)
+    const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size), 'if-none-match': '*' };
     // A signed x-amz-checksum-sha256 pins the content itself; it must stay a header (not hoisted to
     // the query) so storage verifies the body against it (research §3 "Checksums").
     if (o.checksumSha256) headers['x-amz-checksum-sha256'] = o.checksumSha256;
@@ -75,6 +79,7 @@ export class Storage {
       Key: o.key,
       ContentType: o.contentType,
       ContentLength: o.size,
+      IfNoneMatch: '*',
       ...(o.checksumSha256 ? { ChecksumSHA256: o.checksumSha256 } : {}),
     });
     const url = await getSignedUrl(this.client, command, { expiresIn: o.expiresIn, signableHeaders: new Set(Object.keys(headers)), ...unhoistable });
