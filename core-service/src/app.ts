@@ -17,7 +17,6 @@ import { meRoutes } from './modules/me/me.routes.ts';
 import { MeService } from './modules/me/me.service.ts';
 import { verifyRoutes } from './modules/verify/verify.routes.ts';
 import { CredentialVerifier } from './modules/verify/verify.service.ts';
-import { authenticatePlugin } from './plugins/authenticate.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { redisPlugin } from './plugins/redis.ts';
 import { swaggerPlugin } from './plugins/swagger.ts';
@@ -72,10 +71,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   });
   if (opts.initKeys !== false) app.addHook('onReady', () => keys.init());
   app.addHook('onClose', async () => keys.close());
-  app.decorate('keyStore', keys);
+  keyStores.set(base, keys);
 
   await app.register(cookie);
-  authenticatePlugin(app);
   await swaggerPlugin(app);
 
   const checks = [
@@ -109,9 +107,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   return app;
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The signing/verification key set (rotation tests reload it). */
-    keyStore: KeyStore;
-  }
+/** Not a Fastify decoration: augmenting FastifyInstance would leak into other workspaces' types. */
+const keyStores = new WeakMap<FastifyInstance, KeyStore>();
+
+/** The app's signing/verification key set (the rotation CLI's effect is visible after `reload()`). */
+export function keyStoreOf(app: FastifyInstance): KeyStore {
+  const k = keyStores.get(app);
+  if (!k) throw new Error('not an app built by buildApp');
+  return k;
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet } from 'jose';
 import { rotateSigningKeys, RETIRED_KEY_GRACE_MS } from '../src/modules/keys/keys.service.ts';
 import { createPool } from '@linkport/common';
+import { keyStoreOf } from '../src/app.ts';
 import { build, newUser, bearer, errorCode, jwtPayload, sql } from './helper.ts';
 
 const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
@@ -31,7 +32,7 @@ void test('rotation: new tokens use the new kid, old tokens keep verifying, the 
   t.after(() => pool.end());
   const { kid: newKid, retired } = await rotateSigningKeys(pool, Date.now);
   assert.deepEqual(retired, [oldKid]);
-  await app.keyStore.reload();
+  await keyStoreOf(app).reload();
 
   const after = await newUser(app);
   assert.equal(kidOf(after.access), newKid);
@@ -42,7 +43,7 @@ void test('rotation: new tokens use the new kid, old tokens keep verifying, the 
 
   // After the grace period (longer than any token's life) the retired key leaves the set.
   advance(RETIRED_KEY_GRACE_MS + 1000);
-  await app.keyStore.reload();
+  await keyStoreOf(app).reload();
   assert.deepEqual((await jwks(app)).keys.map((k) => k.kid), [newKid]);
   assert.equal(errorCode(await app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(before.access) }), 401), 'INVALID_TOKEN');
   const rows = await sql<{ kid: string; verify_until: Date | null }>(db, 'SELECT kid, verify_until FROM core.signing_keys ORDER BY created_at');
@@ -56,7 +57,7 @@ void test('an instance that has not reloaded yet picks up a rotated key when it 
   const pool = createPool(b.db.roleUrl('core_service'), { max: 1 });
   t.after(() => pool.end());
   await rotateSigningKeys(pool, Date.now);
-  await other.keyStore.reload();
+  await keyStoreOf(other).reload();
   const s = await newUser(other);
   const res = await b.app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(s.access) });
   assert.equal(res.statusCode, 200, res.body);

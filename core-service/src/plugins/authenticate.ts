@@ -1,16 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '@linkport/common';
 import { API_KEY_PREFIX, bearerToken, type CredentialVerifier, type Identity } from '../modules/verify/verify.service.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    identity: Identity | null;
-  }
-}
-
-export function authenticatePlugin(app: FastifyInstance): void {
-  app.decorateRequest('identity', null);
-}
+/**
+ * The session behind a request, kept beside it rather than as a `FastifyRequest` augmentation:
+ * the repo typechecks as one program, and a global `identity` property would collide with other
+ * services' own.
+ */
+const sessions = new WeakMap<FastifyRequest, Identity>();
 
 /**
  * preHandler for core's own account routes: verifies the JWT itself (never the gateway's identity
@@ -23,11 +20,12 @@ export function requireSession(verifier: CredentialVerifier) {
     if (token.startsWith(API_KEY_PREFIX)) throw new ForbiddenError('API keys cannot manage the account', 'SESSION_REQUIRED');
     const identity = await verifier.verifyJwt(token);
     if (!identity.session) throw new ForbiddenError('This token was minted for an API key', 'SESSION_REQUIRED');
-    req.identity = identity;
+    sessions.set(req, identity);
   };
 }
 
 export function sessionUserId(req: FastifyRequest): string {
-  if (!req.identity) throw new UnauthorizedError();
-  return req.identity.userId;
+  const identity = sessions.get(req);
+  if (!identity) throw new UnauthorizedError();
+  return identity.userId;
 }
