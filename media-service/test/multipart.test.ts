@@ -43,6 +43,12 @@ void test('multipart end to end: equal presigned parts via fetch, complete with 
     etags.push({ partNumber: p.partNumber, etag });
   }
 
+  // A full 10 000-part list fits the complete route's body limit (validated, then refused as wrong).
+  const huge = Array.from({ length: 10_000 }, (_, i) => ({ partNumber: i + 1, etag: '"0123456789abcdef0123456789abcdef"' }));
+  const tooMany = await h.app.inject({ method: 'POST', url: `/v1/media/uploads/${up.id}/complete`, headers: user.auth, payload: { parts: huge } });
+  assert.equal(tooMany.statusCode, 400, tooMany.body);
+  assert.equal(tooMany.json().error.code, 'PARTS_REQUIRED');
+
   const missing = await h.app.inject({ method: 'POST', url: `/v1/media/uploads/${up.id}/complete`, headers: user.auth, payload: { parts: etags.slice(0, 2) } });
   assert.equal(missing.statusCode, 400);
   assert.equal(missing.json().error.code, 'PARTS_REQUIRED');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createS3Client } from '../src/storage/client.ts';
 import { PathStylePresigner } from '../src/storage/presign.ts';
@@ -19,7 +19,7 @@ void test('PathStylePresigner URLs are byte-identical to getSignedUrl', async ()
         signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
         signingDate,
       });
-      assert.equal(await fast.presign({ method: 'PUT', key, headers: { 'content-type': 'image/png', 'content-length': '5', 'if-none-match': '*' }, expiresIn: 600, signingDate }), put);
+      assert.equal(await fast.presign({ method: 'PUT', operation: 'PutObject', key, headers: { 'content-type': 'image/png', 'content-length': '5', 'if-none-match': '*' }, expiresIn: 600, signingDate }), put);
       const checksum = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
       const putSum = await getSignedUrl(
         client,
@@ -28,6 +28,7 @@ void test('PathStylePresigner URLs are byte-identical to getSignedUrl', async ()
       );
       const fastSum = await fast.presign({
         method: 'PUT',
+        operation: 'PutObject',
         key,
         headers: { 'content-type': 'image/png', 'content-length': '5', 'x-amz-checksum-sha256': checksum },
         unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
@@ -43,12 +44,29 @@ void test('PathStylePresigner URLs are byte-identical to getSignedUrl', async ()
       );
       const fastGet = await fast.presign({
         method: 'GET',
+        operation: 'GetObject',
         key,
         query: { 'response-content-disposition': disposition, 'response-content-type': 'image/png' },
         expiresIn: 300,
         signingDate,
       });
       assert.equal(fastGet, get);
+      const uploadId = 'ZmFrZS91cGxvYWQ/aWQ+PQ==';
+      const part = await getSignedUrl(
+        client,
+        new UploadPartCommand({ Bucket: 'media-bucket', Key: key, UploadId: uploadId, PartNumber: 7, ContentLength: 5 * 1024 * 1024 }),
+        { expiresIn: 600, signableHeaders: new Set(['content-length']), signingDate },
+      );
+      const fastPart = await fast.presign({
+        method: 'PUT',
+        operation: 'UploadPart',
+        key,
+        query: { partNumber: '7', uploadId },
+        headers: { 'content-length': String(5 * 1024 * 1024) },
+        expiresIn: 600,
+        signingDate,
+      });
+      assert.equal(fastPart, part);
     }
     client.destroy();
   }

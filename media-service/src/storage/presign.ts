@@ -30,6 +30,8 @@ export class PathStylePresigner {
 
   async presign(o: {
     method: 'GET' | 'PUT';
+    /** The S3 operation, which the SDK records as `x-id`. */
+    operation: 'GetObject' | 'PutObject' | 'UploadPart';
     key: string;
     query?: Record<string, string>;
     headers?: Record<string, string>;
@@ -47,7 +49,7 @@ export class PathStylePresigner {
       ...(port === undefined ? {} : { port }),
       path: `${basePath}/${this.bucket}/${o.key.split('/').map(strictEncode).join('/')}`,
       // `x-id` is what the SDK's serialiser adds for the operation; kept so URLs stay identical.
-      query: { ...(o.query ?? {}), 'x-id': o.method === 'PUT' ? 'PutObject' : 'GetObject' } as Record<string, string>,
+      query: { ...(o.query ?? {}), 'x-id': o.operation } as Record<string, string>,
       headers: { host: e.host, ...(o.headers ?? {}) } as Record<string, string>,
     };
     const signed = await this.presigner.presign(request as never, {

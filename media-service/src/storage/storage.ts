@@ -71,7 +71,7 @@ export class Storage {
     const unhoistable = o.checksumSha256 ? { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) } : {};
     const expiresAt = new Date(Date.now() + o.expiresIn * 1000);
     if (this.fast) {
-      const url = await this.fast.presign({ method: 'PUT', key: o.key, headers, expiresIn: o.expiresIn, ...unhoistable });
+      const url = await this.fast.presign({ method: 'PUT', operation: 'PutObject', key: o.key, headers, expiresIn: o.expiresIn, ...unhoistable });
       return { method: 'PUT', url, headers, expiresAt };
     }
     const command = new PutObjectCommand({
@@ -87,6 +87,12 @@ export class Storage {
   }
 
   async presignPart(o: { key: string; uploadId: string; partNumber: number; size: number; expiresIn: number }): Promise<PresignedRequest> {
+    const headers = { 'content-length': String(o.size) };
+    const expiresAt = new Date(Date.now() + o.expiresIn * 1000);
+    if (this.fast) {
+      const query = { partNumber: String(o.partNumber), uploadId: o.uploadId };
+      return { method: 'PUT', url: await this.fast.presign({ method: 'PUT', operation: 'UploadPart', key: o.key, query, headers, expiresIn: o.expiresIn }), headers, expiresAt };
+    }
     const command = new UploadPartCommand({
       Bucket: this.bucket,
       Key: o.key,
@@ -97,14 +103,14 @@ export class Storage {
     // Signing each part's exact length enforces R2's equal-part-size rule at upload time instead of
     // failing at CompleteMultipartUpload ("All non-trailing parts must have the same length").
     const url = await getSignedUrl(this.client, command, { expiresIn: o.expiresIn, signableHeaders: new Set(['content-length']) });
-    return { method: 'PUT', url, headers: { 'content-length': String(o.size) }, expiresAt: new Date(Date.now() + o.expiresIn * 1000) };
+    return { method: 'PUT', url, headers, expiresAt };
   }
 
   async presignGet(o: { key: string; contentDisposition: string; contentType: string; expiresIn: number }): Promise<PresignedRequest> {
     const expiresAt = new Date(Date.now() + o.expiresIn * 1000);
     if (this.fast) {
       const query = { 'response-content-disposition': o.contentDisposition, 'response-content-type': o.contentType };
-      return { method: 'GET', url: await this.fast.presign({ method: 'GET', key: o.key, query, expiresIn: o.expiresIn }), headers: {}, expiresAt };
+      return { method: 'GET', url: await this.fast.presign({ method: 'GET', operation: 'GetObject', key: o.key, query, expiresIn: o.expiresIn }), headers: {}, expiresAt };
     }
     const command = new GetObjectCommand({
       Bucket: this.bucket,

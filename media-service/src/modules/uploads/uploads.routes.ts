@@ -43,6 +43,8 @@ export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Pro
 
   app.post('/v1/media/uploads/:id/complete', {
     onRequest: write,
+    // Up to 10 000 `{partNumber, etag}` pairs (~70 bytes each) exceed the service's 64 KiB default.
+    bodyLimit: 1024 * 1024,
     schema: {
       tags: ['uploads'],
       summary: 'Verify the stored object (size, type, leading bytes) and mark the asset ready',
