@@ -41,13 +41,18 @@ export class ClickConsumer {
   private readOwnPending = true;
   private lastClaim = 0;
   private claimCursor = '0-0';
+  /** Reads (possibly blocking) on their own connection so acks never queue behind a BLOCK. */
+  private readonly reader: Redis;
 
   constructor(
     private readonly redis: Redis,
     private readonly sink: ClickSink,
     private readonly log: Logger,
     private readonly opts: ConsumerOptions,
-  ) {}
+  ) {
+    this.reader = redis.duplicate();
+    this.reader.on('error', () => {});
+  }
 
   async start(): Promise<void> {
     await this.ensureGroup();
@@ -59,16 +64,29 @@ export class ClickConsumer {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    this.reader.disconnect();
   }
 
+  /**
+   * The next batch is read while the current one is written (reading and parsing 1000 entries is a
+   * fair share of a batch's time). A prefetched batch is always processed, on shutdown too.
+   */
   private async run(): Promise<void> {
     let backoff = 100;
-    while (this.running) {
+    let prefetched: Promise<Entry[]> | undefined;
+    while (this.running || prefetched) {
       try {
-        const entries = await this.next();
-        if (entries.length > 0) await this.process(entries);
+        const entries = await (prefetched ?? this.next());
+        prefetched = undefined;
+        if (entries.length > 0) {
+          if (this.running && !this.readOwnPending) prefetched = this.next();
+          await this.process(entries);
+        }
         backoff = 100;
       } catch (err) {
+        // A read still in flight delivered its entries to us: they are re-read as our own pending.
+        prefetched?.catch(() => {});
+        prefetched = undefined;
         // A Redis restarted without persistence has lost the group (NOGROUP): recreate it.
         if (String(err).includes('NOGROUP')) await this.ensureGroup().catch(() => {});
         this.log.warn({ err }, 'click batch failed; retrying');
@@ -96,7 +114,7 @@ export class ClickConsumer {
       this.readOwnPending = false;
     }
     if (Date.now() - this.lastClaim >= Math.min(this.opts.claimIdleMs, 5_000)) {
-      const reply = (await this.redis.xautoclaim(stream, group, consumer, this.opts.claimIdleMs, this.claimCursor, 'COUNT', batch)) as [string, Entry[], string[]];
+      const reply = (await this.reader.xautoclaim(stream, group, consumer, this.opts.claimIdleMs, this.claimCursor, 'COUNT', batch)) as [string, Entry[], string[]];
       this.claimCursor = reply[0];
       if (this.claimCursor === '0-0') this.lastClaim = Date.now();
       const claimed = reply[1].filter((e) => e && Array.isArray(e[1]));
@@ -113,7 +131,7 @@ export class ClickConsumer {
     const { stream, group, consumer, batch } = this.opts;
     const id = tail[tail.length - 1]!;
     const args = tail.length > 1 ? ['BLOCK', tail[1]!] : [];
-    const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batch, ...(args as []), 'STREAMS', stream, id)) as
+    const reply = (await this.reader.xreadgroup('GROUP', group, consumer, 'COUNT', batch, ...(args as []), 'STREAMS', stream, id)) as
       | [string, Entry[]][]
       | null;
     // Entries trimmed away while pending come back with null fields; ack them so they leave the PEL.
