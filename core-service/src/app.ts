@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import { PasswordHasher, type HashParams } from './lib/passwords.ts';
 import { apiKeysRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
+import { consoleRoutes } from './modules/console/console.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { LoginThrottle } from './modules/auth/throttle.ts';
@@ -104,6 +105,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(keysRoutes, { prefix: PREFIX, keys });
   await app.register(meRoutes, { prefix: PREFIX, me, verifier, secureCookies });
   await app.register(apiKeysRoutes, { prefix: PREFIX, apiKeys, verifier });
+  await app.register(consoleRoutes, { prefix: PREFIX });
   return app;
 }
 

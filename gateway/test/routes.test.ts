@@ -79,8 +79,14 @@ void test('API routes require forwardAuth; identity headers replace client ones;
   assert.equal(media.headers['referrer-policy'], 'strict-origin-when-cross-origin');
 });
 
-void test('credential endpoints and JWKS need no token; auth endpoints are strictly limited', async (t) => {
+void test('credential endpoints, JWKS, API docs and health need no token; auth endpoints are strictly limited', async (t) => {
   const { url } = await stack(t);
+  for (const p of ['/v1/core/openapi.json', '/v1/core/docs/', '/v1/core/health/ready', '/v1/media/openapi.json', '/v1/media/docs/', '/v1/media/health/live']) {
+    const r = await call(`${url}${p}`);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.body, `${p.startsWith('/v1/core') ? 'core' : 'media'} ${p}`);
+  }
+  assert.equal((await call(`${url}/v1/core/openapi.json`, { method: 'POST' })).status, 401, 'only GET/HEAD are public');
   assert.equal((await call(`${url}/v1/core/.well-known/jwks.json`)).body, 'core /v1/core/.well-known/jwks.json');
   const statuses: number[] = [];
   for (let i = 0; i < 7; i++) statuses.push((await call(`${url}/v1/core/auth/login`, { method: 'POST', body: '{}' })).status);
@@ -88,7 +94,7 @@ void test('credential endpoints and JWKS need no token; auth endpoints are stric
   assert.equal(statuses[6], 429);
 });
 
-void test('links: GraphQL → /v1/graphql (anonymous allowed), healthz → /healthz, console → /console, nothing else of Hasura', async (t) => {
+void test('links: GraphQL → /v1/graphql (anonymous allowed), healthz → /healthz, console → the page core serves, nothing else of Hasura', async (t) => {
   const { ups, url } = await stack(t);
   const anon = await call(`${url}/v1/links/graphql`, { method: 'POST', body: '{"query":"{__typename}"}' });
   assert.equal(anon.body, 'hasura /v1/graphql');
@@ -96,7 +102,7 @@ void test('links: GraphQL → /v1/graphql (anonymous allowed), healthz → /heal
   assert.equal(ups.hasura!.seen[0]!.headers['x-replaced-path'], '/v1/links/graphql');
   assert.equal((await call(`${url}/v1/links/graphql`, { method: 'POST', headers: { Authorization: 'Bearer bad' } })).status, 401);
   assert.equal((await call(`${url}/v1/links/healthz`)).body, 'hasura /healthz');
-  assert.equal((await call(`${url}/v1/links/console`)).body, 'hasura /console');
+  assert.equal((await call(`${url}/v1/links/console`)).body, 'core /v1/core/console');
   for (const p of ['/v1/links/v1/metadata', '/v1/metadata', '/v2/query', '/v1/links/graphql/x']) {
     assert.notEqual((await call(`${url}${p}`)).headers['x-upstream'], 'hasura', p);
   }
