@@ -9,7 +9,7 @@
  *   service   the media service, requests spread over 50 users (the realistic case)
  *   1 user    the media service, one user: every request queues on that user's quota lock
  * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_LOG_LEVEL (default info),
- * BENCH_CPU_PROF=<dir> (write V8 CPU profiles of the servers there).
+ * BENCH_POOL_MAX (service DB pool, default 10), BENCH_CPU_PROF=<dir> (write V8 CPU profiles of the servers there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -109,6 +109,7 @@ async function main() {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       MEDIA_USER_QUOTA_BYTES: '1TiB',
       MEDIA_EXPIRY_INTERVAL_SECONDS: '0',
+      DATABASE_POOL_MAX: process.env.BENCH_POOL_MAX ?? '10',
     });
     children.push(media.child);
     const bare = await start('bare-server.ts', {});

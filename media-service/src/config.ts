@@ -29,6 +29,7 @@ export const configSchema = z.object({
   PORT: envPort.default(3002),
   LOG_LEVEL: logLevel,
   DATABASE_URL: z.string().url(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().min(1).default('auto'),
   S3_ACCESS_KEY_ID: z.string().min(1),

@@ -111,6 +111,7 @@ export async function build(
   const app = await buildApp(config, opts.logStream ? { logStream: opts.logStream } : {});
   await app.ready();
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  admin.on('error', () => {});
   t.after(async () => {
     await app.close();
     await admin.end();

@@ -43,3 +43,29 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER assets_updated_at BEFORE UPDATE ON media.assets FOR EACH ROW EXECUTE FUNCTION media.touch_updated_at();
+
+-- Creates an asset (and its multipart session) only if the owner's pending + ready bytes stay within
+-- p_quota; returns no row otherwise. One round trip for media-service's hot path (POST uploads).
+-- Correct under concurrency: the per-owner advisory lock orders a user's uploads, and in READ
+-- COMMITTED each statement of a volatile plpgsql function takes a fresh snapshot (PostgreSQL docs
+-- "Transaction Isolation" §13.2.1), so the sum, taken after the lock, sees every upload committed by
+-- the previous lock holder (whose lock lasted until its commit).
+CREATE FUNCTION media.create_asset_within_quota(
+  p_id uuid, p_owner uuid, p_bucket text, p_key text, p_filename text, p_content_type text, p_size bigint,
+  p_visibility text, p_checksum text, p_pending_seconds double precision, p_quota bigint,
+  p_upload_id text, p_part_size bigint, p_part_count integer
+) RETURNS SETOF media.assets LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('media.quota:' || p_owner::text, 0));
+  IF (SELECT coalesce(sum(size), 0) FROM media.assets WHERE owner_id = p_owner AND status IN ('pending', 'ready')) + p_size > p_quota THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    INSERT INTO media.assets (id, owner_id, bucket, object_key, filename, content_type, size, visibility, checksum, upload_expires_at)
+    VALUES (p_id, p_owner, p_bucket, p_key, p_filename, p_content_type, p_size, p_visibility, p_checksum,
+            now() + make_interval(secs => p_pending_seconds))
+    RETURNING *;
+  IF p_upload_id IS NOT NULL THEN
+    INSERT INTO media.upload_sessions (asset_id, upload_id, part_size, part_count) VALUES (p_id, p_upload_id, p_part_size, p_part_count);
+  END IF;
+END $$;

@@ -34,11 +34,6 @@ const from = 'media.assets a LEFT JOIN media.upload_sessions s ON s.asset_id = a
 
 /** Every asset query of the service, parameterised (STYLE.md §4). Sizes fit a double (< 2^53). */
 export const assetsRepository = {
-  /** Serialises quota checks of one user inside the caller's transaction. */
-  async lockOwner(db: PoolClient, ownerId: string): Promise<void> {
-    await db.query("SELECT pg_advisory_xact_lock(hashtextextended('media.quota:' || $1, 0))", [ownerId]);
-  },
-
   /** Bytes counted against the quota: uploads in flight and stored files. */
   async usedBytes(db: Db, ownerId: string): Promise<number> {
     const { rows } = await db.query<{ used: number }>(
@@ -49,34 +44,52 @@ export const assetsRepository = {
   },
 
   /**
-   * Inserts the asset only if the owner's pending + ready bytes plus this one stay within `quota`;
-   * undefined when they would not. Call after lockOwner in the same transaction: the lock orders
-   * concurrent uploads of one user, and this statement's snapshot, taken after the lock, sees every
-   * upload committed before it.
+   * Creates the asset (and, for multipart, its session) only if the owner's pending + ready bytes
+   * plus this one stay within `quota`; undefined when they would not. One statement: the lock, the
+   * sum and the inserts run in media.create_asset_within_quota (see the media migration for why it
+   * is race-free).
    */
-  async insertWithinQuota(
+  async createWithinQuota(
     db: Db,
-    a: { id: string; ownerId: string; bucket: string; key: string; filename: string; contentType: string; size: number; visibility: Visibility; checksum: string | null; expiresInSeconds: number; quota: number },
+    a: {
+      id: string;
+      ownerId: string;
+      bucket: string;
+      key: string;
+      filename: string;
+      contentType: string;
+      size: number;
+      visibility: Visibility;
+      checksum: string | null;
+      pendingSeconds: number;
+      quota: number;
+      session?: { uploadId: string; partSize: number; partCount: number };
+    },
   ): Promise<AssetRow | undefined> {
     const { rows } = await db.query<AssetRow>(
-      `WITH a AS (
-         INSERT INTO media.assets (id, owner_id, bucket, object_key, filename, content_type, size, visibility, checksum, upload_expires_at)
-         SELECT $1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, now() + make_interval(secs => $10::float8)
-         WHERE (SELECT coalesce(sum(size), 0) FROM media.assets WHERE owner_id = $2::uuid AND status IN ('pending', 'ready')) + $7::bigint <= $11::bigint
-         RETURNING *)
-       SELECT ${columns} FROM a LEFT JOIN media.upload_sessions s ON false`,
-      [a.id, a.ownerId, a.bucket, a.key, a.filename, a.contentType, a.size, a.visibility, a.checksum, a.expiresInSeconds, a.quota],
+      `SELECT ${columns}
+       FROM media.create_asset_within_quota($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) a
+       LEFT JOIN media.upload_sessions s ON false`,
+      [
+        a.id,
+        a.ownerId,
+        a.bucket,
+        a.key,
+        a.filename,
+        a.contentType,
+        a.size,
+        a.visibility,
+        a.checksum,
+        a.pendingSeconds,
+        a.quota,
+        a.session?.uploadId ?? null,
+        a.session?.partSize ?? null,
+        a.session?.partCount ?? null,
+      ],
     );
-    return rows[0];
-  },
-
-  async insertSession(db: Db, s: { assetId: string; uploadId: string; partSize: number; partCount: number }): Promise<void> {
-    await db.query('INSERT INTO media.upload_sessions (asset_id, upload_id, part_size, part_count) VALUES ($1, $2, $3, $4)', [
-      s.assetId,
-      s.uploadId,
-      s.partSize,
-      s.partCount,
-    ]);
+    const row = rows[0];
+    if (row && a.session) Object.assign(row, { upload_id: a.session.uploadId, part_size: a.session.partSize, part_count: a.session.partCount });
+    return row;
   },
 
   async find(db: Db, id: string): Promise<AssetRow | undefined> {

@@ -9,7 +9,6 @@ import {
   UnprocessableError,
   ValidationError,
   pgErrorCode,
-  withTransaction,
 } from '@linkport/common';
 import type { Identity } from '../../plugins/auth.ts';
 import type { PresignedRequest } from '../../storage/storage.ts';
@@ -74,36 +73,33 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   // upload is aborted here; if the process dies in between, storage's own incomplete-upload
   // lifecycle rule is the backstop (R2 aborts them after 7 days by default).
   const uploadId = multipart ? await deps.storage.createMultipart(key, contentType) : undefined;
-  let row: AssetRow;
+  let row: AssetRow | undefined;
+  const quota = deps.config.MEDIA_USER_QUOTA_BYTES;
   try {
-    row = await withTransaction(deps.db, async (tx) => {
-      await repo.lockOwner(tx, identity.userId);
-      const quota = deps.config.MEDIA_USER_QUOTA_BYTES;
-      const inserted = await repo.insertWithinQuota(tx, {
-        id,
-        ownerId: identity.userId,
-        bucket: deps.storage.bucket,
-        key,
-        filename,
-        contentType,
-        size: input.size,
-        visibility: input.visibility,
-        checksum: input.checksum ?? null,
-        expiresInSeconds: ttl,
-        quota,
-      });
-      if (!inserted) {
-        const used = await repo.usedBytes(tx, identity.userId);
-        throw new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
-      }
-      if (plan && uploadId) await repo.insertSession(tx, { assetId: id, uploadId, ...plan });
-      return inserted;
+    row = await repo.createWithinQuota(deps.db, {
+      id,
+      ownerId: identity.userId,
+      bucket: deps.storage.bucket,
+      key,
+      filename,
+      contentType,
+      size: input.size,
+      visibility: input.visibility,
+      checksum: input.checksum ?? null,
+      pendingSeconds: ttl,
+      quota,
+      ...(plan && uploadId ? { session: { uploadId, ...plan } } : {}),
     });
   } catch (err) {
     if (uploadId) await deps.storage.abortMultipart(key, uploadId).catch(() => {});
     // The token is valid but core no longer knows the user (deleted within the token's lifetime).
     if (pgErrorCode(err) === PgCode.foreignKeyViolation) throw new UnauthorizedError('Unknown user', 'UNKNOWN_USER');
     throw err;
+  }
+  if (!row) {
+    if (uploadId) await deps.storage.abortMultipart(key, uploadId).catch(() => {});
+    const used = await repo.usedBytes(deps.db, identity.userId);
+    throw new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
   }
   log.info({ assetId: id, status: 'pending', mode: multipart ? 'multipart' : 'single', size: input.size, contentType }, 'asset upload created');
 
