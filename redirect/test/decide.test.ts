@@ -103,3 +103,13 @@ void describe('decide()', () => {
     assert.equal((decide(link({ redirectType: 301, geoTargets: { DE: 'https://d.e/' } }), req(), opts) as { cacheControl: string }).cacheControl, 'private, max-age=60');
   });
 });
+
+void describe('click entries', () => {
+  void it('pack and parse round-trip, TABs in header values included', async () => {
+    const { packClick, parseClick } = await import('../src/clicks/click.ts');
+    const c = { id: 'id1', linkId: '00000000-0000-4000-8000-000000000001', code: 'abc', ts: NOW, visitor: 'v', ua: 'Mozilla\t5.0', referrer: 'https://r.example/\t', country: 'DE' };
+    assert.deepEqual(parseClick(['c', packClick(c)]), { ...c, ua: 'Mozilla 5.0', referrer: 'https://r.example/ ' });
+    assert.equal(parseClick(['c', '2\tfuture-format']), null);
+    assert.equal(parseClick(['garbage', '1']), null);
+  });
+});

@@ -155,6 +155,22 @@ void test('redirect server over HTTP', async (t) => {
     await waitFor(async () => (await get(u('/brand-new-code'))).status === 302, 1000, 'new code visible');
   });
 
+  await t.test('the LISTEN connection reconnects after being killed', async () => {
+    const l = await e.newLink({ destination: 'https://example.com/before' });
+    assert.equal((await get(u(`/${l.code}`))).headers.get('location'), 'https://example.com/before');
+    const listenPid = async () =>
+      (await e.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'redirect-listen' AND datname = current_database() AND query = 'LISTEN link_changed'`)).rows[0]?.pid;
+    const before = await listenPid();
+    assert.ok(before);
+    await e.admin.query('SELECT pg_terminate_backend($1)', [before]);
+    await waitFor(async () => {
+      const pid = await listenPid();
+      return pid !== undefined && pid !== before && /invalidation_listener_up 1/.test(await (await get(u('/metrics'))).text());
+    }, 5000, 'listener reconnected');
+    await e.admin.query(`UPDATE links.links SET destination = 'https://example.com/after' WHERE id = $1`, [l.id]);
+    await waitFor(async () => (await get(u(`/${l.code}`))).headers.get('location') === 'https://example.com/after', 1000, 'edit after reconnect');
+  });
+
   await t.test('clicks go to the stream with a hashed visitor, never the IP', async () => {
     const redis = new Redis(e.redis.url).on('error', () => {});
     const l = await e.newLink();

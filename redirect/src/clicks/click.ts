@@ -13,12 +13,19 @@ export interface Click {
 }
 
 /**
- * One field per entry, `c` = the values joined by TAB (none can hold one: header values cannot
- * contain control characters, RFC 9110 §5.5, and the rest are ours). Two arguments per XADD instead
- * of sixteen cut the redirect server's CPU per click (bench/redirect.ts).
+ * One field per entry, `c` = a version tag and the values joined by TAB. Header values may hold a
+ * TAB (RFC 9110 §5.5 allows HTAB inside field values), so the two header-borne values have theirs
+ * turned into spaces; no other control character can occur. Fewer arguments per XADD cut the
+ * redirect server's CPU per click (bench/redirect.ts).
  */
+export function packClick(c: Click): string {
+  return `1\t${c.id}\t${c.linkId}\t${c.code}\t${c.ts}\t${c.visitor}\t${noTab(c.ua)}\t${noTab(c.referrer)}\t${c.country}`;
+}
+
+const noTab = (s: string) => (s.includes('\t') ? s.replaceAll('\t', ' ') : s);
+
 export function clickFields(c: Click): string[] {
-  return ['c', [1, c.id, c.linkId, c.code, c.ts, c.visitor, c.ua, c.referrer, c.country].join('\t')];
+  return ['c', packClick(c)];
 }
 
 /** Parses stream fields back; null when the entry is not a click (it goes to the dead-letter stream). */

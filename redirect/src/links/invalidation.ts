@@ -55,6 +55,7 @@ export class InvalidationListener {
     this.retryMs = 100;
     // Anything cached before this LISTEN took effect may have missed an edit.
     this.store.clearLocal();
+    this.store.clearShared().catch((err: unknown) => this.log.warn({ err }, 'could not clear the Redis link cache'));
   }
 
   private schedule(): void {

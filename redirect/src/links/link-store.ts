@@ -138,6 +138,21 @@ export class LinkStore {
     this.local?.clear();
   }
 
+  /**
+   * After a LISTEN gap the shared Redis copies may be stale too (when no other node was listening,
+   * nobody evicted them): drop every `link:*` key. SCAN + UNLINK in batches, rare (startup and
+   * reconnects), costs a burst of PostgreSQL reads as the caches refill.
+   */
+  async clearShared(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', 'link:*', 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+
   get size(): number {
     return this.local?.size ?? 0;
   }
