@@ -16,6 +16,14 @@ void test('quota counts pending and ready uploads and answers 413 QUOTA_EXCEEDED
   assert.equal(res.statusCode, 413);
   assert.equal(res.json().error.code, 'QUOTA_EXCEEDED');
   assert.deepEqual(res.json().error.details, { quota: 1000, used: 600, requested: 401 });
+  const multi = await h.app.inject({
+    method: 'POST',
+    url: '/v1/media/uploads',
+    headers: user.auth,
+    payload: { filename: 'm.mp4', contentType: 'video/mp4', size: 401, visibility: 'private', multipart: true },
+  });
+  assert.equal(multi.statusCode, 413);
+  assert.equal(multi.json().error.code, 'QUOTA_EXCEEDED');
   // Exactly filling the quota is fine; another user has their own.
   await createUpload(h, user.auth, { filename: 'c.png', contentType: 'image/png', size: 400, visibility: 'private' });
   await createUpload(h, other.auth, { filename: 'd.png', contentType: 'image/png', size: 1000, visibility: 'private' });

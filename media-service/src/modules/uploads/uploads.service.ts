@@ -72,9 +72,16 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   // The multipart upload is created before the row exists: if the insert then fails (quota), the
   // upload is aborted here; if the process dies in between, storage's own incomplete-upload
   // lifecycle rule is the backstop (R2 aborts them after 7 days by default).
+  const quota = deps.config.MEDIA_USER_QUOTA_BYTES;
+  const overQuota = async () => {
+    const used = await repo.usedBytes(deps.db, identity.userId);
+    return new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
+  };
+  // A cheap early answer so an over-quota user costs no storage call; the authoritative check is
+  // the locked one in createWithinQuota.
+  if (multipart && (await repo.usedBytes(deps.db, identity.userId)) + input.size > quota) throw await overQuota();
   const uploadId = multipart ? await deps.storage.createMultipart(key, contentType) : undefined;
   let row: AssetRow | undefined;
-  const quota = deps.config.MEDIA_USER_QUOTA_BYTES;
   try {
     row = await repo.createWithinQuota(deps.db, {
       id,
@@ -98,8 +105,7 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   }
   if (!row) {
     if (uploadId) await deps.storage.abortMultipart(key, uploadId).catch(() => {});
-    const used = await repo.usedBytes(deps.db, identity.userId);
-    throw new PayloadTooLargeError('Storage quota exceeded', 'QUOTA_EXCEEDED', { quota, used, requested: input.size });
+    throw await overQuota();
   }
   log.info({ assetId: id, status: 'pending', mode: multipart ? 'multipart' : 'single', size: input.size, contentType }, 'asset upload created');
 
