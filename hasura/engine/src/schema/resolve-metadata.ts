@@ -188,6 +188,9 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       if (typeof rel === 'string') { warnings.push(`${tm.key}: ${rel}`); continue; }
       const target = tables.get(rel.target);
       if (!target) { warnings.push(`${tm.key}: relationship ${r.name} targets untracked ${rel.target}`); continue; }
+      if (tm.colByGql.has(rel.name) || tm.relByName.has(rel.name)) {
+        warnings.push(`${tm.key}: relationship ${r.name} conflicts with an existing field`); continue;
+      }
       if (rel.mapping.some(([a, b]) => !tm.colByName.has(a) || !target.colByName.has(b))) {
         warnings.push(`${tm.key}: relationship ${r.name} maps unknown columns`); continue;
       }
