@@ -35,7 +35,8 @@ function parseCached(query: string): DocumentNode {
   if (hit) return hit;
   let doc: DocumentNode;
   try { doc = parse(query, { maxTokens: 100_000 }); } catch (e) {
-    throw new QueryError('validation-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
+    // A request whose query does not parse fails JSON decoding of GQLReq in Hasura: parse-failed at $.query.
+    throw new QueryError('parse-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
   }
   if (query.length < 20_000) {
     if (docCache.size >= 1000) docCache.delete(docCache.keys().next().value!);

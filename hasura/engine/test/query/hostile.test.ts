@@ -67,6 +67,14 @@ void test('hostile queries', async (t) => {
     assertHasuraError(await h.q(`{ links_links(where: ${w}) { code } }`, alice));
   });
 
+  await t.test('pathological nesting is refused, not crashed on', async () => {
+    const deep = `{ links_links(where: ${'{_not: '.repeat(20_000)}{}${'}'.repeat(20_000)}) { code } }`;
+    assertHasuraError(await h.q(deep, alice));
+    let w: unknown = {};
+    for (let i = 0; i < 5_000; i++) w = { _not: w };
+    assertHasuraError(await h.q('query ($w: links_links_bool_exp) { links_links(where: $w) { code } }', alice, { w }));
+  });
+
   await t.test('huge _in list is one parameter', async () => {
     const codes = Array.from({ length: 50_000 }, (_, i) => `code${i}`);
     const r = await h.q('query ($c: [String!]) { links_links_aggregate(where: {code: {_in: $c}}) { aggregate { count } } }', alice, { c: codes });
