@@ -8,5 +8,9 @@ import { s3Settings } from '../src/plugins/s3.ts';
 import { setupBucket } from '../src/storage/cors.ts';
 
 const config = loadMediaConfig();
-await setupBucket({ ...s3Settings(config), bucket: config.S3_BUCKET, corsOrigins: config.CORS_ORIGINS });
-console.log(`bucket ${config.S3_BUCKET}: CORS for ${config.CORS_ORIGINS.join(', ') || '(none: removed)'}`);
+const { cors } = await setupBucket({ ...s3Settings(config), bucket: config.S3_BUCKET, corsOrigins: config.CORS_ORIGINS });
+console.log(
+  cors === 'applied'
+    ? `bucket ${config.S3_BUCKET}: CORS for ${config.CORS_ORIGINS.join(', ') || '(none: removed)'}`
+    : `bucket ${config.S3_BUCKET}: ready; no bucket CORS API on this store (MinIO: MINIO_API_CORS_ALLOW_ORIGIN)`,
+);

@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { JWTVerifyGetKey } from 'jose';
 import { loggerOptions, registerErrorHandling, registerHealth } from '@linkport/common';
 import type { Config } from './config.ts';
-import { authPlugin } from './plugins/auth.ts';
+import { createAuth } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { s3Plugin } from './plugins/s3.ts';
 import { swaggerPlugin } from './plugins/swagger.ts';
@@ -12,10 +12,19 @@ import { runExpiry, scheduleExpiry, type ExpiryResult } from './modules/assets/e
 import type { MediaDeps } from './modules/deps.ts';
 import { uploadsRoutes } from './modules/uploads/uploads.routes.ts';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    media: MediaDeps & { expireUploads(): Promise<ExpiryResult> };
-  }
+export interface MediaHandle extends MediaDeps {
+  /** One pass of the expiry job (the timer runs it every MEDIA_EXPIRY_INTERVAL_SECONDS). */
+  expireUploads(): Promise<ExpiryResult>;
+}
+
+// A WeakMap, not a Fastify decorator: no global type augmentation in the one-program typecheck.
+const handles = new WeakMap<FastifyInstance, MediaHandle>();
+
+/** The media internals of an app built by buildApp (tests, the launcher's maintenance calls). */
+export function mediaOf(app: FastifyInstance): MediaHandle {
+  const handle = handles.get(app);
+  if (!handle) throw new Error('mediaOf: not a media-service app');
+  return handle;
 }
 
 export interface BuildOptions {
@@ -43,17 +52,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   registerErrorHandling(app);
 
   const deps: MediaDeps = { db: dbPlugin(app, config), storage: s3Plugin(app, config), config };
-  app.decorate('media', { ...deps, expireUploads: () => runExpiry(deps, app.log) });
+  handles.set(app, { ...deps, expireUploads: () => runExpiry(deps, app.log) });
 
   await swaggerPlugin(app);
-  await authPlugin(app, config, opts.jwks);
+  const auth = createAuth(config, opts.jwks);
   registerHealth(app, [
     { name: 'database', check: () => deps.db.query('SELECT 1') },
     { name: 'storage', check: () => deps.storage.ping() },
   ]);
   await app.register(async (scope) => {
-    await uploadsRoutes(scope, deps);
-    await assetsRoutes(scope, deps);
+    await uploadsRoutes(scope, deps, auth);
+    await assetsRoutes(scope, deps, auth);
   });
   scheduleExpiry(app, deps);
   return app;

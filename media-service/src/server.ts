@@ -7,8 +7,9 @@ import { setupBucket } from './storage/cors.ts';
 const config = loadMediaConfig();
 const log = createLogger('media-service', config.LOG_LEVEL);
 if (config.S3_SETUP_BUCKET) {
-  await setupBucket({ ...s3Settings(config), bucket: config.S3_BUCKET, corsOrigins: config.CORS_ORIGINS });
-  log.info({ bucket: config.S3_BUCKET, origins: config.CORS_ORIGINS }, 'bucket and CORS applied');
+  const { cors } = await setupBucket({ ...s3Settings(config), bucket: config.S3_BUCKET, corsOrigins: config.CORS_ORIGINS });
+  if (cors === 'applied') log.info({ bucket: config.S3_BUCKET, origins: config.CORS_ORIGINS }, 'bucket and CORS applied');
+  else log.warn({ bucket: config.S3_BUCKET }, 'bucket ready; this store has no bucket CORS API (MinIO: set MINIO_API_CORS_ALLOW_ORIGIN)');
 }
 const app = await buildApp(config);
 await app.listen({ host: config.HOST, port: config.PORT });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, startS3Server, type RunningS3, type TestDatabase } from '@linkport/common/testing';
-import { buildApp } from '../src/app.ts';
+import { buildApp, mediaOf, type MediaHandle } from '../src/app.ts';
 import { loadMediaConfig, type Config } from '../src/config.ts';
 
 export const BUCKET = 'linkport-media';
@@ -67,7 +67,7 @@ export interface Harness {
   /** A user row in core.users (media.assets.owner_id references it) and a session token. */
   newUser(opts?: { role?: string }): Promise<{ id: string; token: string; auth: { authorization: string } }>;
   admin: pg.Pool;
-  media(): FastifyInstance["media"];
+  media(): MediaHandle;
 }
 
 /**
@@ -126,7 +126,7 @@ export async function build(
     s3,
     issuer,
     admin,
-    media: () => app.media,
+    media: () => mediaOf(app),
     async newUser(o = {}) {
       const id = randomUUID();
       await admin.query("INSERT INTO core.users (id, email, password_hash, role) VALUES ($1, $2, 'x', $3)", [

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '@linkport/common';
 import type { Config } from '../config.ts';
@@ -12,13 +12,20 @@ export interface Identity {
   scopes: Set<string> | undefined;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    identity: Identity;
-  }
-  interface FastifyInstance {
-    requireScope(scope: Scope): onRequestAsyncHookHandler;
-  }
+// Kept in a WeakMap rather than a global `declare module 'fastify'` augmentation: the repository is
+// typechecked as one program, where another service's `FastifyRequest.identity` would collide.
+const identities = new WeakMap<FastifyRequest, Identity>();
+
+/** The verified caller of a request that passed an `auth.requireScope` hook. */
+export function identityOf(req: FastifyRequest): Identity {
+  const identity = identities.get(req);
+  if (!identity) throw new Error('identityOf: route has no requireScope hook');
+  return identity;
+}
+
+export interface Auth {
+  /** An onRequest hook: verifies the bearer JWT and the scope, then records the identity. */
+  requireScope(scope: Scope): onRequestAsyncHookHandler;
 }
 
 const HASURA_CLAIMS = 'https://hasura.io/jwt/claims';
@@ -45,7 +52,7 @@ export function identityFrom(payload: JWTPayload): Identity {
  * gateway's X-User-* headers are never trusted alone (DESIGN.md "Identity and auth"). The remote
  * key set is cached by jose and refetched on an unknown `kid`, so core's key rotation needs nothing.
  */
-export async function authPlugin(app: FastifyInstance, config: Config, keys?: JWTVerifyGetKey): Promise<void> {
+export function createAuth(config: Config, keys?: JWTVerifyGetKey): Auth {
   const jwks = keys ?? createRemoteJWKSet(new URL(config.JWKS_URL), { timeoutDuration: 5000, cooldownDuration: 30_000 });
 
   async function authenticate(req: FastifyRequest): Promise<Identity> {
@@ -71,14 +78,13 @@ export async function authPlugin(app: FastifyInstance, config: Config, keys?: JW
     }
   }
 
-  app.decorateRequest('identity', null as unknown as Identity);
-  app.decorate('requireScope', (scope: Scope): onRequestAsyncHookHandler => {
-    return async (req) => {
+  return {
+    requireScope: (scope) => async (req) => {
       const identity = await authenticate(req);
       if (identity.scopes && !identity.scopes.has(scope)) {
         throw new ForbiddenError(`This credential lacks the ${scope} scope`, 'INSUFFICIENT_SCOPE', { required: scope });
       }
-      req.identity = identity;
-    };
-  });
+      identities.set(req, identity);
+    },
+  };
 }

@@ -50,11 +50,21 @@ export async function ensureBucket(client: S3Client, bucket: string): Promise<vo
  * What the launcher and compose call: bucket (created when missing) + CORS, from the same settings
  * the service uses. Also runnable as `npm run setup-bucket -w @linkport/media-service`.
  */
-export async function setupBucket(settings: S3Settings & { bucket: string; corsOrigins: string[]; create?: boolean }): Promise<void> {
+export async function setupBucket(
+  settings: S3Settings & { bucket: string; corsOrigins: string[]; create?: boolean },
+): Promise<{ cors: 'applied' | 'unsupported' }> {
   const client = createS3Client(settings);
   try {
     if (settings.create ?? true) await ensureBucket(client, settings.bucket);
-    await applyBucketCors(client, settings.bucket, settings.corsOrigins);
+    try {
+      await applyBucketCors(client, settings.bucket, settings.corsOrigins);
+      return { cors: 'applied' };
+    } catch (err) {
+      // MinIO implements no bucket CORS API (501 NotImplemented): its CORS is server-wide
+      // (MINIO_API_CORS_ALLOW_ORIGIN), which compose sets from CORS_ORIGINS.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 501) return { cors: 'unsupported' };
+      throw err;
+    }
   } finally {
     client.destroy();
   }

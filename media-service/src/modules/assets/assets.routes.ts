@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MediaDeps } from '../deps.ts';
+import { identityOf, type Auth } from '../../plugins/auth.ts';
 import { assetIdParams, assetListSchema, assetWithUrlSchema, errorSchema, listQuery } from './assets.schemas.ts';
 import { accessUrl, assetWithUrl, deleteAsset, findOwned, listAssets } from './assets.service.ts';
 import { ConflictError } from '@linkport/common';
@@ -9,10 +10,10 @@ import { ConflictError } from '@linkport/common';
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema };
 const security = [{ bearerAuth: [] }];
 
-export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Promise<void> {
+export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps, auth: Auth): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const read = app.requireScope('media:read');
-  const write = app.requireScope('media:write');
+  const read = auth.requireScope('media:read');
+  const write = auth.requireScope('media:write');
 
   app.get('/v1/media/assets', {
     onRequest: read,
@@ -23,7 +24,7 @@ export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Prom
       querystring: listQuery,
       response: { 200: assetListSchema, ...errors },
     },
-    handler: async (req) => listAssets(deps, req.identity, req.query),
+    handler: async (req) => listAssets(deps, identityOf(req), req.query),
   });
 
   app.get('/v1/media/assets/:id', {
@@ -35,7 +36,7 @@ export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Prom
       params: assetIdParams,
       response: { 200: assetWithUrlSchema, ...errors },
     },
-    handler: async (req) => assetWithUrl(deps, await findOwned(deps, req.identity, req.params.id)),
+    handler: async (req) => assetWithUrl(deps, await findOwned(deps, identityOf(req), req.params.id)),
   });
 
   app.get('/v1/media/assets/:id/download', {
@@ -48,7 +49,7 @@ export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Prom
       response: { 302: z.null().describe('Location: the presigned URL'), 409: errorSchema, ...errors },
     },
     handler: async (req, reply) => {
-      const row = await findOwned(deps, req.identity, req.params.id);
+      const row = await findOwned(deps, identityOf(req), req.params.id);
       if (row.status !== 'ready') throw new ConflictError('Asset is not ready', 'ASSET_NOT_READY', { status: row.status });
       const { url } = await accessUrl(deps, row, 'attachment');
       // The URL is a short-lived credential: keep it out of shared caches.
@@ -66,7 +67,7 @@ export async function assetsRoutes(base: FastifyInstance, deps: MediaDeps): Prom
       response: { 204: z.null(), ...errors },
     },
     handler: async (req, reply) => {
-      await deleteAsset(deps, req.identity, req.params.id, req.log);
+      await deleteAsset(deps, identityOf(req), req.params.id, req.log);
       return reply.code(204).send(null);
     },
   });

@@ -3,15 +3,16 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { assetIdParams, assetSchema, errorSchema } from '../assets/assets.schemas.ts';
 import type { MediaDeps } from '../deps.ts';
+import { identityOf, type Auth } from '../../plugins/auth.ts';
 import { completeBody, createUploadBody, partsBody, partsSchema, uploadSchema } from './uploads.schemas.ts';
 import { abortUpload, completeUpload, createUpload, partUrls } from './uploads.service.ts';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 410: errorSchema, 503: errorSchema };
 const security = [{ bearerAuth: [] }];
 
-export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Promise<void> {
+export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps, auth: Auth): Promise<void> {
   const app = base.withTypeProvider<ZodTypeProvider>();
-  const write = app.requireScope('media:write');
+  const write = auth.requireScope('media:write');
 
   app.post('/v1/media/uploads', {
     onRequest: write,
@@ -25,7 +26,7 @@ export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Pro
       body: createUploadBody,
       response: { 201: uploadSchema, 413: errorSchema, 415: errorSchema, ...errors },
     },
-    handler: async (req, reply) => reply.code(201).send(await createUpload(deps, req.identity, req.body, req.log)),
+    handler: async (req, reply) => reply.code(201).send(await createUpload(deps, identityOf(req), req.body, req.log)),
   });
 
   app.post('/v1/media/uploads/:id/parts', {
@@ -38,7 +39,7 @@ export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Pro
       body: partsBody,
       response: { 200: partsSchema, ...errors },
     },
-    handler: async (req) => partUrls(deps, req.identity, req.params.id, req.body.partNumbers),
+    handler: async (req) => partUrls(deps, identityOf(req), req.params.id, req.body.partNumbers),
   });
 
   app.post('/v1/media/uploads/:id/complete', {
@@ -56,7 +57,7 @@ export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Pro
       body: completeBody.nullish(),
       response: { 200: assetSchema, 422: errorSchema, ...errors },
     },
-    handler: async (req) => completeUpload(deps, req.identity, req.params.id, req.body?.parts, req.log),
+    handler: async (req) => completeUpload(deps, identityOf(req), req.params.id, req.body?.parts, req.log),
   });
 
   app.post('/v1/media/uploads/:id/abort', {
@@ -69,7 +70,7 @@ export async function uploadsRoutes(base: FastifyInstance, deps: MediaDeps): Pro
       response: { 204: z.null(), ...errors },
     },
     handler: async (req, reply) => {
-      await abortUpload(deps, req.identity, req.params.id, req.log);
+      await abortUpload(deps, identityOf(req), req.params.id, req.log);
       return reply.code(204).send(null);
     },
   });
