@@ -5,10 +5,11 @@ import {
   type GraphQLOutputType, type GraphQLScalarType as Scalar,
 } from 'graphql';
 import { comparisonType } from './comparison.ts';
-import { AGG_OPS, type AggOp, type FieldMeta } from './meta.ts';
+import { AGG_OPS, meta, type AggOp } from './meta.ts';
 import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } from './model.ts';
 import { scalarName } from './scalars.ts';
 import { isComparable, isJson, isNumeric } from './scalars.ts';
+import { rootFields, type RoleTypes } from './root-fields.ts';
 
 /** The admin role bypasses permissions: every column, aggregations, no filter. */
 export function adminPerm(t: TableModel): SelectPerm {
@@ -17,7 +18,7 @@ export function adminPerm(t: TableModel): SelectPerm {
 
 const BUILTIN_SCALARS: Record<string, Scalar> = { Int: GraphQLInt, String: GraphQLString, Boolean: GraphQLBoolean, Float: GraphQLFloat };
 const customScalars = new Map<string, GraphQLScalarType>();
-function scalarType(name: string): Scalar {
+export function scalarType(name: string): Scalar {
   const b = BUILTIN_SCALARS[name];
   if (b) return b;
   let s = customScalars.get(name);
@@ -30,7 +31,6 @@ const sortMap = <T>(m: Record<string, T>): Record<string, T> => {
   for (const k of Object.keys(m).sort()) out[k] = m[k]!;
   return out;
 };
-const meta = (m: FieldMeta): { hasura: FieldMeta } => ({ hasura: m });
 
 /** Order-by directions (Postgres/Instances/Schema.hs `orderByOperators`; research §A.3). */
 const orderByEnum = new GraphQLEnumType({
@@ -46,8 +46,20 @@ const orderByEnum = new GraphQLEnumType({
   },
 });
 
+
 /** Builds one role's schema (`GraphQL/Schema/{Build,Select,OrderBy,BoolExp}.hs`); `role` null = admin. */
 export function buildRoleSchema(model: Model, role: string | null): GraphQLSchema {
+  const types = roleTypes(model, role);
+  const q = rootFields(types, 'query');
+  if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
+  const s = rootFields(types, 'subscription');
+  return new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'query_root', fields: q }),
+    subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
+  });
+}
+
+function roleTypes(model: Model, role: string | null): RoleTypes {
   const permOf = (t: TableModel): SelectPerm | undefined => (role === null ? adminPerm(t) : t.perms.get(role));
   const cmpCache = new Map<string, GraphQLInputObjectType>();
   const objects = new Map<string, GraphQLObjectType>();
@@ -299,67 +311,5 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
     return a;
   };
 
-  const fnArgs = new Map<string, GraphQLInputObjectType>();
-  const rootFields = (which: 'query' | 'subscription'): GraphQLFieldConfigMap<unknown, unknown> => {
-    const f: GraphQLFieldConfigMap<unknown, unknown> = {};
-    for (const t of model.tables.values()) {
-      const perm = permOf(t);
-      if (!perm) continue;
-      const allowed = which === 'query' ? perm.queryRootFields : perm.subscriptionRootFields;
-      const ok = (k: string): boolean => !allowed || allowed.includes(k);
-      const label = t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
-      if (ok('select')) f[t.rootNames.select] = {
-        type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), args: selectArgs(t),
-        description: `fetch data from the table: "${label}"`, extensions: meta({ kind: 'select', table: t, perm }),
-      };
-      if (perm.allowAggregations && ok('select_aggregate')) f[t.rootNames.select_aggregate] = {
-        type: new GraphQLNonNull(aggregateType(t)), args: selectArgs(t),
-        description: `fetch aggregated fields from the table: "${label}"`, extensions: meta({ kind: 'select_aggregate', table: t, perm }),
-      };
-      const pkCols = t.pk.map((n) => t.colByName.get(n)!);
-      if (pkCols.length > 0 && pkCols.every((c) => perm.columns.has(c.name)) && ok('select_by_pk')) {
-        const args: GraphQLFieldConfigArgumentMap = {};
-        for (const c of pkCols) args[c.gqlName] = { type: new GraphQLNonNull(colType(c) as GraphQLInputType) };
-        f[t.rootNames.select_by_pk] = {
-          type: objectType(t), args: sortMap(args),
-          description: `fetch data from the table: "${label}" using primary key columns`, extensions: meta({ kind: 'select_by_pk', table: t, perm }),
-        };
-      }
-    }
-    for (const fnm of model.functions) {
-      const t = model.tables.get(fnm.target)!;
-      const perm = permOf(t);
-      if (!perm) continue;
-      const args = selectArgs(t);
-      if (fnm.inputArgs.length > 0) {
-        let argsType = fnArgs.get(fnm.rootName);
-        if (!argsType) {
-          argsType = new GraphQLInputObjectType({
-            name: `${fnm.rootName}_args`,
-            fields: Object.fromEntries(fnm.inputArgs.map((a) => [a.name, { type: scalarType(scalarName(a.type)) as GraphQLInputType }])),
-          });
-          fnArgs.set(fnm.rootName, argsType);
-        }
-        args.args = { type: fnm.inputArgs.some((a) => !a.hasDefault) ? new GraphQLNonNull(argsType) : argsType, description: `input parameters for function "${fnm.fn.name}"` };
-      }
-      const sorted = sortMap(args);
-      f[fnm.rootName] = {
-        type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), args: sorted,
-        description: `execute function "${fnm.fn.name}" which returns "${t.name}"`, extensions: meta({ kind: 'function', fnm, table: t, perm }),
-      };
-      if (perm.allowAggregations) f[`${fnm.rootName}_aggregate`] = {
-        type: new GraphQLNonNull(aggregateType(t)), args: sorted,
-        description: `execute function "${fnm.fn.name}" and query aggregates on result of table type "${t.name}"`, extensions: meta({ kind: 'function_aggregate', fnm, table: t, perm }),
-      };
-    }
-    return sortMap(f);
-  };
-
-  const q = rootFields('query');
-  if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
-  const s = rootFields('subscription');
-  return new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'query_root', fields: q }),
-    subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
-  });
+  return { model, permOf, objectType, aggregateType, selectArgs, scalarType };
 }

@@ -20,3 +20,5 @@ export type AggOp = (typeof AGG_OPS)[number];
 export function fieldMeta(ext: Readonly<Record<string, unknown>> | null | undefined): FieldMeta | undefined {
   return (ext?.hasura as FieldMeta | undefined) ?? undefined;
 }
+
+export const meta = (m: FieldMeta): { hasura: FieldMeta } => ({ hasura: m });
