@@ -24,6 +24,7 @@ export async function harness(metadata: Metadata = linksMetadata(), opts: { maxD
   await seed.query(SEED_SQL);
   await seed.end();
   const pool = new pg.Pool({ connectionString: db.roleUrl('links_admin'), max: 4 });
+  pool.on('error', () => undefined); // idle clients of a dropped database
   const engine = await createEngine(pool, metadata, { stringifyNumericTypes: true, ...opts });
   return {
     db, pool, engine,
