@@ -53,10 +53,13 @@ export function buildRoleSchema(model: Model, role: string | null): GraphQLSchem
   const q = rootFields(types, 'query');
   if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
   const s = rootFields(types, 'subscription');
-  return new GraphQLSchema({
+  const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'query_root', fields: q }),
     subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
   });
+  // `__schema.types` sorted by name, as Hasura's introspection (Introspect.hs) lists them.
+  const config = schema.toConfig();
+  return new GraphQLSchema({ ...config, types: [...config.types].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) });
 }
 
 function roleTypes(model: Model, role: string | null): RoleTypes {

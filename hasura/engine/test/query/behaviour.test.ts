@@ -14,6 +14,8 @@ void test('GraphQL behaviour', async (t) => {
     for (const s of [admin, alice, anonymous]) {
       const r = await h.q(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }), s);
       assert.ok(r.data, JSON.stringify(r.errors));
+      const names = (r.data as IntrospectionQuery).__schema.types.map((x) => x.name);
+      assert.deepEqual(names, [...names].sort(), 'types sorted by name like Hasura');
       const schema = buildClientSchema(r.data as IntrospectionQuery);
       assert.equal(schema.getQueryType()?.name, 'query_root');
       const sdl = printSchema(schema);
