@@ -56,10 +56,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await swaggerPlugin(app);
   const auth = createAuth(config, opts.jwks);
-  registerHealth(app, [
+  const checks = [
     { name: 'database', check: () => deps.db.query('SELECT 1') },
     { name: 'storage', check: () => deps.storage.ping() },
-  ]);
+  ];
+  // Bare for orchestrators on the private port; prefixed for the gateway's public health route
+  // (gateway/dynamic/media.yml forwards /v1/media/health/* unchanged).
+  registerHealth(app, checks);
+  registerHealth(app, checks, '/v1/media');
   await app.register(async (scope) => {
     await uploadsRoutes(scope, deps, auth);
     await assetsRoutes(scope, deps, auth);

@@ -41,8 +41,12 @@ export const configSchema = z.object({
    * them on for loopback endpoints only; `true`/`false` force them.
    */
   S3_EMULATOR_COMPAT: z.enum(['auto', 'true', 'false']).default('auto'),
-  /** Create the bucket when missing and apply CORS_ORIGINS at boot (local and compose setups). */
-  S3_SETUP_BUCKET: envBool.default(false),
+  /**
+   * At boot: create the bucket when missing and apply CORS_ORIGINS with corsRules(). `auto`: only
+   * with the local emulator (same test as S3_EMULATOR_COMPAT), whose bucket the launcher creates with
+   * a generic CORS list; R2 API tokens often lack bucket-admin rights, so elsewhere it is opt-in.
+   */
+  S3_SETUP_BUCKET: z.enum(['auto', 'true', 'false']).default('auto'),
   MEDIA_PUBLIC_BASE_URL: z.string().url(),
   JWKS_URL: z.string().url(),
   JWT_ISSUER: z.string().min(1).default('linkport'),

@@ -6,7 +6,7 @@ import { createTestDatabase } from '@linkport/common/testing';
 import { startIssuer, startS3 } from './helper.ts';
 
 // server.ts as the launcher runs it: env only, bucket created and CORS applied at boot
-// (S3_SETUP_BUCKET), ready when the database and bucket answer, exit 0 on SIGTERM after draining.
+// (S3_SETUP_BUCKET=auto: on for the loopback emulator), ready when the database and bucket answer, exit 0 on SIGTERM after draining.
 void test('server.ts boots from env, sets up the bucket, and shuts down gracefully on SIGTERM', async (t) => {
   const db = await createTestDatabase();
   const s3 = await startS3([], []);
@@ -26,7 +26,6 @@ void test('server.ts boots from env, sets up the bucket, and shuts down graceful
       S3_ACCESS_KEY_ID: s3.accessKeyId,
       S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
       S3_BUCKET: 'booted-bucket',
-      S3_SETUP_BUCKET: 'true',
       CORS_ORIGINS: 'http://localhost:5173',
       MEDIA_PUBLIC_BASE_URL: 'http://127.0.0.1/media',
       JWKS_URL: issuer.jwksUrl,

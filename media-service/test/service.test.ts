@@ -27,6 +27,8 @@ void test('health: live always, ready checks the database and the bucket', async
   const ready = await h.app.inject({ method: 'GET', url: '/health/ready' });
   assert.equal(ready.statusCode, 200, ready.body);
   assert.deepEqual(ready.json().checks, { database: 'ok', storage: 'ok' });
+  assert.equal((await h.app.inject({ method: 'GET', url: '/v1/media/health/ready' })).statusCode, 200, 'the gateway-facing path');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/v1/media/health/live' })).statusCode, 200);
 
   const broken = await build(t, { S3_BUCKET: 'no-such-bucket' });
   const res = await broken.app.inject({ method: 'GET', url: '/health/ready' });
