@@ -113,3 +113,17 @@ void describe('click entries', () => {
     assert.equal(parseClick(['garbage', '1']), null);
   });
 });
+
+void describe('visitor hash', () => {
+  void it('stable within a UTC day, different across days, secret and inputs', async () => {
+    const { VisitorHasher } = await import('../src/visitor.ts');
+    const h = new VisitorHasher('a-long-enough-secret');
+    const day = Date.parse('2026-03-01T00:00:00Z');
+    const x = h.hash('198.51.100.7', 'UA', day + 1000);
+    assert.equal(h.hash('198.51.100.7', 'UA', day + 86_399_000), x);
+    assert.notEqual(h.hash('198.51.100.7', 'UA', day + 86_400_000), x);
+    assert.notEqual(h.hash('198.51.100.8', 'UA', day + 1000), x);
+    assert.notEqual(new VisitorHasher('another-long-secret!').hash('198.51.100.7', 'UA', day + 1000), x);
+    assert.match(x, /^[A-Za-z0-9_-]{32}$/);
+  });
+});
