@@ -64,6 +64,15 @@ void test('GraphQL behaviour', async (t) => {
     assert.deepEqual(Object.keys(r.data as object), ['a', 'b', 'agg']);
   });
 
+  await t.test('subscriptions execute once here; one root field unless @_multiple_top_level_fields', async () => {
+    const one = await h.q('subscription { links_links_aggregate { aggregate { count } } }', alice);
+    assert.deepEqual(one.data, { links_links_aggregate: { aggregate: { count: 6 } } });
+    const two = await h.q('subscription { a: links_links(limit: 1) { code } b: links_tags(limit: 1) { name } }', alice);
+    assert.equal(two.errors?.[0]?.message, 'subscriptions must select one top level field');
+    const multi = await h.q('subscription @_multiple_top_level_fields { a: links_links_aggregate { aggregate { count } } b: links_tags_aggregate { aggregate { count } } }', alice);
+    assert.deepEqual(multi.data, { a: { aggregate: { count: 6 } }, b: { aggregate: { count: 2 } } });
+  });
+
   await t.test('no mutations exist yet', async () => {
     const r = await h.q('mutation { delete_links_links(where: {}) { affected_rows } }', alice);
     assert.deepEqual(r.errors, [{ extensions: { path: '$', code: 'validation-failed' }, message: 'no mutations exist' }]);
