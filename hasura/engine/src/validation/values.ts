@@ -147,6 +147,8 @@ function coerceScalar(type: GraphQLScalarType, input: Input, path: string): unkn
       throw validationFailed(path, `expected a boolean for type 'Boolean', but found ${kind}`);
     default:
       // Custom scalars (uuid, bigint, jsonb, timestamptz, …) take any JSON; PostgreSQL's cast checks it.
+      // Number literals keep their text so bigint/numeric values beyond 2^53 stay exact.
+      if ('node' in input && (input.node.kind === Kind.INT || input.node.kind === Kind.FLOAT)) return input.node.value;
       return raw;
   }
 }

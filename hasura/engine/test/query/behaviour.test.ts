@@ -73,6 +73,11 @@ void test('GraphQL behaviour', async (t) => {
     assert.deepEqual(multi.data, { a: { aggregate: { count: 6 } }, b: { aggregate: { count: 2 } } });
   });
 
+  await t.test('bigint literals beyond 2^53 stay exact', async () => {
+    const r = await h.q('{ links_links(where: {max_clicks: {_eq: 9007199254740993}}) { code max_clicks } }', admin);
+    assert.deepEqual(r.data, { links_links: [{ code: 'code5', max_clicks: '9007199254740993' }, { code: 'code10', max_clicks: '9007199254740993' }] });
+  });
+
   await t.test('no mutations exist yet', async () => {
     const r = await h.q('mutation { delete_links_links(where: {}) { affected_rows } }', alice);
     assert.deepEqual(r.errors, [{ extensions: { path: '$', code: 'validation-failed' }, message: 'no mutations exist' }]);
