@@ -153,9 +153,12 @@ const TEXT = keyword('text');
 function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: string, v: unknown): SQL {
   const bin = BIN[op];
   if (bin) {
-    if (op === '_like' || op === '_nlike' || op === '_ilike' || op === '_nilike' || op === '_similar' || op === '_nsimilar' || op.endsWith('regex'))
-      return sql`(${lhs} ${keyword(bin)} ${operand(b, col, v)})`;
-    return sql`(${lhs} ${keyword(bin)} ${operand(b, col, v)})`;
+    const rhs = operand(b, col, v);
+    // Permission `_eq` is null-safe (research §D, explain/permissions_query.yaml). Session variables
+    // and non-null literals can never be NULL, so only a literal null needs the IS NULL branch —
+    // which keeps `col = $1` index- and order-friendly under generic plans.
+    if (b.perm && op === '_eq' && v === null) return sql`(${lhs} IS NULL)`;
+    return sql`(${lhs} ${keyword(bin)} ${rhs})`;
   }
   switch (op) {
     case '_in': return sql`(${lhs} = ANY(${listOperand(b, col, v, typeSql(col))}))`;
