@@ -126,6 +126,7 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   const ref = tableRef(cf.definition?.function);
   const fn = ref ? fns.get(tableKey(ref.schema, ref.name)) : undefined;
   if (!fn) return `computed field ${cf.name}: function not found`;
+  if (fn.volatility === 'v') return `computed field ${cf.name}: function is VOLATILE`;
   const sessionArgIndex = cf.definition?.session_argument ? fn.args.findIndex((a) => a.name === cf.definition!.session_argument) : undefined;
   const tableArgIndex = cf.definition?.table_argument
     ? fn.args.findIndex((a) => a.name === cf.definition!.table_argument)
@@ -215,6 +216,8 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     if (!ref || !fn) { warnings.push(`function ${JSON.stringify(f.function ?? f)} not found`); continue; }
     const target = tableKey(fn.returnType.schema, fn.returnType.name);
     if (!fn.returnsSet || fn.returnTypType !== 'c' || !tables.has(target)) { warnings.push(`function ${fn.name}: must return SETOF a tracked table`); continue; }
+    // VOLATILE functions are mutations in Hasura (docs schema/postgres/custom-functions.mdx), not queries.
+    if (fn.volatility === 'v') { warnings.push(`function ${fn.name}: VOLATILE functions are served as mutations, not yet supported`); continue; }
     const sessionArg = f.configuration?.session_argument;
     const sessionArgIndex = sessionArg ? fn.args.findIndex((a) => a.name === sessionArg) : undefined;
     functions.push({
