@@ -127,3 +127,14 @@ void describe('visitor hash', () => {
     assert.match(x, /^[A-Za-z0-9_-]{32}$/);
   });
 });
+
+void describe('config', () => {
+  void it('requires REDIRECT_SECRET in production only, and lists every bad key', async () => {
+    const { loadRedirectConfig } = await import('../src/config.ts');
+    const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db', REDIS_URL: 'redis://127.0.0.1:6390' };
+    assert.ok(loadRedirectConfig(base).REDIRECT_SECRET.length >= 16);
+    assert.throws(() => loadRedirectConfig({ ...base, NODE_ENV: 'production' }), /REDIRECT_SECRET/);
+    assert.equal(loadRedirectConfig({ ...base, NODE_ENV: 'production', REDIRECT_SECRET: 'x'.repeat(32) }).REDIRECT_SECRET, 'x'.repeat(32));
+    assert.throws(() => loadRedirectConfig({ REDIS_URL: 'nope', PORT: 'abc' }), (e: Error) => /DATABASE_URL/.test(e.message) && /REDIS_URL/.test(e.message) && /PORT/.test(e.message));
+  });
+});
