@@ -29,6 +29,10 @@ void test('redirect server over HTTP', async (t) => {
     const l = await e.newLink({ destination: 'https://example.com/p?a=1', utm_source: 'newsletter', utm_medium: 'email' });
     const r = await get(u(`/${l.code}?b=2`));
     assert.equal(r.headers.get('location'), 'https://example.com/p?a=1&utm_source=newsletter&utm_medium=email&b=2');
+    const iri = await e.newLink({ destination: 'https://bücher.example/日本?q=é' });
+    const ri = await get(u(`/${iri.code}`));
+    assert.equal(ri.status, 302);
+    assert.equal(ri.headers.get('location'), 'https://xn--bcher-kva.example/%E6%97%A5%E6%9C%AC?q=%C3%A9');
     const nf = await e.newLink({ forward_query: false });
     assert.equal((await get(u(`/${nf.code}?b=2`))).headers.get('location'), 'https://example.com/landing');
   });

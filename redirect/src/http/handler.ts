@@ -43,6 +43,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const { config, store, metrics, log } = deps;
   const decideOpts = { permanentMaxAgeS: config.PERMANENT_MAX_AGE_S };
 
+  /** Cached entry (negative ones included) or the tiers below. */
+  function lookup(code: string): Promise<Link | null> | Link | null {
+    const hit = store.peek(code);
+    return hit ? hit.v : store.get(code);
+  }
+
   function notFound(req: IncomingMessage, res: ServerResponse): void {
     metrics.c.not_found_total++;
     if (prefersJson(req)) {
@@ -108,7 +114,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
   async function submitPassword(req: IncomingMessage, res: ServerResponse, code: string, query: string): Promise<void> {
     const form = await readForm(req).catch(() => null);
-    const link = store.peek(code)?.v ?? (await store.get(code));
+    const link = await lookup(code);
     if (!link || link.status !== 'active') return notFound(req, res);
     const self = `/${code}${query ? `?${query}` : ''}`;
     if (!link.passwordTag) {
@@ -134,7 +140,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function preview(req: IncomingMessage, res: ServerResponse, code: string): Promise<void> {
-    const link = store.peek(code)?.v ?? (await store.get(code));
+    const link = await lookup(code);
     if (!link || link.status !== 'active') return notFound(req, res);
     const html = previewPage({
       code,
@@ -147,7 +153,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function qrCode(req: IncomingMessage, res: ServerResponse, code: string, kind: 'svg' | 'png'): Promise<void> {
-    const link = store.peek(code)?.v ?? (await store.get(code));
+    const link = await lookup(code);
     if (!link || link.status !== 'active') return notFound(req, res);
     const url = `${shortBase(req)}/${code}`;
     const body = kind === 'svg' ? await deps.qr.svg(url) : await deps.qr.png(url);

@@ -56,6 +56,22 @@ export interface LinkRow {
 const UTM_KEYS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
 const isHttp = (u: unknown): u is string => typeof u === 'string' && /^https?:\/\//i.test(u);
 
+/**
+ * Location must be ASCII: the links migration accepts IRIs (any non-space character), and Node
+ * refuses header values beyond Latin-1 (and would send Latin-1 ones unencoded). The WHATWG URL
+ * serialiser percent-encodes the path and query and punycodes the host (RFC 3987 §3.1 mapping).
+ * Done once per cache fill, not per request.
+ */
+export function asciiUrl(u: string): string {
+  if (!/[^\x21-\x7e]/.test(u)) return u;
+  try {
+    return new URL(u).href;
+  } catch {
+    return encodeURI(u);
+  }
+}
+const asciiOrNull = (u: string | null) => (u === null ? null : asciiUrl(u));
+
 export function passwordTag(hash: string): string {
   return createHash('sha256').update(hash).digest('base64url').slice(0, 16);
 }
@@ -68,7 +84,7 @@ export function linkFromRow(r: LinkRow): Link {
   }
   const geo: Record<string, string> = {};
   if (r.geo_targets && typeof r.geo_targets === 'object' && !Array.isArray(r.geo_targets)) {
-    for (const [k, v] of Object.entries(r.geo_targets)) if (isHttp(v)) geo[k.toUpperCase()] = v;
+    for (const [k, v] of Object.entries(r.geo_targets)) if (isHttp(v)) geo[k.toUpperCase()] = asciiUrl(v);
   }
   // geo_targets/ab_variants are jsonb written by users through GraphQL: anything not an http(s) URL
   // or not a positive weight is ignored rather than trusted.
@@ -78,25 +94,25 @@ export function linkFromRow(r: LinkRow): Link {
       if (!v || typeof v !== 'object') continue;
       const { url, weight } = v as { url?: unknown; weight?: unknown };
       const w = typeof weight === 'number' ? weight : Number(weight);
-      if (isHttp(url) && Number.isFinite(w) && w > 0) ab.push({ url, weight: w });
+      if (isHttp(url) && Number.isFinite(w) && w > 0) ab.push({ url: asciiUrl(url), weight: w });
     }
   }
   const rt = r.redirect_type;
   return {
     id: r.id,
     code: r.code,
-    destination: r.destination,
+    destination: asciiUrl(r.destination),
     redirectType: rt === 301 || rt === 307 || rt === 308 ? rt : 302,
     forwardQuery: r.forward_query,
     utm,
     status: r.status === 'disabled' || r.status === 'archived' ? r.status : 'active',
     expiresAt: r.expires_at ? r.expires_at.getTime() : null,
-    expiredUrl: r.expired_url,
+    expiredUrl: asciiOrNull(r.expired_url),
     maxClicks: r.max_clicks === null ? null : Number(r.max_clicks),
     clickCount: Number(r.click_count),
     passwordTag: r.password ? passwordTag(r.password) : null,
-    iosUrl: r.ios_url,
-    androidUrl: r.android_url,
+    iosUrl: asciiOrNull(r.ios_url),
+    androidUrl: asciiOrNull(r.android_url),
     geoTargets: geo,
     abVariants: ab,
     title: r.title,
