@@ -164,7 +164,8 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
 
   const op = metadataOps[name];
   if (!op) throw badRequest('parse-failed', `unknown command "${type}"`, `${path}.type`);
-  op(ctx.meta, asArgs(args), version);
+  // `track_table` (and friends) also accept the bare table name as args.
+  op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version);
   ctx.metaTouched = true;
   return success;
 }

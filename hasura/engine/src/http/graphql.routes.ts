@@ -34,11 +34,14 @@ export function decodeRequest(v: unknown): GraphQLRequest | GraphQLResponse {
   if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== 'string') {
     return gqlErrors('parse-failed', `parsing Text failed, expected String, but encountered ${jsonKind(o.operationName)}`, '$.operationName');
   }
-  return {
+  const req: GraphQLRequest & { extensions?: unknown } = {
     query: o.query,
     variables: (o.variables as Record<string, unknown> | null | undefined) ?? null,
     operationName: (o.operationName as string | null | undefined) ?? null,
   };
+  // `extensions` (e.g. Apollo's persistedQuery) is the engine's to interpret.
+  if (o.extensions !== undefined && o.extensions !== null) req.extensions = o.extensions;
+  return req;
 }
 
 export function jsonKind(v: unknown): string {

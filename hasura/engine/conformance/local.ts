@@ -1,0 +1,72 @@
+/**
+ * The engine under test when no `--url` is given: our engine, in process, on a fresh throwaway
+ * database (superuser: the suite's setups create schemas, types and extensions), with the flags
+ * the expected outputs assume (`--stringify-numeric-types`).
+ */
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { createTestDatabase, testCluster } from '@linkport/common/testing';
+import { buildApp } from '../src/app.ts';
+import { loadEngineConfig } from '../src/config.ts';
+
+export interface LocalEngine {
+  url: string;
+  missingExtensions: string[];
+  /** Environment gaps the setups must be adapted to (see runner `sqlRewrites`). */
+  sqlRewrites: Array<[RegExp, string]>;
+  notes: string[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalEngine(opts: { adminSecret?: string } = {}): Promise<LocalEngine> {
+  const db = await createTestDatabase({ migrated: false });
+  try {
+    const client = new pg.Client({ connectionString: db.adminUrl });
+    await client.connect();
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT name FROM unnest(ARRAY['postgis', 'ltree', 'citext']) AS name
+        WHERE name NOT IN (SELECT name FROM pg_available_extensions)`,
+    );
+    // The suite's setups run `SET lc_monetary TO "en_US.utf-8"`; a machine without that OS locale
+    // cannot, so the statement is dropped from setups there (money then formats in the C locale).
+    const sqlRewrites: Array<[RegExp, string]> = [];
+    const notes: string[] = [];
+    try {
+      await client.query(`SET lc_monetary TO "en_US.utf-8"`);
+    } catch {
+      sqlRewrites.push([/SET\s+lc_monetary\s+TO\s+"en_US\.utf-8"\s*;/gi, '']);
+      notes.push('this machine lacks the en_US.utf-8 locale: `SET lc_monetary` is dropped from setups');
+    }
+    await client.end();
+    const config = loadEngineConfig({
+      HASURA_GRAPHQL_DATABASE_URL: db.adminUrl,
+      ...(opts.adminSecret ? { HASURA_GRAPHQL_ADMIN_SECRET: opts.adminSecret } : {}),
+      HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: 'true',
+      HASURA_GRAPHQL_ENABLE_CONSOLE: 'false',
+      LOG_LEVEL: 'fatal',
+      PORT: '0',
+    });
+    const app = await buildApp(config);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      missingExtensions: rows.map((r) => r.name),
+      sqlRewrites,
+      notes,
+      stop: async () => {
+        await app.close();
+        await db.drop();
+        // A cluster this process started itself (no LINKPORT_TEST_PG_URL) must stop too, or its
+        // child process keeps us alive.
+        if (!process.env.LINKPORT_TEST_PG_URL) {
+          const cluster = (await testCluster()) as { stop?: () => Promise<void> };
+          await cluster.stop?.();
+        }
+      },
+    };
+  } catch (err) {
+    await db.drop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The conformance runner (suite README "How a directory runs"; research §E.5): per manifest class,
+ * its fixtures in upstream's order (setup/teardown per class or per test, mutation schema/values
+ * files, the v2 metadata-API style), every case over each transport of the class, header-less
+ * cases twice (without and with `X-Hasura-Role: admin`), teardown always.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { compareBody, headersSubset, type Difference } from './compare.ts';
+import { httpRequest, wsRequest, type Reply } from './client.ts';
+import { fixtureStyle, loadManifest, readCases, readYaml, runsOnPostgres, shortDir, type Case, type ManifestClass } from './suite.ts';
+
+export interface RunOptions {
+  url: string;
+  suiteDir: string;
+  dirs?: string[];
+  adminSecret?: string;
+  transports?: string[];
+  /** Extensions the database lacks (postgis → those classes are skipped). */
+  missingExtensions?: string[];
+  /** Applied to `run_sql` text of fixture files only (environment gaps, reported by the caller). */
+  sqlRewrites?: Array<[RegExp, string]>;
+  /** Rewrite 2022-era expected messages to HEAD quoting (`field "x"` → `field 'x'`; research §B.3). */
+  normalizeOldMessages?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface CaseResult {
+  dir: string;
+  name: string;
+  transport: string;
+  outcome: 'pass' | 'fail' | 'skip';
+  reason?: string;
+  difference?: Difference;
+  errorTextOnly?: boolean;
+}
+
+export interface Report {
+  results: CaseResult[];
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+const graphqlUrls = new Set(['/v1/graphql', '/v1alpha1/graphql']);
+
+class SetupError extends Error {}
+
+function rewriteSql(body: unknown, rewrites: Array<[RegExp, string]>): unknown {
+  if (rewrites.length === 0 || !body || typeof body !== 'object') return body;
+  if (Array.isArray(body)) return body.map((b) => rewriteSql(b, rewrites));
+  const o = body as Record<string, unknown>;
+  if (/run_sql$/.test(String(o.type)) && o.args && typeof (o.args as { sql?: unknown }).sql === 'string') {
+    let sql = (o.args as { sql: string }).sql;
+    for (const [re, to] of rewrites) sql = sql.replace(re, to);
+    return { ...o, args: { ...(o.args as object), sql } };
+  }
+  if (o.type === 'bulk' && Array.isArray(o.args)) return { ...o, args: rewriteSql(o.args, rewrites) };
+  return body;
+}
+
+export async function runConformance(opts: RunOptions): Promise<Report> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const results: CaseResult[] = [];
+  const record = (r: CaseResult) => {
+    results.push(r);
+    const tag = r.outcome === 'pass' ? 'PASS' : r.outcome === 'fail' ? 'FAIL' : 'SKIP';
+    const reason = r.reason && r.outcome !== 'pass' ? ` — ${r.reason.length > 240 ? `${r.reason.slice(0, 240)}…` : r.reason}` : '';
+    log(`${tag} ${r.dir}/${r.name} (${r.transport})${reason}`);
+  };
+  const adminHeaders: Record<string, string> = opts.adminSecret ? { 'x-hasura-admin-secret': opts.adminSecret } : {};
+  const queriesDir = path.join(opts.suiteDir, 'queries');
+
+  const post = async (endpoint: string, file: string) => {
+    if (!fs.existsSync(file)) return;
+    const reply = await httpRequest(opts.url, endpoint, { headers: adminHeaders, body: rewriteSql(readYaml(file), opts.sqlRewrites ?? []) });
+    if (reply.status !== 200) {
+      throw new SetupError(`${path.relative(queriesDir, file)} → ${endpoint} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 400)}`);
+    }
+  };
+
+  await post('/v2/query', path.join(queriesDir, 'clear_db.yaml'));
+
+  const wanted = (c: ManifestClass) => {
+    const d = shortDir(c.dir);
+    return !opts.dirs?.length || opts.dirs.some((x) => d === x.replace(/\/$/, '') || d.startsWith(x.endsWith('/') ? x : `${x}/`));
+  };
+  const classes = loadManifest(opts.suiteDir).filter((c) => runsOnPostgres(c) && wanted(c));
+
+  for (const cls of classes) {
+    const dir = shortDir(cls.dir);
+    const abs = path.join(opts.suiteDir, cls.dir);
+    const f = (name: string) => path.join(abs, name);
+    const style = fixtureStyle(cls);
+    const skipAll = cls.fixtures.includes('postgis') && opts.missingExtensions?.includes('postgis') ? 'needs PostGIS' : undefined;
+
+    const caseList = (t: ManifestClass['tests'][number]) => t.yamls.flatMap((y) => readCases(f(y)).map((c, i, all) => ({ c, name: all.length > 1 ? `${y}#${i}` : y })));
+    const transportsOf = (t: ManifestClass['tests'][number]) =>
+      (t.transport ?? cls.transport ?? ['http']).filter((x) => x !== 'subscription' && (!opts.transports || opts.transports.includes(x)));
+
+    if (skipAll) {
+      for (const t of cls.tests) for (const { name } of caseList(t)) for (const tr of transportsOf(t)) record({ dir, name, transport: tr, outcome: 'skip', reason: skipAll });
+      continue;
+    }
+
+    const classSetup = async () => {
+      if (style === 'class') await post('/v1/query', f('setup.yaml'));
+      if (style === 'mutation') await post('/v1/query', f('schema_setup.yaml'));
+      if (style === 'v2') {
+        await post('/v1/metadata', f('pre_setup.yaml'));
+        await post('/v2/query', f('schema_setup.yaml'));
+        await post('/v1/metadata', f('setup.yaml'));
+      }
+    };
+    const classTeardown = async () => {
+      if (style === 'class') await post('/v1/query', f('teardown.yaml'));
+      if (style === 'mutation') await post('/v1/query', f('schema_teardown.yaml'));
+      if (style === 'v2') {
+        await post('/v1/metadata', f('teardown.yaml'));
+        await post('/v2/query', f('schema_teardown.yaml'));
+        await post('/v1/metadata', f('post_teardown.yaml'));
+      }
+    };
+    const testSetup = async () => {
+      if (style === 'method') await post('/v1/query', f('setup.yaml'));
+      if (style === 'mutation') await post('/v1/query', f('values_setup.yaml'));
+    };
+    const testTeardown = async () => {
+      if (style === 'method') await post('/v1/query', f('teardown.yaml'));
+      if (style === 'mutation') await post('/v1/query', f('values_teardown.yaml'));
+    };
+
+    let classError: string | undefined;
+    try {
+      await classSetup();
+    } catch (err) {
+      classError = `class setup failed: ${(err as Error).message}`;
+    }
+    try {
+      for (const t of cls.tests) {
+        const cases = caseList(t);
+        const skip =
+          t.kind !== 'check_query_f' ? 'python-only test' : t.marks.some((m) => m.startsWith('xfail')) ? 'xfail upstream' : undefined;
+        const variants = cases.some(({ c }) => !c.headers || Object.keys(c.headers).length === 0) ? ['', 'admin'] : [''];
+        for (const transport of transportsOf(t)) {
+          for (const variant of variants) {
+            const label = variant ? `${transport}, +admin role` : transport;
+            if (skip || classError) {
+              for (const { name } of cases) record({ dir, name, transport: label, outcome: skip ? 'skip' : 'fail', reason: skip ?? classError });
+              continue;
+            }
+            let testError: string | undefined;
+            try {
+              await testSetup();
+            } catch (err) {
+              testError = `test setup failed: ${(err as Error).message}`;
+            }
+            try {
+              for (const { c, name } of cases) {
+                if (testError) {
+                  record({ dir, name, transport: label, outcome: 'fail', reason: testError });
+                  continue;
+                }
+                record({ dir, name, transport: label, ...(await runCase(opts, c, transport, variant === 'admin', adminHeaders)) });
+              }
+            } finally {
+              await testTeardown().catch((err: unknown) => log(`WARN ${dir}: test teardown failed: ${(err as Error).message}`));
+            }
+          }
+        }
+      }
+    } finally {
+      await classTeardown().catch((err: unknown) => log(`WARN ${dir}: class teardown failed: ${(err as Error).message}`));
+    }
+  }
+  return {
+    results,
+    passed: results.filter((r) => r.outcome === 'pass').length,
+    failed: results.filter((r) => r.outcome === 'fail').length,
+    skipped: results.filter((r) => r.outcome === 'skip').length,
+  };
+}
+
+async function runCase(
+  opts: RunOptions,
+  c: Case,
+  transport: string,
+  adminRole: boolean,
+  adminHeaders: Record<string, string>,
+): Promise<Omit<CaseResult, 'dir' | 'name' | 'transport'>> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.headers ?? {})) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  if (adminRole) headers['X-Hasura-Role'] = 'admin';
+  Object.assign(headers, adminHeaders);
+  const isGraphQL = graphqlUrls.has(c.url);
+  const queryText = isGraphQL && c.query && typeof c.query === 'object' && !Array.isArray(c.query) ? (c.query as { query?: unknown }).query : undefined;
+  // Batches, non-GraphQL urls and non-200 expectations go over HTTP whatever the transport.
+  const overWs = transport === 'websocket' && c.url === '/v1/graphql' && typeof queryText === 'string' && c.status === 200;
+  let reply: Reply;
+  try {
+    reply = overWs
+      ? await wsRequest(opts.url, c.url, headers, c.query)
+      : await httpRequest(opts.url, c.url, { method: c.method ?? 'POST', headers, body: c.method && c.body !== undefined ? c.body : c.query });
+  } catch (err) {
+    return { outcome: 'fail', reason: `request failed: ${(err as Error).message}` };
+  }
+  if (!overWs && reply.status !== c.status) {
+    return {
+      outcome: 'fail',
+      reason: `status ${reply.status}, expected ${c.status}`,
+      difference: { path: 'status', expected: c.status, actual: reply.body, reason: 'status' },
+    };
+  }
+  const q = typeof queryText === 'string' ? queryText : undefined;
+  const alternatives = c.allowed_responses ?? (c.response !== undefined || c.resp_headers ? [{ response: c.response, resp_headers: c.resp_headers }] : []);
+  if (alternatives.length === 0) return { outcome: 'pass' };
+  let first: { difference: Difference; errorTextOnly: boolean } | undefined;
+  for (const alt of alternatives) {
+    const h = overWs ? undefined : headersSubset(alt.resp_headers, reply.headers);
+    const expected = opts.normalizeOldMessages ? normalizeMessages(alt.response) : alt.response;
+    const body = expected === undefined ? { errorTextOnly: false } : compareBody(expected, reply.body, q);
+    const difference = h ?? body.difference;
+    if (!difference) return { outcome: 'pass' };
+    first ??= { difference, errorTextOnly: !h && body.errorTextOnly };
+  }
+  return {
+    outcome: 'fail',
+    reason: first!.errorTextOnly ? 'error text differs' : `differs at ${first!.difference.path} (${first!.difference.reason})`,
+    difference: first!.difference,
+    errorTextOnly: first!.errorTextOnly,
+  };
+}
+
+/** 2022 YAML quoted names with double quotes; Hasura ≥ 2.10 uses single quotes. */
+function normalizeMessages(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(/field "(\w+)"/g, "field '$1'").replace(/for type "([^"]+)"/g, "for type '$1'");
+  if (Array.isArray(v)) return v.map(normalizeMessages);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'message' || k === 'error' || typeof x === 'object' ? normalizeMessages(x) : x]));
+  return v;
+}
