@@ -1,5 +1,6 @@
 import type { Session } from '../contract.ts';
 import { adminPerm } from '../schema/build-role.ts';
+import { mutationPerms, type MutationPerms } from '../schema/mutation-fields.ts';
 import type { ColumnModel, Model, SelectPerm, TableModel } from '../schema/model.ts';
 import { identifier, keyword, sql, value, type SQL } from '../sql/sql.ts';
 import { QueryError } from '../validation/errors.ts';
@@ -7,7 +8,10 @@ import { QueryError } from '../validation/errors.ts';
 /** Per-operation compile state: who asks, output options, and a fresh-alias counter. */
 export class CompileContext {
   private n = 0;
-  constructor(readonly model: Model, readonly session: Session, readonly stringify: boolean) {}
+  readonly mutation: MutationPerms;
+  constructor(readonly model: Model, readonly session: Session, readonly stringify: boolean, backendOnly = false) {
+    this.mutation = mutationPerms(session.isAdmin && session.role === 'admin' ? null : session.role, backendOnly);
+  }
 
   get admin(): boolean { return this.session.isAdmin && this.session.role === 'admin'; }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { compile, type SQL } from '../sql/sql.ts';
 import { mapPgError } from './pg-errors.ts';
+import { QueryError } from '../validation/errors.ts';
 
 /**
  * Statement shapes seen more than once become named prepared statements (Hasura's
@@ -29,5 +30,40 @@ export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean): Promise
     return res.rows[0]?.data ?? {};
   } catch (e) {
     throw mapPgError(e, admin, text);
+  }
+}
+
+/**
+ * Runs `fn` in one transaction (all mutation root fields of a request, research §D): any error
+ * rolls every statement back. `exec` runs one statement whose row is `{data, ok}`.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool, admin: boolean,
+  fn: (exec: (stmt: SQL, errPath: string) => Promise<{ data: unknown; ok: boolean }>) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const exec = async (stmt: SQL, errPath: string): Promise<{ data: unknown; ok: boolean }> => {
+      const { text, values } = compile(stmt);
+      try {
+        const name = statementName(text);
+        const res = await client.query<{ data: unknown; ok: boolean }>(name ? { text, values, name } : { text, values });
+        const row = res.rows[0];
+        return { data: row?.data ?? null, ok: row?.ok !== false };
+      } catch (e) {
+        const qe = mapPgError(e, admin, text);
+        throw errPath === '$' ? qe : new QueryError(qe.code, qe.message, errPath, qe.internal);
+      }
+    };
+    const out = await fn(exec);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    try { await client.query('ROLLBACK'); } catch { broken = true; }
+    throw e;
+  } finally {
+    client.release(broken);
   }
 }

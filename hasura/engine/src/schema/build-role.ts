@@ -10,6 +10,7 @@ import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } f
 import { scalarName } from './scalars.ts';
 import { isComparable, isJson, isNumeric } from './scalars.ts';
 import { rootFields, type RoleTypes } from './root-fields.ts';
+import { mutationFields, mutationPerms } from './mutation-fields.ts';
 
 /** The admin role bypasses permissions: every column, aggregations, no filter. */
 export function adminPerm(t: TableModel): SelectPerm {
@@ -47,14 +48,20 @@ const orderByEnum = new GraphQLEnumType({
 });
 
 
-/** Builds one role's schema (`GraphQL/Schema/{Build,Select,OrderBy,BoolExp}.hs`); `role` null = admin. */
-export function buildRoleSchema(model: Model, role: string | null): GraphQLSchema {
+/**
+ * Builds one role's schema (`GraphQL/Schema/{Build,Select,OrderBy,BoolExp,Mutation}.hs`); `role` null =
+ * admin. `backendOnly`: the request may use `backend_only` mutation permissions.
+ */
+export function buildRoleSchema(model: Model, role: string | null, backendOnly = false): GraphQLSchema {
   const types = roleTypes(model, role);
+  // A role with no mutation permission has no mutation_root ("no mutations exist", research §A.4).
+  const m = mutationFields(types, mutationPerms(role, backendOnly));
   const q = rootFields(types, 'query');
   if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
   const s = rootFields(types, 'subscription');
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'query_root', fields: q }),
+    mutation: Object.keys(m).length ? new GraphQLObjectType({ name: 'mutation_root', fields: m }) : undefined,
     subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
   });
   // `__schema.types` sorted by name, as Hasura's introspection (Introspect.hs) lists them.
@@ -314,5 +321,5 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
     return a;
   };
 
-  return { model, permOf, objectType, aggregateType, selectArgs, scalarType };
+  return { model, permOf, objectType, aggregateType, selectArgs, scalarType, boolExp };
 }

@@ -1,4 +1,4 @@
-import type { ColumnModel, ComputedFieldModel, FunctionModel, RelModel, SelectPerm, TableModel } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InsertPerm, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 
 /**
  * What a schema field means to the compiler; attached as `extensions.hasura` on graphql-js fields,
@@ -12,7 +12,11 @@ export type FieldMeta =
   | { kind: 'objrel' | 'arrrel' | 'arragg'; rel: RelModel; target: TableModel; perm: SelectPerm | undefined }
   | { kind: 'aggregate' | 'nodes' | 'count' }
   | { kind: 'aggop'; op: AggOp }
-  | { kind: 'placeholder' };
+  | { kind: 'placeholder' }
+  | { kind: 'insert' | 'insert_one'; table: TableModel; perm: SelectPerm | undefined; ins: InsertPerm; upd: UpdatePerm | undefined }
+  | { kind: 'update' | 'update_by_pk' | 'update_many'; table: TableModel; perm: SelectPerm | undefined; upd: UpdatePerm }
+  | { kind: 'delete' | 'delete_by_pk'; table: TableModel; perm: SelectPerm | undefined; del: DeletePerm }
+  | { kind: 'affected_rows' | 'returning' };
 
 export const AGG_OPS = ['avg', 'max', 'min', 'stddev', 'stddev_pop', 'stddev_samp', 'sum', 'var_pop', 'var_samp', 'variance'] as const;
 export type AggOp = (typeof AGG_OPS)[number];

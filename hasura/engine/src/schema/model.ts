@@ -30,13 +30,44 @@ export interface SelectPerm {
   subscriptionRootFields: string[] | undefined;
 }
 
+/** Insert permission (docs syntax-defs.mdx "InsertPermission"; research §B.2). */
+export interface InsertPerm {
+  columns: Set<string>;
+  check: unknown;
+  /** Column presets: a static value or a session variable name (`x-hasura-user-id`). */
+  set: Record<string, unknown>;
+  backendOnly: boolean;
+}
+
+/** Update permission ("UpdatePermission"): `filter` is the pre-, `check` the post-condition. */
+export interface UpdatePerm {
+  columns: Set<string>;
+  filter: unknown;
+  check: unknown;
+  set: Record<string, unknown>;
+  backendOnly: boolean;
+}
+
+export interface DeletePerm { filter: unknown; backendOnly: boolean }
+
+/** Unique or primary-key constraint: the `<id>_constraint` enum values. */
+export interface UniqueConstraint { name: string; columns: string[] }
+
+export type MutationRootName = 'insert' | 'insert_one' | 'update' | 'update_by_pk' | 'update_many' | 'delete' | 'delete_by_pk';
+
 export interface TableModel {
   key: string;
   schema: string;
   name: string;
   /** `<id>`: custom_name, else `schema_table` (or `table` in public). */
   id: string;
-  rootNames: { select: string; select_by_pk: string; select_aggregate: string };
+  rootNames: { select: string; select_by_pk: string; select_aggregate: string } & Record<MutationRootName, string>;
+  /** Tables, and views PostgreSQL reports as insertable/updatable (`isMutable`, research §A.4). */
+  mutable: { insert: boolean; update: boolean; delete: boolean };
+  uniqueConstraints: UniqueConstraint[];
+  insertPerms: Map<string, InsertPerm>;
+  updatePerms: Map<string, UpdatePerm>;
+  deletePerms: Map<string, DeletePerm>;
   columns: ColumnModel[];
   colByName: Map<string, ColumnModel>;
   colByGql: Map<string, ColumnModel>;

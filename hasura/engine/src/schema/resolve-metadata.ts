@@ -1,6 +1,6 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
-import type { ColumnModel, ComputedFieldModel, FunctionModel, Model, RelModel, SelectPerm, TableModel } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InsertPerm, Model, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 import { scalarName } from './scalars.ts';
 
 type TableRef = { schema: string; name: string };
@@ -106,6 +106,21 @@ function selectPerm(p: Record<string, unknown>, table: PgTable): SelectPerm {
   };
 }
 
+const presets = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {});
+
+function insertPerm(p: Record<string, unknown>, table: PgTable): InsertPerm {
+  // `columns` omitted means every column (RQL/DDL/Permission.hs `InsPermDef`).
+  const cols = p.columns === '*' || p.columns === undefined ? table.columns.map((c) => c.name) : (asList(p.columns) ?? []);
+  return { columns: new Set(cols), check: p.check ?? {}, set: presets(p.set), backendOnly: p.backend_only === true };
+}
+
+function updatePerm(p: Record<string, unknown>, table: PgTable): UpdatePerm {
+  const cols = p.columns === '*' ? table.columns.map((c) => c.name) : (asList(p.columns) ?? []);
+  return { columns: new Set(cols), filter: p.filter ?? {}, check: p.check ?? {}, set: presets(p.set), backendOnly: p.backend_only === true };
+}
+
+const deletePerm = (p: Record<string, unknown>): DeletePerm => ({ filter: p.filter ?? {}, backendOnly: p.backend_only === true });
+
 /** Joins metadata with the catalog. Objects that do not resolve are skipped and reported. */
 interface CfMeta { name: string; definition?: { function?: unknown; table_argument?: string; session_argument?: string } }
 interface FnMeta { function?: unknown; configuration?: { custom_name?: string; session_argument?: string } }
@@ -160,15 +175,31 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     const columns = columnsOf(pgt, meta);
     const perms = new Map<string, SelectPerm>();
     for (const sp of meta.select_permissions ?? []) { perms.set(sp.role, selectPerm(sp.permission, pgt)); roles.add(sp.role); }
-    for (const k of ['insert_permissions', 'update_permissions', 'delete_permissions'] as const)
-      for (const p of meta[k] ?? []) roles.add(p.role);
+    const insertPerms = new Map<string, InsertPerm>();
+    const updatePerms = new Map<string, UpdatePerm>();
+    const deletePerms = new Map<string, DeletePerm>();
+    for (const p of meta.insert_permissions ?? []) { insertPerms.set(p.role, insertPerm(p.permission ?? {}, pgt)); roles.add(p.role); }
+    for (const p of meta.update_permissions ?? []) { updatePerms.set(p.role, updatePerm(p.permission ?? {}, pgt)); roles.add(p.role); }
+    for (const p of meta.delete_permissions ?? []) { deletePerms.set(p.role, deletePerm(p.permission ?? {})); roles.add(p.role); }
+    const isTable = pgt.kind === 'r' || pgt.kind === 'p';
+    const viewMut = (pgt as { mutable?: { insert: boolean; update: boolean; delete: boolean } }).mutable;
     tables.set(tableKey(ref.schema, ref.name), {
       key: tableKey(ref.schema, ref.name), schema: ref.schema, name: ref.name, id,
       rootNames: {
         select: rootName(crf.select) ?? id,
         select_by_pk: rootName(crf.select_by_pk) ?? `${id}_by_pk`,
         select_aggregate: rootName(crf.select_aggregate) ?? `${id}_aggregate`,
+        insert: rootName(crf.insert) ?? `insert_${id}`,
+        insert_one: rootName(crf.insert_one) ?? `insert_${id}_one`,
+        update: rootName(crf.update) ?? `update_${id}`,
+        update_by_pk: rootName(crf.update_by_pk) ?? `update_${id}_by_pk`,
+        update_many: rootName(crf.update_many) ?? `update_${id}_many`,
+        delete: rootName(crf.delete) ?? `delete_${id}`,
+        delete_by_pk: rootName(crf.delete_by_pk) ?? `delete_${id}_by_pk`,
       },
+      mutable: isTable ? { insert: true, update: true, delete: true } : (viewMut ?? { insert: false, update: false, delete: false }),
+      uniqueConstraints: pgt.constraints.filter((c) => c.kind === 'p' || c.kind === 'u').map((c) => ({ name: c.name, columns: c.columns })),
+      insertPerms, updatePerms, deletePerms,
       columns,
       colByName: new Map(columns.map((c) => [c.name, c])),
       colByGql: new Map(columns.map((c) => [c.gqlName, c])),

@@ -19,6 +19,7 @@ export interface RoleTypes {
   objectType(t: TableModel): GraphQLObjectType;
   aggregateType(t: TableModel): GraphQLObjectType;
   selectArgs(t: TableModel): GraphQLFieldConfigArgumentMap;
+  boolExp(t: TableModel): GraphQLInputObjectType;
   scalarType(name: string): GraphQLScalarType;
 }
 
