@@ -15,6 +15,8 @@ export interface BoolCtx {
   perm: boolean;
   /** The permission's root table alias, for `_ceq: ["$", "col"]`. */
   root?: SQL;
+  /** The table `root` is an alias of (`$` columns are looked up there). */
+  rootTable?: TableModel;
   depth: number;
 }
 
@@ -64,7 +66,7 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
       if (!b.perm) {
         const perm = b.ctx.permOf(target);
         if (!perm) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
-        conds.push(boolExp({ ctx: b.ctx, perm: true, root: a, depth: inner.depth }, target, a, perm.filter));
+        conds.push(boolExp({ ctx: b.ctx, perm: true, root: a, rootTable: target, depth: inner.depth }, target, a, perm.filter));
       }
       conds.push(boolExp(inner, target, a, v));
       parts.push(sql`EXISTS (SELECT 1 FROM ${identifier(target.schema, target.name)} AS ${a} WHERE ${and(conds)})`);
@@ -87,7 +89,7 @@ function aggregatePredicate(b: BoolCtx, table: TableModel, alias: SQL, rel: RelM
   const a = b.ctx.alias();
   const conds = rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${alias}.${identifier(mine)}`);
   const perm = b.ctx.permOf(target);
-  conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, depth: b.depth }, target, a, perm.filter) : FALSE);
+  conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, rootTable: target, depth: b.depth }, target, a, perm.filter) : FALSE);
   if (spec.filter) conds.push(boolExp({ ...b, perm: false }, target, a, spec.filter));
   const cols = (spec.arguments ?? []).map((c) => sql`${a}.${identifier(c)}`);
   const d = spec.distinct ? keyword('DISTINCT ') : keyword('');
@@ -116,7 +118,7 @@ function computedExp(b: BoolCtx, table: TableModel, alias: SQL, cf: ComputedFiel
   const conds: SQL[] = [];
   if (!b.perm) {
     const perm = b.ctx.permOf(target);
-    conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, depth: b.depth }, target, a, perm.filter) : FALSE);
+    conds.push(perm ? boolExp({ ctx: b.ctx, perm: true, root: a, rootTable: target, depth: b.depth }, target, a, perm.filter) : FALSE);
   }
   conds.push(boolExp(b, target, a, v));
   return sql`EXISTS (SELECT 1 FROM ${call} AS ${a} WHERE ${and(conds)})`;
@@ -174,7 +176,7 @@ function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: 
   const c = COL_CMP[op];
   if (c && b.perm) {
     const ref = Array.isArray(v) && v[0] === '$' ? { alias: b.root, name: String(v[1]) } : { alias: undefined, name: String(v) };
-    const other = table.colByName.get(ref.name);
+    const other = (ref.alias ? (b.rootTable ?? table) : table).colByName.get(ref.name);
     if (!other) throw new QueryError('validation-failed', `no such column: "${ref.name}"`, '$');
     const otherSql = ref.alias ? sql`${ref.alias}.${identifier(other.name)}` : sql`${lhsAlias(lhs)}.${identifier(other.name)}`;
     return sql`(${lhs} ${keyword(c)} ${otherSql})`;

@@ -45,7 +45,10 @@ export async function runMutationField(ctx: CompileContext, f: ResolvedField, ex
 
 /** The mutation's result over the CTE: a `<id>_mutation_response`, or one row (`_one`, `_by_pk`). */
 function output(ctx: CompileContext, f: ResolvedField, table: TableModel, perm: SelectPerm | undefined, affected: SQL, one: boolean): SQL {
-  const src = { table, perm, fromItem: CTE };
+  // The written rows are returned whatever the select filter says; the select permission's columns
+  // still shape the type (Returning.hs `mkMutFldExp`: `TablePerm annBoolExpTrue Nothing`;
+  // insert/permissions/blog_on_conflict_update_preset.yaml).
+  const src = { table, perm: perm && { ...perm, filter: {}, limit: undefined }, fromItem: CTE };
   if (one) return sql`(${selectList(ctx, src, { ...f, args: {} })}) -> 0`;
   return object(f.selection.map((g): [string, SQL] => {
     if (!g.def) return [g.alias, nameLiteral(g.parentType.name)];
@@ -58,7 +61,7 @@ const countRows = sql`(SELECT count(*) FROM ${CTE})::int`;
 const checkOk = sql`(SELECT coalesce(bool_and("__check"), true) FROM ${CTE})`;
 
 function permCheck(ctx: CompileContext, table: TableModel, a: SQL, exp: unknown): SQL {
-  return boolExp({ ctx, perm: true, root: a, depth: 0 }, table, a, exp);
+  return boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, exp);
 }
 
 /** A preset (`set`): a session variable's value or a static value, cast to the column type. */
@@ -99,6 +102,8 @@ async function insert(ctx: CompileContext, f: ResolvedField, m: InsertMeta, exec
   const errPath = `${f.path}.args.${one ? 'object' : 'objects'}`;
   const rows = (one ? [f.args.object] : ((f.args.objects ?? []) as unknown[])).map((o) => rowInput(m.table, o));
   const onConflict = (f.args.on_conflict ?? null) as OnConflict | null;
+  // The `_PLACEHOLDER` of an empty `<id>_update_column` enum (OnConflict.hs).
+  if (onConflict?.update_columns?.includes('_PLACEHOLDER')) throw validationFailed(`${f.path}.args.on_conflict`, 'erroneous column name');
   const nested = rows.some((r) => r.objRels.length > 0 || r.arrRels.length > 0);
   if (!nested && rows.length > 0) {
     const stmt = sql`WITH ${CTE} AS (${insertStatement(ctx, m.table, rows, onConflict, { ins: m.ins, upd: m.upd })})
@@ -116,7 +121,7 @@ SELECT ${output(ctx, f, m.table, m.perm, countRows, one)} AS data, ${checkOk} AS
   }
   // Hasura builds the output from the returned column values (`mkSelectExpFromColumnValues`).
   const stmt = sql`WITH ${CTE} AS (SELECT * FROM json_populate_recordset(NULL::${identifier(m.table.schema, m.table.name)}, ${value(`[${written.join(',')}]`)}::json))
-SELECT ${output(ctx, f, m.table, m.perm, value(affected), one)} AS data, true AS ok`;
+SELECT ${output(ctx, f, m.table, m.perm, sql`${value(affected)}::int`, one)} AS data, true AS ok`;
   return (await exec(stmt, errPath)).data;
 }
 

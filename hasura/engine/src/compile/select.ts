@@ -29,7 +29,7 @@ function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, p
   const { table, perm } = src;
   const b = ctx.alias();
   const r = ctx.alias();
-  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: b, depth: 0 }, table, b, perm.filter) : FALSE];
+  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: b, rootTable: table, depth: 0 }, table, b, perm.filter) : FALSE];
   if (args.where) conds.push(boolExp({ ctx, perm: false, depth: 0 }, table, b, args.where));
   if (src.join) conds.push(src.join(b));
   const items = orderItems(ctx, table, b, args.order_by);
@@ -78,7 +78,7 @@ export function selectAggregate(ctx: CompileContext, src: Source, field: Resolve
 export function selectByPk(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
   const r = ctx.alias();
   const { table, perm } = src;
-  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: r, depth: 0 }, table, r, perm.filter) : FALSE];
+  const conds: SQL[] = [perm ? boolExp({ ctx, perm: true, root: r, rootTable: table, depth: 0 }, table, r, perm.filter) : FALSE];
   for (const name of table.pk) {
     const c = table.colByName.get(name)!;
     conds.push(sql`${r}.${identifier(c.name)} = ${columnValue(c, field.args[c.gqlName])}`);

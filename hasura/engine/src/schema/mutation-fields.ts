@@ -28,11 +28,10 @@ export const adminDelete = (): DeletePerm => ({ filter: {}, backendOnly: false }
  */
 export function mutationPerms(role: string | null, backendOnly: boolean): MutationPerms {
   const ok = <P extends { backendOnly: boolean }>(p: P | undefined): P | undefined => (p && (!p.backendOnly || backendOnly) ? p : undefined);
-  if (role === null) return { ins: adminInsert, upd: adminUpdate, del: adminDelete };
   return {
-    ins: (t) => (t.mutable.insert ? ok(t.insertPerms.get(role)) : undefined),
-    upd: (t) => (t.mutable.update ? ok(t.updatePerms.get(role)) : undefined),
-    del: (t) => (t.mutable.delete ? ok(t.deletePerms.get(role)) : undefined),
+    ins: (t) => (!t.mutable.insert ? undefined : role === null ? adminInsert(t) : ok(t.insertPerms.get(role))),
+    upd: (t) => (!t.mutable.update ? undefined : role === null ? adminUpdate(t) : ok(t.updatePerms.get(role))),
+    del: (t) => (!t.mutable.delete ? undefined : role === null ? adminDelete() : ok(t.deletePerms.get(role))),
   };
 }
 

@@ -2,7 +2,7 @@ import {
   GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType, Kind,
   type GraphQLInputType, type ValueNode,
 } from 'graphql';
-import { describe, validationFailed } from './errors.ts';
+import { describe, QueryError, validationFailed } from './errors.ts';
 import type { VariableScope } from './variables.ts';
 
 /**
@@ -42,7 +42,7 @@ export function coerceJson(type: GraphQLInputType, json: unknown, path: string):
 }
 
 /** `undefined` = absent (an unset variable): the caller drops the key. */
-function coerce(type: GraphQLInputType, input: Input, path: string, vars: VariableScope | undefined): unknown {
+function coerce(type: GraphQLInputType, input: Input, path: string, vars: VariableScope | undefined, columnInput = false): unknown {
   if ('node' in input && input.node.kind === Kind.VARIABLE) {
     if (!vars) throw validationFailed(path, 'unexpected variable');
     return vars.use(input.node.name.value, type, path);
@@ -54,7 +54,7 @@ function coerce(type: GraphQLInputType, input: Input, path: string, vars: Variab
       if (inner instanceof GraphQLInputObjectType) throw validationFailed(path, `expected an object for type '${inner.name}', but found null`);
       throw validationFailed(path, `unexpected null value for type '${inner.toString()}'`);
     }
-    return coerce(type.ofType, input, path, vars);
+    return coerce(type.ofType, input, path, vars, columnInput);
   }
   if (isNull) return null;
   if (type instanceof GraphQLList) {
@@ -74,7 +74,7 @@ function coerce(type: GraphQLInputType, input: Input, path: string, vars: Variab
     }
     return v.value;
   }
-  return coerceScalar(type, input, path);
+  return coerceScalar(type, input, path, columnInput);
 }
 
 function coerceObject(type: GraphQLInputObjectType, input: Input, path: string, vars: VariableScope | undefined): Record<string, unknown> {
@@ -94,7 +94,7 @@ function coerceObject(type: GraphQLInputObjectType, input: Input, path: string, 
     const p = `${path}.${k}`;
     if (!f) throw validationFailed(p, `field '${k}' not found in type: '${type.name}'`);
     if (Object.prototype.hasOwnProperty.call(out, k)) throw validationFailed(p, `the field '${k}' is specified more than once`);
-    const val = coerce(f.type, v, p, vars);
+    const val = coerce(f.type, v, p, vars, COLUMN_INPUT.test(type.name));
     if (val === undefined) continue;
     // `{_eq: null}` is an error by default (HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE off; research §A.2).
     if (val === null && isComparisonOp(type, k)) throw validationFailed(p, `unexpected null value for type '${namedOf(f.type)}'`);
@@ -126,14 +126,29 @@ function jsonOfNode(n: ValueNode): unknown {
   }
 }
 
-function coerceScalar(type: GraphQLScalarType, input: Input, path: string): unknown {
+/**
+ * Mutation column values go through the column's JSON parser, so `"32767"` is an Int and `"true"` a
+ * Boolean there (insert/basic/insert_various_postgres_types.yaml); PostgreSQL's cast checks the text.
+ */
+const COLUMN_INPUT = /_(insert|set|inc|pk_columns)_input$/;
+const BUILTIN_STRING_OK = new Set(['Int', 'Float', 'Boolean']);
+
+/** Haskell's `show` of a Scientific, as Hasura's bounds message prints it: 2147483648 → 2.147483648e9. */
+function scientific(n: number): string {
+  const digits = String(Math.abs(n)).replace(/0+$/, '') || '0';
+  const exp = String(Math.abs(n)).length - 1;
+  return `${n < 0 ? '-' : ''}${digits[0]}.${digits.slice(1) || '0'}e${exp}`;
+}
+
+function coerceScalar(type: GraphQLScalarType, input: Input, path: string, columnInput = false): unknown {
   const kind = 'node' in input ? describeNode(input.node) : describe(input.json);
   const raw = 'node' in input ? jsonOfNode(input.node) : input.json;
+  if (columnInput && typeof raw === 'string' && BUILTIN_STRING_OK.has(type.name)) return raw;
   switch (type.name) {
     case 'Int': {
       if (typeof raw === 'number' && Number.isInteger(raw) && raw >= INT32_MIN && raw <= INT32_MAX && kind === 'an integer') return raw;
       if (typeof raw === 'number' && Number.isInteger(raw) && kind === 'an integer')
-        throw validationFailed(path, `The value ${raw} lies outside the bounds or is not an integer. Maybe it is a float, or is there integer overflow?`);
+        throw new QueryError('parse-failed', `The value ${scientific(raw)} lies outside the bounds or is not an integer. Maybe it is a float, or is there integer overflow?`, path);
       throw validationFailed(path, `expected a 32-bit integer for type 'Int', but found ${kind}`);
     }
     case 'Float':
