@@ -56,6 +56,5 @@ export async function post(app: FastifyInstance, url: string, body: unknown, hea
     json = res.body;
   }
   // Tests read answers loosely (`body.errors[0].extensions.code`): the shapes are what they assert.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.statusCode, body: json as any, headers: res.headers };
 }
