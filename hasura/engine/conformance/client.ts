@@ -5,6 +5,7 @@
  * `data`/`error` for that id, then `complete`).
  */
 import WebSocket from 'ws';
+import { Kind, OperationTypeNode, parse, print, type DocumentNode } from 'graphql';
 
 export interface Reply {
   status: number;
@@ -34,7 +35,36 @@ export async function httpRequest(base: string, url: string, opts: { method?: st
   return { status: res.status, body, headers };
 }
 
-export async function wsRequest(base: string, url: string, headers: Record<string, string>, payload: unknown, timeoutMs = 15_000): Promise<Reply> {
+/**
+ * The `subscription` transport (validate.py): the query becomes
+ * `subscription … @_multiple_top_level_fields { … }`; the first `data` is the answer, then `stop`.
+ * Returns undefined when the case is not a single query operation.
+ */
+export function asSubscription(queryText: string): string | undefined {
+  try {
+    const doc = parse(queryText);
+    const ops = doc.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+    if (ops.length !== 1 || ops[0]!.operation !== OperationTypeNode.QUERY) return undefined;
+    const op = ops[0]!;
+    const sub = {
+      ...op,
+      operation: OperationTypeNode.SUBSCRIPTION,
+      directives: [...(op.directives ?? []), { kind: Kind.DIRECTIVE, name: { kind: Kind.NAME, value: '_multiple_top_level_fields' }, arguments: [] }],
+    };
+    return print({ ...doc, definitions: doc.definitions.map((d) => (d === op ? sub : d)) } as DocumentNode);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function wsRequest(
+  base: string,
+  url: string,
+  headers: Record<string, string>,
+  payload: unknown,
+  opts: { subscription?: boolean; timeoutMs?: number } = {},
+): Promise<Reply> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const wsUrl = new URL(url, base);
   wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(wsUrl);
@@ -81,7 +111,9 @@ export async function wsRequest(base: string, url: string, headers: Record<strin
     ws.send(JSON.stringify({ type: 'start', id: 'hge_test', payload }));
     const first = await next((m) => m.id === 'hge_test');
     const body = first.payload;
-    if (first.type === 'data' || first.type === 'error') {
+    if (opts.subscription) {
+      ws.send(JSON.stringify({ type: 'stop', id: 'hge_test' }));
+    } else if (first.type === 'data' || first.type === 'error') {
       const done = await next((m) => m.id === 'hge_test');
       if (done.type !== 'complete') throw new Error(`expected complete, got ${String(done.type)}`);
     }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { compareBody, headersSubset, type Difference } from './compare.ts';
-import { httpRequest, wsRequest, type Reply } from './client.ts';
+import { asSubscription, httpRequest, wsRequest, type Reply } from './client.ts';
 import { fixtureStyle, loadManifest, readCases, readYaml, runsOnPostgres, shortDir, type Case, type ManifestClass } from './suite.ts';
 
 export interface RunOptions {
@@ -107,7 +107,7 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
 
     const caseList = (t: ManifestClass['tests'][number]) => t.yamls.flatMap((y) => readCases(f(y)).map((c, i, all) => ({ c, name: all.length > 1 ? `${y}#${i}` : y })));
     const transportsOf = (t: ManifestClass['tests'][number]) =>
-      (t.transport ?? cls.transport ?? ['http']).filter((x) => x !== 'subscription' && (!opts.transports || opts.transports.includes(x)));
+      (t.transport ?? cls.transport ?? ['http']).filter((x) => !opts.transports || opts.transports.includes(x));
 
     if (skipAll) {
       for (const t of cls.tests) for (const { name } of caseList(t)) for (const tr of transportsOf(t)) record({ dir, name, transport: tr, outcome: 'skip', reason: skipAll });
@@ -213,12 +213,16 @@ async function runCase(
   const isGraphQL = graphqlUrls.has(c.url);
   const queryText = isGraphQL && c.query && typeof c.query === 'object' && !Array.isArray(c.query) ? (c.query as { query?: unknown }).query : undefined;
   // Batches, non-GraphQL urls and non-200 expectations go over HTTP whatever the transport.
-  const overWs = transport === 'websocket' && c.url === '/v1/graphql' && typeof queryText === 'string' && c.status === 200;
+  const overWs = (transport === 'websocket' || transport === 'subscription') && c.url === '/v1/graphql' && typeof queryText === 'string' && c.status === 200;
+  const subscriptionText = overWs && transport === 'subscription' ? asSubscription(queryText as string) : undefined;
+  if (transport === 'subscription' && !subscriptionText) return { outcome: 'skip', reason: 'not a single query: no subscription form' };
   let reply: Reply;
   try {
-    reply = overWs
-      ? await wsRequest(opts.url, c.url, headers, c.query)
-      : await httpRequest(opts.url, c.url, { method: c.method ?? 'POST', headers, body: c.method && c.body !== undefined ? c.body : c.query });
+    reply = subscriptionText
+      ? await wsRequest(opts.url, c.url, headers, { ...(c.query as object), query: subscriptionText }, { subscription: true })
+      : overWs
+        ? await wsRequest(opts.url, c.url, headers, c.query)
+        : await httpRequest(opts.url, c.url, { method: c.method ?? 'POST', headers, body: c.method && c.body !== undefined ? c.body : c.query });
   } catch (err) {
     return { outcome: 'fail', reason: `request failed: ${(err as Error).message}` };
   }

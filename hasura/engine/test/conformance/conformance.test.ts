@@ -33,6 +33,8 @@ void test('a fixed subset of the Hasura suite passes over HTTP and WebSocket', {
     dirs,
     missingExtensions: engine.missingExtensions,
     sqlRewrites: engine.sqlRewrites,
+    // Subscriptions (live queries) are not served yet; the `subscription` transport waits for them.
+    transports: ['http', 'websocket'],
     log: (l) => lines.push(l),
   });
   const failures = lines.filter((l) => l.startsWith('FAIL'));
