@@ -216,6 +216,22 @@ async function runCase(
   const overWs = (transport === 'websocket' || transport === 'subscription') && c.url === '/v1/graphql' && typeof queryText === 'string' && c.status === 200;
   const subscriptionText = overWs && transport === 'subscription' ? asSubscription(queryText as string) : undefined;
   if (transport === 'subscription' && !subscriptionText) return { outcome: 'skip', reason: 'not a single query: no subscription form' };
+  // validate.py `test_forbidden_when_admin_secret_reqd`: with a secret configured, the request
+  // without it and with a random one must be refused (200 errors on /v1/graphql, else 401/404).
+  if (opts.adminSecret && !overWs && !adminRole) {
+    const allowed = c.url === '/v1/graphql' ? (c.status === 404 ? [404] : [200]) : [401, 404];
+    const bare = { ...headers };
+    delete bare['x-hasura-admin-secret'];
+    for (const secret of [undefined, `random-${Math.random().toString(36).slice(2)}`]) {
+      const h = secret ? { ...bare, 'x-hasura-admin-secret': secret } : bare;
+      try {
+        const r = await httpRequest(opts.url, c.url, { method: c.method ?? 'POST', headers: h, body: c.method && c.body !== undefined ? c.body : c.query });
+        if (!allowed.includes(r.status)) return { outcome: 'fail', reason: `${secret ? 'a wrong' : 'no'} admin secret answered ${r.status}, expected ${allowed.join('/')}` };
+      } catch (err) {
+        return { outcome: 'fail', reason: `request failed: ${(err as Error).message}` };
+      }
+    }
+  }
   let reply: Reply;
   try {
     reply = subscriptionText
