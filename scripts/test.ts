@@ -29,10 +29,36 @@ function findTests(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env, limitMs = 0): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { cwd: root, stdio: 'inherit', env });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(cmd, argv, { cwd: root, stdio: 'inherit', env, detached: limitMs > 0 });
+    const timer =
+      limitMs > 0
+        ? setTimeout(() => {
+            console.error(`\n# test run exceeded ${Math.round(limitMs / 1000)} s (a test file left a handle open?): stopping it`);
+            try {
+              process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+              child.kill('SIGKILL');
+            }
+          }, limitMs)
+        : undefined;
+    // A detached child does not get the terminal's Ctrl-C: pass it on.
+    const forward = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(limitMs > 0 ? -child.pid! : child.pid!, sig);
+      } catch {
+        // already gone
+      }
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      clearTimeout(timer);
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -56,10 +82,14 @@ async function main(): Promise<number> {
   try {
     await ensureTemplate(pg.url);
     const concurrency = process.env.TEST_CONCURRENCY ?? String(Math.max(2, os.availableParallelism()));
+    // Node 20's runner waits forever on a test file that leaks a handle; a watchdog turns that
+    // into a failure with a message instead of a CI run that hangs until its limit.
+    const limitMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 20 * 60_000);
     return await run(
       process.execPath,
-      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
       { ...process.env, LINKPORT_TEST_PG_URL: pg.url },
+      limitMs,
     );
   } finally {
     await pg.stop().catch(() => {});
