@@ -54,7 +54,7 @@ async function eventually<T>(fn: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-test('the journey: register → link → upload → click → stats → isolation → read-only key', { timeout: 180_000 }, async (t) => {
+void test('the journey: register → link → upload → click → stats → isolation → read-only key', { timeout: 180_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-e2e-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};

@@ -13,7 +13,7 @@ async function withPool<T>(url: string, fn: (p: pg.Pool) => Promise<T>): Promise
   }
 }
 
-test('up → down → up on an empty database, state recorded as Hasura does', async (t) => {
+void test('up → down → up on an empty database, state recorded as Hasura does', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.after(() => db.drop());
   const all = listMigrations();
@@ -34,7 +34,7 @@ test('up → down → up on an empty database, state recorded as Hasura does', a
   });
 });
 
-test('concurrent runners apply each version once (advisory lock)', async (t) => {
+void test('concurrent runners apply each version once (advisory lock)', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.after(() => db.drop());
   await withPool(db.adminUrl, async (pool) => {
@@ -43,7 +43,7 @@ test('concurrent runners apply each version once (advisory lock)', async (t) => 
   });
 });
 
-test('a dirty or unknown version stops every command with a clear message', async (t) => {
+void test('a dirty or unknown version stops every command with a clear message', async (t) => {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   await withPool(db.adminUrl, async (pool) => {
@@ -57,7 +57,7 @@ test('a dirty or unknown version stops every command with a clear message', asyn
   });
 });
 
-test('a failing migration rolls back whole and leaves no state', async (t) => {
+void test('a failing migration rolls back whole and leaves no state', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.after(() => db.drop());
   const fs = await import('node:fs');
@@ -93,7 +93,7 @@ const refusals: Array<[role: keyof typeof testRolePasswords, sql: string]> = [
   ['links_admin', 'CREATE TABLE public.x (id int)'],
 ];
 
-test('each service role is refused on the other schemas', async (t) => {
+void test('each service role is refused on the other schemas', async (t) => {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   for (const [role, sql] of refusals) {
@@ -114,7 +114,7 @@ test('each service role is refused on the other schemas', async (t) => {
   assert.ok(roleUrl(db.adminUrl, 'core_service', 'x').includes('core_service:x@'));
 });
 
-test('the database enforces link rules whichever engine writes', async (t) => {
+void test('the database enforces link rules whichever engine writes', async (t) => {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   await withPool(db.adminUrl, async (pool) => {
@@ -156,7 +156,7 @@ test('the database enforces link rules whichever engine writes', async (t) => {
   });
 });
 
-test("a link's image must be a ready asset of the link's owner, whichever engine writes", async (t) => {
+void test("a link's image must be a ready asset of the link's owner, whichever engine writes", async (t) => {
   const db = await createTestDatabase();
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
   const links = new pg.Pool({ connectionString: db.roleUrl('links_admin'), max: 2 });

@@ -103,10 +103,15 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
 async function setRolePasswordsIfRolesExist(adminUrl: string): Promise<void> {
   const { rows } = await adminQuery(adminUrl, 'SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [[...serviceRoles]]);
   if (rows.length === 0) return;
-  const pool = new pg.Pool({ connectionString: adminUrl, max: 1 });
+  // ALTER ROLE from two test processes at once fails ("tuple concurrently updated"): roles are
+  // cluster-wide, so serialise on the same lock as the template.
+  const pool = new pg.Pool({ connectionString: adminUrl, max: 2 });
+  const client = await pool.connect();
   try {
-    await setRolePasswords(pool, testRolePasswords);
+    await client.query('SELECT pg_advisory_lock(4242)');
+    await setRolePasswords(pool, testRolePasswords).finally(() => client.query('SELECT pg_advisory_unlock(4242)'));
   } finally {
+    client.release();
     await pool.end();
   }
 }
