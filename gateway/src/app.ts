@@ -14,7 +14,7 @@ import { httpError, type Ctx } from './middlewares/types.ts';
 import { applyEntryForwardedHeaders } from './proxy/forwarded.ts';
 import { ipMatcher, normalizeIp } from './proxy/ip.ts';
 import { instrumentProxy } from './proxy/service.ts';
-import { routingPath } from './rules/matcher.ts';
+import { routingPath, type MatchInput } from './rules/matcher.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
 
 export interface GatewayOptions {
@@ -38,12 +38,73 @@ export interface Gateway {
   listen(port?: number, host?: string): Promise<AddressInfo>;
   reload(config: DynamicConfig): void;
   readonly generation: number;
+  /** Writes out buffered access-log lines now (close does it too). */
+  flushAccessLog(): void;
   close(): Promise<void>;
 }
 
 function splitHostPort(host: string): { name: string; port: string } {
+  // the usual Host (a name, or name:port) without the regex
+  if (host.indexOf('[') === -1) {
+    const c = host.indexOf(':');
+    if (c === -1) return { name: host.toLowerCase(), port: '-' };
+    const port = host.slice(c + 1);
+    if (host.indexOf(':', c + 1) === -1 && /^\d*$/.test(port)) return { name: host.slice(0, c).toLowerCase(), port: port || '-' };
+  }
   const m = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(host);
   return { name: (m?.[1] ?? host).toLowerCase(), port: m?.[2] || '-' };
+}
+
+/**
+ * The response class of the gateway's server: it runs the request's response-header steps once,
+ * just before the status line, and counts the body bytes for the access log. Done on the prototype
+ * rather than by wrapping each response's methods, so no closures are made per request.
+ */
+class GatewayResponse extends http.ServerResponse {
+  /** The ctx's onResponseHeaders, until they have run. */
+  headerSteps: Ctx['onResponseHeaders'] | undefined = undefined;
+  bodySize = 0;
+}
+{
+  const base = http.ServerResponse.prototype;
+  const proto = GatewayResponse.prototype as unknown as Record<'writeHead' | 'write' | 'end', (...args: unknown[]) => unknown>;
+  const writeHead = base.writeHead as (...args: unknown[]) => unknown;
+  const write = base.write as (...args: unknown[]) => unknown;
+  const end = base.end as (...args: unknown[]) => unknown;
+  proto.writeHead = function (this: GatewayResponse, ...args: unknown[]) {
+    const steps = this.headerSteps;
+    if (steps) {
+      this.headerSteps = undefined;
+      for (let i = steps.length - 1; i >= 0; i--) steps[i]?.(this);
+    }
+    return writeHead.apply(this, args);
+  };
+  proto.write = function (this: GatewayResponse, ...args: unknown[]) {
+    const chunk = args[0];
+    if (chunk && typeof (chunk as { length?: number }).length === 'number') this.bodySize += (chunk as { length: number }).length;
+    return write.apply(this, args);
+  };
+  proto.end = function (this: GatewayResponse, ...args: unknown[]) {
+    const chunk = args[0];
+    if (chunk && typeof chunk !== 'function' && typeof (chunk as { length?: number }).length === 'number') this.bodySize += (chunk as { length: number }).length;
+    return end.apply(this, args);
+  };
+}
+
+/** The routing view of a request; the query is parsed only when a rule asks for it. */
+class RouteInput implements MatchInput {
+  private parsedQuery: URLSearchParams | undefined;
+  constructor(
+    readonly method: string,
+    readonly host: string,
+    readonly path: string,
+    readonly headers: MatchInput['headers'],
+    private readonly rawQuery: string,
+    readonly clientIp: string,
+  ) {}
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
+  }
 }
 
 export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}): Gateway {
@@ -111,26 +172,8 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     const ctx: Ctx = { req, res, rawPath, rawQuery, clientIp, clientPort, scheme, log, onResponseHeaders: [] };
     if (upgrade) ctx.upgrade = upgrade;
 
-    let size = 0;
-    const origWrite = res.write;
-    const origEnd = res.end;
-    const origWriteHead = res.writeHead;
-    let hooked = false;
-    res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
-      if (!hooked) {
-        hooked = true;
-        for (let i = ctx.onResponseHeaders.length - 1; i >= 0; i--) ctx.onResponseHeaders[i]?.(this);
-      }
-      return (origWriteHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
-    } as typeof res.writeHead;
-    res.write = function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
-      if (chunk && typeof (chunk as { length?: number }).length === 'number') size += (chunk as { length: number }).length;
-      return (origWrite as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof res.write;
-    res.end = function (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-      if (chunk && typeof chunk !== 'function' && typeof (chunk as { length?: number }).length === 'number') size += (chunk as { length: number }).length;
-      return (origEnd as (...a: unknown[]) => http.ServerResponse).call(this, chunk, ...rest);
-    } as typeof res.end;
+    const gres = res as GatewayResponse;
+    gres.headerSteps = ctx.onResponseHeaders;
 
     let logged = false;
     const finish = () => {
@@ -138,6 +181,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       logged = true;
       const durationNs = Number(process.hrtime.bigint() - startNs);
       log.DownstreamStatus ??= res.headersSent ? res.statusCode : 499;
+      const size = gres.bodySize;
       log.DownstreamContentSize = size;
       if (log.OriginStatus !== undefined) log.OriginContentSize = size;
       log.Duration = durationNs;
@@ -158,15 +202,21 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       return;
     }
     const rt = runtime;
-    const input = {
-      method: req.method ?? 'GET',
-      host: hostName.replace(/^\[|\]$/g, ''),
-      path: routingPath(rawPath),
-      headers: req.headers,
-      query: new URLSearchParams(rawQuery),
+    const input = new RouteInput(
+      req.method ?? 'GET',
+      hostName.charCodeAt(0) === 91 /* [ */ ? hostName.replace(/^\[|\]$/g, '') : hostName,
+      routingPath(rawPath),
+      req.headers,
+      rawQuery,
       clientIp,
-    };
-    const route = rt.routes.find((r) => r.match(input));
+    );
+    let route: Runtime['routes'][number] | undefined;
+    for (const r of rt.routes) {
+      if (r.match(input)) {
+        route = r;
+        break;
+      }
+    }
     if (!route) {
       // src mux.go: Go's http.NotFoundHandler
       httpError(res, 404, '404 page not found\n');
@@ -174,15 +224,24 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     }
     log.RouterName = `${route.name}@file`;
     log.ServiceName = `${route.serviceName}@file`;
-    route.handler(ctx).catch(() => {
+    const failed = () => {
       if (!res.headersSent) httpError(res, 500, 'Internal Server Error\n');
       else res.destroy();
-    });
+    };
+    let pending: void | Promise<void>;
+    try {
+      pending = route.handler(ctx);
+    } catch {
+      failed();
+      return;
+    }
+    if (pending) pending.catch(failed);
   }
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => handle(req, res));
+  // the response class is ours (see GatewayResponse); typed as a plain http.Server for callers
+  const server = http.createServer({ keepAliveTimeout: 65_000, ServerResponse: GatewayResponse }, (req, res) => handle(req, res)) as unknown as http.Server;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const res = new http.ServerResponse(req);
+    const res = new GatewayResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
     res.once('finish', () => socket.end());
@@ -207,6 +266,9 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
         });
       });
     },
+    flushAccessLog() {
+      accessLog.flush();
+    },
     reload(next) {
       const previous = runtime;
       runtime = buildRuntime(next, entryPoint, proxy, store);
@@ -217,6 +279,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       closing = true;
       return new Promise((resolve) => {
         server.close(() => {
+          accessLog.flush();
           runtime.close().then(() => resolve(), () => resolve());
         });
         server.closeIdleConnections();

@@ -28,6 +28,8 @@ const gateway = buildGateway(config, {
   accessLogHeaders: ['X-Request-Id', 'User-Agent'],
   ping: env.GATEWAY_PING,
 });
+// access-log lines are buffered for up to one event-loop turn; stdout writes are synchronous, so this lands
+process.on('exit', () => gateway.flushAccessLog());
 const stopWatching = watchDynamicDir(env.GATEWAY_DYNAMIC_DIR, tenv, env.GATEWAY_RELOAD_DEBOUNCE_MS, {
   onConfig(next) {
     gateway.reload(next);

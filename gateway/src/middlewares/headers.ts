@@ -42,54 +42,74 @@ export function headers(cfg: HeadersConfig): Middleware {
   };
 
   const secure = secureHeaders(cfg);
+  // Everything that does not depend on the request is computed once per configuration.
+  const requestHeaders = Object.entries(cfg.customRequestHeaders ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
+  const responseHeaders = Object.entries(cfg.customResponseHeaders ?? {});
+  const preflightAllowHeaders = (cfg.accessControlAllowHeaders ?? []).join(',');
+  const preflightAllowMethods = (cfg.accessControlAllowMethods ?? []).join(',');
+  const exposeHeaders = cfg.accessControlExposeHeaders?.length ? cfg.accessControlExposeHeaders.join(',') : undefined;
+  const maxAge = String(cfg.accessControlMaxAge ?? 0);
+  // The CORS/custom response step can only change something when one of these is configured
+  // (originAllowed is always undefined without an origin list); skipping it saves a closure per request.
+  const corsResponseStep =
+    responseHeaders.length > 0 || allowAll || originList.length > 0 || originRegexes.length > 0 || !!cfg.accessControlAllowCredentials || exposeHeaders !== undefined || !!cfg.addVaryHeader;
 
-  return (next) => async (ctx) => {
+  const corsResponse = (res: ServerResponse, origin: string): void => {
+    for (const [name, value] of responseHeaders) {
+      if (value === '') res.removeHeader(name);
+      else res.setHeader(name, value);
+    }
+    const acao = originAllowed(origin);
+    if (acao !== undefined && (origin !== '' || allowAll)) res.setHeader('Access-Control-Allow-Origin', acao);
+    if (cfg.accessControlAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    if (exposeHeaders !== undefined) res.setHeader('Access-Control-Expose-Headers', exposeHeaders);
+    if (cfg.addVaryHeader) {
+      const vary = res.getHeader('Vary');
+      const v = Array.isArray(vary) ? vary.join(',') : vary === undefined ? '' : String(vary);
+      if (v !== 'Origin') res.setHeader('Vary', v === '' ? 'Origin' : `${v},Origin`);
+    }
+  };
+
+  return (next) => (ctx) => {
     const h = ctx.req.headers;
     const origin = first(h.origin);
-    const acrm = first(h['access-control-request-method']);
-    if (hasCors && ctx.req.method === 'OPTIONS' && origin !== '' && acrm !== '') {
-      const res = ctx.res;
-      if (cfg.accessControlAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-      let allowHeaders = (cfg.accessControlAllowHeaders ?? []).join(',');
-      if (allowHeaders === '*' && cfg.accessControlAllowCredentials) allowHeaders = first(h['access-control-request-headers']);
-      if (allowHeaders !== '') res.setHeader('Access-Control-Allow-Headers', allowHeaders);
-      let allowMethods = (cfg.accessControlAllowMethods ?? []).join(',');
-      if (allowMethods === '*' && cfg.accessControlAllowCredentials) allowMethods = acrm;
-      if (allowMethods !== '') res.setHeader('Access-Control-Allow-Methods', allowMethods);
-      const acao = originAllowed(origin);
-      if (acao !== undefined) res.setHeader('Access-Control-Allow-Origin', acao);
-      res.setHeader('Access-Control-Max-Age', String(cfg.accessControlMaxAge ?? 0));
-      res.statusCode = 200;
-      res.setHeader('Content-Length', '0');
-      res.end();
-      return;
+    if (hasCors && ctx.req.method === 'OPTIONS' && origin !== '') {
+      const acrm = first(h['access-control-request-method']);
+      if (acrm !== '') {
+        const res = ctx.res;
+        if (cfg.accessControlAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+        let allowHeaders = preflightAllowHeaders;
+        if (allowHeaders === '*' && cfg.accessControlAllowCredentials) allowHeaders = first(h['access-control-request-headers']);
+        if (allowHeaders !== '') res.setHeader('Access-Control-Allow-Headers', allowHeaders);
+        let allowMethods = preflightAllowMethods;
+        if (allowMethods === '*' && cfg.accessControlAllowCredentials) allowMethods = acrm;
+        if (allowMethods !== '') res.setHeader('Access-Control-Allow-Methods', allowMethods);
+        const acao = originAllowed(origin);
+        if (acao !== undefined) res.setHeader('Access-Control-Allow-Origin', acao);
+        res.setHeader('Access-Control-Max-Age', maxAge);
+        res.statusCode = 200;
+        res.setHeader('Content-Length', '0');
+        res.end();
+        return;
+      }
     }
 
-    for (const [name, value] of Object.entries(cfg.customRequestHeaders ?? {})) {
-      const key = name.toLowerCase();
+    for (const [key, value] of requestHeaders) {
       if (value === '') {
         delete h[key];
         if (key === 'x-forwarded-for') ctx.suppressXForwardedFor = true;
       } else h[key] = value;
     }
 
-    ctx.onResponseHeaders.push((res: ServerResponse) => {
-      for (const [name, value] of Object.entries(cfg.customResponseHeaders ?? {})) {
-        if (value === '') res.removeHeader(name);
-        else res.setHeader(name, value);
-      }
-      const acao = originAllowed(origin);
-      if (acao !== undefined && (origin !== '' || allowAll)) res.setHeader('Access-Control-Allow-Origin', acao);
-      if (cfg.accessControlAllowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-      if (cfg.accessControlExposeHeaders?.length) res.setHeader('Access-Control-Expose-Headers', cfg.accessControlExposeHeaders.join(','));
-      if (cfg.addVaryHeader) {
-        const vary = res.getHeader('Vary');
-        const v = Array.isArray(vary) ? vary.join(',') : vary === undefined ? '' : String(vary);
-        if (v !== 'Origin') res.setHeader('Vary', v === '' ? 'Origin' : `${v},Origin`);
-      }
-    });
-    if (secure) {
-      const values = secure(ctx);
+    // One step per request: hooks run innermost-first, so the secure headers are set before the
+    // CORS/custom ones, as two separately pushed steps (CORS first, then secure) would do.
+    const values = secure?.(ctx);
+    if (corsResponseStep) {
+      ctx.onResponseHeaders.push((res: ServerResponse) => {
+        if (values) for (const [k, v] of values) res.setHeader(k, v);
+        corsResponse(res, origin);
+      });
+    } else if (values) {
       ctx.onResponseHeaders.push((res) => {
         for (const [k, v] of values) res.setHeader(k, v);
       });

@@ -70,7 +70,7 @@ export function createLimiter(cfg: RateLimitConfig): Limiter {
 
 export function rateLimit(cfg: RateLimitConfig, limiter: Limiter = createLimiter(cfg)): Middleware {
   const extract = sourceExtractor(cfg.sourceCriterion);
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     let source: string;
     try {
       source = extract(ctx);
@@ -86,7 +86,7 @@ export function rateLimit(cfg: RateLimitConfig, limiter: Limiter = createLimiter
       plainAnswer(ctx.res, 429, 'Too Many Requests');
       return;
     }
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) return new Promise<void>((r) => setTimeout(r, wait)).then(() => next(ctx));
     return next(ctx);
   };
 }

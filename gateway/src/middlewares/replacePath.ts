@@ -6,7 +6,7 @@ import type { ReplacePathConfig } from '../config/schema.ts';
 import type { Middleware } from './types.ts';
 
 export function replacePath(cfg: ReplacePathConfig): Middleware {
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     ctx.req.headers['x-replaced-path'] = ctx.rawPath || '/';
     ctx.rawPath = cfg.path;
     return next(ctx);

@@ -14,7 +14,7 @@ const acceptable = /^[\x21-\x2b\x2d-\x7e]{1,200}$/;
 
 export function requestId(cfg: RequestIdConfig): Middleware {
   const key = cfg.headerName.toLowerCase();
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const v = ctx.req.headers[key];
     const id = typeof v === 'string' && acceptable.test(v) ? v : randomUUID();
     ctx.req.headers[key] = id;

@@ -33,7 +33,7 @@ function joinPathNormalised(p: string): string {
 
 export function stripPrefix(cfg: StripPrefixConfig): Middleware {
   const prefixes = cfg.prefixes.map((p) => p.trim());
-  return (next) => async (ctx) => {
+  return (next) => (ctx) => {
     const decoded = decodePath(ctx.rawPath);
     for (const prefix of prefixes) {
       if (!decoded.startsWith(prefix)) continue;

@@ -27,6 +27,7 @@ const hostname = os.hostname();
 
 /** The port of a Host header, else 443 for https/wss, else 80 (forwarded_header.go forwardedPort). */
 export function forwardedPort(host: string, proto: string): string {
+  if (host.indexOf(':') === -1) return proto === 'https' || proto === 'wss' ? '443' : '80';
   const m = /:(\d+)$/.exec(host);
   if (m && !host.endsWith(']')) return m[1] as string;
   return proto === 'https' || proto === 'wss' ? '443' : '80';
@@ -40,7 +41,8 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 export function applyEntryForwardedHeaders(req: IncomingMessage, clientIp: string, scheme: 'http' | 'https', trusted: boolean): void {
   const h = req.headers;
   if (!trusted) {
-    for (const name of Object.keys(h)) if (managedXHeaders.has(name.replace(/_/g, '-'))) delete h[name];
+    // every managed name starts with "x"; the others skip the `_` rewrite
+    for (const name in h) if (name.charCodeAt(0) === 120 && managedXHeaders.has(name.indexOf('_') === -1 ? name : name.replace(/_/g, '-'))) delete h[name];
   }
   if (!h['x-real-ip']) h['x-real-ip'] = clientIp;
   if (!h['x-forwarded-proto']) h['x-forwarded-proto'] = isWebSocketUpgrade(req) ? (scheme === 'https' ? 'wss' : 'ws') : scheme;

@@ -64,14 +64,83 @@ export function proxyErrorStatus(err: NodeJS.ErrnoException, state: ProxyState |
 const responseHopHeaders = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 function stripHopHeaders(h: http.IncomingHttpHeaders, upgrade: boolean): void {
-  const listed = (h.connection ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  for (const name of [...hopHeaders, ...listed]) {
+  // Connection-listed names are read before `connection` itself goes.
+  const conn = h.connection;
+  for (const name of hopHeaders) {
+    if (h[name] === undefined) continue;
     if (upgrade && (name === 'connection' || name === 'upgrade')) continue;
     if (name === 'te' && h.te === 'trailers') continue;
     delete h[name];
+  }
+  if (conn === undefined) return;
+  for (const part of conn.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name === '') continue;
+    if (upgrade && (name === 'connection' || name === 'upgrade')) continue;
+    if (name === 'te' && h.te === 'trailers') continue;
+    delete h[name];
+  }
+}
+
+/**
+ * Streams one upstream answer into the client response through undici's dispatcher interface: no
+ * AbortController, no intermediate Readable, backpressure via pause/resume on the client socket.
+ */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  /** The client went away before the answer was complete. */
+  private gone = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly state: ProxyState,
+  ) {
+    const res = ctx.res;
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.gone = true;
+      this.controller?.abort(Object.assign(new Error('client closed the request'), { code: 'ECONNABORTED' }));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.gone) controller.abort(Object.assign(new Error('client closed the request'), { code: 'ECONNABORTED' }));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    const { ctx, state } = this;
+    ctx.log.OriginStatus = statusCode;
+    ctx.log.OriginDuration = Math.round((performance.now() - (state.originStart as number)) * 1e6);
+    const res = ctx.res;
+    res.statusCode = statusCode;
+    for (const k in headers) {
+      const v = headers[k];
+      if (v !== undefined && !responseHopHeaders.has(k)) res.setHeader(k, v);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.ctx.res;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.ctx.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const { ctx, state } = this;
+    const status = proxyErrorStatus(err as NodeJS.ErrnoException, state, this.gone);
+    if (status === 499) {
+      ctx.log.DownstreamStatus = 499;
+      return;
+    }
+    if (ctx.res.headersSent) ctx.res.destroy();
+    else plainAnswer(ctx.res, status, statusText[status] ?? '');
   }
 }
 
@@ -92,14 +161,16 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
   const lb = config.loadBalancer;
   const servers = lb.servers.map((s) => {
     const u = new URL(s.url);
-    return { url: s.url.replace(/\/+$/, ''), origin: new URL(u.origin), host: u.host };
+    return { url: s.url.replace(/\/+$/, ''), origin: new URL(u.origin), host: u.host, pool: undefined as Pool | undefined };
   });
   const timeouts = transport?.forwardingTimeouts;
   const responseHeaderTimeoutMs = timeouts?.responseHeaderTimeout !== undefined ? parseDuration(timeouts.responseHeaderTimeout) || undefined : undefined;
   const idleMs = (timeouts?.idleConnTimeout !== undefined ? parseDuration(timeouts.idleConnTimeout) : undefined) ?? 90_000;
   const dialMs = (timeouts?.dialTimeout !== undefined ? parseDuration(timeouts.dialTimeout) : undefined) ?? 30_000;
   const pools = new Map<string, Pool>();
-  const pool = (origin: URL) => {
+  const pool = (server: { origin: URL; pool?: Pool }): Pool => {
+    if (server.pool) return server.pool;
+    const origin = server.origin;
     let p = pools.get(origin.origin);
     if (!p) {
       // Traefik's default transport: no response-header or body timeout unless configured; 30 s dial.
@@ -113,11 +184,14 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
       });
       pools.set(origin.origin, p);
     }
+    // cached on the server entry: no Map lookup per request
+    server.pool = p;
     return p;
   };
   let next = 0;
 
-  const handle: Handler = async (ctx) => {
+  // Synchronous: the answer is streamed by ForwardHandler, nothing here needs awaiting.
+  const handle: Handler = (ctx) => {
     const { req, res } = ctx;
     const server = servers[next++ % Math.max(servers.length, 1)];
     if (!server) {
@@ -156,40 +230,18 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
       });
       return;
     }
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
     delete h.expect;
     const hasBody = ctx.body !== undefined ? ctx.body.length > 0 : Number(h['content-length'] ?? 0) > 0 || h['transfer-encoding'] !== undefined;
     delete h['transfer-encoding'];
     const body = ctx.body !== undefined ? ctx.body : hasBody ? req : null;
-    pool(server.origin).stream(
+    pool(server).dispatch(
       {
         path: req.url,
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
         headers: h as Record<string, string | string[]>,
         body,
-        signal: abort.signal,
       },
-      ({ statusCode, headers }) => {
-        ctx.log.OriginStatus = statusCode;
-        ctx.log.OriginDuration = Math.round((performance.now() - (state.originStart as number)) * 1e6);
-        res.statusCode = statusCode;
-        for (const [k, v] of Object.entries(headers)) if (v !== undefined && !responseHopHeaders.has(k)) res.setHeader(k, v);
-        return res;
-      },
-      (err) => {
-        if (!err) return;
-        const gone = abort.signal.aborted;
-        const status = proxyErrorStatus(err as NodeJS.ErrnoException, state, gone);
-        if (status === 499) {
-          ctx.log.DownstreamStatus = 499;
-          return;
-        }
-        if (res.headersSent) res.destroy();
-        else plainAnswer(res, status, statusText[status] ?? '');
-      },
+      new ForwardHandler(ctx, state),
     );
   };
   return {
