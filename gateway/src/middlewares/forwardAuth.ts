@@ -15,7 +15,7 @@
  *  - auth server unreachable: 500 (499 when the client went away); body over maxBodySize or answer
  *    over maxResponseBodySize: 401.
  */
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ForwardAuthConfig } from '../config/schema.ts';
 import { goRegExp } from '../rules/matcher.ts';
 import { managedXHeaders, forwardedPort } from '../proxy/forwarded.ts';
@@ -62,11 +62,12 @@ export function authRequestHeaders(cfg: ForwardAuthConfig, ctx: Ctx): Record<str
     allow = new Set(cfg.authRequestHeaders.map((n) => n.toLowerCase()));
     if (trusted) for (const m of managedXHeaders) allow.add(m);
   }
-  for (const [name, v] of Object.entries(src)) {
+  for (const name in src) {
     if (allow && !allow.has(name)) continue;
-    out[name] = values(v);
+    out[name] = values(src[name]);
   }
-  for (const name of [...hopHeaders, ...connectionListed(src)]) if (name !== 'proxy-authorization') delete out[name];
+  for (const name of hopHeaders) delete out[name];
+  if (src.connection !== undefined) for (const name of connectionListed(src)) if (name !== 'proxy-authorization') delete out[name];
   if (!src['user-agent']) out['user-agent'] = [''];
 
   const host = src.host ?? '';
@@ -74,10 +75,11 @@ export function authRequestHeaders(cfg: ForwardAuthConfig, ctx: Ctx): Record<str
     if (trusted && out[name]?.length) return;
     out[name] = [value];
   };
+  // every managed X-header starts with "x": other names skip the `_` rewrite
   if (!trusted && !legacy) {
-    for (const name of Object.keys(out)) if (managedXHeaders.has(name.replace(/_/g, '-'))) delete out[name];
+    for (const name in out) if (name.charCodeAt(0) === 120 && managedXHeaders.has(name.indexOf('_') === -1 ? name : name.replace(/_/g, '-'))) delete out[name];
   }
-  if (legacy) for (const name of Object.keys(out)) if (name.includes('_') && managedXHeaders.has(name.replace(/_/g, '-'))) delete out[name];
+  if (legacy) for (const name in out) if (name.charCodeAt(0) === 120 && name.includes('_') && managedXHeaders.has(name.replace(/_/g, '-'))) delete out[name];
   const priorXff = trusted ? values(src['x-forwarded-for']).join(', ') : '';
   out['x-forwarded-for'] = [priorXff ? `${priorXff}, ${ctx.clientIp}` : ctx.clientIp];
   set('x-forwarded-method', ctx.req.method ?? 'GET');
@@ -92,10 +94,74 @@ export function authRequestHeaders(cfg: ForwardAuthConfig, ctx: Ctx): Record<str
   return out;
 }
 
+interface AuthAnswer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** undefined when over maxResponseBodySize */
+  body: Buffer | undefined;
+}
+
+/**
+ * One auth subrequest through undici's dispatcher interface: the answer is collected in a handler,
+ * with no AbortController, response Readable or async iteration per request.
+ */
+class AuthCall implements Dispatcher.DispatchHandler {
+  settle: (err: Error | undefined, answer?: AuthAnswer) => void = () => {};
+  cancelled = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private statusCode = 0;
+  private headers: AuthAnswer['headers'] = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private tooLarge = false;
+
+  constructor(private readonly limit: number) {}
+
+  /** The client went away: stop the subrequest (reported as 499). */
+  cancel(): void {
+    this.cancelled = true;
+    this.controller?.abort(new Error('client closed the request'));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancelled) controller.abort(new Error('client closed the request'));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: AuthAnswer['headers']): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.limit >= 0 && this.size > this.limit) {
+      this.tooLarge = true;
+      controller.abort(new Error('auth response body too large'));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.settle(undefined, { statusCode: this.statusCode, headers: this.headers, body });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.tooLarge && !this.cancelled) this.settle(undefined, { statusCode: this.statusCode, headers: this.headers, body: undefined });
+    else this.settle(err);
+  }
+}
+
 export function forwardAuth(cfg: ForwardAuthConfig): Middleware {
   const respNames = cfg.authResponseHeaders.map((n) => n.toLowerCase());
   const respRegex = cfg.authResponseHeadersRegex ? goRegExp(cfg.authResponseHeadersRegex) : undefined;
   const cookieNames = new Set(cfg.addAuthCookiesToResponse);
+
+  // `address` is fixed per configuration: parsed once (origin + path and query, as undici's request() splits it)
+  const address = new URL(cfg.address);
+  const target = { origin: address.origin, path: address.pathname + address.search };
 
   return (next) => async (ctx) => {
     const { req, res } = ctx;
@@ -108,38 +174,32 @@ export function forwardAuth(cfg: ForwardAuthConfig): Middleware {
       ctx.body = body;
     }
     const flat: string[] = [];
-    for (const [k, vs] of Object.entries(authRequestHeaders(cfg, ctx))) for (const v of vs) flat.push(k, v);
+    const subHeaders = authRequestHeaders(cfg, ctx);
+    for (const k in subHeaders) for (const v of subHeaders[k] as string[]) flat.push(k, v);
 
-    const abort = new AbortController();
+    const call = new AuthCall(cfg.maxResponseBodySize);
     const onClose = () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) call.cancel();
     };
     res.once('close', onClose);
-    let answer: Awaited<ReturnType<typeof request>>;
-    let body: Buffer | undefined;
+    let answer: AuthAnswer;
     try {
-      answer = await request(cfg.address, {
-        method: (cfg.preserveRequestMethod ? req.method : 'GET') as 'GET',
-        headers: flat,
-        body: cfg.forwardBody && ctx.body && ctx.body.length > 0 ? ctx.body : undefined,
-        dispatcher: authAgent,
-        signal: abort.signal,
+      answer = await new Promise<AuthAnswer>((resolve, reject) => {
+        call.settle = (err, a) => (err ? reject(err) : resolve(a as AuthAnswer));
+        authAgent.dispatch(
+          {
+            origin: target.origin,
+            path: target.path,
+            method: (cfg.preserveRequestMethod ? req.method : 'GET') as Dispatcher.HttpMethod,
+            headers: flat,
+            body: cfg.forwardBody && ctx.body && ctx.body.length > 0 ? ctx.body : null,
+          },
+          call,
+        );
       });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of answer.body) {
-        size += (chunk as Buffer).length;
-        if (cfg.maxResponseBodySize >= 0 && size > cfg.maxResponseBodySize) {
-          answer.body.destroy();
-          body = undefined;
-          break;
-        }
-        chunks.push(chunk as Buffer);
-      }
-      if (cfg.maxResponseBodySize < 0 || size <= cfg.maxResponseBodySize) body = Buffer.concat(chunks);
     } catch {
       res.off('close', onClose);
-      if (abort.signal.aborted) {
+      if (call.cancelled) {
         ctx.log.DownstreamStatus = 499;
         return;
       }
@@ -147,6 +207,7 @@ export function forwardAuth(cfg: ForwardAuthConfig): Middleware {
       return;
     }
     res.off('close', onClose);
+    const body = answer.body;
     if (body === undefined) {
       plainAnswer(res, 401, '');
       return;
