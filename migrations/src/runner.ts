@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,33 @@ async function ensureCatalog(client: pg.ClientBase): Promise<void> {
   await client.query(
     'CREATE TABLE IF NOT EXISTS hdb_catalog.schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)',
   );
+  // Our own addition beside Hasura's table (which it leaves alone): the sha256 of each applied
+  // up.sql, so a file edited after it was applied is refused instead of silently never running.
+  await client.query(
+    'CREATE TABLE IF NOT EXISTS hdb_catalog.linkport_migration_checksums (version bigint NOT NULL PRIMARY KEY, up_sha256 text NOT NULL)',
+  );
+}
+
+function checksum(sql: string): string {
+  return createHash('sha256').update(sql).digest('hex');
+}
+
+async function checkChecksums(client: pg.ClientBase, migrations: Migration[], state: Map<bigint, boolean>): Promise<void> {
+  const { rows } = await client.query<{ version: string; up_sha256: string }>(
+    'SELECT version::text AS version, up_sha256 FROM hdb_catalog.linkport_migration_checksums',
+  );
+  const recordedSums = new Map(rows.map((r) => [BigInt(r.version), r.up_sha256]));
+  for (const m of migrations) {
+    const sum = recordedSums.get(m.version);
+    if (!state.has(m.version) || sum === undefined) continue;
+    if (sum !== checksum(readSql(m, 'up'))) {
+      throw new MigrationError(
+        `migration ${m.version}_${m.name} was changed after it was applied to this database. Applied migrations are ` +
+          `immutable: put the change in a new migration. (A disposable local database can be reset instead: stop ` +
+          `npm start and delete .data/.)`,
+      );
+    }
+  }
 }
 
 async function recorded(client: pg.ClientBase): Promise<Map<bigint, boolean>> {
@@ -112,6 +140,7 @@ export async function migrate(pool: pg.Pool, opts: { dir?: string; log?: (line: 
   return withLock(pool, async (client) => {
     const state = await recorded(client);
     checkState(state, migrations);
+    await checkChecksums(client, migrations, state);
     const applied: Migration[] = [];
     for (const m of migrations) {
       if (state.has(m.version)) continue;
@@ -121,6 +150,10 @@ export async function migrate(pool: pg.Pool, opts: { dir?: string; log?: (line: 
         await client.query('INSERT INTO hdb_catalog.schema_migrations (version, dirty) VALUES ($1, true)', [m.version.toString()]);
         await client.query(sql);
         await client.query('UPDATE hdb_catalog.schema_migrations SET dirty = false WHERE version = $1', [m.version.toString()]);
+        await client.query(
+          'INSERT INTO hdb_catalog.linkport_migration_checksums (version, up_sha256) VALUES ($1, $2) ON CONFLICT (version) DO UPDATE SET up_sha256 = EXCLUDED.up_sha256',
+          [m.version.toString(), checksum(sql)],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
@@ -146,6 +179,7 @@ export async function rollback(pool: pg.Pool, steps = 1, opts: { dir?: string; l
       try {
         await client.query(sql);
         await client.query('DELETE FROM hdb_catalog.schema_migrations WHERE version = $1', [m.version.toString()]);
+        await client.query('DELETE FROM hdb_catalog.linkport_migration_checksums WHERE version = $1', [m.version.toString()]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});

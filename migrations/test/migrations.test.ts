@@ -193,3 +193,22 @@ void test("a link's image must be a ready asset of the link's owner, whichever e
     { code: '23503' },
   );
 });
+
+void test('a migration edited after it was applied is refused, not silently skipped', async (t) => {
+  const db = await createTestDatabase({ migrated: false });
+  t.after(() => db.drop());
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mig-'));
+  fs.mkdirSync(path.join(dir, '1_first'));
+  fs.writeFileSync(path.join(dir, '1_first', 'up.sql'), 'CREATE TABLE public.first (id int);');
+  fs.writeFileSync(path.join(dir, '1_first', 'down.sql'), 'DROP TABLE public.first;');
+  await withPool(db.adminUrl, async (pool) => {
+    await migrate(pool, { dir });
+    fs.writeFileSync(path.join(dir, '1_first', 'up.sql'), 'CREATE TABLE public.first (id int, extra text);');
+    await assert.rejects(migrate(pool, { dir }), /1_first was changed after it was applied/);
+    await rollback(pool, 1, { dir });
+    assert.equal((await migrate(pool, { dir })).applied.length, 1, 'after a rollback the new text applies');
+  });
+});
