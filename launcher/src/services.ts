@@ -148,7 +148,7 @@ export const services: ServiceDef[] = [
     name: 'gateway',
     entry: 'gateway/src/server.ts',
     port: { env: 'GATEWAY_PORT', default: localDefaults.ports.gateway },
-    readiness: http('/health/ready', '/healthz', '/ping'),
+    readiness: http('/ping'),
     // Upstreams are resolved per request, so only forwardAuth's core is waited for: the gateway
     // boots alongside media and the engine, and the table is printed once all are ready.
     after: ['core'],

@@ -32,16 +32,18 @@ export function urlRows(a: {
     rows.push(['gateway', gatewayUrl]);
     for (const { def } of running) for (const [label, p] of def.publicUrls ?? []) rows.push([label, gatewayUrl + p]);
     if (cfg.hasuraUrl) rows.push(['GraphQL', `${gatewayUrl}/v1/links/graphql`]);
-    rows.push(['gateway health', `${gatewayUrl}/health/ready`]);
+    // The gateway's own liveness is Traefik's ping (/health/* belongs to the redirect catch-all).
+    rows.push(['gateway ping', `${gatewayUrl}/ping`]);
   } else {
     rows.push(['gateway', 'not running (gateway/src/server.ts not present): services answer on their own ports']);
   }
   if (started.includes('engine')) {
-    rows.push(['admin secret', `hasuraAdminSecret in ${path.join(cfg.dataDir, 'secrets.json')} (console, /v1/metadata on the engine's port)`]);
+    rows.push(['admin secret', `hasuraAdminSecret in ${path.join(cfg.dataDir, 'secrets.json')} (for /v1/metadata and /v1/query on the engine's own port)`]);
   } else if (cfg.hasuraUrl) {
     rows.push(['Hasura (HASURA_URL)', cfg.hasuraUrl]);
   }
-  for (const { def } of running) if (def.docs) rows.push([`${def.name} API docs`, urlFor(def.name) + def.docs]);
+  // Docs are public at the gateway (gateway/dynamic: *-public routers).
+  for (const { def } of running) if (def.docs) rows.push([`${def.name} API docs`, (gatewayUrl ?? urlFor(def.name)) + def.docs]);
   for (const { def, port } of running) {
     if (def.name === 'gateway') continue;
     const health = def.readiness.kind === 'http' ? `  (health ${def.readiness.paths[0]})` : '';
