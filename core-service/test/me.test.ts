@@ -109,4 +109,7 @@ void test('an admin user is X-User-Role admin at verify, but never Hasura admin 
   assert.equal(v.headers['x-user-role'], 'admin');
   const claims = JSON.parse(Buffer.from(login.access_token.split('.')[1], 'base64url').toString());
   assert.deepEqual(claims['https://hasura.io/jwt/claims']['x-hasura-allowed-roles'], ['user']);
+  assert.equal(claims.role, 'admin', 'the platform role, for services verifying the JWT themselves (media)');
+  const plain = JSON.parse(Buffer.from(s.access.split('.')[1]!, 'base64url').toString());
+  assert.equal(plain.role, 'user');
 });

@@ -48,7 +48,7 @@ export class AuthService {
       userAgent: meta.userAgent,
       ip: meta.ip,
     });
-    const access = await issueSessionToken(this.d.keys, userId);
+    const access = await issueSessionToken(this.d.keys, userId, (await users.roleOf(this.d.pool, userId)) ?? 'user');
     return { ...access, refresh_token: refresh, refresh_expires_in: this.d.refreshTtlSeconds };
   }
 

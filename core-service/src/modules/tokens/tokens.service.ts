@@ -26,9 +26,13 @@ export interface AccessToken {
   expires_in: number;
 }
 
-/** Password-session token: no `scope` claim, meaning every scope. */
-export async function issueSessionToken(keys: KeyStore, userId: string): Promise<AccessToken> {
-  const { token } = await keys.sign({ sub: userId, [HASURA_CLAIMS]: hasuraClaims(userId, 'user') }, ACCESS_TOKEN_TTL_SECONDS);
+/**
+ * Password-session token: no `scope` claim, meaning every scope. `role` is the platform role
+ * (`user` | `admin`) for services that verify the JWT themselves (media lets an admin act on any
+ * asset); Hasura never sees `admin`, its roles are in the claims namespace.
+ */
+export async function issueSessionToken(keys: KeyStore, userId: string, platformRole: 'user' | 'admin' = 'user'): Promise<AccessToken> {
+  const { token } = await keys.sign({ sub: userId, role: platformRole, [HASURA_CLAIMS]: hasuraClaims(userId, 'user') }, ACCESS_TOKEN_TTL_SECONDS);
   return { access_token: token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS };
 }
 
