@@ -5,7 +5,9 @@
  *   direct     → upstream
  *   proxy      → gateway: request-id, secure-headers, cors → upstream
  *   auth       → gateway: the same + forwardAuth (to the same trivial upstream) → upstream
- * Reports requests/s, p50/p99 latency, the throughput ratio and the p99 the gateway adds.
+ * Reports requests/s, p50/p99 latency, the throughput ratio and the p99 the gateway adds, and (on
+ * Linux) the CPU time the gateway process spends per request: unlike req/s, that figure hardly moves
+ * with the neighbours' load, so it is the one to compare across runs on a shared machine.
  * The scenarios run interleaved for BENCH_ROUNDS rounds and the median round is reported, since
  * the build machines are shared (load from parallel jobs swings single runs).
  * Env: BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
@@ -20,7 +22,7 @@ import { freePort, waitForPort } from '../../common/src/embedded/ports.ts';
 // autocannon ships no types; this is the slice used (loaded untyped so other workspaces' ambient
 // declarations of the module do not matter here).
 interface Result {
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   errors: number;
   non2xx: number;
@@ -60,10 +62,30 @@ http:
 `;
 }
 
-async function run(name: string, url: string): Promise<Result> {
+/** User + system CPU milliseconds of a process so far (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12] = utime, stime (stat fields 14 and 15) in clock ticks, 100 per second on Linux
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Measured extends Result {
+  /** CPU microseconds per request of the process serving the URL (gateway, or upstream for direct). */
+  cpuUsPerReq?: number;
+}
+
+async function run(name: string, url: string, pid: number | undefined): Promise<Measured> {
   // warm-up (JIT, keep-alive pools), then the measured run
   await autocannon({ url, connections, duration: 1 });
-  const r = await autocannon({ url, connections, duration });
+  const before = cpuMs(pid);
+  const r: Measured = await autocannon({ url, connections, duration });
+  const after = cpuMs(pid);
+  if (before !== undefined && after !== undefined && r.requests.total > 0) r.cpuUsPerReq = ((after - before) * 1000) / r.requests.total;
   const bad = r.non2xx + r.errors;
   if (bad > 0) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors (incl. timeouts)`);
   return r;
@@ -87,25 +109,32 @@ async function main(): Promise<void> {
   await waitForPort(gwPort, '127.0.0.1', 20_000);
 
   const targets = { direct: `http://127.0.0.1:${upPort}/proxy/x`, proxy: `http://127.0.0.1:${gwPort}/proxy/x`, auth: `http://127.0.0.1:${gwPort}/auth/x` };
-  const results: Record<keyof typeof targets, Result[]> = { direct: [], proxy: [], auth: [] };
-  for (let i = 0; i < rounds; i++) for (const k of Object.keys(targets) as Array<keyof typeof targets>) results[k].push(await run(k, targets[k]));
-  const median = (rs: Result[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as Result;
+  const pids = { direct: up.pid, proxy: gw.pid, auth: gw.pid };
+  const results: Record<keyof typeof targets, Measured[]> = { direct: [], proxy: [], auth: [] };
+  for (let i = 0; i < rounds; i++) for (const k of Object.keys(targets) as Array<keyof typeof targets>) results[k].push(await run(k, targets[k], pids[k]));
+  const median = (rs: Measured[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as Measured;
+  const medianCpu = (rs: Measured[]) => {
+    const v = rs.map((r) => r.cpuUsPerReq).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    return v.length ? +(v[Math.floor(v.length / 2)] as number).toFixed(1) : '-';
+  };
   const direct = median(results.direct);
   const proxy = median(results.proxy);
   const auth = median(results.auth);
 
-  const row = (name: string, r: Result) => ({
+  const row = (name: string, r: Measured, all: Measured[]) => ({
     scenario: name,
     'req/s': Math.round(r.requests.average),
     'p50 ms': r.latency.p50,
     'p99 ms': r.latency.p99,
     'ratio vs direct': +(r.requests.average / direct.requests.average).toFixed(3),
     'p99 added ms': +(r.latency.p99 - direct.latency.p99).toFixed(2),
+    // direct: the upstream's; otherwise the gateway's (median over the rounds)
+    'server CPU µs/req': medianCpu(all),
   });
   console.log(
     `\nNode gateway benchmark: ${connections} connections, ${duration} s per run, median of ${rounds} interleaved rounds, Node ${process.version}, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
-  console.table([row('direct', direct), row('gateway (headers)', proxy), row('gateway (headers + forwardAuth)', auth)]);
+  console.table([row('direct', direct, results.direct), row('gateway (headers)', proxy, results.proxy), row('gateway (headers + forwardAuth)', auth, results.auth)]);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
