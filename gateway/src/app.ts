@@ -43,7 +43,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function splitHostPort(host: string): { name: string; port: string } {
+/** Host header → lower-case name and port ("-" when none), as the access log reports them. Exported for tests. */
+export function splitHostPort(host: string): { name: string; port: string } {
   // the usual Host (a name, or name:port) without the regex
   if (host.indexOf('[') === -1) {
     const c = host.indexOf(':');
