@@ -16,6 +16,7 @@ export const qualified = (t: QualifiedTable) => `${ident(t.schema)}.${ident(t.na
 
 export const storeSql = {
   exists: `SELECT to_regclass('hdb_catalog.hdb_metadata') IS NOT NULL AS exists`,
+  schemaExists: `SELECT to_regnamespace('hdb_catalog') IS NOT NULL AS exists`,
   createSchema: `CREATE SCHEMA IF NOT EXISTS hdb_catalog`,
   createTable: `CREATE TABLE IF NOT EXISTS hdb_catalog.hdb_metadata (
     id integer PRIMARY KEY,

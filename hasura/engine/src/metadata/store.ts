@@ -45,7 +45,10 @@ export class DbMetadataStore implements MetadataStore {
   async init(): Promise<void> {
     const { rows } = await this.pool.query<{ exists: boolean }>(storeSql.exists);
     if (rows[0]?.exists) return;
-    await this.pool.query(storeSql.createSchema);
+    // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; the
+    // links_admin role only has CREATE on hdb_catalog (migrations/default/*_roles_and_schemas).
+    const schema = await this.pool.query<{ exists: boolean }>(storeSql.schemaExists);
+    if (!schema.rows[0]?.exists) await this.pool.query(storeSql.createSchema);
     await this.pool.query(storeSql.createTable);
   }
 

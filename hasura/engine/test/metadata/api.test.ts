@@ -165,7 +165,7 @@ void test('RQL data queries: insert keeps defaults per row, select, count, updat
 });
 
 void test('the project metadata boots on the migrated links schema as links_admin (real engine)', async (t) => {
-  const { app } = await buildTestApp(t, {
+  const { app, db } = await buildTestApp(t, {
     fake: false,
     migrated: true,
     role: 'links_admin',
@@ -180,4 +180,13 @@ void test('the project metadata boots on the migrated links schema as links_admi
   assert.equal(anon.body.errors[0].extensions.code, 'validation-failed');
   const pw = await post(app, '/v1/graphql', { query: '{ links_links { password } }' }, { 'x-hasura-role': 'user', 'x-hasura-user-id': uid });
   assert.equal(pw.body.errors[0].message, "field 'password' not found in type: 'links_links'");
+  // links_admin keeps the metadata in the database (hdb_catalog is its to write), not in memory.
+  const c = new pg.Client({ connectionString: db.adminUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ owner: string }>("SELECT tableowner AS owner FROM pg_tables WHERE schemaname = 'hdb_catalog' AND tablename = 'hdb_metadata'");
+    assert.deepEqual(rows, [{ owner: 'links_admin' }]);
+  } finally {
+    await c.end();
+  }
 });
