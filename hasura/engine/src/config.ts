@@ -30,6 +30,8 @@ const schema = z
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
     HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().positive().default(3),
     HASURA_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(0).default(0),
+    /** Live-query polling interval in milliseconds (research §C.5). */
+    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
   })
   .superRefine((env, ctx) => {
     // Startup rules of Hasura's setupAuthMode (Server/Auth.hs): JWT and webhook need an admin
@@ -70,6 +72,7 @@ export interface EngineConfig {
   wsKeepAliveSeconds: number;
   wsInitTimeoutSeconds: number;
   maxDepth: number;
+  liveQueryRefetchIntervalMs: number;
 }
 
 export function loadEngineConfig(env: Record<string, string | undefined> = process.env): EngineConfig {
@@ -92,5 +95,6 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     wsKeepAliveSeconds: e.HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE,
     wsInitTimeoutSeconds: e.HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT,
     maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
+    liveQueryRefetchIntervalMs: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL,
   };
 }

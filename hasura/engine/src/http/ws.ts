@@ -5,8 +5,11 @@
  *   - Apollo's legacy `graphql-ws` (subscriptions-transport-ws) otherwise.
  * Auth runs once, on `connection_init`, with the payload's `headers` over the handshake's; the
  * session ends when the credential expires (JWT `exp`). Queries and mutations answer one result
- * then `complete`. Subscriptions (live queries, streaming) are not served yet: they answer an
- * error `not-supported`.
+ * then `complete`. Subscription operations are live queries (live-query.ts, research §C.5): the
+ * first result at once, then one more each time the polled result changes, until `stop`/`complete`
+ * or the connection closes (which includes the credential expiring). Streaming subscriptions
+ * (`*_stream` fields) go through the same poller for now, so their cursor never advances: not yet
+ * Hasura's streaming semantics (research §C.5).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -17,12 +20,15 @@ import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { decodeRequest, runOne } from './graphql.routes.ts';
 import { gqlError } from './errors.ts';
+import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery } from './live-query.ts';
 
 export interface WsDeps {
   auth: Authenticator;
   engine: () => GraphQLEngine;
   keepAliveMs: number;
   initTimeoutMs: number;
+  /** `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`; default 1000 ms. */
+  refetchIntervalMs?: number | undefined;
 }
 
 const paths = new Set(['/v1/graphql', '/v1alpha1/graphql']);
@@ -38,10 +44,35 @@ export function operationType(req: GraphQLRequest): string | undefined {
   }
 }
 
-const subscriptionsUnsupported = (): HasuraError[] => [gqlError('not-supported', 'subscriptions are not supported by this engine yet')];
+const isSubscription = (decoded: GraphQLRequest | GraphQLResponse): decoded is GraphQLRequest =>
+  'query' in decoded && typeof decoded.query === 'string' && operationType(decoded) === 'subscription';
 
-/** Validation/parse errors (no data) are "errors before execution" in Hasura's terms. */
-const isRequestError = (r: GraphQLResponse) => r.data === undefined && (r.errors?.length ?? 0) > 0;
+/** Hasura's answer to a `start` whose id is still running (WSServerApp.hs onStart). */
+const duplicateOperation = (id: string): HasuraError[] => [gqlError('start-failed', `an operation already exists with this id: ${id}`)];
+
+/** Starts a live query for `id` on a connection; it removes itself when its first result is an error. */
+function startLive(
+  deps: WsDeps,
+  subs: LiveQueries,
+  id: string,
+  request: GraphQLRequest,
+  session: Session,
+  on: { first(res: GraphQLResponse): void; change(res: GraphQLResponse): void },
+): void {
+  const lq: LiveQuery = new LiveQuery({
+    engine: deps.engine,
+    request,
+    session,
+    intervalMs: deps.refetchIntervalMs ?? DEFAULT_REFETCH_INTERVAL_MS,
+    onFirst: (res) => {
+      if (isRequestError(res)) subs.remove(id, lq);
+      on.first(res);
+    },
+    onChange: on.change,
+  });
+  subs.add(id, lq);
+  lq.start().catch(() => subs.remove(id, lq));
+}
 
 export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void> } {
   const wss = new WebSocketServer({
@@ -118,6 +149,8 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
   let session: Session | undefined;
   let initError: string | undefined;
   const live = new Set<string>();
+  const subs = new LiveQueries();
+  ws.on('close', () => subs.stopAll());
 
   ws.on('message', (raw) => {
     const msg = parseMessage(raw);
@@ -154,16 +187,28 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
           send(ws, { type: 'error', id, payload: { errors: [gqlError('start-failed', `cannot start as connection_init failed with: ${why}`)] } });
           return;
         }
+        if (live.has(id) || subs.has(id)) {
+          send(ws, { type: 'error', id, payload: { errors: duplicateOperation(id) } });
+          send(ws, { type: 'complete', id });
+          return;
+        }
         const decoded = decodeRequest(msg.payload);
-        live.add(id);
         const current = session;
+        if (isSubscription(decoded)) {
+          startLive(deps, subs, id, decoded, current, {
+            first: (res) => {
+              if (isRequestError(res)) {
+                send(ws, { type: 'error', id, payload: { errors: res.errors } });
+                send(ws, { type: 'complete', id });
+              } else send(ws, { type: 'data', id, payload: res });
+            },
+            change: (res) => send(ws, { type: 'data', id, payload: res }),
+          });
+          return;
+        }
+        live.add(id);
         void (async () => {
-          let res: GraphQLResponse;
-          if ('query' in decoded && typeof decoded.query === 'string' && operationType(decoded as GraphQLRequest) === 'subscription') {
-            res = { errors: subscriptionsUnsupported() };
-          } else {
-            res = await runOne(deps.engine(), decoded, current);
-          }
+          const res = await runOne(deps.engine(), decoded, current);
           if (!live.has(id)) return;
           if (isRequestError(res)) send(ws, { type: 'error', id, payload: { errors: res.errors } });
           else send(ws, { type: 'data', id, payload: res });
@@ -178,6 +223,7 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
           return;
         }
         live.delete(msg.id);
+        subs.remove(msg.id);
         return;
       case 'connection_terminate':
         ws.close(1000, 'Connection terminated');
@@ -194,6 +240,8 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
   let session: Session | undefined;
   let initReceived = false;
   const live = new Set<string>();
+  const subs = new LiveQueries();
+  ws.on('close', () => subs.stopAll());
   const initTimer = t.after(deps.initTimeoutMs, () => {
     if (!session) ws.close(4408, 'Connection initialisation timeout');
   });
@@ -237,20 +285,22 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
           ws.close(4400, 'Invalid message received');
           return;
         }
-        if (live.has(id)) {
+        if (live.has(id) || subs.has(id)) {
           ws.close(4409, `Subscriber for ${id} already exists`);
           return;
         }
         const decoded = decodeRequest(msg.payload);
-        live.add(id);
         const current = session;
+        if (isSubscription(decoded)) {
+          startLive(deps, subs, id, decoded, current, {
+            first: (res) => send(ws, isRequestError(res) ? { type: 'error', id, payload: res.errors } : { type: 'next', id, payload: res }),
+            change: (res) => send(ws, { type: 'next', id, payload: res }),
+          });
+          return;
+        }
+        live.add(id);
         void (async () => {
-          let res: GraphQLResponse;
-          if ('query' in decoded && typeof decoded.query === 'string' && operationType(decoded as GraphQLRequest) === 'subscription') {
-            res = { errors: subscriptionsUnsupported() };
-          } else {
-            res = await runOne(deps.engine(), decoded, current);
-          }
+          const res = await runOne(deps.engine(), decoded, current);
           if (!live.has(id)) return;
           if (isRequestError(res)) {
             send(ws, { type: 'error', id, payload: res.errors });
@@ -263,7 +313,10 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
         return;
       }
       case 'complete':
-        if (typeof msg.id === 'string') live.delete(msg.id);
+        if (typeof msg.id === 'string') {
+          live.delete(msg.id);
+          subs.remove(msg.id);
+        }
         return;
       default:
         ws.close(4400, `Invalid message type "${String(msg.type)}"`.slice(0, 120));

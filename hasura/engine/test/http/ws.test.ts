@@ -1,7 +1,7 @@
 /**
  * GraphQL over WebSocket, both protocols (research §C.4): Apollo `graphql-ws` (connection_init →
  * ack → start → data → complete) and `graphql-transport-ws` (through the graphql-ws client);
- * auth from the connection_init payload; subscriptions answer `not-supported` for now.
+ * auth from the connection_init payload; subscriptions are live queries (subscriptions.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,11 +72,11 @@ void test('Apollo graphql-ws: init with headers, start → data → complete, er
   assert.equal(err.type, 'error');
   assert.equal((err.payload as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'validation-failed');
   assert.deepEqual(await c.next(), { type: 'complete', id: '2' });
+  // Subscriptions are live queries (subscriptions.test.ts): first `data`, no `complete`, until `stop`.
   c.send({ type: 'start', id: '3', payload: { query: 'subscription { whoami }' } });
   const sub = await c.next();
-  assert.equal(sub.type, 'error');
-  assert.equal((sub.payload as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'not-supported');
-  assert.deepEqual(await c.next(), { type: 'complete', id: '3' });
+  assert.equal(sub.type, 'data');
+  c.send({ type: 'stop', id: '3' });
   c.send({ type: 'nonsense' });
   assert.equal((await c.next()).type, 'connection_error');
 });

@@ -1,0 +1,124 @@
+/**
+ * Live queries (research §C.5): a subscription operation is executed at once, its first result
+ * always sent, then re-executed every refetch interval
+ * (`HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`, default 1000 ms); a result is sent
+ * only when its JSON differs from the last one sent.
+ *
+ * Hasura multiplexes: subscribers with the same role and selection set whose arguments differ only
+ * in scalar values (variables, session variables) form a cohort, and each batch of cohorts runs as
+ * ONE SQL statement (`UNNEST($1::uuid[], $2::json[])` as a cohort table, lateral-joined to the
+ * query), so a thousand dashboards watching click counts cost one query per interval. We do not
+ * do that yet: it needs the compiler to parameterise a query over a cohort table, which the
+ * query/mutation compile code does not offer, and per-subscription polling is correct (same
+ * messages, same timing) at the load Linkport has. One timer per subscription, never overlapping:
+ * the next run is scheduled only after the previous one finished.
+ */
+import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
+import { runOne } from './graphql.routes.ts';
+
+export const DEFAULT_REFETCH_INTERVAL_MS = 1000;
+
+export interface LiveQueryOptions {
+  engine: () => GraphQLEngine;
+  request: GraphQLRequest;
+  session: Session;
+  intervalMs: number;
+  /** The first result, whatever it is (the caller answers `error` for a request error). */
+  onFirst(res: GraphQLResponse): void;
+  /** A later result that differs from the last one sent. */
+  onChange(res: GraphQLResponse): void;
+}
+
+/** Validation/parse errors (no data) are "errors before execution" in Hasura's terms. */
+export const isRequestError = (r: GraphQLResponse) => r.data === undefined && (r.errors?.length ?? 0) > 0;
+
+export class LiveQuery {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private last: string | undefined;
+
+  constructor(private readonly opts: LiveQueryOptions) {}
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  /** Runs the first execution; polling starts only when it was not a request error. */
+  async start(): Promise<void> {
+    const res = await this.execute();
+    if (this.stopped) return;
+    this.opts.onFirst(res);
+    if (isRequestError(res)) {
+      this.stop();
+      return;
+    }
+    this.last = JSON.stringify(res);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.poll(), this.opts.intervalMs);
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const res = await this.execute();
+    if (this.stopped) return;
+    const json = JSON.stringify(res);
+    if (json !== this.last) {
+      this.last = json;
+      try {
+        this.opts.onChange(res);
+      } catch {
+        // A socket gone mid-send: the connection's close handler stops us.
+      }
+    }
+    this.schedule();
+  }
+
+  private async execute(): Promise<GraphQLResponse> {
+    try {
+      return await runOne(this.opts.engine(), this.opts.request, this.opts.session);
+    } catch {
+      return { errors: [{ message: 'an unexpected error occurred', extensions: { path: '$', code: 'unexpected' } }] };
+    }
+  }
+}
+
+/** The live queries of one connection, all stopped when it closes. */
+export class LiveQueries {
+  private readonly byId = new Map<string, LiveQuery>();
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(id: string, lq: LiveQuery): void {
+    this.byId.set(id, lq);
+  }
+
+  /** Forgets `id` only if it is still `lq` (a stopped id may have been reused). */
+  remove(id: string, lq?: LiveQuery): void {
+    const cur = this.byId.get(id);
+    if (!cur || (lq && cur !== lq)) return;
+    cur.stop();
+    this.byId.delete(id);
+  }
+
+  stopAll(): void {
+    for (const lq of this.byId.values()) lq.stop();
+    this.byId.clear();
+  }
+}
