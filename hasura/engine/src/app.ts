@@ -24,8 +24,11 @@ import { registerAdminRoutes } from './http/admin.routes.ts';
 import { attachWebSocket } from './http/ws.ts';
 import { notFoundBody } from './http/errors.ts';
 
-/** What `GET /v1/version` reports: the Hasura v2 release whose behaviour we follow. */
-export const HASURA_VERSION = 'v2.48.0';
+/**
+ * What `GET /v1/version` reports: the Hasura v2 release production runs on the same metadata
+ * (docker-compose.yml pins graphql-engine v2.44.0), whose behaviour we follow.
+ */
+export const HASURA_VERSION = 'v2.44.0';
 
 export interface AppDeps {
   createEngine?: CreateEngine;
@@ -133,6 +136,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       engine: () => service.graphql,
       keepAliveMs: config.wsKeepAliveSeconds * 1000,
       initTimeoutMs: config.wsInitTimeoutSeconds * 1000,
+      refetchIntervalMs: config.liveQueryRefetchIntervalMs,
     });
     app.addHook('preClose', async () => {
       await ws.close();
