@@ -126,3 +126,32 @@ void test('ping: 200 "OK" before routing when enabled; otherwise routed like any
   const off = await gateway(t, route(up.url, {}, []));
   assert.equal((await call(`${off.url}/ping`)).body, 'upstream');
 });
+
+void test('an upstream that answers early (413) and closes mid-upload: the client gets that answer, not a reset', async (t) => {
+  const http = await import('node:http');
+  // Like a body-limited service: answer before reading the body, then drop the connection.
+  const early = http.createServer((_req, res) => {
+    res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+    res.end('{"error":{"code":"PAYLOAD_TOO_LARGE"}}', () => res.socket?.destroy());
+  });
+  await new Promise<void>((r) => early.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => early.close(() => r())));
+  const port = (early.address() as import('node:net').AddressInfo).port;
+  const gw = await gateway(t, route(`http://127.0.0.1:${port}`, {}, []));
+  const body = JSON.stringify({ x: 'a'.repeat(400_000) });
+  const outcomes = new Map<string, number>();
+  for (let i = 0; i < 30; i++) {
+    let outcome: string;
+    try {
+      const r = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5000) });
+      outcome = `${r.status} ${await r.text()}`;
+    } catch (err) {
+      outcome = `error ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`;
+    }
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  }
+  // A 502 is Traefik's answer when the upstream closed before its answer could be read; a reset
+  // (the client never sees any answer) is what must not happen.
+  for (const o of outcomes.keys()) assert.match(o, /^(413 \{"error":\{"code":"PAYLOAD_TOO_LARGE"\}\}|502 Bad Gateway)$/, [...outcomes].join('; '));
+  assert.ok((outcomes.get('413 {"error":{"code":"PAYLOAD_TOO_LARGE"}}') ?? 0) > 0);
+});

@@ -12,7 +12,7 @@
  *    499, anything else 500; no server at all 503 "no available server".
  */
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
 import { Pool, type Dispatcher } from 'undici';
 import type { ServiceConfig, ServersTransportConfig } from '../config/schema.ts';
@@ -134,6 +134,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const { ctx, state } = this;
+    // The upstream answered in full and then closed while the client was still sending a body it
+    // will never read (an early 413/415): the answer stands. Destroying the response now would
+    // reset the client's connection and lose that answer.
+    if (ctx.res.writableEnded) return;
     const status = proxyErrorStatus(err as NodeJS.ErrnoException, state, this.gone);
     if (status === 499) {
       ctx.log.DownstreamStatus = 499;
@@ -233,7 +237,7 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
     delete h.expect;
     const hasBody = ctx.body !== undefined ? ctx.body.length > 0 : Number(h['content-length'] ?? 0) > 0 || h['transfer-encoding'] !== undefined;
     delete h['transfer-encoding'];
-    const body = ctx.body !== undefined ? ctx.body : hasBody ? req : null;
+    const body = ctx.body !== undefined ? ctx.body : hasBody ? detachedBody(req) : null;
     pool(server).dispatch(
       {
         path: req.url,
@@ -250,6 +254,22 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
       await Promise.all([...pools.values()].map((p) => p.close().catch(() => {})));
     },
   };
+}
+
+/**
+ * The client's body as undici's request body, through a PassThrough: when the upstream fails or
+ * answers early and closes (a 413 before the whole upload), undici destroys the body stream it was
+ * given; destroying the client's IncomingMessage would destroy its socket and reset the connection
+ * before our answer reaches it. The rest of the client's body is drained instead.
+ */
+function detachedBody(req: http.IncomingMessage): PassThrough {
+  const pt = new PassThrough();
+  req.pipe(pt);
+  pt.once('close', () => {
+    req.unpipe(pt);
+    req.resume();
+  });
+  return pt;
 }
 
 function writeRawError(socket: Duplex, status: number): void {
