@@ -1,8 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, testRolePasswords } from '@linkport/common/testing';
 import { migrate, rollback, status, listMigrations, roleUrl } from '../src/runner.ts';
+
+/** A throwaway migrations directory: `{ '1_ok': ['up sql', 'down sql'] }`. */
+function tempMigrations(files: Record<string, [up: string, down: string]>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mig-'));
+  for (const [name, [up, down]] of Object.entries(files)) {
+    fs.mkdirSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name, 'up.sql'), up);
+    fs.writeFileSync(path.join(dir, name, 'down.sql'), down);
+  }
+  return dir;
+}
 
 async function withPool<T>(url: string, fn: (p: pg.Pool) => Promise<T>): Promise<T> {
   const pool = new pg.Pool({ connectionString: url, max: 3 });
@@ -60,16 +74,10 @@ void test('a dirty or unknown version stops every command with a clear message',
 void test('a failing migration rolls back whole and leaves no state', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.after(() => db.drop());
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mig-'));
-  fs.mkdirSync(path.join(dir, '1_ok'));
-  fs.writeFileSync(path.join(dir, '1_ok', 'up.sql'), 'CREATE TABLE public.ok1 (id int);');
-  fs.writeFileSync(path.join(dir, '1_ok', 'down.sql'), 'DROP TABLE public.ok1;');
-  fs.mkdirSync(path.join(dir, '2_bad'));
-  fs.writeFileSync(path.join(dir, '2_bad', 'up.sql'), 'CREATE TABLE public.bad (id int); SELECT 1/0;');
-  fs.writeFileSync(path.join(dir, '2_bad', 'down.sql'), 'DROP TABLE public.bad;');
+  const dir = tempMigrations({
+    '1_ok': ['CREATE TABLE public.ok1 (id int);', 'DROP TABLE public.ok1;'],
+    '2_bad': ['CREATE TABLE public.bad (id int); SELECT 1/0;', 'DROP TABLE public.bad;'],
+  });
   await withPool(db.adminUrl, async (pool) => {
     await assert.rejects(migrate(pool, { dir }), /2_bad failed: division by zero/);
     const { rows } = await pool.query('SELECT version::text, dirty FROM hdb_catalog.schema_migrations');
@@ -197,13 +205,7 @@ void test("a link's image must be a ready asset of the link's owner, whichever e
 void test('a migration edited after it was applied is refused, not silently skipped', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.after(() => db.drop());
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mig-'));
-  fs.mkdirSync(path.join(dir, '1_first'));
-  fs.writeFileSync(path.join(dir, '1_first', 'up.sql'), 'CREATE TABLE public.first (id int);');
-  fs.writeFileSync(path.join(dir, '1_first', 'down.sql'), 'DROP TABLE public.first;');
+  const dir = tempMigrations({ '1_first': ['CREATE TABLE public.first (id int);', 'DROP TABLE public.first;'] });
   await withPool(db.adminUrl, async (pool) => {
     await migrate(pool, { dir });
     fs.writeFileSync(path.join(dir, '1_first', 'up.sql'), 'CREATE TABLE public.first (id int, extra text);');

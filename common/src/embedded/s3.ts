@@ -20,11 +20,15 @@ export interface RunningS3 {
   stop(): Promise<void>;
 }
 
-/** Bucket CORS for browser uploads: PUT/GET/HEAD, content-type allowed, ETag exposed (research §3). */
+/**
+ * Bucket CORS for browser uploads: PUT/GET/HEAD, the headers media's presigned PUTs sign allowed,
+ * ETag exposed (research §3). Keep in step with media-service/src/storage/cors.ts, which applies
+ * the same rule at boot (workspaces do not import each other).
+ */
 export function corsXml(origins: string[]): string {
   const rules = origins
     .map(
-      (o) => `<CORSRule><AllowedOrigin>${o}</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>content-type</AllowedHeader><AllowedHeader>content-length</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule>`,
+      (o) => `<CORSRule><AllowedOrigin>${o}</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>content-type</AllowedHeader><AllowedHeader>content-length</AllowedHeader><AllowedHeader>if-none-match</AllowedHeader><AllowedHeader>x-amz-checksum-sha256</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule>`,
     )
     .join('');
   return `<CORSConfiguration>${rules}</CORSConfiguration>`;
