@@ -95,7 +95,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     app.log,
   );
   const verifier = new CredentialVerifier({ pool, keys, clock, log: app.log, cacheTtlMs: opts.cacheTtlMs ?? 5_000 });
-  const auth = new AuthService({ pool, keys, clock, hasher, throttle, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 });
+  const auth = new AuthService({ pool, keys, clock, hasher, throttle, verifier, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 86_400 });
   const me = new MeService({ pool, hasher, throttle, auth, verifier, clock });
   const apiKeys = new ApiKeysService({ pool, clock, verifier });
   const secureCookies = new URL(config.PUBLIC_BASE_URL).protocol === 'https:';

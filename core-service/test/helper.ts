@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { createTestDatabase, startTestRedis, type TestDatabase } from '@linkport/common/testing';
+import { createTestDatabase, startTestRedis, type TestDatabase } from '@linkport/devstack/testing';
 import { buildApp, type AppOptions } from '../src/app.ts';
 import { configSchema, type Config } from '../src/config.ts';
 

@@ -29,7 +29,7 @@ for (const [scopes, role] of [
   [['links:read', 'media:write'], 'user_readonly'],
   [['media:read', 'media:write'], 'anonymous'],
 ] as const) {
-  void test(`API key with ${scopes.join(',')}: a minted 5-minute JWT with role ${role}, scope and auth_method`, async (t) => {
+  void test(`API key with ${scopes.join(',')}: a minted 60-second JWT with role ${role}, scope and auth_method`, async (t) => {
     const { app } = await build(t);
     const s = await newUser(app);
     const k = (await app.inject({ method: 'POST', url: '/v1/core/api-keys', headers: bearer(s.access), payload: { name: 'k', scopes } })).json();
@@ -45,7 +45,8 @@ for (const [scopes, role] of [
     assert.equal(claims.sub, s.userId);
     assert.equal(claims.scope, scopes.join(' '));
     assert.equal(claims.auth_method, 'api_key');
-    assert.equal(Number(claims.exp) - Number(claims.iat), 300);
+    assert.equal(Number(claims.exp) - Number(claims.iat), 60);
+    assert.equal(typeof claims.api_key_id, 'string');
     assert.deepEqual(claims[HASURA], { 'x-hasura-user-id': s.userId, 'x-hasura-default-role': role, 'x-hasura-allowed-roles': [role] });
 
     // Upstreams may send the minted token back through verify (e.g. a second hop): it keeps its scopes.

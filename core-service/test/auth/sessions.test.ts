@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestDatabase } from '@linkport/common/testing';
+import type { TestDatabase } from '@linkport/devstack/testing';
 import { build, newUser, uniqueEmail, bearer, errorCode, jwtPayload, sql, useFileDatabase } from '../helper.ts';
 
 useFileDatabase();

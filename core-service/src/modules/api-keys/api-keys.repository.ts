@@ -61,6 +61,12 @@ export async function findByHash(db: Pool, hash: Buffer): Promise<ApiKeyAuthRow 
   return rows[0];
 }
 
+/** The key a minted JWT names (its `api_key_id`), for the revocation check of verifiers. */
+export async function findAuthById(db: Pool, id: string): Promise<ApiKeyAuthRow | undefined> {
+  const { rows } = await db.query<ApiKeyAuthRow>('SELECT id, user_id, scopes, expires_at, revoked_at FROM core.api_keys WHERE id = $1', [id]);
+  return rows[0];
+}
+
 /** Conditional, so concurrent instances write at most about once per `minGapMs` per key. */
 export async function touchLastUsed(db: Pool, id: string, at: Date, minGapMs: number): Promise<void> {
   await db.query(

@@ -57,7 +57,7 @@ export class ApiKeysService {
   async revoke(userId: string, id: string, ip: string): Promise<void> {
     const r = await repo.revoke(this.d.pool, userId, id, new Date(this.d.clock()));
     if (!r) throw new NotFoundError('No such API key', 'API_KEY_NOT_FOUND');
-    this.d.verifier.forgetApiKey(r.hash);
+    this.d.verifier.forgetApiKey(r.hash, id);
     await recordAudit(this.d.pool, { action: 'api_key.revoked', userId, ip, details: { apiKeyId: id } });
   }
 }

@@ -58,3 +58,16 @@ export async function revokeAllForUser(db: Db, userId: string, at: Date): Promis
   );
   return rowCount ?? 0;
 }
+
+/**
+ * Whether a session (refresh-token family, the access token's `sid`) has been revoked: logout,
+ * logout-all, a password change and refresh-token reuse all set revoked_at on every live row of the
+ * family, so one revoked row means the whole session is gone. Uses refresh_tokens_family_idx.
+ */
+export async function isFamilyRevoked(db: Db, familyId: string): Promise<boolean> {
+  const { rows } = await db.query<{ revoked: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM core.refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL) AS revoked',
+    [familyId],
+  );
+  return rows[0]?.revoked === true;
+}

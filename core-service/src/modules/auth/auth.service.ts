@@ -9,6 +9,7 @@ import { issueSessionToken, type AccessToken } from '../tokens/tokens.service.ts
 import * as users from '../users/users.repository.ts';
 import * as repo from './auth.repository.ts';
 import type { LoginThrottle } from './throttle.ts';
+import type { CredentialVerifier } from '../verify/verify.service.ts';
 
 export interface RequestMeta {
   ip: string;
@@ -27,6 +28,8 @@ export interface AuthDeps {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   refreshTtlSeconds: number;
+  /** Told of every session revocation, so this instance refuses the access tokens at once. */
+  verifier: CredentialVerifier;
 }
 
 export class AuthService {
@@ -48,7 +51,7 @@ export class AuthService {
       userAgent: meta.userAgent,
       ip: meta.ip,
     });
-    const access = await issueSessionToken(this.d.keys, userId, (await users.roleOf(this.d.pool, userId)) ?? 'user');
+    const access = await issueSessionToken(this.d.keys, userId, familyId, (await users.roleOf(this.d.pool, userId)) ?? 'user');
     return { ...access, refresh_token: refresh, refresh_expires_in: this.d.refreshTtlSeconds };
   }
 
@@ -98,6 +101,7 @@ export class AuthService {
       if (!row) return { kind: 'invalid' as const };
       if (row.used_at) {
         const revoked = await repo.revokeFamily(c, row.family_id, now);
+        this.d.verifier.forgetSession(row.family_id);
         await recordAudit(c, { action: 'refresh.reuse_detected', userId: row.user_id, ip: meta.ip, details: { familyId: row.family_id, revoked } });
         return { kind: 'reused' as const };
       }
@@ -129,11 +133,17 @@ export class AuthService {
     if (!input.refreshToken && !(input.all && input.userId)) {
       throw new ValidationError('Send the refresh token (body or cookie), or `all: true` with an access token', undefined, 'MISSING_CREDENTIAL');
     }
-    if (input.all && userId) await repo.revokeAllForUser(this.d.pool, userId, now);
-    else if (row) await repo.revokeFamily(this.d.pool, row.family_id, now);
+    if (input.all && userId) {
+      await repo.revokeAllForUser(this.d.pool, userId, now);
+      this.d.verifier.forgetUserSessions(userId);
+    } else if (row) {
+      await repo.revokeFamily(this.d.pool, row.family_id, now);
+      this.d.verifier.forgetSession(row.family_id);
+    }
   }
 
   async revokeAllSessions(userId: string): Promise<void> {
     await repo.revokeAllForUser(this.d.pool, userId, this.now());
+    this.d.verifier.forgetUserSessions(userId);
   }
 }

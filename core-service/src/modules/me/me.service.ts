@@ -50,9 +50,9 @@ export class MeService {
   }
 
   /**
-   * Revokes every refresh token of the user, then starts a fresh session for the caller: the other
-   * devices are logged out, this one continues with the returned pair. Access tokens already issued
-   * elsewhere stay valid until they expire (15 minutes at most).
+   * Revokes every session of the user, then starts a fresh session for the caller: the other
+   * devices are logged out, this one continues with the returned pair. Access tokens of the revoked
+   * sessions are refused by every verifier within 5 s (their `sid` is on the deny-list).
    */
   async changePassword(userId: string, current: string, next: string, meta: RequestMeta): Promise<TokenPair> {
     await this.checkPassword(userId, current, meta);
@@ -62,6 +62,7 @@ export class MeService {
       await authRepo.revokeAllForUser(c, userId, new Date(this.d.clock()));
       await recordAudit(c, { action: 'password.changed', userId, ip: meta.ip });
     });
+    this.d.verifier.forgetUserSessions(userId);
     return this.d.auth.startSession(userId, meta);
   }
 

@@ -18,7 +18,7 @@ export const verifyRoutes: FastifyPluginAsyncZod<{ verifier: CredentialVerifier 
         summary: 'forwardAuth: check a JWT or API key and answer identity headers',
         description:
           'Authorization: Bearer <jwt | lp_ key>. 200 sets X-User-Id, X-User-Role, X-Auth-Method (jwt | api_key | ' +
-          'anonymous), X-Auth-Scopes (space-separated) and Authorization (the caller\'s JWT, or a 5-minute JWT minted ' +
+          'anonymous), X-Auth-Scopes (space-separated) and Authorization (the caller\'s JWT, or a 60-second JWT minted ' +
           'for the API key). 401 otherwise; with mode=optional a request without credential is anonymous.',
         querystring: VerifyQuery,
         response: { 200: VerifyResponse, ...errors(400, 401, 503) },
