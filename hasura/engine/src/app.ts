@@ -8,7 +8,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { createPool, loggerOptions } from '@linkport/common';
+import { loggerOptions } from '@linkport/common';
+import { createEnginePool, databaseReachable } from './db/pools.ts';
 import type { CreateEngine, GraphQLEngine, Metadata } from './contract.ts';
 import { createEngine as defaultCreateEngine } from './engine.ts';
 import type { EngineConfig } from './config.ts';
@@ -56,12 +57,22 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     logger: { ...loggerOptions('hasura-engine', config.logLevel) },
     // Per-request access logs cost throughput on the GraphQL hot path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 64 * 1024 * 1024,
+    bodyLimit: config.limits.bodyLimitBytes,
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID()),
   });
-  const pool = createPool(config.databaseUrl, { max: 20, applicationName: 'hasura-engine' });
+  // Three pools (issue 11): HTTP queries, live queries and admin/metadata work never wait on each
+  // other's connections. Only the query pools carry the statement time limit; run_sql and
+  // metadata changes are the operator's and run as long as they need.
+  const onClientError = (err: Error) => app.log.warn({ err: err.message }, 'database connection lost; the pool reconnects');
+  const timeout = config.limits.queryTimeoutMs;
+  const queryPool = createEnginePool(config.databaseUrl, { max: config.pgConnections, applicationName: 'hasura-engine', statementTimeoutMs: timeout, onClientError });
+  const livePool = createEnginePool(config.databaseUrl, { max: config.livePgConnections, applicationName: 'hasura-engine-live', statementTimeoutMs: timeout, onClientError });
+  const pool = createEnginePool(config.databaseUrl, { max: 4, applicationName: 'hasura-engine-admin', onClientError });
   const metaPool: pg.Pool =
-    config.metadataDatabaseUrl === config.databaseUrl ? pool : createPool(config.metadataDatabaseUrl, { max: 2, applicationName: 'hasura-engine-metadata' });
+    config.metadataDatabaseUrl === config.databaseUrl ? pool : createEnginePool(config.metadataDatabaseUrl, { max: 2, applicationName: 'hasura-engine-metadata', onClientError });
+  const endPools = async () => {
+    for (const p of new Set([queryPool, livePool, pool, metaPool])) await p.end().catch(() => undefined);
+  };
   try {
     const { store, warning } = await openMetadataStore(metaPool);
     if (warning) app.log.warn(warning);
@@ -70,9 +81,15 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     const { effective, inconsistent } = await checkConsistency(pool, metadata);
     for (const o of inconsistent) app.log.warn({ object: o.name }, o.reason);
     const create = deps.createEngine ?? defaultCreateEngine;
-    const engine: GraphQLEngine = await create(pool, effective, {
+    const engine: GraphQLEngine = await create(queryPool, effective, {
       stringifyNumericTypes: config.stringifyNumericTypes,
-      maxDepth: config.maxDepth,
+      maxDepth: config.limits.maxDepth,
+      maxNodes: config.limits.maxNodes,
+      maxAliases: config.limits.maxAliases,
+      maxBatch: config.limits.maxBatch,
+      maxVariablesBytes: config.limits.maxVariablesBytes,
+      queryTimeoutMs: timeout,
+      livePool,
     });
     let resourceVersion = stored?.resourceVersion ?? 0;
     if (!stored || (fromDir && JSON.stringify(stored.metadata) !== JSON.stringify(metadata))) {
@@ -95,21 +112,25 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     registerGraphQLRoutes(app, { auth, engine: () => service.graphql, preserve401: config.preserve401 });
     registerAdminRoutes(app, { auth, service, log: app.log });
 
-    // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", 500 "ERROR" when the
-    // database is unreachable; ?strict=true turns the warning into a 500.
+    // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", "ERROR" when the
+    // database is unreachable; ?strict=true turns the warning into a 500. Hasura answers the
+    // unreachable case with 500; we answer 503 (issue 11), the status orchestrators and the
+    // gateway read as "temporarily out, retry", and it turns back to 200 by itself.
     const health = async (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
       reply.header('content-type', 'text/plain; charset=utf-8');
-      try {
-        await pool.query('SELECT 1');
-      } catch {
-        return reply.code(500).send('ERROR');
-      }
+      if (!(await databaseReachable(queryPool))) return reply.code(503).send('ERROR');
       if (service.inconsistent.length === 0) return reply.code(200).send('OK');
       const strict = (req.query as { strict?: string }).strict === 'true';
       return strict ? reply.code(500).send('ERROR: inconsistent objects in schema') : reply.code(200).send('WARN: inconsistent objects in schema');
     };
     app.get('/healthz', health);
     app.get('/hasura/healthz', health);
+    // Readiness as every Linkport service spells it: 503 while the database is unreachable.
+    app.get('/health/ready', async (_req, reply) => {
+      const ok = await databaseReachable(queryPool);
+      return reply.code(ok ? 200 : 503).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks: { database: ok ? 'ok' : 'unreachable' } }));
+    });
+    app.get('/health/live', async (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send('{"status":"ok"}'));
     app.get('/v1/version', async (_req, reply) =>
       reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ version: HASURA_VERSION, server_type: 'ce' })),
     );
@@ -137,18 +158,19 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       keepAliveMs: config.wsKeepAliveSeconds * 1000,
       initTimeoutMs: config.wsInitTimeoutSeconds * 1000,
       refetchIntervalMs: config.liveQueryRefetchIntervalMs,
+      caps: config.subscriptions,
+      // First executions run at most this many at once, fairly across users (ws.ts StartQueue):
+      // one pool connection each, so a flood of starts queues instead of failing to get one.
+      startConcurrency: config.livePgConnections,
+      maxPayloadBytes: config.limits.bodyLimitBytes,
     });
     app.addHook('preClose', async () => {
       await ws.close();
     });
-    app.addHook('onClose', async () => {
-      await pool.end();
-      if (metaPool !== pool) await metaPool.end();
-    });
+    app.addHook('onClose', endPools);
     return app;
   } catch (err) {
-    await pool.end().catch(() => undefined);
-    if (metaPool !== pool) await metaPool.end().catch(() => undefined);
+    await endPools();
     throw err;
   }
 }

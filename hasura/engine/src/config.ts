@@ -29,7 +29,27 @@ const schema = z
     HASURA_GRAPHQL_ENABLE_CONSOLE: envBool.default(true),
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
     HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().positive().default(3),
-    HASURA_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(0).default(0),
+    /** Field nesting limit (0 = none). On by default: a depth bomb is refused before any work. */
+    HASURA_GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(0).default(32),
+    /** Hasura's (deprecated) pool-size flag: connections for HTTP queries and mutations. */
+    HASURA_GRAPHQL_PG_CONNECTIONS: z.coerce.number().int().positive().default(16),
+    // Limits Hasura CE has no flag for (issue 11); 0 turns one off. Hasura's api_limits metadata
+    // can tighten them per role, never loosen them.
+    /** Fields after fragment expansion, counted without expanding (limits/measure.ts). */
+    ENGINE_MAX_NODES: z.coerce.number().int().min(0).default(10_000),
+    ENGINE_MAX_ALIASES: z.coerce.number().int().min(0).default(1_000),
+    /** Operations in one batched POST (a JSON array). */
+    ENGINE_MAX_BATCH: z.coerce.number().int().min(0).default(50),
+    /** Request body (HTTP) and message (WebSocket) size. */
+    ENGINE_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+    ENGINE_MAX_VARIABLES_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+    /** Per-statement time limit, enforced by PostgreSQL (statement_timeout), which cancels it. */
+    ENGINE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Connections of the live-query pool, apart from the HTTP one so subscriptions never starve queries. */
+    ENGINE_LIVE_PG_CONNECTIONS: z.coerce.number().int().positive().default(4),
+    ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
+    ENGINE_WS_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().positive().default(300),
+    ENGINE_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
     /** Live-query polling interval in milliseconds (research §C.5). */
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
   })
@@ -73,6 +93,27 @@ export interface EngineConfig {
   wsInitTimeoutSeconds: number;
   maxDepth: number;
   liveQueryRefetchIntervalMs: number;
+  limits: RequestLimits;
+  pgConnections: number;
+  livePgConnections: number;
+  subscriptions: SubscriptionCaps;
+}
+
+/** Request-level limits applied to every role (0 = off); api_limits metadata may tighten them. */
+export interface RequestLimits {
+  maxDepth: number;
+  maxNodes: number;
+  maxAliases: number;
+  maxBatch: number;
+  bodyLimitBytes: number;
+  maxVariablesBytes: number;
+  queryTimeoutMs: number;
+}
+
+export interface SubscriptionCaps {
+  perConnection: number;
+  perUser: number;
+  total: number;
 }
 
 export function loadEngineConfig(env: Record<string, string | undefined> = process.env): EngineConfig {
@@ -96,5 +137,21 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     wsInitTimeoutSeconds: e.HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT,
     maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
     liveQueryRefetchIntervalMs: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL,
+    limits: {
+      maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
+      maxNodes: e.ENGINE_MAX_NODES,
+      maxAliases: e.ENGINE_MAX_ALIASES,
+      maxBatch: e.ENGINE_MAX_BATCH,
+      bodyLimitBytes: e.ENGINE_BODY_LIMIT_BYTES,
+      maxVariablesBytes: e.ENGINE_MAX_VARIABLES_BYTES,
+      queryTimeoutMs: e.ENGINE_QUERY_TIMEOUT_MS,
+    },
+    pgConnections: e.HASURA_GRAPHQL_PG_CONNECTIONS,
+    livePgConnections: e.ENGINE_LIVE_PG_CONNECTIONS,
+    subscriptions: {
+      perConnection: e.ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      perUser: e.ENGINE_WS_MAX_SUBSCRIPTIONS_PER_USER,
+      total: e.ENGINE_WS_MAX_SUBSCRIPTIONS,
+    },
   };
 }

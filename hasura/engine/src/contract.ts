@@ -71,9 +71,19 @@ export interface GraphQLResponse {
   errors?: HasuraError[];
 }
 
+/** How one execution runs (all optional). */
+export interface ExecuteOptions {
+  /** A live-query execution (first result or poll): runs on the live-query pool. */
+  live?: boolean | undefined;
+  /** The client's address, for api_limits rate limits keyed by `"IP"`. */
+  clientIp?: string | undefined;
+}
+
 export interface GraphQLEngine {
   /** Executes one operation: validation errors come back as `errors`, never thrown. */
-  execute(req: GraphQLRequest, session: Session): Promise<GraphQLResponse>;
+  execute(req: GraphQLRequest, session: Session, opts?: ExecuteOptions): Promise<GraphQLResponse>;
+  /** Operations allowed in one batched request for `role` (0 = no limit); absent = no limit. */
+  batchLimit?(role: string): number;
   /** Re-introspects the database and rebuilds every role's schema from `metadata`. */
   reload(metadata: Metadata): Promise<void>;
   /** Roles that appear in the current metadata's permissions. */
@@ -89,4 +99,21 @@ export interface EngineOptions {
   maxDepth?: number;
   /** Maximum number of root fields × nested selections cost (0 = unlimited). */
   maxComplexity?: number;
+  /** Fields after fragment expansion, counted without expanding (0 = unlimited). */
+  maxNodes?: number;
+  /** Aliased fields after fragment expansion (0 = unlimited). */
+  maxAliases?: number;
+  /** Operations in one batch (0 = unlimited); api_limits batch_limit tightens it per role. */
+  maxBatch?: number;
+  /** JSON size of an operation's variables (0 = unlimited). */
+  maxVariablesBytes?: number;
+  /**
+   * The statement_timeout (ms) the pools' connections already carry (0 = none). A role whose
+   * api_limits time_limit is stricter runs its statement under `SET LOCAL statement_timeout`.
+   */
+  queryTimeoutMs?: number;
+  /** A separate, small pool for live queries, so subscriptions never take HTTP's connections. */
+  livePool?: pg.Pool;
+  /** The clock of the api_limits rate limiter (tests drive it). */
+  now?: () => number;
 }

@@ -2,9 +2,9 @@
  * The query engine: metadata → introspection → per-role schema → validation → compile → execute
  * (STYLE.md "the engine by phase"). One SQL statement per operation.
  */
-import { parse, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
+import { parse, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type pg from 'pg';
-import type { CreateEngine, EngineOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Metadata, Session } from './contract.ts';
+import type { CreateEngine, EngineOptions, ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Metadata, Session } from './contract.ts';
 import { compileQueryRoot } from './compile/operation.ts';
 import { runMutationField } from './compile/mutation.ts';
 import { CompileContext } from './compile/context.ts';
@@ -18,10 +18,13 @@ import { buildModel, referencedFunctions, trackedTables } from './schema/resolve
 import { introspectFunctions } from './introspection/functions.ts';
 import { QueryError } from './validation/errors.ts';
 import { pickOperation, resolveOperation, type ResolvedField } from './validation/resolve.ts';
+import { connectionError, isConnectionError } from './execute/pg-errors.ts';
+import { HARD_MAX_DEPTH, measureOperation } from './limits/measure.ts';
+import { limitFor, parseApiLimits, rateFor, RateLimiter, stricter, type ApiLimits } from './limits/api-limits.ts';
 
 const PLACEHOLDER = "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions.";
 
-interface State { model: Model; schemas: Map<string, GraphQLSchema> }
+interface State { model: Model; schemas: Map<string, GraphQLSchema>; apiLimits: ApiLimits }
 
 /** Views take mutations only when PostgreSQL can write through them (`isMutable`, research §A.4). */
 const VIEW_MUTABILITY = `SELECT n.nspname AS schema, c.relname AS name, pg_relation_is_updatable(c.oid, true) AS bits
@@ -40,7 +43,10 @@ async function load(pool: pg.Pool, md: Metadata): Promise<State> {
     }
   }
   const fns = await introspectFunctions(pool, referencedFunctions(md));
-  return { model: buildModel(md, catalog, fns), schemas: new Map() };
+  // set_api_limits validated the JSON; a hand-edited api_limits.yaml that does not parse is
+  // refused here, so the metadata is reported inconsistent rather than silently unlimited.
+  const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
+  return { model: buildModel(md, catalog, fns), schemas: new Map(), apiLimits };
 }
 
 /** Parsed documents by text: clients repeat the same few queries (bounded, oldest evicted). */
@@ -84,6 +90,37 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   let state = await load(pool, metadata);
   const stringify = options.stringifyNumericTypes ?? true;
   const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
+  const maxNodes = options.maxNodes ?? 0;
+  const maxAliases = options.maxAliases ?? 0;
+  const maxVariablesBytes = options.maxVariablesBytes ?? 0;
+  const poolTimeoutMs = options.queryTimeoutMs ?? 0;
+  const livePool = options.livePool ?? pool;
+  const rates = new RateLimiter(options.now);
+
+  /**
+   * The size checks, before anything is expanded or resolved (issue 11): depth, nodes and
+   * aliases as measured over the fragment graph, each against the env ceiling tightened by the
+   * role's api_limits (Hasura's depth_limit / node_limit).
+   */
+  const checkShape = (doc: DocumentNode, op: OperationDefinitionNode, role: string): number => {
+    const shape = measureOperation(doc, op);
+    const depthLimit = stricter(limits.maxDepth, limitFor(state.apiLimits, 'depth', role));
+    if (shape.depth > HARD_MAX_DEPTH || (depthLimit > 0 && shape.depth > depthLimit))
+      throw new QueryError('validation-failed', `the query exceeds the maximum allowed depth of ${depthLimit > 0 ? Math.min(depthLimit, HARD_MAX_DEPTH) : HARD_MAX_DEPTH}`, '$');
+    const nodeLimit = stricter(maxNodes, limitFor(state.apiLimits, 'node', role));
+    if (nodeLimit > 0 && shape.nodes > nodeLimit)
+      throw new QueryError('validation-failed', `the query exceeds the maximum allowed node count of ${nodeLimit} (it has ${shape.nodes} fields once fragments are expanded)`, '$');
+    if (maxAliases > 0 && shape.aliases > maxAliases)
+      throw new QueryError('validation-failed', `the query exceeds the maximum allowed alias count of ${maxAliases}`, '$');
+    return depthLimit;
+  };
+
+  /** The statement time limit for `role` when it differs from the pool's own; undefined = the pool's. */
+  const timeoutFor = (role: string): number | undefined => {
+    const api = limitFor(state.apiLimits, 'time', role);
+    const ms = stricter(poolTimeoutMs, api === undefined ? undefined : api * 1000);
+    return ms === poolTimeoutMs ? undefined : ms;
+  };
 
   const schemaFor = (role: string, admin: boolean, backendOnly: boolean): GraphQLSchema => {
     const key = admin ? '\0admin' : backendOnly ? `\0backend\0${role}` : role;
@@ -92,8 +129,16 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     return s;
   };
 
-  async function run(req: GraphQLRequest, session: Session): Promise<GraphQLResponse> {
+  async function run(req: GraphQLRequest, session: Session, opts: ExecuteOptions): Promise<GraphQLResponse> {
     if (typeof req?.query !== 'string') throw new QueryError('validation-failed', 'the key \'query\' was not present', '$');
+    const rate = opts.live ? undefined : rateFor(state.apiLimits, session.role, session.vars, opts.clientIp);
+    if (rate && !rates.take(rate.key, rate.max))
+      throw new QueryError('rate-limit-exceeded', `rate limit exceeded: at most ${rate.max} operations per minute for role "${session.role}"`, '$');
+    if (maxVariablesBytes > 0 && req.variables && typeof req.variables === 'object') {
+      // Bounded by the body limit already; the JSON length is what a client sent, near enough.
+      const size = JSON.stringify(req.variables).length;
+      if (size > maxVariablesBytes) throw new QueryError('validation-failed', `the variables exceed the maximum allowed size of ${maxVariablesBytes} bytes`, '$.variables');
+    }
     // Hasura answers APQ requests this way unless persisted queries are configured (Server/App.hs).
     const ext = (req as { extensions?: { persistedQuery?: unknown } | null }).extensions;
     if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QueryError('not-supported', 'Automatic Persisted Queries is not enabled', '$');
@@ -102,8 +147,11 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     const backendOnly = useBackendOnly(session);
     const schema = schemaFor(session.role, admin, backendOnly);
     const op = pickOperation(doc, req.operationName);
+    const depthLimit = checkShape(doc, op, session.role);
     const vars = (req.variables ?? {}) as Record<string, unknown>;
-    const resolved = resolveOperation(schema, doc, op, vars, limits);
+    const resolved = resolveOperation(schema, doc, op, vars, { ...limits, maxDepth: depthLimit });
+    const dbPool = opts.live ? livePool : pool;
+    const timeoutMs = timeoutFor(session.role);
     const dbFields: ResolvedField[] = [];
     const introFields: FieldNode[] = [];
     for (const f of resolved.fields) {
@@ -114,12 +162,12 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     let dbData: Record<string, unknown> = {};
     if (resolved.kind === 'mutation') {
       // Root fields run in order, in one transaction; any error rolls all of them back (research §D).
-      if (dbFields.length) dbData = await inTransaction(pool, admin, async (exec) => {
+      if (dbFields.length) dbData = await inTransaction(dbPool, admin, async (exec) => {
         const out: Record<string, unknown> = {};
         for (const f of dbFields) out[f.alias] = await runMutationField(ctx, f, exec);
         return out;
-      });
-    } else if (dbFields.length) dbData = await runJson(pool, compileQueryRoot(ctx, dbFields), admin);
+      }, timeoutMs);
+    } else if (dbFields.length) dbData = await runJson(dbPool, compileQueryRoot(ctx, dbFields), admin, timeoutMs);
     const introData = introFields.length ? runIntrospection(schema, doc, op, introFields, vars) : {};
     const data: Record<string, unknown> = {};
     for (const f of resolved.fields) {
@@ -132,17 +180,19 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   }
 
   const engine: GraphQLEngine = {
-    async execute(req, session) {
+    async execute(req, session, opts = {}) {
       try {
-        return await run(req, session);
+        return await run(req, session, opts);
       } catch (e) {
         const admin = isAdminRole(session);
         if (e instanceof QueryError) return { errors: [e.toJSON(admin)] };
+        if (isConnectionError(e)) return { errors: [connectionError(e, admin).toJSON(admin)] };
         return { errors: [new QueryError('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
       }
     },
     async reload(md) { state = await load(pool, md); },
     roles() { return state.model.roles; },
+    batchLimit(role) { return stricter(options.maxBatch ?? 0, limitFor(state.apiLimits, 'batch', role)); },
   };
   return engine;
 };

@@ -8,6 +8,7 @@
 import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
 import { alreadyExists, badRequest, notExists } from './errors.ts';
+import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
 
 export type Args = Record<string, unknown>;
 export type MetadataOp = (m: Metadata, args: Args, version?: number) => unknown;
@@ -297,7 +298,26 @@ const dropSource: MetadataOp = (m, args) => {
 };
 
 /** Operations that only edit metadata, by their /v1/query name. */
+// ── api limits (api-reference/metadata-api/api-limits.mdx) ────────────────────────────────────────
+
+/** set_api_limits replaces the whole `api_limits` object with its (validated) args. */
+const setApiLimits: MetadataOp = (m, args) => {
+  try {
+    parseApiLimits(args, '$.args');
+  } catch (err) {
+    if (err instanceof ApiLimitsError) throw badRequest('parse-failed', err.message, err.path);
+    throw err;
+  }
+  m.api_limits = structuredClone(args);
+};
+
+const removeApiLimits: MetadataOp = (m) => {
+  delete m.api_limits;
+};
+
 export const metadataOps: Record<string, MetadataOp> = {
+  set_api_limits: setApiLimits,
+  remove_api_limits: removeApiLimits,
   track_table: trackTable,
   add_existing_table_or_view: trackTable,
   untrack_table: untrackTable,

@@ -21,15 +21,48 @@ function statementName(text: string): string | undefined {
   return undefined;
 }
 
-/** Runs one compiled statement; returns its single JSON `data` cell. Errors map to Hasura's. */
-export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean): Promise<Record<string, unknown>> {
+/**
+ * `SET LOCAL statement_timeout` as a parameterised call (SET itself takes no parameters):
+ * PostgreSQL cancels the statement when it runs longer, so a timed-out query stops using the
+ * database too, not only the client's wait.
+ */
+const SET_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
+
+/**
+ * Runs one compiled statement; returns its single JSON `data` cell. Errors map to Hasura's.
+ * `timeoutMs`: a time limit other than the one the pool's connections carry (api_limits
+ * time_limit for the role); it costs a transaction around the statement, so only when asked.
+ */
+export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean, timeoutMs?: number): Promise<Record<string, unknown>> {
   const { text, values } = compile(stmt);
+  const name = statementName(text);
+  const query = name ? { text, values, name } : { text, values };
+  if (timeoutMs === undefined) {
+    try {
+      const res = await pool.query<{ data: Record<string, unknown> }>(query);
+      return res.rows[0]?.data ?? {};
+    } catch (e) {
+      throw mapPgError(e, admin, text);
+    }
+  }
+  let client: pg.PoolClient;
   try {
-    const name = statementName(text);
-    const res = await pool.query<{ data: Record<string, unknown> }>(name ? { text, values, name } : { text, values });
+    client = await pool.connect();
+  } catch (e) {
+    throw mapPgError(e, admin);
+  }
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query(SET_TIMEOUT, [String(timeoutMs)]);
+    const res = await client.query<{ data: Record<string, unknown> }>(query);
+    await client.query('COMMIT');
     return res.rows[0]?.data ?? {};
   } catch (e) {
+    try { await client.query('ROLLBACK'); } catch { broken = true; }
     throw mapPgError(e, admin, text);
+  } finally {
+    client.release(broken);
   }
 }
 
@@ -40,11 +73,22 @@ export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean): Promise
 export async function inTransaction<T>(
   pool: pg.Pool, admin: boolean,
   fn: (exec: (stmt: SQL, errPath: string) => Promise<{ data: unknown; ok: boolean }>) => Promise<T>,
+  timeoutMs?: number,
 ): Promise<T> {
-  const client = await pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (e) {
+    throw mapPgError(e, admin);
+  }
   let broken = false;
   try {
-    await client.query('BEGIN');
+    try {
+      await client.query('BEGIN');
+      if (timeoutMs !== undefined) await client.query(SET_TIMEOUT, [String(timeoutMs)]);
+    } catch (e) {
+      throw mapPgError(e, admin);
+    }
     const exec = async (stmt: SQL, errPath: string): Promise<{ data: unknown; ok: boolean }> => {
       const { text, values } = compile(stmt);
       try {

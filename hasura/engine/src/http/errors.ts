@@ -19,6 +19,8 @@ export function statusForCode(code: string): number {
       return 404;
     case 'conflict':
       return 409;
+    case 'rate-limit-exceeded':
+      return 429;
     default:
       return 400;
   }

@@ -4,7 +4,7 @@
  * an array, run in order as Hasura's `runGQBatched` does), hand each to the engine.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
+import type { ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { gqlErrors, invalidJsonMessage, statusForCode } from './errors.ts';
@@ -62,10 +62,10 @@ export function jsonKind(v: unknown): string {
 const isRequest = (r: GraphQLRequest | GraphQLResponse): r is GraphQLRequest => typeof (r as GraphQLRequest).query === 'string';
 
 /** Runs one decoded request; an engine that throws answers Hasura's `unexpected`, never a 500 page. */
-export async function runOne(engine: GraphQLEngine, decoded: GraphQLRequest | GraphQLResponse, session: Session): Promise<GraphQLResponse> {
+export async function runOne(engine: GraphQLEngine, decoded: GraphQLRequest | GraphQLResponse, session: Session, opts?: ExecuteOptions): Promise<GraphQLResponse> {
   if (!isRequest(decoded)) return decoded;
   try {
-    return await engine.execute(decoded, session);
+    return await engine.execute(decoded, session, opts);
   } catch (err) {
     const res = gqlErrors('unexpected', 'database query error');
     if (session.isAdmin && session.role === 'admin') res.errors![0]!.extensions.internal = { message: (err as Error).message };
@@ -91,12 +91,18 @@ export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDe
     }
     if (!parsed.ok) return send(reply, variant === 'v1' ? 200 : 400, gqlErrors('invalid-json', parsed.error));
     const engine = deps.engine();
+    const opts: ExecuteOptions = { clientIp: req.ip };
     if (Array.isArray(parsed.value)) {
+      // Hasura's batch_limit (api_limits) over our env ceiling: refused whole, before any runs.
+      const max = engine.batchLimit?.(session.role) ?? 0;
+      if (max > 0 && parsed.value.length > max) {
+        return send(reply, variant === 'v1' ? 200 : 400, gqlErrors('batch-limit-exceeded', `the batch holds ${parsed.value.length} operations, above the maximum allowed ${max}`));
+      }
       const out: GraphQLResponse[] = [];
-      for (const item of parsed.value) out.push(await runOne(engine, decodeRequest(item), session));
+      for (const item of parsed.value) out.push(await runOne(engine, decodeRequest(item), session, opts));
       return send(reply, 200, out);
     }
-    const res = await runOne(engine, decodeRequest(parsed.value), session);
+    const res = await runOne(engine, decodeRequest(parsed.value), session, opts);
     let status = 200;
     if (variant === 'v1alpha1' && res.errors?.length && res.data === undefined) status = statusForCode(res.errors[0]!.extensions.code);
     return send(reply, status, res);

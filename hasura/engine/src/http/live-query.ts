@@ -27,6 +27,13 @@ export interface LiveQueryOptions {
   onFirst(res: GraphQLResponse): void;
   /** A later result that differs from the last one sent. */
   onChange(res: GraphQLResponse): void;
+  /**
+   * Runs each execution (first and polls); the WebSocket server passes its fair, bounded queue
+   * (StartQueue) so executions never outnumber the live pool's connections. Default: at once.
+   */
+  schedule?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Called once when the live query stops, however it stops. */
+  onStop?: () => void;
 }
 
 /** Validation/parse errors (no data) are "errors before execution" in Hasura's terms. */
@@ -57,9 +64,11 @@ export class LiveQuery {
   }
 
   stop(): void {
-    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.onStop?.();
   }
 
   private schedule(): void {
@@ -85,10 +94,74 @@ export class LiveQuery {
   }
 
   private async execute(): Promise<GraphQLResponse> {
+    const run = () =>
+      // Stopped while queued: nothing to run (the result is never sent).
+      this.stopped ? Promise.resolve<GraphQLResponse>({ data: null }) : runOne(this.opts.engine(), this.opts.request, this.opts.session, { live: true });
     try {
-      return await runOne(this.opts.engine(), this.opts.request, this.opts.session);
+      return await (this.opts.schedule ? this.opts.schedule(run) : run());
     } catch {
       return { errors: [{ message: 'an unexpected error occurred', extensions: { path: '$', code: 'unexpected' } }] };
+    }
+  }
+}
+
+/**
+ * Bounded concurrency for live-query executions, fair across owners (users): each owner has its
+ * own FIFO and owners take turns, so one user's 10,000 queued starts delay another user's start
+ * by at most one execution per running slot, not by 10,000. At most `concurrency` run at once —
+ * the live pool's size — so nothing waits for a connection long enough to time out (what made
+ * starts fail with `database query error` under a flood, issue 11).
+ */
+export class StartQueue {
+  private running = 0;
+  private readonly queues = new Map<string, Array<() => void>>();
+  private waiting = 0;
+
+  constructor(private readonly concurrency: number) {}
+
+  /** Executions queued, all owners together. */
+  get queued(): number {
+    return this.waiting;
+  }
+
+  run<T>(owner: string, fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const task = () => {
+        this.running++;
+        let p: Promise<T>;
+        try {
+          p = fn();
+        } catch (err) {
+          p = Promise.reject(err);
+        }
+        p.then(resolve, reject).finally(() => {
+          this.running--;
+          this.next();
+        });
+      };
+      if (this.running < this.concurrency && this.waiting === 0) {
+        task();
+        return;
+      }
+      const q = this.queues.get(owner);
+      if (q) q.push(task);
+      else this.queues.set(owner, [task]);
+      this.waiting++;
+    });
+  }
+
+  private next(): void {
+    while (this.running < this.concurrency && this.waiting > 0) {
+      // Map iteration order is insertion order: take the first owner's oldest task, then move
+      // that owner to the back (round robin).
+      const first = this.queues.entries().next().value;
+      if (!first) return;
+      const [owner, q] = first;
+      const task = q.shift()!;
+      this.queues.delete(owner);
+      if (q.length) this.queues.set(owner, q);
+      this.waiting--;
+      task();
     }
   }
 }

@@ -20,7 +20,19 @@ import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { decodeRequest, runOne } from './graphql.routes.ts';
 import { gqlError } from './errors.ts';
-import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery } from './live-query.ts';
+import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, StartQueue } from './live-query.ts';
+
+/** Subscription caps (issue 11): per connection, per user, for the whole process. */
+export interface SubscriptionCaps {
+  perConnection: number;
+  perUser: number;
+  total: number;
+}
+
+export const DEFAULT_CAPS: SubscriptionCaps = { perConnection: 100, perUser: 300, total: 10_000 };
+
+/** Code of a subscription refused by a cap: the client should stop some before starting more. */
+export const SUBSCRIPTION_LIMIT_CODE = 'subscription-limit-exceeded';
 
 export interface WsDeps {
   auth: Authenticator;
@@ -29,13 +41,63 @@ export interface WsDeps {
   initTimeoutMs: number;
   /** `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`; default 1000 ms. */
   refetchIntervalMs?: number | undefined;
+  caps?: SubscriptionCaps | undefined;
+  /** Live-query executions running at once (the live pool's size); default 4. */
+  startConcurrency?: number | undefined;
+  /** Largest WebSocket message accepted (the HTTP body limit); default 2 MiB. */
+  maxPayloadBytes?: number | undefined;
+}
+
+/** What the live queries of every connection share: the caps' counters and the execution queue. */
+class LiveShared {
+  private total = 0;
+  private readonly perUser = new Map<string, number>();
+  readonly queue: StartQueue;
+  readonly caps: SubscriptionCaps;
+
+  constructor(deps: WsDeps) {
+    this.caps = deps.caps ?? DEFAULT_CAPS;
+    this.queue = new StartQueue(deps.startConcurrency ?? 4);
+  }
+
+  /** Why a new subscription is refused, or undefined when it may start. */
+  refusal(connectionCount: number, user: string): string | undefined {
+    if (connectionCount >= this.caps.perConnection)
+      return `too many subscriptions on this connection: at most ${this.caps.perConnection}; stop one before starting another`;
+    if ((this.perUser.get(user) ?? 0) >= this.caps.perUser)
+      return `too many subscriptions for this user: at most ${this.caps.perUser} across all connections`;
+    if (this.total >= this.caps.total) return `the server is at its subscription capacity (${this.caps.total}); retry later`;
+    return undefined;
+  }
+
+  acquire(user: string): void {
+    this.total++;
+    this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
+  }
+
+  release(user: string): void {
+    this.total--;
+    const n = (this.perUser.get(user) ?? 1) - 1;
+    if (n > 0) this.perUser.set(user, n);
+    else this.perUser.delete(user);
+  }
+}
+
+/**
+ * Who a subscription counts against: the user id when the session has one, else the role and the
+ * peer address (anonymous sessions share a role, not an identity).
+ */
+function ownerKey(session: Session, req: IncomingMessage): string {
+  const uid = session.vars['x-hasura-user-id'];
+  return uid ? `user:${uid}` : `role:${session.role}@${req.socket.remoteAddress ?? ''}`;
 }
 
 const paths = new Set(['/v1/graphql', '/v1alpha1/graphql']);
 
 export function operationType(req: GraphQLRequest): string | undefined {
   try {
-    const doc = parse(req.query);
+    // Same token bound as the engine's parse: a huge document costs a bounded parse here too.
+    const doc = parse(req.query, { maxTokens: 100_000 });
     const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
     const op = req.operationName ? ops.find((o) => o.name?.value === req.operationName) : ops.length === 1 ? ops[0] : undefined;
     return op?.operation;
@@ -50,15 +112,27 @@ const isSubscription = (decoded: GraphQLRequest | GraphQLResponse): decoded is G
 /** Hasura's answer to a `start` whose id is still running (WSServerApp.hs onStart). */
 const duplicateOperation = (id: string): HasuraError[] => [gqlError('start-failed', `an operation already exists with this id: ${id}`)];
 
-/** Starts a live query for `id` on a connection; it removes itself when its first result is an error. */
+/**
+ * Starts a live query for `id` on a connection; it removes itself when its first result is an
+ * error. Refused (on.refused, nothing started) when a cap is reached. Its executions go through
+ * the shared fair queue, so a flood of starts waits its turn instead of failing.
+ */
 function startLive(
   deps: WsDeps,
+  shared: LiveShared,
+  owner: string,
   subs: LiveQueries,
   id: string,
   request: GraphQLRequest,
   session: Session,
-  on: { first(res: GraphQLResponse): void; change(res: GraphQLResponse): void },
+  on: { first(res: GraphQLResponse): void; change(res: GraphQLResponse): void; refused(errors: HasuraError[]): void },
 ): void {
+  const why = shared.refusal(subs.size, owner);
+  if (why) {
+    on.refused([gqlError(SUBSCRIPTION_LIMIT_CODE, why)]);
+    return;
+  }
+  shared.acquire(owner);
   const lq: LiveQuery = new LiveQuery({
     engine: deps.engine,
     request,
@@ -69,14 +143,19 @@ function startLive(
       on.first(res);
     },
     onChange: on.change,
+    schedule: (fn) => shared.queue.run(owner, fn),
+    onStop: () => shared.release(owner),
   });
   subs.add(id, lq);
   lq.start().catch(() => subs.remove(id, lq));
 }
 
 export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void> } {
+  const shared = new LiveShared(deps);
   const wss = new WebSocketServer({
     noServer: true,
+    // ws's default is 100 MiB; a message is a request and gets the request body's bound.
+    maxPayload: deps.maxPayloadBytes ?? 2 * 1024 * 1024,
     handleProtocols: (protocols) => (protocols.has('graphql-transport-ws') ? 'graphql-transport-ws' : protocols.has('graphql-ws') ? 'graphql-ws' : false),
   });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -86,8 +165,8 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (ws.protocol === 'graphql-transport-ws') transportWs(ws, req, deps);
-      else apolloWs(ws, req, deps);
+      if (ws.protocol === 'graphql-transport-ws') transportWs(ws, req, deps, shared);
+      else apolloWs(ws, req, deps, shared);
     });
   };
   server.on('upgrade', onUpgrade);
@@ -144,7 +223,7 @@ function lifecycle(ws: WebSocket) {
 }
 
 /** Apollo `graphql-ws`: connection_init/ack, start → data|error → complete, stop, ka. */
-function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
+function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: LiveShared): void {
   const t = lifecycle(ws);
   let session: Session | undefined;
   let initError: string | undefined;
@@ -195,7 +274,7 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
         const decoded = decodeRequest(msg.payload);
         const current = session;
         if (isSubscription(decoded)) {
-          startLive(deps, subs, id, decoded, current, {
+          startLive(deps, shared, ownerKey(current, req), subs, id, decoded, current, {
             first: (res) => {
               if (isRequestError(res)) {
                 send(ws, { type: 'error', id, payload: { errors: res.errors } });
@@ -203,6 +282,10 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
               } else send(ws, { type: 'data', id, payload: res });
             },
             change: (res) => send(ws, { type: 'data', id, payload: res }),
+            refused: (errors) => {
+              send(ws, { type: 'error', id, payload: { errors } });
+              send(ws, { type: 'complete', id });
+            },
           });
           return;
         }
@@ -235,7 +318,7 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
 }
 
 /** `graphql-transport-ws`: close codes 4400/4401/4403/4408/4409/4429 as the protocol defines. */
-function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
+function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: LiveShared): void {
   const t = lifecycle(ws);
   let session: Session | undefined;
   let initReceived = false;
@@ -292,9 +375,11 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps): void {
         const decoded = decodeRequest(msg.payload);
         const current = session;
         if (isSubscription(decoded)) {
-          startLive(deps, subs, id, decoded, current, {
+          startLive(deps, shared, ownerKey(current, req), subs, id, decoded, current, {
             first: (res) => send(ws, isRequestError(res) ? { type: 'error', id, payload: res.errors } : { type: 'next', id, payload: res }),
             change: (res) => send(ws, { type: 'next', id, payload: res }),
+            // graphql-transport-ws: `error` ends the operation; the connection stays open.
+            refused: (errors) => send(ws, { type: 'error', id, payload: errors }),
           });
           return;
         }
