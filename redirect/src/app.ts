@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
-import { createLogger, createPool, withTimeout, type Logger, type Pool } from '@linkport/common';
+import { createLogger, createPool, createRedis, pingPool, pingRedis, poolHealth, redisBackoff, withTimeout, type Logger, type Pool } from '@linkport/common';
 import type { Config } from './config.ts';
 import { ClickProducer } from './clicks/click-producer.ts';
 import { createHandler } from './http/handler.ts';
+import { PasswordLimiter } from './http/password-limiter.ts';
+import { TrustedProxies } from './http/proxies.ts';
 import { QrRenderer } from './http/qr.ts';
 import { InvalidationListener } from './links/invalidation.ts';
 import { LinkStore } from './links/link-store.ts';
@@ -32,25 +33,25 @@ export interface RedirectApp {
 export async function buildRedirectApp(config: Config, opts: { log?: Logger } = {}): Promise<RedirectApp> {
   const log = opts.log ?? createLogger('redirect', config.LOG_LEVEL);
   const metrics = new Metrics();
-  const pool: Pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'redirect' });
+  const pool: Pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'redirect', log });
   // Redis is optional for serving: with the offline queue off a command fails at once while Redis
   // is away, so lookups fall through to PostgreSQL and clicks go to the in-memory buffer instead of
   // piling up behind the reconnect.
-  const redis = new Redis(config.REDIS_URL, {
-    enableAutoPipelining: true,
+  const redis = createRedis(config.REDIS_URL, {
+    log,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(50 * times, 1_000),
+    retryStrategy: redisBackoff(1_000),
   });
-  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   const repo = new LinksRepository(pool);
   const store = new LinkStore(repo, redis, metrics, log, {
     localTtlMs: config.LINK_CACHE_TTL_MS,
     localMax: config.LINK_CACHE_MAX,
     negativeTtlMs: config.NEGATIVE_CACHE_TTL_MS,
     redisTtlS: config.REDIS_LINK_TTL_S,
+    staleIfErrorMs: config.STALE_IF_ERROR_MS,
   });
   const listener = new InvalidationListener(config.DATABASE_URL, store, log);
   await listener.start();
@@ -64,23 +65,25 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
   metrics.gauge('click_buffer_capacity', 'Capacity of the in-memory click buffer.', () => config.CLICK_BUFFER_SIZE);
   metrics.gauge('link_cache_entries', 'Entries in the in-process link cache.', () => store.size);
   metrics.gauge('redis_up', '1 while the Redis connection is ready.', () => (redis.status === 'ready' ? 1 : 0));
+  metrics.gauge('postgres_up', '1 unless the last PostgreSQL connection attempt or probe failed.', () => (poolHealth(pool).up ? 1 : 0));
   metrics.gauge('invalidation_listener_up', '1 while LISTEN link_changed is connected.', () => (listener.connected ? 1 : 0));
 
   let closing = false;
   const ready = async () => {
     const checks: Record<string, string> = {};
     const probe = async (name: string, f: () => Promise<unknown>) => {
-      checks[name] = await withTimeout(f(), 1_000).then(
+      checks[name] = await f().then(
         () => 'ok',
         () => 'failing',
       );
     };
-    await Promise.all([probe('postgres', () => pool.query('SELECT 1')), probe('redis', () => redis.ping())]);
-    // Either store can serve redirects (Redis down → PostgreSQL; PostgreSQL down → cached links), so
-    // the node stays in rotation unless both are gone.
-    return { ok: !closing && (checks.postgres === 'ok' || checks.redis === 'ok'), checks };
+    await Promise.all([probe('postgres', () => pingPool(pool, 1_000)), probe('redis', () => pingRedis(redis, 1_000))]);
+    const up = Object.values(checks).filter((c) => c === 'ok').length;
+    // READINESS=all (default): any dependency down → 503, like every other service. `any`: either
+    // store can serve redirects (Redis down → PostgreSQL; PostgreSQL down → cached links).
+    const ok = !closing && (config.READINESS === 'all' ? up === 2 : up > 0);
+    return { ok, checks };
   };
-
   const handler = createHandler({
     config,
     store,
@@ -91,6 +94,18 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     hasher: new VisitorHasher(config.REDIRECT_SECRET),
     cookies: new PasswordCookies(config.REDIRECT_SECRET, config.PASSWORD_COOKIE_TTL_S),
     qr: new QrRenderer(),
+    proxies: new TrustedProxies(config.TRUSTED_PROXIES),
+    limiter: new PasswordLimiter(
+      redis,
+      {
+        perClient: config.PASSWORD_ATTEMPTS_PER_CLIENT,
+        perLink: config.PASSWORD_ATTEMPTS_PER_LINK,
+        windowMs: config.PASSWORD_WINDOW_S * 1000,
+        lockoutMs: config.PASSWORD_LOCKOUT_S * 1000,
+      },
+      metrics,
+      log,
+    ),
     ready,
   });
   const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envBool, envPort, loadConfig, logLevel } from '@linkport/common';
+import { envPort, loadConfig, logLevel } from '@linkport/common';
+import { parseTrustedProxies } from './http/proxies.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const DEV_SECRET = 'linkport-redirect-dev-secret-change-me';
@@ -18,9 +19,25 @@ export const configSchema = z
     DATABASE_URL: z.string().url(),
     REDIS_URL: z.string().url(),
     // A header set by a trusted edge (Cloudflare's cf-ipcountry, Traefik plugins); empty = no geo.
+    // Believed only from a TRUSTED_PROXIES peer.
     COUNTRY_HEADER: z.string().toLowerCase().default(''),
-    // The gateway is the only public port (DESIGN.md), so X-Forwarded-For's last hop is the client.
-    TRUST_PROXY: envBool.default(true),
+    // Peers whose X-Forwarded-For and COUNTRY_HEADER are believed: IPs, CIDRs, `loopback`,
+    // `uniquelocal`, `linklocal`, comma-separated. Empty (default): the TCP peer is the client.
+    TRUSTED_PROXIES: z
+      .string()
+      .default('')
+      .transform((s, ctx) => {
+        try {
+          return parseTrustedProxies(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+    // `all`: /health/ready is 503 while PostgreSQL or Redis is down (one readiness meaning across
+    // services). `any`: 503 only when neither is up — this node still serves cached links with
+    // PostgreSQL down and every link with Redis down, so a balancer need not drain it.
+    READINESS: z.enum(['all', 'any']).default('all'),
     // Signs password cookies and salts visitor hashes. Optional only outside production.
     REDIRECT_SECRET: z.string().min(16).optional(),
     // Base of the short URL encoded in QR codes; defaults to http://<Host header>.
@@ -33,6 +50,17 @@ export const configSchema = z
     REDIS_COMMAND_TIMEOUT_MS: int(500, 1),
     PERMANENT_MAX_AGE_S: int(60),
     PASSWORD_COOKIE_TTL_S: int(3_600, 60),
+    // A link's last good copy is served this long past its cache TTL while PostgreSQL is unreachable
+    // (RFC 5861 stale-if-error); 0 turns it off.
+    STALE_IF_ERROR_MS: int(300_000),
+
+    // Password guessing (POST /:code): failed attempts per client address (IPv6: per /64) across
+    // all links, and per link across all clients, within PASSWORD_WINDOW_S; the attempt past a limit
+    // is refused (429 + Retry-After) and locks that client or link for PASSWORD_LOCKOUT_S.
+    PASSWORD_ATTEMPTS_PER_CLIENT: int(10, 1),
+    PASSWORD_ATTEMPTS_PER_LINK: int(100, 1),
+    PASSWORD_WINDOW_S: int(900, 1),
+    PASSWORD_LOCKOUT_S: int(900, 1),
 
     CLICK_STREAM: z.string().min(1).default('clicks'),
     CLICK_DEAD_STREAM: z.string().min(1).default('clicks:dead'),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '@linkport/common';
+import { isConnectionError, type Logger } from '@linkport/common';
 import type { Config } from '../config.ts';
 import { decide, type Decision } from '../decide.ts';
 import type { Link } from '../links/link.ts';
@@ -10,9 +10,11 @@ import type { LinksRepository } from '../links/links.repository.ts';
 import type { ClickProducer } from '../clicks/click-producer.ts';
 import type { Metrics } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
-import { gonePage, notFoundPage, passwordPage, previewPage } from './pages.ts';
+import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
+import type { PasswordLimiter } from './password-limiter.ts';
+import { clientInfo, type TrustedProxies } from './proxies.ts';
 import type { QrRenderer } from './qr.ts';
-import { clientIp, countryOf, header, prefersJson, readForm, safeHost } from './request.ts';
+import { countryOf, header, prefersJson, readForm, safeHost } from './request.ts';
 
 export interface HandlerDeps {
   config: Config;
@@ -24,6 +26,8 @@ export interface HandlerDeps {
   hasher: VisitorHasher;
   cookies: PasswordCookies;
   qr: QrRenderer;
+  proxies: TrustedProxies;
+  limiter: PasswordLimiter;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
 
@@ -58,15 +62,34 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
   }
 
+  let lastUnavailableLog = 0;
+  /**
+   * Every failure is a 503 with Retry-After, never a 500 (nothing a client sent causes one). A
+   * PostgreSQL outage (a lookup that no cache could answer) is expected and logged at most once a
+   * second; anything else is a bug and logged each time.
+   */
   function failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    metrics.c.errors_total++;
-    log.error({ err, url: req.url }, 'redirect failed');
+    if (isConnectionError(err)) {
+      metrics.c.unavailable_total++;
+      const now = Date.now();
+      if (now - lastUnavailableLog >= 1_000) {
+        lastUnavailableLog = now;
+        log.warn({ err: err instanceof Error ? err.message : String(err), unavailable: metrics.c.unavailable_total }, 'PostgreSQL unreachable: uncached links answer 503');
+      }
+    } else {
+      metrics.c.errors_total++;
+      log.error({ err, url: req.url }, 'redirect failed');
+    }
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.setHeader('Retry-After', '1');
-    send(res, req, 503, 'text/plain; charset=utf-8', 'Service temporarily unavailable\n', 'no-store');
+    if (prefersJson(req)) {
+      send(res, req, 503, 'application/json', '{"error":{"code":"SERVICE_UNAVAILABLE","message":"Service temporarily unavailable, retry shortly"}}', 'no-store');
+    } else {
+      send(res, req, 503, 'text/plain; charset=utf-8', 'Service temporarily unavailable\n', 'no-store');
+    }
   }
 
   function respond(req: IncomingMessage, res: ServerResponse, code: string, query: string, link: Link | null): void {
@@ -82,7 +105,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const passwordOk =
       link?.passwordTag != null && deps.cookies.verify(code, link.passwordTag, readCookie(req.headers.cookie, PasswordCookies.cookieName(code)), now);
-    const d: Decision = decide(link, { now, query, userAgent: ua, country: countryOf(req, config.COUNTRY_HEADER), visitorKey, passwordOk }, decideOpts);
+    const client = clientInfo(req, deps.proxies);
+    // The country header is a claim of the edge in front; from anyone else it is the client's say-so.
+    const country = client.viaTrustedProxy ? countryOf(req, config.COUNTRY_HEADER) : null;
+    const d: Decision = decide(link, { now, query, userAgent: ua, country, visitorKey, passwordOk }, decideOpts);
     switch (d.kind) {
       case 'redirect':
         metrics.c.redirects_total++;
@@ -94,10 +120,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             linkId: link!.id,
             code,
             ts: now,
-            visitor: deps.hasher.hash(clientIp(req, config.TRUST_PROXY), ua, now),
+            visitor: deps.hasher.hash(client.ip, ua, now),
             ua: ua.slice(0, 512),
             referrer: header(req, 'referer').slice(0, 1024),
-            country: countryOf(req, config.COUNTRY_HEADER) ?? '',
+            country: country ?? '',
           });
         }
         return;
@@ -122,12 +148,25 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       res.end();
       return;
     }
+    // Limits before any password work: the attempt is reserved (counted) first, so concurrent
+    // guesses cannot slip past a check that has not yet seen their failures.
+    const ip = clientInfo(req, deps.proxies).ip;
+    const verdict = await deps.limiter.attempt(code, ip);
+    if (!verdict.allowed) return tooManyAttempts(req, res, verdict.retryAfterMs, verdict.scope);
     const given = form?.get('password') ?? '';
-    const hash = given ? await deps.repo.checkPassword(code, given.slice(0, 1024)) : null;
+    let hash: string | null;
+    try {
+      hash = given ? await deps.repo.checkPassword(code, given.slice(0, 1024)) : null;
+    } catch (err) {
+      // Not a guess that was judged: give the attempt back.
+      await deps.limiter.refund(code, ip);
+      throw err;
+    }
     if (!hash) {
       metrics.c.password_failures_total++;
       return send(res, req, 403, HTML, passwordPage(query ? `${code}?${query}` : code, true), 'no-store');
     }
+    await deps.limiter.refund(code, ip);
     const { value, maxAge } = deps.cookies.issue(code, passwordTag(hash));
     const secure = (config.SHORT_BASE_URL ?? '').startsWith('https:') || header(req, 'x-forwarded-proto') === 'https';
     res.writeHead(303, {
@@ -137,6 +176,21 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       'Set-Cookie': `${PasswordCookies.cookieName(code)}=${value}; Path=/${code}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
     });
     res.end();
+  }
+
+  /** RFC 6585 §4: 429 with Retry-After (seconds, rounded up so a client never retries too early). */
+  function tooManyAttempts(req: IncomingMessage, res: ServerResponse, retryAfterMs: number, scope: 'client' | 'link'): void {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    res.setHeader('Retry-After', String(seconds));
+    if (prefersJson(req)) {
+      const message =
+        scope === 'client'
+          ? `Too many password attempts from this address; retry in ${seconds} s`
+          : `Too many password attempts on this link; retry in ${seconds} s`;
+      send(res, req, 429, 'application/json', JSON.stringify({ error: { code: 'TOO_MANY_ATTEMPTS', message, details: { retryAfterSeconds: seconds, scope } } }), 'no-store');
+    } else {
+      send(res, req, 429, HTML, lockedPage(seconds), 'no-store');
+    }
   }
 
   async function preview(req: IncomingMessage, res: ServerResponse, code: string): Promise<void> {

@@ -24,6 +24,11 @@ export function passwordPage(code: string, failed: boolean): string {
   );
 }
 
+export function lockedPage(retryAfterS: number): string {
+  const wait = retryAfterS >= 120 ? `${Math.ceil(retryAfterS / 60)} minutes` : `${retryAfterS} seconds`;
+  return page('Too many attempts', `<h1>Too many attempts</h1><p role="alert">Too many wrong passwords. Try again in ${wait}.</p>`);
+}
+
 export function previewPage(p: { code: string; shortUrl: string; destination: string | null; title: string | null; createdAt: string }): string {
   const dest = p.destination
     ? `<p>Goes to <code>${escapeHtml(p.destination)}</code></p><p><a href="${escapeHtml(p.destination)}" rel="noopener noreferrer nofollow">Continue to the destination</a></p>`

@@ -2,19 +2,6 @@ import type { IncomingMessage } from 'node:http';
 
 /** Request helpers kept apart from the handler so they can be read (and tested) alone. */
 
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const v = Array.isArray(xff) ? xff[xff.length - 1] : xff;
-    if (v) {
-      // The last hop was appended by our gateway; anything before it is the client's say-so.
-      const last = v.slice(v.lastIndexOf(',') + 1).trim();
-      if (last) return last;
-    }
-  }
-  return req.socket.remoteAddress ?? '';
-}
-
 export function header(req: IncomingMessage, name: string): string {
   const v = req.headers[name];
   return (Array.isArray(v) ? v[0] : v) ?? '';

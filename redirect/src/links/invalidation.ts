@@ -5,9 +5,10 @@ import type { LinkStore } from './link-store.ts';
 /**
  * LISTEN link_changed (sent by the links.notify_changed trigger for every content edit, insert and
  * delete, but not for click bookkeeping) and evict the code everywhere. A dedicated connection,
- * not the pool: LISTEN is per session. On any failure it reconnects with backoff and clears the local
- * cache, since notifications sent while it was away are lost (PostgreSQL docs, NOTIFY: only
- * sessions listening at commit time receive it).
+ * not the pool: LISTEN is per session. On any failure it reconnects with backoff (100 ms doubling to
+ * 5 s, forever) and, once listening again, clears the local and Redis caches, since notifications
+ * sent while it was away are lost (PostgreSQL docs, NOTIFY: only sessions listening at commit time
+ * receive it).
  */
 export class InvalidationListener {
   private client: pg.Client | undefined;
@@ -42,8 +43,9 @@ export class InvalidationListener {
       client.removeAllListeners('end');
       client.end().catch(() => {});
       if (this.stopped) return;
-      this.log.warn({ err }, 'link_changed listener lost; reconnecting');
-      this.store.clearLocal();
+      this.log.warn({ err: err instanceof Error ? err.message : err }, 'link_changed listener lost; reconnecting');
+      // The caches are cleared once LISTEN is back (connect() below), not now: while PostgreSQL is
+      // down they are all this node can serve from, and edits missed in the gap are evicted then.
       this.schedule();
     };
     client.on('error', lost);
@@ -63,7 +65,7 @@ export class InvalidationListener {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.connect().catch((err: unknown) => {
-        this.log.warn({ err }, 'link_changed listener reconnect failed');
+        this.log.debug({ err }, 'link_changed listener reconnect failed');
         const c = this.client;
         this.client = undefined;
         this.connected = false;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
-import type { Logger } from '@linkport/common';
+import { isConnectionError, type Logger } from '@linkport/common';
 import type { Link } from './link.ts';
 import type { LinksRepository } from './links.repository.ts';
 import type { Metrics } from '../metrics.ts';
@@ -10,6 +10,8 @@ export interface LinkStoreOptions {
   localMax: number;
   negativeTtlMs: number;
   redisTtlS: number;
+  /** How long past its TTL a local entry may answer while PostgreSQL is unreachable (0: never). */
+  staleIfErrorMs?: number;
 }
 
 /** `null` cached on purpose: the code does not exist (negative entry). */
@@ -26,7 +28,7 @@ export const redisLinkKey = (code: string) => `link:${code}`;
  * when a notification is missed.
  */
 export class LinkStore {
-  private readonly local: LRUCache<string, { v: Entry }> | undefined;
+  private readonly local: LRUCache<string, { v: Entry; at: number }> | undefined;
   private readonly inflight = new Map<string, Promise<Entry>>();
   /** Bumped per code on invalidation: a lookup that started before it must not refill the cache. */
   private readonly generation = new Map<string, number>();
@@ -39,11 +41,13 @@ export class LinkStore {
     private readonly log: Logger,
     private readonly opts: LinkStoreOptions,
   ) {
-    this.local = opts.localTtlMs > 0 ? new LRUCache({ max: opts.localMax, ttl: opts.localTtlMs, ttlAutopurge: false }) : undefined;
+    // noDeleteOnStaleGet: an expired entry stays (until LRU eviction) as the stale-if-error copy;
+    // peek() and plain get() still never return it.
+    this.local = opts.localTtlMs > 0 ? new LRUCache({ max: opts.localMax, ttl: opts.localTtlMs, ttlAutopurge: false, noDeleteOnStaleGet: true }) : undefined;
   }
 
   /** Synchronous fast path: the cached entry, or undefined when the caller must await get(). */
-  peek(code: string): { v: Entry } | undefined {
+  peek(code: string): { v: Entry; at: number } | undefined {
     const hit = this.local?.get(code);
     if (hit) this.metrics.c.cache_hits_total++;
     return hit;
@@ -74,6 +78,11 @@ export class LinkStore {
       link = await this.repo.findByCode(code);
     } catch (err) {
       this.metrics.c.db_errors_total++;
+      const stale = isConnectionError(err) ? this.stale(code) : undefined;
+      if (stale) {
+        this.metrics.c.stale_served_total++;
+        return stale.v;
+      }
       throw err;
     }
     if (this.fresh(code, gen, epoch)) {
@@ -83,13 +92,26 @@ export class LinkStore {
     return link;
   }
 
+  /**
+   * RFC 5861 stale-if-error: with PostgreSQL unreachable, the last copy this node read answers for
+   * up to staleIfErrorMs past its TTL. When PostgreSQL itself is down no edit can commit, so the
+   * copy is as current as any; when only this node is cut off, it is at most that old — the bound a
+   * Redis copy already has (REDIS_LINK_TTL_S). Invalidations and LISTEN reconnects still remove it.
+   */
+  private stale(code: string): { v: Entry } | undefined {
+    const max = this.opts.staleIfErrorMs ?? 0;
+    if (!this.local || max <= 0) return undefined;
+    const e = this.local.get(code, { allowStale: true });
+    return e && Date.now() - e.at <= this.opts.localTtlMs + max ? e : undefined;
+  }
+
   private fresh(code: string, gen: number, epoch: number): boolean {
     return epoch === this.epoch && (this.generation.get(code) ?? 0) === gen;
   }
 
   private fillLocal(code: string, v: Entry, gen: number, epoch: number): void {
     if (!this.local || !this.fresh(code, gen, epoch)) return;
-    this.local.set(code, { v }, v === null ? { ttl: this.opts.negativeTtlMs } : undefined);
+    this.local.set(code, { v, at: Date.now() }, v === null ? { ttl: this.opts.negativeTtlMs } : undefined);
   }
 
   private async readRedis(code: string): Promise<Entry | undefined> {
