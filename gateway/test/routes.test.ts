@@ -79,9 +79,9 @@ void test('API routes require forwardAuth; identity headers replace client ones;
   assert.equal(media.headers['referrer-policy'], 'strict-origin-when-cross-origin');
 });
 
-void test('credential endpoints, JWKS, API docs and health need no token; auth endpoints are strictly limited', async (t) => {
+void test('credential endpoints, JWKS and API docs need no token; auth endpoints are strictly limited', async (t) => {
   const { url } = await stack(t);
-  for (const p of ['/v1/core/openapi.json', '/v1/core/docs/', '/v1/core/health/ready', '/v1/media/openapi.json', '/v1/media/docs/', '/v1/media/health/live']) {
+  for (const p of ['/v1/core/openapi.json', '/v1/core/docs/', '/v1/media/openapi.json', '/v1/media/docs/']) {
     const r = await call(`${url}${p}`);
     assert.equal(r.status, 200, p);
     assert.equal(r.body, `${p.startsWith('/v1/core') ? 'core' : 'media'} ${p}`);
@@ -120,6 +120,53 @@ void test('CORS preflight answered at the gateway before auth; ACAO on responses
   const r = await call(`${url}/v1/core/x`, { headers: { Origin: 'https://app.example.com', Authorization: 'Bearer good' } });
   assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
   assert.equal(r.headers.vary, 'Origin');
+});
+
+void test('private by default: metrics, health probes and auth/verify are short-link 404s, on every host', async (t) => {
+  for (const env of [{}, { SHORT_LINK_HOST: 'lp.to' }]) {
+    const { ups, url } = await stack(t, env);
+    const paths = [
+      '/metrics',
+      '/metrics?x=1',
+      '/%6Detrics',
+      '/health/ready',
+      '/health/live',
+      '/v1/core/health/ready',
+      '/v1/media/health/live',
+      '/v1/core/auth/verify',
+      '/v1/core/auth/verify?mode=optional',
+    ];
+    for (const p of paths) {
+      for (const host of ['127.0.0.1', 'lp.to']) {
+        const r = await call(`${url}${p}`, { headers: { host, Authorization: 'Bearer good' } });
+        // the redirect service gets a path no code can match, so it answers its ordinary 404
+        assert.equal(r.body, 'redirect /.not-public' + (p.includes('?') ? p.slice(p.indexOf('?')) : ''), `${p} on ${host}`);
+      }
+    }
+    for (const name of ['core', 'media', 'hasura'] as const) {
+      assert.ok(ups[name]!.seen.every((s) => !/health|metrics/.test(s.url)), `${name} reached`);
+    }
+    assert.equal(ups.core!.seen.length, 0, 'not even forwardAuth ran');
+    // the gateway's own /ping is not a route: buildGateway answers it before routing (see proxy.test.ts)
+  }
+});
+
+void test('Authorization never reaches a client: stripped from every answer, forwardAuth still gets it upstream', async (t) => {
+  const { ups, url } = await stack(t);
+  ups.media!.server.removeAllListeners('request');
+  ups.media!.server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    res.setHeader('Authorization', req.headers.authorization ?? 'none');
+    res.end('echo');
+  });
+  const r = await call(`${url}/v1/media/x`, { headers: { Authorization: 'Bearer good' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'echo');
+  assert.equal(r.headers.authorization, undefined);
+  const denied = await call(`${url}/v1/core/x`, { headers: { Authorization: 'Bearer bad' } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers.authorization, undefined);
+  const short = await call(`${url}/abc`, { headers: { Authorization: 'Bearer good' } });
+  assert.equal(short.headers.authorization, undefined);
 });
 
 void test('redirect: lowest-priority catch-all, and everything on the short-link host', async (t) => {
