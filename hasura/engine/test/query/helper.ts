@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '@linkport/common/testing';
-import type { GraphQLEngine, GraphQLResponse, Metadata, Session } from '../../src/contract.ts';
+import { createTestDatabase, type TestDatabase } from '@linkport/devstack/testing';
+import type { EngineOptions, GraphQLEngine, GraphQLResponse, Metadata, Session } from '../../src/contract.ts';
 import { createEngine } from '../../src/engine.ts';
 import { linksMetadata, SEED_SQL } from './fixtures.ts';
 
@@ -17,7 +17,7 @@ export const user = (id: string): Session => ({ role: 'user', vars: { 'x-hasura-
 export const anonymous: Session = { role: 'anonymous', vars: {}, isAdmin: false };
 
 /** A fresh migrated database with the seed rows, and an engine over it as `links_admin`. */
-export async function harness(metadata: Metadata = linksMetadata(), opts: { maxDepth?: number; maxComplexity?: number } = {}): Promise<Harness> {
+export async function harness(metadata: Metadata = linksMetadata(), opts: EngineOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = new pg.Client({ connectionString: db.adminUrl });
   await seed.connect();
