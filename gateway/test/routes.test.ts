@@ -123,7 +123,7 @@ void test('CORS preflight answered at the gateway before auth; ACAO on responses
 });
 
 void test('private by default: metrics, health probes and auth/verify are short-link 404s, on every host', async (t) => {
-  for (const env of [{}, { SHORT_LINK_HOST: 'lp.to' }]) {
+  for (const env of [{}, { SHORT_LINK_HOST: 'lp.to' }] as Record<string, string>[]) {
     const { ups, url } = await stack(t, env);
     const paths = [
       '/metrics',
