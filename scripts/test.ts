@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../common/src/embedded/postgres.ts';
-import { ensureTemplate } from '../common/src/testing/postgres.ts';
+import { ProvisionError, ensureRedisServer, startEmbeddedPostgres } from '@linkport/devstack';
+import { ensureTemplate } from '@linkport/devstack/testing';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -74,6 +74,15 @@ async function main(): Promise<number> {
     .sort();
   if (files.length === 0) {
     console.error('no test files matched');
+    return 1;
+  }
+  // What npm cannot install, provisioned once before the first test (as `npm start` does), so no
+  // test's outcome depends on which ran first.
+  try {
+    ensureRedisServer({ autoInstall: process.env.LINKPORT_NO_INSTALL !== '1' });
+  } catch (err) {
+    if (!(err instanceof ProvisionError)) throw err;
+    console.error(`# ${err.message}`);
     return 1;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-test-pg-'));

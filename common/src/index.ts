@@ -6,4 +6,4 @@ export * from './health.ts';
 export * from './shutdown.ts';
 export * from './db.ts';
 export * from './redis.ts';
-export * from './local.ts';
+export * from './ports.ts';

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { createRequire } from 'node:module';
-import { startEmbeddedPostgres } from '@linkport/common/testing';
+import { startEmbeddedPostgres } from '@linkport/devstack/testing';
 
 // autocannon ships no types; this is the slice used. Loaded untyped rather than declared as an
 // ambient module, which would leak into every workspace's typecheck.
@@ -44,7 +44,7 @@ fs.chmodSync(dir, 0o755);
 const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
 // Route the test helpers to this cluster (they would otherwise start one they cannot stop).
 process.env.LINKPORT_TEST_PG_URL = pg.url;
-const { createTestDatabase, startTestRedis } = await import('@linkport/common/testing');
+const { createTestDatabase, startTestRedis } = await import('@linkport/devstack/testing');
 const db = await createTestDatabase();
 const redis = await startTestRedis();
 

@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GraphQLClient, ClientError } from 'graphql-request';
-import { freePort } from '@linkport/common/testing';
-import { startStack, type RunningStack } from '../../launcher/src/stack.ts';
+import { freePort } from '@linkport/devstack/testing';
+import { startStack, type RunningStack } from '@linkport/launcher';
 
 // A real 1×1 PNG: media's complete step checks the leading bytes against the declared type.
 const PNG = Buffer.from(

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { freePort, waitForPort } from '../../common/src/embedded/ports.ts';
+import { freePort, waitForPort } from '@linkport/devstack';
 
 // autocannon ships no types; this is the slice used (loaded untyped so other workspaces' ambient
 // declarations of the module do not matter here).

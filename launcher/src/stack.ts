@@ -105,31 +105,8 @@ async function checkPorts(cfg: LauncherConfig): Promise<void> {
   }
 }
 
-/** The first directory on the way to `target` that other users cannot traverse. */
-function closedAncestor(target: string): string | undefined {
-  let dir = path.dirname(target);
-  for (;;) {
-    if ((fs.statSync(dir).mode & 0o001) === 0) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
 function prepareDataDir(cfg: LauncherConfig): void {
   fs.mkdirSync(cfg.logsDir, { recursive: true });
-  if (process.getuid?.() !== 0 || cfg.env.DATABASE_URL) return;
-  // As root, PostgreSQL runs as the `postgres` OS user, which must traverse the data dir and reach
-  // the binaries under node_modules (research/storage-postgres-redis.md §5.1); mkdtemp makes 700 dirs.
-  fs.chmodSync(cfg.dataDir, 0o755);
-  for (const target of [cfg.dataDir, cfg.repoRoot]) {
-    const closed = closedAncestor(target);
-    if (closed) {
-      throw new LauncherError(
-        `PostgreSQL runs as the \`postgres\` user, which cannot enter ${closed} (no o+x): \`chmod o+x ${closed}\`, or move the checkout/LINKPORT_DATA_DIR elsewhere, or set DATABASE_URL.`,
-      );
-    }
-  }
 }
 
 function childBaseEnv(cfg: LauncherConfig): NodeJS.ProcessEnv {
@@ -207,7 +184,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
     // The three stores start side by side; whichever started is stopped if another fails.
     const [pgR, redisR, s3R] = await Promise.allSettled([
-      startPostgres({ dataDir: cfg.dataDir, port: cfg.ports.pg, overrideUrl: cfg.env.DATABASE_URL, logFile: logFile('postgres') }),
+      startPostgres({ dataDir: cfg.dataDir, port: cfg.ports.pg, overrideUrl: cfg.env.DATABASE_URL, logFile: logFile('postgres'), log }),
       startRedis({
         dataDir: cfg.dataDir,
         port: cfg.ports.redis,
@@ -226,7 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     if (pg.pid) pids.postgres = pg.pid;
     if (redis.pid) pids.redis = redis.pid;
     writeRunFile();
-    log(`PostgreSQL ${pg.embedded ? `(embedded, ${path.join(cfg.dataDir, 'pg')})` : '(DATABASE_URL)'}, Redis ${redis.embedded ? '(redis-server, AOF)' : '(REDIS_URL)'}, S3 ${s3.embedded ? `(local, bucket ${s3.bucket})` : '(S3_ENDPOINT)'} up`);
+    log(`PostgreSQL ${pg.embedded ? `(embedded, ${pg.dataDir ?? path.join(cfg.dataDir, 'pg')})` : '(DATABASE_URL)'}, Redis ${redis.embedded ? '(redis-server, AOF)' : '(REDIS_URL)'}, S3 ${s3.embedded ? `(local, bucket ${s3.bucket})` : '(S3_ENDPOINT)'} up`);
     signal?.throwIfAborted();
 
     if (await ensureDatabase(pg.adminUrl)) log(`created database ${new URL(pg.adminUrl).pathname.slice(1)}`);

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@linkport/common/testing';
+import { freePort } from '@linkport/devstack/testing';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixture = (name: string) => path.join(root, 'launcher', 'test', 'fixtures', name);

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { createTestDatabase, startS3Server } from '@linkport/common/testing';
+import { createTestDatabase, startS3Server } from '@linkport/devstack/testing';
 import { startIssuer } from '../test/helper.ts';
 
 interface AutocannonResult {

@@ -8,7 +8,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, startS3Server, type RunningS3, type TestDatabase } from '@linkport/common/testing';
+import { createTestDatabase, startS3Server, type RunningS3, type TestDatabase } from '@linkport/devstack/testing';
 import { buildApp, mediaOf, type MediaHandle } from '../src/app.ts';
 import { loadMediaConfig, type Config } from '../src/config.ts';
 

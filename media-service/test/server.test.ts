@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createTestDatabase } from '@linkport/common/testing';
+import { createTestDatabase } from '@linkport/devstack/testing';
 import { startIssuer, startS3 } from './helper.ts';
 
 // server.ts as the launcher runs it: env only, bucket created and CORS applied at boot

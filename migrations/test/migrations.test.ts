@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { createTestDatabase, testRolePasswords } from '@linkport/common/testing';
+import { createTestDatabase, testRolePasswords } from '@linkport/devstack/testing';
 import { migrate, rollback, status, listMigrations, roleUrl } from '../src/runner.ts';
 
 /** A throwaway migrations directory: `{ '1_ok': ['up sql', 'down sql'] }`. */

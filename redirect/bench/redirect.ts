@@ -15,7 +15,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createTestDatabase, startTestRedis } from '@linkport/common/testing';
+import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
 
 // autocannon ships no types; this is the slice used here (loaded through require so no ambient
 // module declaration is needed, and none can clash with another workspace's).

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
-import { createTestDatabase, startTestRedis, type TestDatabase } from '@linkport/common/testing';
+import { createTestDatabase, startTestRedis, type TestDatabase } from '@linkport/devstack/testing';
 import { loadRedirectConfig, type Config } from '../src/config.ts';
 import { buildRedirectApp, type RedirectApp } from '../src/app.ts';
 
@@ -41,6 +41,8 @@ export async function setup(t: TestContext, opts: { appendonly?: boolean } = {})
     PORT: '0',
     LOG_LEVEL: 'silent',
     COUNTRY_HEADER: 'cf-ipcountry',
+    // Tests speak as the gateway would (loopback peer); test/trust.test.ts covers untrusted peers.
+    TRUSTED_PROXIES: 'loopback',
     ...overrides,
   });
   let n = 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestRedis } from '@linkport/common/testing';
+import { startTestRedis } from '@linkport/devstack/testing';
 import { get, setup, spawnWorker, startApp, waitFor } from './helper.ts';
 
 void test('Redis stopped during a burst: every redirect succeeds, every click is recorded once', async (t) => {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { envBool, envList, envPort, localDefaults, logLevel } from '@linkport/common';
+import { defaultPorts, envBool, envList, envPort, logLevel } from '@linkport/common';
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
 const origins = z
@@ -17,7 +17,7 @@ const origins = z
 
 export const gatewayEnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
-  PORT: envPort.default(localDefaults.ports.gateway),
+  PORT: envPort.default(defaultPorts.gateway),
   LOG_LEVEL: logLevel,
   GATEWAY_DYNAMIC_DIR: z.string().default(path.resolve(import.meta.dirname, '../../dynamic')),
   GATEWAY_ENTRYPOINT: z.string().default('web'),
@@ -26,10 +26,10 @@ export const gatewayEnvSchema = z.object({
   /** `GET /ping` → "OK" on the gateway port (Traefik `ping.entryPoint`), for the launcher's readiness. */
   GATEWAY_PING: envBool.default(true),
   GATEWAY_RELOAD_DEBOUNCE_MS: z.coerce.number().int().min(0).default(200),
-  CORE_URL: z.url().default(local(localDefaults.ports.core)),
-  MEDIA_URL: z.url().default(local(localDefaults.ports.media)),
-  HASURA_URL: z.url().default(local(localDefaults.ports.hasura)),
-  REDIRECT_URL: z.url().default(local(localDefaults.ports.redirect)),
+  CORE_URL: z.url().default(local(defaultPorts.core)),
+  MEDIA_URL: z.url().default(local(defaultPorts.media)),
+  HASURA_URL: z.url().default(local(defaultPorts.hasura)),
+  REDIRECT_URL: z.url().default(local(defaultPorts.redirect)),
   CORS_ORIGINS: origins,
   SHORT_LINK_HOST: z
     .string()

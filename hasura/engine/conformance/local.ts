@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { createTestDatabase, testCluster } from '@linkport/common/testing';
+import { createTestDatabase, testCluster } from '@linkport/devstack/testing';
 import { buildApp } from '../src/app.ts';
 import { loadEngineConfig } from '../src/config.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '@linkport/common/testing';
+import { createTestDatabase, type TestDatabase } from '@linkport/devstack/testing';
 import { buildApp, type AppDeps } from '../../src/app.ts';
 import { loadEngineConfig } from '../../src/config.ts';
 import type { GraphQLEngine, Metadata } from '../../src/contract.ts';

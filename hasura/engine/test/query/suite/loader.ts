@@ -11,7 +11,7 @@ import YAML from 'yaml';
 import { Kind, parse, type DocumentNode, type SelectionSetNode } from 'graphql';
 import type { Metadata, Session, TableMetadata } from '../../../src/contract.ts';
 import { createEngine } from '../../../src/engine.ts';
-import { createTestDatabase } from '@linkport/common/testing';
+import { createTestDatabase } from '@linkport/devstack/testing';
 
 export const SUITE = path.resolve(import.meta.dirname, '../../../../../../shared/hasura-suite');
 

@@ -26,7 +26,7 @@ export function findRedisServer(bin = process.env.REDIS_SERVER_BIN ?? 'redis-ser
 }
 
 export const redisMissingMessage =
-  'redis-server not found: install it with `apt-get install -y redis-server` (Debian/Ubuntu) or set REDIS_URL to a running Redis.';
+  'redis-server not found: run `sudo apt-get update && sudo apt-get install -y redis-server` (Debian/Ubuntu; `npm start` and `npm test` do this themselves when run as root), or set REDIS_URL to a running Redis.';
 
 /** Spawns the system redis-server (Debian's package) on a loopback port, in the foreground. */
 export async function startRedisServer(opts: RedisServerOptions): Promise<RunningRedis> {

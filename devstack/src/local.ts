@@ -1,3 +1,5 @@
+import { defaultPorts } from '@linkport/common';
+
 /**
  * The `npm start` stack's fixed local addresses and development-only secrets. Every one of them is
  * overridable by env; production (docker compose) sets them all explicitly.
@@ -8,7 +10,7 @@ export const localDefaults = {
   pgPort: 54329,
   redisPort: 6390,
   s3Port: 4569,
-  ports: { gateway: 8080, core: 3001, media: 3002, hasura: 3003, redirect: 3004 },
+  ports: defaultPorts,
   databaseUrl: 'postgres://postgres:postgres@127.0.0.1:54329/linkport',
   redisUrl: 'redis://127.0.0.1:6390',
   s3Endpoint: 'http://127.0.0.1:4569',

@@ -1,3 +1,3 @@
 export * from './postgres.ts';
 export * from './services.ts';
-export * from '../embedded/index.ts';
+export * from '../index.ts';

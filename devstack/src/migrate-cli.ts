@@ -1,6 +1,6 @@
 import { createPool } from '@linkport/common';
-import { migrate, rollback, setRolePasswords, status, MigrationError } from './runner.ts';
-import { localDefaults } from '@linkport/common';
+import { migrate, rollback, setRolePasswords, status, MigrationError } from '@linkport/migrations';
+import { localDefaults } from './local.ts';
 
 // `npm run db:migrate | db:rollback [n] | db:status`. Targets DATABASE_URL (an admin URL), or the
 // `npm start` stack's embedded PostgreSQL when unset.

@@ -1,0 +1,3 @@
+export * from './embedded/index.ts';
+export * from './local.ts';
+export * from './provision.ts';
