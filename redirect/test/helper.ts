@@ -75,7 +75,12 @@ export async function startApp(t: TestContext, e: Env, overrides: Record<string,
 
 /** The click worker as a real child process (node --import tsx redirect/src/worker.ts). */
 export function spawnWorker(env: Record<string, string>): ChildProcess & { exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'redirect/src/worker.ts')], {
+  return spawnService('redirect/src/worker.ts', env, 'worker');
+}
+
+/** A service entry point as a real child process; its output is kept (and printed if it fails). */
+export function spawnService(entry: string, env: Record<string, string>, name: string): ChildProcess & { exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,13 +88,13 @@ export function spawnWorker(env: Record<string, string>): ChildProcess & { exite
   let err = '';
   const keep = (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
-    if (process.env.WORKER_DEBUG) process.stderr.write(d);
+    if (process.env.WORKER_DEBUG || process.env.CHAOS_DEBUG) process.stderr.write(d);
   };
   child.stderr?.on('data', keep);
   child.stdout?.on('data', keep);
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      if (code && code !== 0) console.error(`worker exited ${code}: ${err}`);
+    child.once('exit', (code, signal) => {
+      if ((code && code !== 0) || (signal && signal !== 'SIGKILL')) console.error(`${name} exited ${code ?? signal}: ${err}`);
       resolve(code);
     }),
   );
