@@ -6,9 +6,10 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { createLimiter } from '../src/middlewares/rateLimit.ts';
-import { rateLimitSchema } from '../src/config/schema.ts';
-import { parseDynamicFiles } from '../src/config/load.ts';
+import { rateLimitSchema, type RateLimitConfig } from '../src/config/schema.ts';
+import { loadDynamicDir, parseDynamicFiles } from '../src/config/load.ts';
 import { formatGoDuration } from '../src/config/duration.ts';
 import { call, gateway, route, upstream } from './helper.ts';
 
@@ -98,4 +99,67 @@ void test('integration: average 100, burst 1 → 101 successful requests take �
     while ((await call(gw.url)).status !== 200) assert.ok(performance.now() < deadline, 'no 200 within 500 ms');
   }
   assert.ok(performance.now() - start >= 985, `took ${performance.now() - start} ms`);
+});
+
+/** Traefik's per-limiter numbers (src rate_limiter.go New): rate/s, maxDelay s and the idle ttl s. */
+function traefikNumbers(cfg: { average: number; period: string | number; burst: number }) {
+  const limiter = createLimiter(rateLimitSchema.parse(cfg));
+  const rate = limiter.ratePerSecond;
+  const ttl = rate >= 1 ? 2 : 1 + Math.trunc(1 / rate);
+  return { rate, ttl, maxDelay: limiter.maxDelayMs / 1000, burst: limiter.burst };
+}
+
+async function shippedLimits() {
+  const dir = path.resolve(import.meta.dirname, '../dynamic');
+  const config = await loadDynamicDir(dir, { CORE_URL: 'http://127.0.0.1:1', MEDIA_URL: 'http://127.0.0.1:1', HASURA_URL: 'http://127.0.0.1:1', REDIRECT_URL: 'http://127.0.0.1:1', CORS_ORIGINS: '', SHORT_LINK_HOST: '' });
+  const out: Record<string, RateLimitConfig> = {};
+  for (const [name, m] of Object.entries(config.middlewares)) if (m.rateLimit) out[name] = m.rateLimit;
+  return out;
+}
+
+void test('issue 11: a bucket idle for its Traefik ttl does not come back full; the shipped limits, driven as the attacker did', async () => {
+  const limits = await shippedLimits();
+  assert.deepEqual(Object.keys(limits).sort(), ['rl-auth', 'rl-core', 'rl-links', 'rl-media', 'rl-redirect']);
+  for (const [name, cfg] of Object.entries(limits)) {
+    const { rate, ttl, burst } = traefikNumbers(cfg);
+    // bursts of 3·burst requests, each after an idle pause just over Traefik's ttl, for 60 s
+    const limiter = createLimiter(cfg);
+    const gap = ttl * 1000 + 100;
+    let reached = 0;
+    let last = 0;
+    for (let t = 0; t < 60_000; t += gap) {
+      for (let i = 0; i < 3 * burst; i++) if (limiter.reserve('attacker', t) >= 0) reached++;
+      last = t;
+    }
+    // a token bucket's bound: the burst, plus the configured rate over the time elapsed (one more
+    // for a request the shaping delay (≤ maxDelay) lets wait for its token)
+    const bound = burst + Math.floor((rate * last) / 1000) + 1;
+    assert.ok(reached <= bound, `${name}: ${reached} requests reached upstream in 60 s, bound ${bound}`);
+    if (name === 'rl-auth') {
+      // 9 bursts 7.1 s apart: 5 + ⌊56.8 s · 10/min⌋ = 14 (Traefik's forgetting: 9 · 5 = 45)
+      assert.ok(reached >= 13 && reached <= 15, `rl-auth: ${reached}`);
+    }
+  }
+  // the numbers of the report: rl-auth (10/min, burst 5) let 40 a minute through after 7 s pauses
+  const auth = traefikNumbers(limits['rl-auth']!);
+  assert.deepEqual([auth.rate * 60, auth.burst, auth.ttl], [10, 5, 7]);
+});
+
+void test('a bucket is forgotten only once it has refilled at the configured rate (never earlier)', () => {
+  const limiter = createLimiter(rateLimitSchema.parse({ average: 10, period: '1m', burst: 5 }));
+  for (let i = 0; i < 5; i++) assert.ok(limiter.reserve('a', 0) >= 0);
+  assert.ok(limiter.reserve('a', 0) < 0, 'burst spent');
+  // 7.1 s idle (Traefik's ttl here is 7 s): 1.18 tokens back, not 5
+  assert.ok(limiter.reserve('a', 7_100) >= 0);
+  assert.ok(limiter.reserve('a', 7_100) < 0);
+  // 30 s after that: full again (5 tokens), and no more
+  let n = 0;
+  for (let i = 0; i < 10; i++) if (limiter.reserve('a', 37_100 + 30_000) >= 0) n++;
+  assert.equal(n, 5);
+});
+
+void test('rl-redirect is sized so Traefik itself never refills early: burst ≤ rate · (ttl − maxDelay)', async () => {
+  const { rate, ttl, maxDelay, burst } = traefikNumbers((await shippedLimits())['rl-redirect']!);
+  assert.deepEqual([rate, burst], [20, 30]);
+  assert.ok(burst <= rate * (ttl - maxDelay), `burst ${burst} > ${rate * (ttl - maxDelay)}`);
 });

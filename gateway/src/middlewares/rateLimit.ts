@@ -5,7 +5,17 @@
  * shapes traffic, it does not reject at once); beyond that the reservation is cancelled and the
  * answer is 429 `Too Many Requests` with `Retry-After: ceil(delay s)` and `X-Retry-In: <Go duration>`.
  * maxDelay = 1s / (2 · trunc(rate)) when rate ≥ 1 (Go's `time.Duration(rtl)` truncates), else 500 ms.
- * Buckets idle for ttl (2 s when rate ≥ 1, else 1 + ⌊1/rate⌋ s) are forgotten; at most 65 536 sources.
+ *
+ * One deliberate difference (issue 11 §4): Traefik forgets a bucket idle for its ttl (2 s when
+ * rate ≥ 1, else 1 + ⌊1/rate⌋ s) and a forgotten bucket comes back *full*, so a client pausing ttl
+ * seconds between bursts gets `burst` requests each time (10/min burst 5 let 40 logins a minute
+ * through). Here a bucket is forgotten only once it has refilled to `burst` at the configured rate —
+ * when a fresh bucket is indistinguishable from it — so tokens come back at `average/period` only,
+ * exactly as one golang.org/x/time/rate Limiter that is never dropped. Traefik itself behaves the
+ * same only when burst ≤ rate · (ttl − maxDelay) (a bucket is then full whenever its ttl forgets it);
+ * rl-redirect is sized so, the per-minute API limits cannot be with a useful burst, which is why
+ * core enforces the login limit itself, exactly, in Redis (gateway/README.md "Rate limits").
+ * At most 65 536 sources.
  */
 import type { RateLimitConfig } from '../config/schema.ts';
 import { formatGoDuration, parseDuration } from '../config/duration.ts';
@@ -33,7 +43,6 @@ export function createLimiter(cfg: RateLimitConfig): Limiter {
   const rate = cfg.average > 0 && periodMs > 0 ? (cfg.average * 1000) / periodMs : Infinity;
   const burst = Math.max(cfg.burst, 1);
   const maxDelayMs = rate === Infinity ? 0 : rate < 1 ? 500 : 1000 / (Math.trunc(rate) * 2);
-  const ttlMs = (rate >= 1 ? 2 : 1 + Math.trunc(1 / rate)) * 1000;
   const buckets = new Map<string, Bucket>();
 
   return {
@@ -53,17 +62,14 @@ export function createLimiter(cfg: RateLimitConfig): Limiter {
       const elapsed = Math.max(0, now - b.last);
       const tokens = Math.min(burst, b.tokens + (elapsed * rate) / 1000) - 1;
       const waitMs = tokens < 0 ? (-tokens * 1000) / rate : 0;
-      b.expiresAt = now + ttlMs;
-      buckets.set(source, b);
-      if (waitMs > maxDelayMs) {
-        // Reservation.Cancel(): the token goes back
-        b.tokens = tokens + 1;
-        b.last = now;
-        return -waitMs;
-      }
-      b.tokens = tokens;
+      const refused = waitMs > maxDelayMs;
+      // Reservation.Cancel(): a refused request's token goes back
+      b.tokens = refused ? tokens + 1 : tokens;
       b.last = now;
-      return waitMs;
+      // forgotten only when full again (see above): never a refill faster than the rate
+      b.expiresAt = now + ((burst - b.tokens) * 1000) / rate;
+      buckets.set(source, b);
+      return refused ? -waitMs : waitMs;
     },
   };
 }
