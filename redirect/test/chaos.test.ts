@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { ensureTemplate, freePort, startEmbeddedPostgres, startTestRedis, testRolePasswords, type RunningPostgres } from '@linkport/devstack/testing';
-import { BROWSER_UA, spawnService, waitFor } from './helper.ts';
+import { BROWSER_UA, spawnService, spawnWorker, waitFor } from './helper.ts';
 
 const OUTAGE_MS = 5_000;
 const WARM = 20;
@@ -69,7 +69,7 @@ void test('chaos: PostgreSQL down 5 s, then Redis down 5 s, under a redirect bur
     WORKER_CLAIM_IDLE_MS: '1000',
   };
   const server = spawnService('redirect/src/server.ts', env, 'redirect');
-  const worker = spawnService('redirect/src/worker.ts', env, 'worker');
+  const worker = spawnWorker(env);
   t.after(() => {
     for (const p of [server, worker]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   });

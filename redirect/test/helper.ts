@@ -75,7 +75,8 @@ export async function startApp(t: TestContext, e: Env, overrides: Record<string,
 
 /** The click worker as a real child process (node --import tsx redirect/src/worker.ts). */
 export function spawnWorker(env: Record<string, string>): ChildProcess & { exited: Promise<number | null> } {
-  return spawnService('redirect/src/worker.ts', env, 'worker');
+  // WORKER_PORT=0: the worker's private probe port, so concurrent test workers never collide.
+  return spawnService('redirect/src/worker.ts', { WORKER_PORT: '0', ...env }, 'worker');
 }
 
 /** A service entry point as a real child process; its output is kept (and printed if it fails). */
