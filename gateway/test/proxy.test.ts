@@ -1,6 +1,7 @@
 /** Traefik's own answers (src pkg/proxy/httputil/proxy.go, loadbalancer/wrr) and proxy headers. */
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Writable } from 'node:stream';
 import { call, gateway, route, upstream } from './helper.ts';
 
@@ -154,4 +155,65 @@ void test('an upstream that answers early (413) and closes mid-upload: the clien
   // (the client never sees any answer) is what must not happen.
   for (const o of outcomes.keys()) assert.match(o, /^(413 \{"error":\{"code":"PAYLOAD_TOO_LARGE"\}\}|502 Bad Gateway)$/, [...outcomes].join('; '));
   assert.ok((outcomes.get('413 {"error":{"code":"PAYLOAD_TOO_LARGE"}}') ?? 0) > 0);
+});
+
+/** A raw HTTP/1.1 POST: a Content-Length body, or the same bytes chunked. */
+function post(url: string, body: Buffer, chunked: boolean): Promise<string> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+    if (!chunked) headers['content-length'] = body.length;
+    const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: u.pathname, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(`${res.statusCode} ${text}`));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+    if (!chunked) return void req.end(body);
+    let off = 0;
+    const pump = (): void => {
+      while (off < body.length) if (!req.write(body.subarray(off, (off += 65_536)))) return void req.once('drain', pump);
+      req.end();
+    };
+    pump();
+  });
+}
+
+void test('a chunked request body reaches the upstream (Transfer-Encoding is read before hop headers go)', async (t) => {
+  const up = await upstream(t, (_q, res, body) => res.end(String(body.length)));
+  const gw = await gateway(t, route(up.url, {}, []));
+  assert.equal(await post(gw.url, Buffer.alloc(200_000, 'a'), true), '200 200000');
+  assert.equal(up.seen[0]!.headers['transfer-encoding'], 'chunked', 'undici streams it on');
+});
+
+void test('buffering: over maxRequestBodyBytes → the gateway answers 413 itself (Content-Length or chunked), 44 of 44 times', async (t) => {
+  // the upstream reports what reached it: nothing oversized may
+  const up = await upstream(t, (_q, res, body) => res.end(`got ${body.length}`));
+  const gw = await gateway(t, route(up.url, { limit: { buffering: { maxRequestBodyBytes: 65_536 } } }));
+  const outcomes = new Map<string, number>();
+  for (let i = 0; i < 44; i++) {
+    const o = await post(gw.url, Buffer.alloc(i % 4 === 0 ? 65_537 : 2_000_000, 'a'), i % 2 === 1);
+    outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+  }
+  assert.deepEqual([...outcomes], [['413 Request Entity Too Large', 44]]);
+  assert.equal(up.seen.length, 0, 'the upstream never saw an oversized body');
+  // at the limit: forwarded whole, with its length
+  assert.equal(await post(gw.url, Buffer.alloc(65_536, 'a'), true), '200 got 65536');
+  assert.equal(up.seen[0]!.headers['content-length'], '65536');
+  assert.equal(up.seen[0]!.headers['transfer-encoding'], undefined);
+  // the connection survives a 413: the unread remainder is drained, a second request follows on it
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const u = new URL(gw.url);
+  const viaAgent = (size: number) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/', agent, headers: { 'content-length': size } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(Buffer.alloc(size, 'b'));
+    });
+  assert.deepEqual([await viaAgent(300_000), await viaAgent(10)], [413, 200]);
 });

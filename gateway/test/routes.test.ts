@@ -169,6 +169,26 @@ void test('Authorization never reaches a client: stripped from every answer, for
   assert.equal(short.headers.authorization, undefined);
 });
 
+void test('body limits: the services\' own, answered 413 by the gateway before any upstream (or forwardAuth) sees the body', async (t) => {
+  const { ups, url } = await stack(t);
+  const big = (n: number) => 'a'.repeat(n);
+  const cases: Array<[string, Record<string, string>, number, number]> = [
+    ['/v1/core/auth/login', {}, 65_536, 413],
+    ['/v1/core/api-keys', { Authorization: 'Bearer good' }, 65_536, 413],
+    ['/v1/media/uploads', { Authorization: 'Bearer good' }, 65_536, 413],
+    ['/v1/media/uploads/abc/complete', { Authorization: 'Bearer good' }, 1_048_576, 413],
+    ['/v1/links/graphql', {}, 2_097_152, 413],
+  ];
+  for (const [p, headers, limit] of cases) {
+    const over = await call(`${url}${p}`, { method: 'POST', headers, body: big(limit + 1) });
+    assert.equal(over.status, 413, p);
+    assert.equal(over.body, 'Request Entity Too Large');
+    const at = await call(`${url}${p}`, { method: 'POST', headers, body: big(limit) });
+    assert.equal(at.status, 200, `${p} at the limit`);
+  }
+  for (const u of Object.values(ups)) assert.ok(u.seen.every((s) => s.body.length <= 2_097_152));
+});
+
 void test('redirect: lowest-priority catch-all, and everything on the short-link host', async (t) => {
   const a = await stack(t);
   assert.equal((await call(`${a.url}/abc123`)).body, 'redirect /abc123');

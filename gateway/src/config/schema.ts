@@ -74,6 +74,11 @@ export const headersSchema = z.strictObject({
   isDevelopment: z.boolean().optional(),
   sslProxyHeaders: headerMap.optional(),
 });
+/** src `pkg/config/dynamic/middlewares.go` Buffering (request half; see middlewares/buffering.ts). */
+export const bufferingSchema = z.strictObject({
+  maxRequestBodyBytes: z.number().int().default(0),
+  memRequestBodyBytes: z.number().int().optional(),
+});
 export const chainSchema = z.strictObject({ middlewares: z.array(z.string()).min(1) });
 /** Our request-id plugin (gateway/plugins-local/src/github.com/linkport/requestid). */
 export const requestIdSchema = z.strictObject({ headerName: z.string().min(1).default('X-Request-Id') });
@@ -86,6 +91,7 @@ export const middlewareSchema = z
     forwardAuth: forwardAuthSchema.optional(),
     rateLimit: rateLimitSchema.optional(),
     headers: headersSchema.optional(),
+    buffering: bufferingSchema.optional(),
     chain: chainSchema.optional(),
     plugin: pluginSchema.optional(),
   })
@@ -137,6 +143,7 @@ export type ServersTransportConfig = z.infer<typeof serversTransportSchema>;
 export type ForwardAuthConfig = z.infer<typeof forwardAuthSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 export type HeadersConfig = z.infer<typeof headersSchema>;
+export type BufferingConfig = z.infer<typeof bufferingSchema>;
 export type StripPrefixConfig = z.infer<typeof stripPrefixSchema>;
 export type ReplacePathConfig = z.infer<typeof replacePathSchema>;
 export type RequestIdConfig = z.infer<typeof requestIdSchema>;

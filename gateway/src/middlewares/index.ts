@@ -1,6 +1,7 @@
 /** Builds a middleware from its dynamic configuration (one type per middleware, chain expanded). */
 import type { DynamicConfig, MiddlewareConfig } from '../config/schema.ts';
 import { localName } from '../config/load.ts';
+import { buffering } from './buffering.ts';
 import { forwardAuth } from './forwardAuth.ts';
 import { headers } from './headers.ts';
 import { createLimiter, rateLimit, type Limiter } from './rateLimit.ts';
@@ -43,6 +44,7 @@ export function buildMiddleware(name: string, m: MiddlewareConfig, scope: string
   // Traefik instantiates middlewares per router, so each router has its own buckets.
   if (m.rateLimit) return rateLimit(m.rateLimit, store.get(`${scope}/${name}`, m.rateLimit));
   if (m.headers) return headers(m.headers);
+  if (m.buffering) return buffering(m.buffering);
   if (m.plugin?.requestid) return requestId(m.plugin.requestid);
   throw new Error(`middleware ${name}: unsupported type`);
 }

@@ -206,6 +206,8 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
     ctx.log.ServiceAddr = server.host;
     const h = req.headers;
     const upgrade = ctx.upgrade !== undefined;
+    // before the hop headers go: a chunked body is announced by Transfer-Encoding alone
+    const hasBody = ctx.body !== undefined ? ctx.body.length > 0 : Number(h['content-length'] ?? 0) > 0 || h['transfer-encoding'] !== undefined;
     stripHopHeaders(h, upgrade);
     if (!ctx.suppressXForwardedFor) {
       const prior = h['x-forwarded-for'];
@@ -235,7 +237,6 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
       return;
     }
     delete h.expect;
-    const hasBody = ctx.body !== undefined ? ctx.body.length > 0 : Number(h['content-length'] ?? 0) > 0 || h['transfer-encoding'] !== undefined;
     delete h['transfer-encoding'];
     const body = ctx.body !== undefined ? ctx.body : hasBody ? detachedBody(req) : null;
     pool(server).dispatch(
