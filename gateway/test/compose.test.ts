@@ -153,7 +153,8 @@ void test('Traefik static files agree with the mounts, the dynamic files and eac
   const env = services.traefik!.environment!;
   const dir = path.join(root, 'gateway/dynamic');
   const files = fs.readdirSync(dir).map((name) => ({ name, text: fs.readFileSync(path.join(dir, name), 'utf8') }));
-  const cfg = parseDynamicFiles(files, { ...env, CORS_ORIGINS: 'https://app.example.com', SHORT_LINK_HOST: 'lnk.example.com' });
+  const cfg = parseDynamicFiles(files, { ...env, CORS_ORIGINS: 'https://app.example.com', SHORT_LINK_HOST: 'lnk.example.com', GATEWAY_TRUSTED_IPS: '173.245.48.0/20, 2400:cb00::/32' });
+  assert.deepEqual(cfg.middlewares['rl-auth']!.rateLimit!.sourceCriterion, { ipStrategy: { excludedIPs: ['173.245.48.0/20', '2400:cb00::/32'] } });
   for (const [name, r] of Object.entries(cfg.routers)) {
     for (const ep of r.entryPoints ?? []) assert.ok(stat.entryPoints[ep], `${name}: unknown entrypoint ${ep}`);
     assert.ok(r.entryPoints?.length, `${name}: without entryPoints it would also attach to the metrics entrypoint`);

@@ -43,7 +43,8 @@ async function stack(t: test.TestContext, extraEnv: Record<string, string> = {})
     SHORT_LINK_HOST: '',
     ...extraEnv,
   };
-  const gw = buildGateway(await loadDynamicDir(dir, env));
+  const trusted = extraEnv.GATEWAY_TRUSTED_IPS;
+  const gw = buildGateway(await loadDynamicDir(dir, env), trusted ? { trustedIPs: trusted.split(',') } : {});
   const { port } = await gw.listen(0);
   t.after(() => gw.close());
   return { ups, url: `http://127.0.0.1:${port}` };
@@ -187,6 +188,25 @@ void test('body limits: the services\' own, answered 413 by the gateway before a
     assert.equal(at.status, 200, `${p} at the limit`);
   }
   for (const u of Object.values(ups)) assert.ok(u.seen.every((s) => s.body.length <= 2_097_152));
+});
+
+void test('client address: the peer unless GATEWAY_TRUSTED_IPS names the proxies in front; never a header an untrusted peer sent', async (t) => {
+  const login = (url: string, xff?: string) =>
+    call(`${url}/v1/core/auth/login`, { method: 'POST', body: '{}', headers: xff ? { 'X-Forwarded-For': xff } : {} }).then((r) => r.status);
+  // no trusted proxy: X-Forwarded-For is dropped at the entrypoint, every spoofed value shares the peer's bucket
+  const direct = await stack(t);
+  const spoofed: number[] = [];
+  for (let i = 0; i < 6; i++) spoofed.push(await login(direct.url, `198.51.100.${i}`));
+  assert.deepEqual(spoofed, [200, 200, 200, 200, 200, 429]);
+  assert.ok(direct.ups.core!.seen.every((s) => s.headers['x-forwarded-for'] === '127.0.0.1'), 'the spoofed header never reached core');
+
+  // behind a CDN (here: the loopback peer stands for Cloudflare's ranges): the address the CDN appended
+  const cdn = await stack(t, { GATEWAY_TRUSTED_IPS: '127.0.0.0/8,10.0.0.0/8' });
+  const a: number[] = [];
+  for (let i = 0; i < 6; i++) a.push(await login(cdn.url, `6.6.6.${i}, 203.0.113.7`));
+  assert.deepEqual(a, [200, 200, 200, 200, 200, 429], 'the client-written first entries do not choose the bucket');
+  assert.equal(await login(cdn.url, '203.0.113.8'), 200, 'another client, its own bucket');
+  assert.equal(await login(cdn.url, '203.0.113.7, 10.1.2.3'), 429, 'a trusted hop after the client is skipped');
 });
 
 void test('redirect: lowest-priority catch-all, and everything on the short-link host', async (t) => {

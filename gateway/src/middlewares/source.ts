@@ -40,7 +40,8 @@ export function sourceExtractor(criterion: RateLimitConfig['sourceCriterion']): 
     const excluded = ipMatcher(s.excludedIPs);
     return (ctx) => {
       const xff = xffList(ctx);
-      for (let i = xff.length - 1; i >= 0; i--) if (!excluded(xff[i] as string)) return xff[i] as string;
+      // strategy.go PoolStrategy: empty entries are skipped
+      for (let i = xff.length - 1; i >= 0; i--) if (xff[i] !== '' && !excluded(xff[i] as string)) return xff[i] as string;
       return '';
     };
   }
