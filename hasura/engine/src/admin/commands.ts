@@ -12,7 +12,8 @@ import { metadataOps, type Args } from './ops.ts';
 import { checkConsistency } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
 import { isPgError, mapPgError, runSqlError } from './pgerrors.ts';
-import { buildCount, buildDelete, buildInsert, buildSelect, buildUpdate, runUserSql, type Built } from './sql.ts';
+import { buildDelete, buildInsert, buildUpdate, runUserSql, type Built } from './sql.ts';
+import { compileCount, compileSelect, geoColumns, rqlModel, trackedTable } from './rql.ts';
 import type { MetadataService } from './service.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
@@ -198,27 +199,32 @@ async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
 async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
   const table = parseTableName(args.table);
   if (!table) throw badRequest('parse-failed', 'key "table" not found');
+  const client = await tx(ctx);
+  // Hasura resolves every RQL query against its schema cache: untracked tables do not exist for
+  // it, relationships and permission-style `where` come from the metadata.
+  const model = await rqlModel(client, ctx.meta);
+  const tm = trackedTable(model, table);
+  const geo = geoColumns(tm);
   let built: Built;
   switch (type) {
     case 'insert': {
       const objects = Array.isArray(args.objects) ? (args.objects as Record<string, unknown>[]) : [];
       if (objects.length === 0) return { affected_rows: 0 };
-      built = buildInsert(table, objects, args.returning as string[] | undefined);
+      built = buildInsert(table, objects, args.returning as string[] | undefined, geo);
       break;
     }
     case 'select':
-      built = buildSelect(table, args);
+      built = compileSelect(model, table, args);
       break;
     case 'count':
-      built = buildCount(table, args);
+      built = compileCount(model, table, args);
       break;
     case 'delete':
       built = buildDelete(table, args as { where?: unknown; returning?: string[] });
       break;
     default:
-      built = buildUpdate(table, args as Parameters<typeof buildUpdate>[1]);
+      built = buildUpdate(table, args as Parameters<typeof buildUpdate>[1], geo);
   }
-  const client = await tx(ctx);
   try {
     await client.query('SAVEPOINT dml');
     const { rows } = await client.query<{ result: unknown }>(built.text, built.values);

@@ -143,13 +143,13 @@ function whereSql(where: unknown, p: Params): string {
 const jsonParam = (v: unknown) => JSON.stringify(v);
 
 /** Each object's missing columns take their DEFAULT (not NULL), as RQL insert does. */
-export function buildInsert(table: QualifiedTable, objects: Record<string, unknown>[], returning?: string[]): Built {
+export function buildInsert(table: QualifiedTable, objects: Record<string, unknown>[], returning?: string[], geo: Map<string, string> = new Map()): Built {
   const p = new Params();
   const cols = [...new Set(objects.flatMap((o) => Object.keys(o)))];
   const t = qualified(table);
   const rows = objects.map((o) => {
-    const rec = p.add(jsonParam(o));
-    return `(${cols.map((c) => (c in o ? `(json_populate_record(null::${t}, ${rec}::json)).${ident(c)}` : 'DEFAULT')).join(', ')})`;
+    const rec = p.add(jsonParam(withoutGeo(o, geo)));
+    return `(${cols.map((c) => (!(c in o) ? 'DEFAULT' : geo.has(c) ? geoValue(o[c], geo.get(c)!, p) : `(json_populate_record(null::${t}, ${rec}::json)).${ident(c)}`)).join(', ')})`;
   });
   const insert = cols.length
     ? `INSERT INTO ${t} (${cols.map(ident).join(', ')}) VALUES ${rows.join(', ')}`
@@ -161,41 +161,26 @@ export function buildInsert(table: QualifiedTable, objects: Record<string, unkno
   };
 }
 
+/**
+ * geometry/geography values travel as GeoJSON, as Hasura reads them (`ST_GeomFromGeoJSON`,
+ * Backends/Postgres/SQL/Value.hs `withGeoVal`); geography gets the cast. A string stays a
+ * PostgreSQL literal (WKT/EWKB), which the types' own input functions read.
+ */
+function geoValue(v: unknown, type: string, p: Params): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'object') return `ST_GeomFromGeoJSON(${p.add(JSON.stringify(v))}::text)::${type}`;
+  return `(${p.add(v)}::text)::${type}`;
+}
+
+function withoutGeo(o: Record<string, unknown>, geo: Map<string, string>): Record<string, unknown> {
+  if (geo.size === 0) return o;
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !geo.has(k)));
+}
+
 function returningSql(returning?: string[]): string {
   if (!returning || returning.length === 0) return '';
   const cols = returning.includes('*') ? 'ins.*' : returning.map((c) => `ins.${ident(c)}`).join(', ');
   return `, 'returning', (SELECT coalesce(json_agg(r), '[]') FROM (SELECT ${cols} FROM ins) r)`;
-}
-
-export function buildSelect(
-  table: QualifiedTable,
-  args: { columns?: unknown; where?: unknown; order_by?: unknown; limit?: unknown; offset?: unknown },
-): Built {
-  const p = new Params();
-  const cols = Array.isArray(args.columns) && !args.columns.includes('*') ? (args.columns as string[]).map(ident).join(', ') : '*';
-  const orderBy = (Array.isArray(args.order_by) ? args.order_by : args.order_by ? [args.order_by] : [])
-    .map((o) => {
-      if (typeof o === 'string') {
-        const desc = o.startsWith('-');
-        return `${ident(o.replace(/^[+-]/, ''))} ${desc ? 'DESC' : 'ASC'}`;
-      }
-      const obj = o as { column: string; type?: string; nulls?: string };
-      return `${ident(obj.column)} ${obj.type === 'desc' ? 'DESC' : 'ASC'}${obj.nulls ? ` NULLS ${obj.nulls === 'first' ? 'FIRST' : 'LAST'}` : ''}`;
-    })
-    .join(', ');
-  const limit = typeof args.limit === 'number' ? ` LIMIT ${p.add(args.limit)}` : '';
-  const offset = typeof args.offset === 'number' ? ` OFFSET ${p.add(args.offset)}` : '';
-  const where = whereSql(args.where, p);
-  return {
-    text: `SELECT coalesce(json_agg(r), '[]') AS result FROM (SELECT ${cols} FROM ${qualified(table)} WHERE ${where}${orderBy ? ` ORDER BY ${orderBy}` : ''}${limit}${offset}) r`,
-    values: p.values,
-  };
-}
-
-export function buildCount(table: QualifiedTable, args: { where?: unknown }): Built {
-  const p = new Params();
-  const where = whereSql(args.where, p);
-  return { text: `SELECT json_build_object('count', count(*)) AS result FROM ${qualified(table)} WHERE ${where}`, values: p.values };
 }
 
 export function buildDelete(table: QualifiedTable, args: { where?: unknown; returning?: string[] }): Built {
@@ -211,10 +196,12 @@ export function buildDelete(table: QualifiedTable, args: { where?: unknown; retu
 export function buildUpdate(
   table: QualifiedTable,
   args: { where?: unknown; $set?: Record<string, unknown>; $inc?: Record<string, unknown>; returning?: string[] },
+  geo: Map<string, string> = new Map(),
 ): Built {
   const p = new Params();
   const sets: string[] = [];
   for (const [c, v] of Object.entries(args.$set ?? {})) {
+    if (geo.has(c)) { sets.push(`${ident(c)} = ${geoValue(v, geo.get(c)!, p)}`); continue; }
     sets.push(`${ident(c)} = (json_populate_record(null::${qualified(table)}, ${p.add(JSON.stringify({ [c]: v }))}::json)).${ident(c)}`);
   }
   for (const [c, v] of Object.entries(args.$inc ?? {})) sets.push(`${ident(c)} = ${ident(c)} + ${p.add(v)}`);

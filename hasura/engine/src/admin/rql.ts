@@ -1,0 +1,156 @@
+/**
+ * The metadata-aware part of RQL (`/v1/query`, `/v2/query` `select`/`count`, and the table checks
+ * of `insert`/`update`/`delete`; docs api-reference/schema-api/… "select", "count"; upstream
+ * `Hasura/RQL/DML/Select.hs`, `Count.hs`): the table must be tracked, columns are column names,
+ * relationship columns are `{name, columns, where, order_by, limit, offset}` objects, `where` is a
+ * permission-style boolean expression (column names, `$eq`/`_eq`, relationships, shorthand
+ * `col: value`). The model is built from the metadata being edited, inside the request's
+ * transaction, so a `bulk` that tracks a table and then queries it sees the new table.
+ */
+import type { Metadata, Session } from '../contract.ts';
+import { boolExp } from '../compile/boolexp.ts';
+import { CompileContext } from '../compile/context.ts';
+import { from } from '../compile/orderby.ts';
+import { object } from '../compile/select.ts';
+import { introspect } from '../introspection/introspect.ts';
+import { introspectFunctions } from '../introspection/functions.ts';
+import { tableKey } from '../introspection/catalog.ts';
+import { isBigNum } from '../schema/scalars.ts';
+import type { Model, TableModel } from '../schema/model.ts';
+import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
+import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type SQL } from '../sql/sql.ts';
+import { QueryError } from '../validation/errors.ts';
+import type { QualifiedTable } from '../metadata/model.ts';
+import { badRequest } from './errors.ts';
+import type { Queryable } from './sql.ts';
+
+const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
+
+export async function rqlModel(db: Queryable, md: Metadata): Promise<Model> {
+  const pool = db as Parameters<typeof introspect>[0];
+  const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
+  return buildModel(md, catalog, await introspectFunctions(pool, referencedFunctions(md)));
+}
+
+/** RQL refuses untracked tables the way Hasura does (`select_article_table_not_present_err.yaml`). */
+export function trackedTable(model: Model, t: QualifiedTable): TableModel {
+  const tm = model.tables.get(tableKey(t.schema, t.name));
+  if (!tm) throw badRequest('not-exists', `table ${t.schema === 'public' ? `"${t.name}"` : `"${t.schema}"."${t.name}"`} does not exist`, '$.args.table');
+  return tm;
+}
+
+interface SelArgs { columns?: unknown; where?: unknown; order_by?: unknown; limit?: unknown; offset?: unknown }
+
+const noColumn = (name: string, path: string) => badRequest('permission-denied', `no such column exists: "${name}"`, path);
+
+/** Wraps compile-time QueryErrors (bad where, missing session variable) as 400s. */
+function guarded<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof QueryError) throw badRequest(e.code, e.message, '$.args');
+    throw e;
+  }
+}
+
+function where(ctx: CompileContext, table: TableModel, a: SQL, w: unknown): SQL {
+  if (w === undefined || w === null) return TRUE;
+  return boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, w);
+}
+
+/** `order_by`: `"col"`, `"+col"`, `"-col"`, or `{column, type: asc|desc, nulls: first|last}`. */
+function orderBy(table: TableModel, a: SQL, ob: unknown, path: string): SQL | undefined {
+  const items = Array.isArray(ob) ? ob : ob ? [ob] : [];
+  const parts = items.map((o, i) => {
+    const spec = typeof o === 'string'
+      ? { column: o.replace(/^[+-]/, ''), type: o.startsWith('-') ? 'desc' : 'asc', nulls: undefined }
+      : (o as { column?: unknown; type?: string; nulls?: string });
+    if (typeof spec.column !== 'string' || !table.colByName.has(spec.column)) throw noColumn(String(spec.column), `${path}[${i}]`);
+    const dir = spec.type === 'desc' ? 'DESC' : 'ASC';
+    const nulls = spec.nulls ? ` NULLS ${spec.nulls === 'first' ? 'FIRST' : 'LAST'}` : '';
+    return sql`${a}.${identifier(spec.column)} ${keyword(dir + nulls)}`;
+  });
+  return parts.length ? join(parts, ', ') : undefined;
+}
+
+const intArg = (v: unknown, name: string, path: string): number | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest('parse-failed', `expected Int, but encountered ${typeof v === 'string' ? 'String' : typeof v}`, `${path}.${name}`);
+  if (v < 0) throw badRequest('unexpected', `unexpected negative value`, `${path}.${name}`);
+  return v;
+};
+
+/** One row as Hasura's RQL returns it: column names as keys, bignums as strings (--stringify). */
+function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unknown, path: string): SQL {
+  const list = Array.isArray(columns) ? columns : ['*'];
+  const pairs: Array<[string, SQL]> = [];
+  list.forEach((c, i) => {
+    if (c === '*') {
+      for (const col of table.columns) pairs.push([col.name, out(ctx, col.type, sql`${r}.${identifier(col.name)}`)]);
+      return;
+    }
+    if (typeof c === 'string') {
+      const col = table.colByName.get(c);
+      if (!col) throw noColumn(c, `${path}[${i}]`);
+      pairs.push([c, out(ctx, col.type, sql`${r}.${identifier(col.name)}`)]);
+      return;
+    }
+    const sub = (c ?? {}) as SelArgs & { name?: unknown; alias?: unknown };
+    const key = (r: { name: string }) => (typeof sub.alias === 'string' ? sub.alias : r.name);
+    const rel = typeof sub.name === 'string' ? table.relByName.get(sub.name) : undefined;
+    if (!rel) throw badRequest('not-exists', `relationship "${String(sub.name)}" not found in table "${table.name}"`, `${path}[${i}]`);
+    const target = ctx.model.tables.get(rel.target)!;
+    const a = ctx.alias();
+    if (rel.kind === 'object') {
+      pairs.push([key(rel), sql`(SELECT ${rowObject(ctx, target, a, sub.columns, `${path}[${i}].columns`)} FROM ${from(ctx, rel, target, a, r)} LIMIT 1)`]);
+      return;
+    }
+    const ord = orderBy(target, a, sub.order_by, `${path}[${i}].order_by`);
+    const limit = intArg(sub.limit, 'limit', `${path}[${i}]`);
+    const offset = intArg(sub.offset, 'offset', `${path}[${i}]`);
+    const inner = sql`(SELECT ${a}.* FROM ${from(ctx, rel, target, a, r)} AND ${where(ctx, target, a, sub.where)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
+    const b = ctx.alias();
+    pairs.push([key(rel), sql`(SELECT coalesce(json_agg(${rowObject(ctx, target, b, sub.columns, `${path}[${i}].columns`)}), '[]'::json) FROM ${inner} AS ${b})`]);
+  });
+  return object(pairs);
+}
+
+function out(ctx: CompileContext, type: { schema: string; name: string }, expr: SQL): SQL {
+  if (type.name === 'geometry' || type.name === 'geography') return sql`ST_AsGeoJSON(${expr})::json`;
+  return ctx.stringify && isBigNum(type) ? sql`(${expr})::text` : expr;
+}
+
+export function compileSelect(model: Model, t: QualifiedTable, args: SelArgs, stringify = true): Compiled {
+  const table = trackedTable(model, t);
+  return guarded(() => {
+    const ctx = new CompileContext(model, ADMIN, stringify);
+    const a = ctx.alias();
+    const r = ctx.alias();
+    const ord = orderBy(table, a, args.order_by, '$.args.order_by');
+    const limit = intArg(args.limit, 'limit', '$.args');
+    const offset = intArg(args.offset, 'offset', '$.args');
+    const base = sql`(SELECT ${a}.* FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
+    return compile(sql`SELECT coalesce(json_agg(${rowObject(ctx, table, r, args.columns, '$.args.columns')}), '[]'::json) AS result FROM ${base} AS ${r}`);
+  });
+}
+
+export function compileCount(model: Model, t: QualifiedTable, args: { where?: unknown; distinct?: unknown }): Compiled {
+  const table = trackedTable(model, t);
+  return guarded(() => {
+    const ctx = new CompileContext(model, ADMIN, true);
+    const a = ctx.alias();
+    const distinct = Array.isArray(args.distinct) ? args.distinct : [];
+    distinct.forEach((c, i) => {
+      if (typeof c !== 'string' || !table.colByName.has(c)) throw noColumn(String(c), `$.args.distinct[${i}]`);
+    });
+    const counted = distinct.length ? sql`count(DISTINCT (${join(distinct.map((c) => sql`${a}.${identifier(c as string)}`), ', ')}))` : keyword('count(*)');
+    return compile(sql`SELECT json_build_object('count', ${counted}) AS result FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)}`);
+  });
+}
+
+/** Columns of a tracked table whose values arrive as GeoJSON (`ST_GeomFromGeoJSON` on input). */
+export function geoColumns(table: TableModel): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const c of table.columns) if (c.type.name === 'geometry' || c.type.name === 'geography') m.set(c.name, c.type.name);
+  return m;
+}
