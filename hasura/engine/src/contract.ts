@@ -88,6 +88,11 @@ export interface GraphQLEngine {
   reload(metadata: Metadata): Promise<void>;
   /** Roles that appear in the current metadata's permissions. */
   roles(): string[];
+  /**
+   * Objects of the last metadata given to `reload` that the engine left out of the schema
+   * (functions, computed fields, relationships that do not resolve), in get_inconsistent_metadata's shape.
+   */
+  inconsistencies?(): Array<{ definition: unknown; name: string; reason: string; type: string }>;
 }
 
 export type CreateEngine = (pool: pg.Pool, metadata: Metadata, options?: EngineOptions) => Promise<GraphQLEngine>;

@@ -46,7 +46,45 @@ async function load(pool: pg.Pool, md: Metadata): Promise<State> {
   // set_api_limits validated the JSON; a hand-edited api_limits.yaml that does not parse is
   // refused here, so the metadata is reported inconsistent rather than silently unlimited.
   const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
-  return { model: buildModel(md, catalog, fns), schemas: new Map(), apiLimits };
+  const model = buildModel(md, catalog, fns);
+  return { model, schemas: new Map([['\0admin', adminSchemaOrPrune(model)]]), apiLimits };
+}
+
+/**
+ * One bad object must never take the whole API down (Hasura builds each object separately and
+ * marks the ones that fail inconsistent). The checks in buildModel catch the known cases; should
+ * the admin schema (the superset of every role's) still fail to build, functions and computed
+ * fields are taken out and put back one at a time, and those that break it are reported.
+ */
+function adminSchemaOrPrune(model: Model): GraphQLSchema {
+  try {
+    return buildRoleSchema(model, null, false);
+  } catch (first) {
+    const fns = [...model.functions];
+    const cfs = [...model.tables.values()].flatMap((t) => [...t.computed.values()].map((cf) => ({ t, cf })));
+    model.functions.length = 0;
+    for (const { t, cf } of cfs) t.computed.delete(cf.name);
+    let schema: GraphQLSchema;
+    try { schema = buildRoleSchema(model, null, false); } catch { throw first; }
+    const reportBroken = (name: string, type: string, definition: unknown, err: unknown) => {
+      model.inconsistent.push({ definition, name, type, reason: `Inconsistent object: ${err instanceof Error ? err.message : String(err)}` });
+    };
+    for (const f of fns) {
+      model.functions.push(f);
+      try { schema = buildRoleSchema(model, null, false); } catch (err) {
+        model.functions.pop();
+        reportBroken(`function ${f.fn.schema === 'public' ? f.fn.name : `${f.fn.schema}.${f.fn.name}`} in source default`, 'function', { function: { schema: f.fn.schema, name: f.fn.name } }, err);
+      }
+    }
+    for (const { t, cf } of cfs) {
+      t.computed.set(cf.name, cf);
+      try { schema = buildRoleSchema(model, null, false); } catch (err) {
+        t.computed.delete(cf.name);
+        reportBroken(`computed_field ${cf.name} in table ${t.schema === 'public' ? t.name : `${t.schema}.${t.name}`} in source default`, 'computed_field', { name: cf.name, table: { schema: t.schema, name: t.name } }, err);
+      }
+    }
+    return schema;
+  }
 }
 
 /** Parsed documents by text: clients repeat the same few queries (bounded, oldest evicted). */
@@ -192,6 +230,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     },
     async reload(md) { state = await load(pool, md); },
     roles() { return state.model.roles; },
+    inconsistencies() { return state.model.inconsistent; },
     batchLimit(role) { return stricter(options.maxBatch ?? 0, limitFor(state.apiLimits, 'batch', role)); },
   };
   return engine;

@@ -9,7 +9,7 @@ import type { Metadata, MetadataSource } from '../contract.ts';
 import { cloneMetadata, defaultSource, emptyMetadata, parseTableName } from '../metadata/model.ts';
 import { ApiError, badRequest } from './errors.ts';
 import { metadataOps, type Args } from './ops.ts';
-import { checkConsistency } from './consistency.ts';
+import { checkConsistency, dropObjects } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
 import { isPgError, mapPgError, runSqlError } from './pgerrors.ts';
 import { buildDelete, buildInsert, buildUpdate, runUserSql, type Built } from './sql.ts';
@@ -150,7 +150,9 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
       return { is_consistent: inconsistent.length === 0, inconsistent_objects: inconsistent };
     }
     case 'drop_inconsistent_metadata': {
-      const { effective } = await checkConsistency(await tx(ctx), ctx.meta);
+      const client = await tx(ctx);
+      const { effective } = await checkConsistency(client, ctx.meta);
+      dropObjects(effective, (await rqlModel(client, effective)).inconsistent);
       ctx.meta = effective;
       ctx.metaTouched = true;
       return success;
@@ -169,6 +171,23 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
   op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version);
   ctx.metaTouched = true;
   return success;
+}
+
+async function dropMissingFunctions(client: pg.PoolClient, meta: Metadata): Promise<boolean> {
+  let changed = false;
+  for (const source of meta.sources) {
+    const fns = (source.functions ?? []).map((f) => ({ f, ref: parseTableName((f as { function?: unknown }).function ?? f) }));
+    if (fns.length === 0) continue;
+    const { rows } = await client.query<{ s: string; n: string }>(
+      `SELECT w.s, w.n FROM unnest($1::text[], $2::text[]) AS w(s, n)
+        WHERE EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = w.s AND p.proname = w.n)`,
+      [fns.map((x) => x.ref?.schema ?? ''), fns.map((x) => x.ref?.name ?? '')],
+    );
+    const present = new Set(rows.map((r) => `${r.s}.${r.n}`));
+    const kept = fns.filter((x) => !x.ref || present.has(`${x.ref.schema}.${x.ref.name}`)).map((x) => x.f);
+    if (kept.length !== fns.length) { source.functions = kept; changed = true; }
+  }
+  return changed;
 }
 
 async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
@@ -190,6 +209,9 @@ async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
   }
   if (check && before) {
     if (await reconcile(client, ctx.meta, before, args.cascade === true)) ctx.metaTouched = true;
+    // Tracked functions the SQL dropped leave the metadata, as Hasura's run_sql purges them
+    // (RQL/DDL/Schema.hs `runRunSQL` → schema diff → `purgeDependentObject` for functions).
+    if (await dropMissingFunctions(client, ctx.meta)) ctx.metaTouched = true;
     ctx.ddl = true;
   }
   if (!result || result.fields.length === 0) return { result_type: 'CommandOk', result: null };

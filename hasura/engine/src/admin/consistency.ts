@@ -90,3 +90,29 @@ export function inconsistentTable(o: InconsistentObject): { schema: string; name
   if (o.type === 'table') return parseTableName(o.definition);
   return undefined;
 }
+
+/**
+ * drop_inconsistent_metadata for the objects the engine judges (functions, computed fields,
+ * relationships whose constraint does not exist): removes each from `m` by its definition.
+ */
+export function dropObjects(m: Metadata, objects: InconsistentObject[]): void {
+  for (const o of objects) {
+    const d = (o.definition ?? {}) as { table?: unknown; name?: string; function?: unknown };
+    for (const source of m.sources) {
+      if (o.type === 'function') {
+        const fn = parseTableName(d.function);
+        source.functions = (source.functions ?? []).filter((f) => {
+          const ref = parseTableName((f as { function?: unknown }).function ?? f);
+          return !(fn && ref && sameTable(fn, ref));
+        });
+        continue;
+      }
+      const table = parseTableName(d.table);
+      const t = table ? source.tables.find((x) => sameTable(x.table, table)) : undefined;
+      if (!t) continue;
+      if (o.type === 'computed_field') t.computed_fields = ((t.computed_fields ?? []) as Array<{ name: string }>).filter((c) => c.name !== d.name);
+      if (o.type === 'object_relation') t.object_relationships = (t.object_relationships ?? []).filter((r) => r.name !== d.name);
+      if (o.type === 'array_relation') t.array_relationships = (t.array_relationships ?? []).filter((r) => r.name !== d.name);
+    }
+  }
+}

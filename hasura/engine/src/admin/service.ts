@@ -71,14 +71,28 @@ export class MetadataService {
         throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
       }
     }
+    const restore = async () => {
+      await this.engine.reload((await checkConsistency(this.pool, this.metadata)).effective).catch(() => undefined);
+    };
     try {
       await this.engine.reload(effective);
     } catch (err) {
       // The engine refused the new metadata: give it the old one back, report the reason.
-      await this.engine.reload((await checkConsistency(this.pool, this.metadata)).effective).catch(() => undefined);
+      await restore();
       throw new ApiError(400, 'invalid-configuration', `Inconsistent object: ${(err as Error).message}`);
     }
-    this.inconsistentObjects = inconsistent;
+    const all = [...inconsistent, ...(this.engine.inconsistencies?.() ?? [])];
+    if (!opts.allowInconsistent) {
+      // Objects only the engine can judge (functions, computed fields, relationship constraints)
+      // are refused the same way (e.g. v1/relationships/object_relationship_col_not_foreign_key_error.yaml).
+      const before = new Set(this.inconsistentObjects.map((o) => o.name));
+      const fresh = all.filter((o) => !before.has(o.name));
+      if (fresh.length > 0) {
+        await restore();
+        throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+      }
+    }
+    this.inconsistentObjects = all;
     if (changed) {
       this.metadata = normalized;
       this.resourceVersion = await this.store.save(normalized);
@@ -90,8 +104,8 @@ export class MetadataService {
   async reload(): Promise<InconsistentObject[]> {
     const { effective, inconsistent } = await checkConsistency(this.pool, this.metadata);
     await this.engine.reload(effective);
-    this.inconsistentObjects = inconsistent;
-    return inconsistent;
+    this.inconsistentObjects = [...inconsistent, ...(this.engine.inconsistencies?.() ?? [])];
+    return this.inconsistentObjects;
   }
 
   checkResourceVersion(given: unknown): void {

@@ -103,4 +103,14 @@ export interface Model {
   roles: string[];
   /** Inconsistencies skipped while building (Hasura would list them as inconsistent objects). */
   warnings: string[];
+  /** Objects left out of the schema, in get_inconsistent_metadata's shape. */
+  inconsistent: InconsistentObject[];
+}
+
+/** One entry of `get_inconsistent_metadata` (RQL/Types/Metadata/Object.hs `InconsistentMetadata`). */
+export interface InconsistentObject {
+  definition: unknown;
+  name: string;
+  reason: string;
+  type: string;
 }

@@ -1,6 +1,6 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
-import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InsertPerm, Model, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InconsistentObject, InsertPerm, Model, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 import { scalarName } from './scalars.ts';
 
 type TableRef = { schema: string; name: string };
@@ -72,7 +72,7 @@ function resolveRel(
     const cols = asList(obj ? (obj.columns ?? obj.column) : fk);
     if (!cols) return `relationship ${name}: bad foreign_key_constraint_on`;
     const con = self.constraints.find((c) => c.kind === 'f' && sameSet(c.columns, cols));
-    if (!con?.ref) return `relationship ${name}: no foreign key on ${cols.join(',')}`;
+    if (!con?.ref) return `relationship ${name}: no foreign constraint exists on the given column(s)`;
     const nullable = cols.some((c) => self.columns.find((x) => x.name === c)?.nullable ?? true);
     return { name, kind, target: tableKey(con.ref.schema, con.ref.name), mapping: con.columns.map((c, i) => [c, con.ref!.columns[i]!]), nullable };
   }
@@ -87,7 +87,7 @@ function resolveRemoteFk(kind: 'object' | 'array', name: string, fk: Record<stri
   const remote = catalog.get(tableKey(ref.schema, ref.name));
   const con = remote?.constraints.find((c) => c.kind === 'f' && sameSet(c.columns, cols)
     && c.ref?.schema === self.schema && c.ref.name === self.name);
-  if (!con?.ref) return `relationship ${name}: no foreign key on ${ref.name}(${cols.join(',')})`;
+  if (!con?.ref) return `relationship ${name}: no foreign constraint exists on the given column(s)`;
   return { name, kind, target: tableKey(ref.schema, ref.name), mapping: con.ref.columns.map((c, i) => [c, con.columns[i]!]), nullable: true };
 }
 
@@ -137,32 +137,42 @@ export function referencedFunctions(md: Metadata): TableRef[] {
   return out;
 }
 
-function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): ComputedFieldModel | string {
+/** A string is a Hasura refusal; `unsupported` is a Hasura feature this engine lacks (left out, logged). */
+function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): ComputedFieldModel | string | { unsupported: string } {
   const ref = tableRef(cf.definition?.function);
   const fn = ref ? fns.get(tableKey(ref.schema, ref.name)) : undefined;
-  if (!fn) return `computed field ${cf.name}: function not found`;
-  if (fn.volatility === 'v') return `computed field ${cf.name}: function is VOLATILE`;
-  const sessionArgIndex = cf.definition?.session_argument ? fn.args.findIndex((a) => a.name === cf.definition!.session_argument) : undefined;
-  const tableArgIndex = cf.definition?.table_argument
-    ? fn.args.findIndex((a) => a.name === cf.definition!.table_argument)
-    : fn.args.findIndex((_, i) => i !== sessionArgIndex);
-  if (tableArgIndex < 0 || sessionArgIndex === -1) return `computed field ${cf.name}: bad table/session argument`;
-  if (fn.args.length !== 1 + (sessionArgIndex === undefined ? 0 : 1)) return `computed field ${cf.name}: input arguments are not supported`;
+  if (!fn) return `no such function exists: ${JSON.stringify(ref ? (ref.schema === 'public' ? ref.name : `${ref.schema}.${ref.name}`) : String(cf.definition?.function))}`;
+  // Every failed check is listed (Backends/Postgres/DDL/ComputedField.hs `showErrors`).
+  const reasons: string[] = [];
+  if (fn.volatility === 'v') reasons.push(`the function "${fn.name}" is of type VOLATILE; cannot be added as a computed field`);
+  const sessionArg = cf.definition?.session_argument;
+  const sessionArgIndex = sessionArg ? fn.args.findIndex((a) => a.name === sessionArg) : undefined;
+  const tableArg = cf.definition?.table_argument;
+  const tableArgIndex = tableArg ? fn.args.findIndex((a) => a.name === tableArg) : fn.args.findIndex((_, i) => i !== sessionArgIndex);
+  if (tableArg && tableArgIndex < 0) reasons.push(`"${tableArg}" is not an input argument of the function "${fn.name}"`);
+  else if (!tableArg && tableArgIndex < 0) reasons.push(`the function "${fn.name}" has no input arguments`);
+  if (sessionArg && sessionArgIndex === -1) reasons.push(`"${sessionArg}" is not an input argument of the function "${fn.name}"`);
+  if (reasons.length === 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" because ${reasons[0]}`;
+  if (reasons.length > 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" for the following reasons:\n${reasons.map((r) => `  • ${r}\n`).join('')}`;
+  if (fn.args.length !== 1 + (sessionArgIndex === undefined ? 0 : 1)) return { unsupported: `computed field "${cf.name}": input arguments are not supported yet` };
   const target = tableKey(fn.returnType.schema, fn.returnType.name);
   if (fn.returnTypType === 'c') {
-    if (!fn.returnsSet) return `computed field ${cf.name}: only SETOF table results are supported`;
-    return { name: cf.name, fn, tableArgIndex, sessionArgIndex, returns: { kind: 'table', target } };
+    if (!fn.returnsSet) return { unsupported: `computed field "${cf.name}": only SETOF table results are supported yet` };
+    return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, returns: { kind: 'table', target } };
   }
   const column: ColumnModel = {
     name: cf.name, gqlName: cf.name, type: fn.returnType, scalar: scalarName(fn.returnType), nullable: true,
     pg: { name: cf.name, type: fn.returnType, nullable: true, hasDefault: false, position: 0 },
   };
-  void tm;
-  return { name: cf.name, fn, tableArgIndex, sessionArgIndex, returns: { kind: 'scalar', column } };
+  return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, returns: { kind: 'scalar', column } };
 }
+
+const shown = (r: TableRef) => (r.schema === 'public' ? r.name : `${r.schema}.${r.name}`);
 
 export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map()): Model {
   const warnings: string[] = [];
+  const inconsistent: InconsistentObject[] = [];
+  const source = md.sources?.[0]?.name ?? 'default';
   const tables = new Map<string, TableModel>();
   const roles = new Set<string>();
   const tracked = trackedTables(md);
@@ -217,7 +227,16 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     ];
     for (const [kind, r] of rels) {
       const rel = resolveRel(kind, r.name, r.using ?? {}, pgt, catalog);
-      if (typeof rel === 'string') { warnings.push(`${tm.key}: ${rel}`); continue; }
+      if (typeof rel === 'string') {
+        warnings.push(`${tm.key}: ${rel}`);
+        inconsistent.push({
+          definition: { ...r, source, comment: (r as { comment?: unknown }).comment ?? null, table: ref },
+          name: `${kind}_relation ${r.name} in table ${shown(ref)} in source ${source}`,
+          reason: `Inconsistent object: in table "${shown(ref)}": in relationship "${r.name}": ${rel.replace(/^relationship \S+: /, '')}`,
+          type: `${kind}_relation`,
+        });
+        continue;
+      }
       const target = tables.get(rel.target);
       if (!target) { warnings.push(`${tm.key}: relationship ${r.name} targets untracked ${rel.target}`); continue; }
       if (tm.colByGql.has(rel.name) || tm.relByName.has(rel.name)) {
@@ -235,27 +254,60 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     if (!tm) continue;
     for (const cf of (meta.computed_fields ?? []) as CfMeta[]) {
       const c = computedField(cf, tm, fns);
-      if (typeof c === 'string') { warnings.push(`${tm.key}: ${c}`); continue; }
+      if (typeof c === 'object' && 'unsupported' in c) { warnings.push(`${tm.key}: ${c.unsupported}`); continue; }
+      const conflict = tm.colByName.has(cf.name) || tm.colByGql.has(cf.name) ? 'field definition conflicts with postgres column'
+        : tm.relByName.has(cf.name) ? 'field definition conflicts with relationship' : undefined;
+      if (typeof c === 'string' || conflict) {
+        const why = conflict ?? `in table "${shown(ref)}": in computed field "${cf.name}": ${String(c)}`;
+        warnings.push(`${tm.key}: ${why}`);
+        inconsistent.push({
+          definition: { definition: cf.definition, name: cf.name, source, comment: (cf as { comment?: unknown }).comment ?? null, table: ref },
+          name: `computed_field ${cf.name} in table ${shown(ref)} in source ${source}`,
+          reason: `Inconsistent object: ${why}`,
+          type: 'computed_field',
+        });
+        continue;
+      }
       if (c.returns.kind === 'table' && !tables.has(c.returns.target)) { warnings.push(`${tm.key}: computed field ${cf.name} returns an untracked table`); continue; }
       tm.computed.set(c.name, c);
     }
   }
   const functions: FunctionModel[] = [];
+  const rootNames = new Set<string>();
+  for (const t of tables.values()) for (const n of Object.values(t.rootNames)) rootNames.add(n);
   for (const src of md.sources ?? []) for (const f of (src.functions ?? []) as FnMeta[]) {
     const ref = tableRef(f.function ?? f);
     const fn = ref ? fns.get(tableKey(ref.schema, ref.name)) : undefined;
-    if (!ref || !fn) { warnings.push(`function ${JSON.stringify(f.function ?? f)} not found`); continue; }
+    const bad = (why: string) => {
+      warnings.push(`function ${ref ? shown(ref) : JSON.stringify(f)}: ${why}`);
+      inconsistent.push({
+        definition: { ...(f as object), source: src.name },
+        name: `function ${ref ? shown(ref) : JSON.stringify(f)} in source ${src.name}`,
+        reason: `Inconsistent object: ${why}`,
+        type: 'function',
+      });
+    };
+    if (!ref || !fn) { bad(`no such function exists in postgres : ${JSON.stringify(ref ? shown(ref) : f)}`); continue; }
     const target = tableKey(fn.returnType.schema, fn.returnType.name);
-    if (!fn.returnsSet || fn.returnTypType !== 'c' || !tables.has(target)) { warnings.push(`function ${fn.name}: must return SETOF a tracked table`); continue; }
+    // Backends/Postgres/DDL/Function.hs `buildFunctionInfo`: the function must return a table
+    // (SETOF or a single row of a tracked table's type).
+    if (fn.returnTypType !== 'c') { bad(`the function ${JSON.stringify(shown(ref))} cannot be tracked because the function does not return a "COMPOSITE" type`); continue; }
+    if (!tables.has(target)) { bad(`the function ${JSON.stringify(shown(ref))} cannot be tracked because the function does not return a table`); continue; }
+    if (!fn.returnsSet) { bad(`the function ${JSON.stringify(shown(ref))}: functions returning a single row are not supported yet`); continue; }
     // VOLATILE functions are mutations in Hasura (docs schema/postgres/custom-functions.mdx), not queries.
     if (fn.volatility === 'v') { warnings.push(`function ${fn.name}: VOLATILE functions are served as mutations, not yet supported`); continue; }
     const sessionArg = f.configuration?.session_argument;
     const sessionArgIndex = sessionArg ? fn.args.findIndex((a) => a.name === sessionArg) : undefined;
+    const rootName = f.configuration?.custom_name ?? defaultIdentifier(ref);
+    // Root field names are unique across tables and functions (Hasura: "Encountered conflicting definitions in the selection set").
+    if (rootNames.has(rootName) || rootNames.has(`${rootName}_aggregate`)) { bad(`the function ${JSON.stringify(shown(ref))} cannot be tracked because a root field named "${rootName}" already exists`); continue; }
+    rootNames.add(rootName);
+    rootNames.add(`${rootName}_aggregate`);
     functions.push({
       fn, target, sessionArgIndex: sessionArgIndex !== undefined && sessionArgIndex >= 0 ? sessionArgIndex : undefined,
-      rootName: f.configuration?.custom_name ?? defaultIdentifier(ref),
+      rootName,
       inputArgs: fn.args.filter((a) => a.name !== sessionArg),
     });
   }
-  return { tables, functions, roles: [...roles].sort(), warnings };
+  return { tables, functions, roles: [...roles].sort(), warnings, inconsistent };
 }

@@ -5,7 +5,7 @@ import {
 } from 'graphql';
 import { meta } from './meta.ts';
 import type { Model, SelectPerm, TableModel } from './model.ts';
-import { scalarName } from './scalars.ts';
+import { argScalarName } from './scalars.ts';
 
 /**
  * query_root / subscription_root fields per table (`<id>`, `<id>_by_pk`, `<id>_aggregate`, honouring
@@ -74,7 +74,7 @@ export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): G
       if (!argsType) {
         argsType = new GraphQLInputObjectType({
           name: `${fnm.rootName}_args`,
-          fields: Object.fromEntries(fnm.inputArgs.map((a) => [a.name, { type: scalarType(scalarName(a.type)) as GraphQLInputType }])),
+          fields: Object.fromEntries(fnm.inputArgs.map((a) => [a.name, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
         });
         fnArgsCache(types).set(fnm.rootName, argsType);
       }

@@ -14,6 +14,15 @@ export function scalarName(t: PgTypeRef): string {
   return t.name.replace(/[^_0-9A-Za-z]/g, '_');
 }
 
+/**
+ * A function argument of a row type (e.g. a table's type) is the scalar `<name>_scalar`, so it
+ * never collides with the table's object type (Postgres/SQL/Types.hs `mkScalarTypeName`,
+ * `PGCompositeScalar`; upstream graphql_query/computed_fields/tracked_function_as_comp_field.yaml).
+ */
+export function argScalarName(t: PgTypeRef): string {
+  return t.category === 'C' ? `${t.name.replace(/[^_0-9A-Za-z]/g, '_')}_scalar` : scalarName(t);
+}
+
 /** Emitted as JSON strings with --stringify-numeric-types (`isBigNum`, Translate/Column.hs). */
 export const BIGNUM = new Set(['int8', 'numeric', 'float8', 'money']);
 export const isBigNum = (t: PgTypeRef): boolean => t.schema === 'pg_catalog' && BIGNUM.has(t.name);
