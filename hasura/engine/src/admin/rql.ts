@@ -14,7 +14,7 @@ import { from } from '../compile/orderby.ts';
 import { object } from '../compile/select.ts';
 import { introspect } from '../introspection/introspect.ts';
 import { introspectFunctions } from '../introspection/functions.ts';
-import { tableKey } from '../introspection/catalog.ts';
+import { tableKey, type PgTypeRef } from '../introspection/catalog.ts';
 import { isBigNum } from '../schema/scalars.ts';
 import type { Model, TableModel } from '../schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
@@ -115,7 +115,7 @@ function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unkn
   return object(pairs);
 }
 
-function out(ctx: CompileContext, type: { schema: string; name: string }, expr: SQL): SQL {
+function out(ctx: CompileContext, type: PgTypeRef, expr: SQL): SQL {
   if (type.name === 'geometry' || type.name === 'geography') return sql`ST_AsGeoJSON(${expr})::json`;
   return ctx.stringify && isBigNum(type) ? sql`(${expr})::text` : expr;
 }
