@@ -9,12 +9,15 @@ import { s3Plugin } from './plugins/s3.ts';
 import { swaggerPlugin } from './plugins/swagger.ts';
 import { assetsRoutes } from './modules/assets/assets.routes.ts';
 import { runExpiry, scheduleExpiry, type ExpiryResult } from './modules/assets/expiry.ts';
+import { runVerifier, scheduleVerifier, type VerifyResult } from './modules/assets/integrity.ts';
 import type { MediaDeps } from './modules/deps.ts';
 import { uploadsRoutes } from './modules/uploads/uploads.routes.ts';
 
 export interface MediaHandle extends MediaDeps {
   /** One pass of the expiry job (the timer runs it every MEDIA_EXPIRY_INTERVAL_SECONDS). */
   expireUploads(): Promise<ExpiryResult>;
+  /** One pass of the integrity verifier (the timer runs it every MEDIA_VERIFY_INTERVAL_SECONDS). */
+  verifyStored(opts?: { limit?: number; staleSeconds?: number }): Promise<VerifyResult>;
 }
 
 // A WeakMap, not a Fastify decorator: no global type augmentation in the one-program typecheck.
@@ -52,7 +55,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   registerErrorHandling(app);
 
   const deps: MediaDeps = { db: dbPlugin(app, config), storage: s3Plugin(app, config), config };
-  handles.set(app, { ...deps, expireUploads: () => runExpiry(deps, app.log) });
+  handles.set(app, { ...deps, expireUploads: () => runExpiry(deps, app.log), verifyStored: (o) => runVerifier(deps, app.log, o) });
 
   await swaggerPlugin(app);
   const auth = createAuth(config, opts.jwks);
@@ -69,5 +72,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await assetsRoutes(scope, deps, auth);
   });
   scheduleExpiry(app, deps);
+  scheduleVerifier(app, deps);
   return app;
 }

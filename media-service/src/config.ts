@@ -58,6 +58,12 @@ export const configSchema = z.object({
   MEDIA_PENDING_TTL_SECONDS: z.coerce.number().int().min(1).default(3600),
   /** Expiry job period; 0 disables the timer (tests call the job directly). */
   MEDIA_EXPIRY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /**
+   * Integrity verifier period (0 disables the timer): each pass re-checks, with one HeadObject each,
+   * up to MEDIA_VERIFY_BATCH ready assets not verified for this long (modules/assets/integrity.ts).
+   */
+  MEDIA_VERIFY_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  MEDIA_VERIFY_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
   /** Tombstones (deleted) and failed rows are purged after this long. */
   MEDIA_TOMBSTONE_TTL_SECONDS: z.coerce.number().int().min(0).default(7 * 86_400),
   MEDIA_USER_QUOTA_BYTES: bytes.default(1024 ** 3),

@@ -91,14 +91,17 @@ export async function startS3Server(opts: S3ServerOptions): Promise<RunningS3> {
     throw err;
   }
   const port = (front.address() as AddressInfo).port;
+  let stopping: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     ...credentials,
-    stop: async () => {
-      front.closeAllConnections();
-      await new Promise<void>((resolve) => front.close(() => resolve()));
-      await server.close();
-    },
+    // Idempotent: a test may stop storage to simulate an outage, and its teardown stops it again.
+    stop: () =>
+      (stopping ??= (async () => {
+        front.closeAllConnections();
+        await new Promise<void>((resolve) => front.close(() => resolve()));
+        await server.close();
+      })()),
   };
 }

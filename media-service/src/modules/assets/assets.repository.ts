@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from '@linkport/common';
 import type { Visibility } from './policy.ts';
 
-export type AssetStatus = 'pending' | 'ready' | 'failed' | 'expiring' | 'deleting' | 'deleted';
+export type AssetStatus = 'pending' | 'ready' | 'failed' | 'quarantined' | 'expiring' | 'deleting' | 'deleted';
 
 export interface AssetRow {
   id: string;
@@ -17,6 +17,10 @@ export interface AssetRow {
   etag: string | null;
   upload_expires_at: Date;
   completed_at: Date | null;
+  /** When the stored object last matched what complete verified (integrity.ts). */
+  verified_at: Date | null;
+  /** What storage held when a ready asset was found changed (status `quarantined`). */
+  quarantine: unknown;
   created_at: Date;
   /** `created_at` as Postgres text: keeps microseconds for an exact keyset cursor. */
   created_at_text: string;
@@ -28,7 +32,7 @@ export interface AssetRow {
 type Db = Pool | PoolClient;
 
 const columns = `a.id, a.owner_id, a.bucket, a.object_key, a.filename, a.content_type, a.size::float8 AS size,
-  a.visibility, a.status, a.checksum, a.etag, a.upload_expires_at, a.completed_at, a.created_at,
+  a.visibility, a.status, a.checksum, a.etag, a.upload_expires_at, a.completed_at, a.verified_at, a.quarantine, a.created_at,
   a.created_at::text AS created_at_text, s.upload_id, s.part_size::float8 AS part_size, s.part_count`;
 const from = 'media.assets a LEFT JOIN media.upload_sessions s ON s.asset_id = a.id';
 
@@ -140,11 +144,37 @@ export const assetsRepository = {
       `UPDATE media.assets SET status = $3,
          etag = CASE WHEN $4::boolean THEN $5 ELSE etag END,
          completed_at = CASE WHEN $3 = 'ready' THEN now() ELSE completed_at END,
+         verified_at = CASE WHEN $3 = 'ready' THEN now() ELSE verified_at END,
          deleted_at = CASE WHEN $3 = 'deleted' THEN now() ELSE deleted_at END
        WHERE id = $1 AND status = ANY($2::text[]) AND (NOT $6::boolean OR upload_expires_at > clock_timestamp())`,
       [id, from, to, extra.etag !== undefined, extra.etag ?? null, extra.requireUnexpired ?? false],
     );
     return rowCount === 1;
+  },
+
+  /** The object still matched: pushes the asset to the back of the verifier's queue. */
+  async markVerified(db: Db, id: string): Promise<void> {
+    await db.query("UPDATE media.assets SET verified_at = now() WHERE id = $1 AND status = 'ready'", [id]);
+  },
+
+  /** ready → quarantined with what storage held; false when the row was no longer ready. */
+  async quarantine(db: Db, id: string, detail: unknown): Promise<boolean> {
+    const { rowCount } = await db.query("UPDATE media.assets SET status = 'quarantined', quarantine = $2::jsonb WHERE id = $1 AND status = 'ready'", [
+      id,
+      JSON.stringify(detail),
+    ]);
+    return rowCount === 1;
+  },
+
+  /** Ready assets not verified for `staleSeconds`, never-verified and stalest first. */
+  async dueForVerification(db: Db, staleSeconds: number, limit: number): Promise<AssetRow[]> {
+    const { rows } = await db.query<AssetRow>(
+      `SELECT ${columns} FROM ${from}
+       WHERE a.status = 'ready' AND (a.verified_at IS NULL OR a.verified_at < now() - make_interval(secs => $1))
+       ORDER BY a.verified_at NULLS FIRST, a.id LIMIT $2`,
+      [staleSeconds, limit],
+    );
+    return rows;
   },
 
   async deleteSession(db: Db, assetId: string): Promise<void> {

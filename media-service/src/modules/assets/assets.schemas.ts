@@ -11,7 +11,9 @@ export const errorSchema = z
   })
   .meta({ id: 'Error' });
 
-export const assetStatus = z.enum(['pending', 'ready', 'failed']);
+export const assetStatus = z
+  .enum(['pending', 'ready', 'failed', 'quarantined'])
+  .describe('quarantined: the stored file changed after it was verified; it is no longer served');
 
 export const assetSchema = z
   .object({

@@ -1,7 +1,8 @@
-import { NotFoundError, ValidationError } from '@linkport/common';
+import { NotFoundError, ValidationError, pgErrorCode } from '@linkport/common';
 import type { Identity } from '../../plugins/auth.ts';
 import type { Log, MediaDeps } from '../deps.ts';
 import { assetsRepository as repo, type AssetRow, type AssetStatus } from './assets.repository.ts';
+import { verifyStored } from './integrity.ts';
 import { contentDisposition, publicUrl } from './policy.ts';
 
 export interface AssetView {
@@ -10,7 +11,7 @@ export interface AssetView {
   contentType: string;
   size: number;
   visibility: 'public' | 'private';
-  status: 'pending' | 'ready' | 'failed';
+  status: 'pending' | 'ready' | 'failed' | 'quarantined';
   checksum: string | null;
   createdAt: string;
   completedAt: string | null;
@@ -23,7 +24,7 @@ export function toView(row: AssetRow): AssetView {
     contentType: row.content_type,
     size: row.size,
     visibility: row.visibility,
-    status: row.status === 'ready' || row.status === 'failed' ? row.status : 'pending',
+    status: row.status === 'ready' || row.status === 'failed' || row.status === 'quarantined' ? row.status : 'pending',
     checksum: row.checksum,
     createdAt: row.created_at.toISOString(),
     completedAt: row.completed_at?.toISOString() ?? null,
@@ -60,15 +61,25 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 export async function listAssets(
   deps: MediaDeps,
   identity: Identity,
-  q: { limit: number; cursor?: string; status?: 'pending' | 'ready' | 'failed'; type?: string },
+  q: { limit: number; cursor?: string; status?: 'pending' | 'ready' | 'failed' | 'quarantined'; type?: string },
 ): Promise<{ items: AssetView[]; nextCursor: string | null }> {
-  const rows = await repo.list(deps.db, {
-    ownerId: identity.userId,
-    limit: q.limit + 1,
-    ...(q.status ? { status: q.status } : {}),
-    ...(q.type ? { type: q.type.toLowerCase() } : {}),
-    ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
-  });
+  let rows: AssetRow[];
+  try {
+    rows = await repo.list(deps.db, {
+      ownerId: identity.userId,
+      limit: q.limit + 1,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.type ? { type: q.type.toLowerCase() } : {}),
+      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
+    });
+  } catch (err) {
+    // A cursor shaped like a timestamp but naming no real instant (month 13, year 0…) is refused by
+    // PostgreSQL's datetime input (SQLSTATE 22007 invalid_datetime_format, 22008
+    // datetime_field_overflow; PostgreSQL docs Appendix A): the client's cursor, not a server fault.
+    const code = pgErrorCode(err);
+    if (q.cursor && (code === '22007' || code === '22008')) throw new ValidationError('Invalid cursor', undefined, 'INVALID_CURSOR');
+    throw err;
+  }
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return { items: page.map(toView), nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
@@ -94,7 +105,9 @@ export async function accessUrl(
   return { url: signed.url, expiresAt: signed.expiresAt };
 }
 
-export async function assetWithUrl(deps: MediaDeps, row: AssetRow) {
+/** The asset with a URL when ready — after checking storage still holds what complete verified. */
+export async function assetWithUrl(deps: MediaDeps, found: AssetRow, log: Log) {
+  const row = await verifyStored(deps, found, log);
   const access = row.status === 'ready' ? await accessUrl(deps, row, 'inline') : { url: null, expiresAt: null };
   return { ...toView(row), url: access.url, urlExpiresAt: access.expiresAt?.toISOString() ?? null };
 }
