@@ -60,14 +60,18 @@ const controls = /[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uF
 // Characters Windows forbids in names, plus `%` so keys stay unambiguous after URL decoding.
 const reserved = /[<>:"|?*%]/g;
 const windowsDevice = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
+// A UTF-16 surrogate without its pair (JSON may carry one as `\ud800`): no UTF-8 encoding exists, so
+// it can be neither a key nor a header value (encodeURIComponent throws URIError).
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
- * A filename safe to store, show and put in an object key: NFC (so visually equal names are equal
+ * A filename safe to store, show and put in an object key: well-formed Unicode (a lone surrogate
+ * becomes U+FFFD), NFC (so visually equal names are equal
  * bytes), controls stripped, only the last path segment kept (no traversal: `../../x` → `x`), no
  * leading dots, capped at 200 UTF-8 bytes without splitting a code point and keeping the extension.
  */
 export function sanitiseFilename(input: string): string {
-  let name = input.normalize('NFC').replace(controls, '');
+  let name = input.replace(loneSurrogate, '\uFFFD').normalize('NFC').replace(controls, '');
   name = name.split(/[/\\]/).pop() ?? '';
   name = name.replace(reserved, '_').replace(/\s+/g, ' ').trim();
   name = name.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');

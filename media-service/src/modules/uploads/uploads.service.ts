@@ -68,6 +68,19 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   const key = objectKey(input.visibility, identity.userId, id, filename);
   const ttl = deps.config.MEDIA_PENDING_TTL_SECONDS;
   const plan = multipart ? planParts(input.size, deps.config.MEDIA_MULTIPART_PART_SIZE_BYTES) : undefined;
+  // Presigning is local and cannot fail for a valid key: done before anything is stored, so a
+  // failure (a bug) leaves no pending row or multipart upload behind.
+  const upload = multipart
+    ? null
+    : iso(
+        await deps.storage.presignPut({
+          key,
+          contentType,
+          size: input.size,
+          expiresIn: deps.config.MEDIA_UPLOAD_URL_TTL_SECONDS,
+          ...(input.checksum ? { checksumSha256: input.checksum } : {}),
+        }),
+      );
 
   // The multipart upload is created before the row exists: if the insert then fails (quota), the
   // upload is aborted here; if the process dies in between, storage's own incomplete-upload
@@ -108,18 +121,6 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
     throw await overQuota();
   }
   log.info({ assetId: id, status: 'pending', mode: multipart ? 'multipart' : 'single', size: input.size, contentType }, 'asset upload created');
-
-  const upload = multipart
-    ? null
-    : iso(
-        await deps.storage.presignPut({
-          key,
-          contentType,
-          size: input.size,
-          expiresIn: deps.config.MEDIA_UPLOAD_URL_TTL_SECONDS,
-          ...(input.checksum ? { checksumSha256: input.checksum } : {}),
-        }),
-      );
   return { id, asset: toView(row), mode: multipart ? 'multipart' : 'single', upload, multipart: plan ?? null, expiresAt: row.upload_expires_at.toISOString() };
 }
 
@@ -224,6 +225,6 @@ export async function completeUpload(
 /** Abort = delete of a pending upload (aborts the multipart upload too); idempotent. */
 export async function abortUpload(deps: MediaDeps, identity: Identity, id: string, log: Log): Promise<void> {
   const row = await findOwned(deps, identity, id, { includeDeleted: true });
-  if (row.status === 'ready') throw new ConflictError('Upload already completed; delete the asset instead', 'UPLOAD_NOT_PENDING');
+  if (row.status === 'ready' || row.status === 'quarantined') throw new ConflictError('Upload already completed; delete the asset instead', 'UPLOAD_NOT_PENDING');
   await deleteAsset(deps, identity, id, log);
 }
