@@ -105,3 +105,23 @@ void test('storage down while re-checking: 503, not a URL for an unchecked objec
   const { rows } = await h.admin.query('SELECT status FROM media.assets WHERE id = $1', [id]);
   assert.equal(rows[0].status, 'ready');
 });
+
+void test('the issue 11 attack on a ready asset: an unsigned PUT is refused and the presigned URL replayed gets 412; the asset stays ready', async (t) => {
+  const h = await build(t);
+  const user = await h.newUser();
+  const up = await createUpload(h, user.auth, { filename: 'p.png', contentType: 'image/png', size: 300, visibility: 'public' });
+  assert.ok(up.upload);
+  assert.equal((await put(up.upload.url, up.upload.headers, pngOfSize(300))).status, 200);
+  assert.equal((await h.app.inject({ method: 'POST', url: `/v1/media/uploads/${up.id}/complete`, headers: user.auth })).statusCode, 200);
+  const html = Buffer.from('<html><script>alert(1)</script></html>'.padEnd(300, ' '));
+  const objectUrl = up.upload.url.split('?')[0] ?? '';
+  const anonymous = await fetch(objectUrl, { method: 'PUT', headers: { 'content-type': 'text/html' }, body: html });
+  assert.equal(anonymous.status, 403);
+  const replay = await put(up.upload.url, up.upload.headers, html);
+  assert.equal(replay.status, 412);
+  const view = await h.app.inject({ method: 'GET', url: `/v1/media/assets/${up.id}`, headers: user.auth });
+  assert.equal(view.json().status, 'ready');
+  const served = await fetch(`${h.s3.endpoint}/${h.config.S3_BUCKET}/${keyOf('public', user.id, up.id, 'p.png')}`);
+  assert.equal(served.headers.get('content-type'), 'image/png');
+  assert.deepEqual(Buffer.from(await served.arrayBuffer()), pngOfSize(300));
+});

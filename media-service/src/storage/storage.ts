@@ -63,7 +63,7 @@ export class Storage {
     // `if-none-match: *` makes the URL create-only (R2 docs `r2/api/s3/conditional-operations`; S3
     // "conditional writes"): once the object exists — in particular after complete verified it —
     // replaying the still-valid URL gets 412 instead of swapping unverified bytes under a ready asset.
-    // (The local emulator checks the header is sent, as it is signed, but not the precondition.)
+    // The local S3 (devstack's access front before s3rver) enforces the precondition too.
     const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size), 'if-none-match': '*' };
     // A signed x-amz-checksum-sha256 pins the content itself; it must stay a header (not hoisted to
     // the query) so storage verifies the body against it (research §3 "Checksums").
