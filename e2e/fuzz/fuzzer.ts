@@ -32,6 +32,8 @@ export interface FuzzOptions {
   requestTimeoutMs: number;
   secrets: Secrets;
   allow: AllowEntry[];
+  /** Families not sent (AllowEntry.avoidInTest); counted as `skipped` in the table. */
+  avoidFamilies?: RegExp[];
   /** Run only these case indexes (reproduction). */
   only?: number[];
   log: (line: string) => void;
@@ -310,10 +312,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       while (wsOpen >= o.wsConcurrency) await sleep(20);
       wsOpen++;
       const c = wsCase(r, info, targets.tokens.at(-1), o.spoofClients ? `198.51.${r.int(0, 255)}.${r.int(1, 254)}` : undefined);
+      if (o.avoidFamilies?.some((re) => re.test(c.family))) {
+        wsOpen--;
+        tally(c.family, 'skipped');
+        return;
+      }
       inFlight.set(index, { family: c.family, request: describeWs(c) });
       try {
         const out = await runWsCase(wsUrl, c, o.requestTimeoutMs);
-        const outcome = out.status !== 101 ? String(out.status) : out.closeCode !== undefined ? `close:${out.closeCode}` : 'open';
+        const outcome = out.status !== 101 ? String(out.status) : out.closeCode !== undefined ? `close:${out.closeCode}` : out.closeReason.startsWith('client refused') ? 'no-subprotocol' : 'open';
         tally(c.family, outcome);
         const v = (kind: string, detail: string) => violations.push({ index, atMs: performance.now() - start, family: c.family, kind, detail, request: describeWs(c) });
         if (out.status >= 500) v('5xx on upgrade', `HTTP ${out.status}: ${excerpt(out.received.join(''), 200)}`);
@@ -334,6 +341,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       return;
     }
     const c = httpCase(r, targets, routes, info);
+    if (o.avoidFamilies?.some((re) => re.test(c.family))) {
+      tally(c.family, 'skipped');
+      return;
+    }
     inFlight.set(index, { family: c.family, request: describe(c.req) });
     const res = await sendRaw(host, port, c.req, o.requestTimeoutMs);
     done(index);

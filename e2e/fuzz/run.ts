@@ -12,13 +12,13 @@
  *   npm run fuzz -- [--duration 60] [--requests 20000] [--seed 1] [--concurrency 8]
  *                   [--url http://127.0.0.1:8080] [--only 12,345] [--bound 3]
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ALLOW } from './allow.ts';
-import { fatalLine, formatReport, judge, runFuzz, stackIntegrity, stackSecrets, type Violation } from './fuzzer.ts';
-import { BEHIND_PROXY_ENV, startOwnStack, type OwnStack } from './stack.ts';
+import { formatReport, judge, runFuzz, type FuzzReport } from './fuzzer.ts';
+import { fuzzOwnStack } from './session.ts';
+import { BEHIND_PROXY_ENV, startOwnStack } from './stack.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -50,14 +50,6 @@ function helpText(): string {
   --only      rerun the listed case indexes of --seed (what a violation report names)`;
 }
 
-function tail(file: string, n: number): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).map((l) => l.slice(0, 600)).join('\n');
-  } catch (err) {
-    return `(unreadable: ${(err as Error).message})`;
-  }
-}
-
 function num(name: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) {
@@ -69,73 +61,52 @@ function num(name: string, v: string | undefined): number {
 
 async function main(): Promise<number> {
   const bound = num('bound', values.bound);
-  let own: OwnStack | undefined;
-  let gateway = values.url;
-  if (gateway) {
-    const host = new URL(gateway).hostname;
+  const common = {
+    repoRoot,
+    seed: num('seed', values.seed),
+    durationMs: num('duration', values.duration) * 1000,
+    maxRequests: num('requests', values.requests),
+    concurrency: Math.max(1, num('concurrency', values.concurrency)),
+    wsShare: num('ws-share', values['ws-share']),
+    wsConcurrency: 2,
+    spoofClients: !values['no-spoof'],
+    quietSamples: Math.max(20, num('quiet-samples', values['quiet-samples'])),
+    requestTimeoutMs: 20_000,
+    only: values.only ? values.only.split(',').map((s) => num('only', s)) : undefined,
+    log: (l: string) => console.log(l),
+  };
+  let report: FuzzReport;
+  let integrity: string[] = [];
+  if (values.url) {
+    const host = new URL(values.url).hostname;
     if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
       console.error(`--url must be a loopback address (the fuzzer never leaves this machine), got ${host}`);
       return 2;
     }
+    // A running stack: no pids to watch and no secrets known; the answers are still judged.
+    report = judge(await runFuzz({ ...common, gateway: values.url.replace(/\/$/, ''), secrets: { literals: [], privateAddresses: [] }, allow: ALLOW }), [], ALLOW);
   } else {
     console.log('# starting the stack (free ports, own data dir)…');
-    own = await startOwnStack({ extraEnv: BEHIND_PROXY_ENV });
-    gateway = own.stack.endpoints.gateway?.replace('localhost', '127.0.0.1');
-    if (!gateway) throw new Error('the stack has no gateway');
-  }
-  const stopOnSignal = () => void own?.stop().finally(() => process.exit(130));
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
-  try {
-    const pidsBefore = own ? { ...own.stack.pids } : {};
-    const mark = own?.logLines.length ?? 0;
-    const raw = await runFuzz({
-      gateway,
-      repoRoot,
-      seed: num('seed', values.seed),
-      durationMs: num('duration', values.duration) * 1000,
-      maxRequests: num('requests', values.requests),
-      concurrency: Math.max(1, num('concurrency', values.concurrency)),
-      wsShare: num('ws-share', values['ws-share']),
-      wsConcurrency: 2,
-      spoofClients: !values['no-spoof'],
-      quietSamples: Math.max(20, num('quiet-samples', values['quiet-samples'])),
-      requestTimeoutMs: 20_000,
-      secrets: own ? stackSecrets(own.stack) : { literals: [], privateAddresses: [] },
-      allow: ALLOW,
-      only: values.only ? values.only.split(',').map((s) => num('only', s)) : undefined,
-      log: (l) => console.log(l),
-      pids: own ? () => own.stack.pids : undefined,
-      crashCause: own ? (name) => fatalLine(path.join(own.stack.dataDir, 'logs', `${name}.log`)) : undefined,
-    });
-    // Let a crash that the last requests caused surface (the launcher reports exits asynchronously).
-    await new Promise((r) => setTimeout(r, 1_500));
-    const integrity = own ? stackIntegrity(own.stack, pidsBefore, own.logLines.slice(mark)) : [];
-    if (own) {
-      const health = await own.stack.check();
-      for (const h of health) if (!h.ok) integrity.push(`health after the fuzz: ${h.name} ${h.url} → ${h.status}`);
+    const own = await startOwnStack({ extraEnv: BEHIND_PROXY_ENV });
+    const stopOnSignal = () => void own.stop().finally(() => process.exit(130));
+    process.once('SIGINT', stopOnSignal);
+    process.once('SIGTERM', stopOnSignal);
+    try {
+      const s = await fuzzOwnStack(own, common);
+      report = s.report;
+      integrity = s.integrity;
+      for (const t of s.logTails) console.log(`\n--- tail of ${t.file}\n${t.text}`);
+    } finally {
+      await own.stop();
     }
-    // Exits the fuzz saw are already violations (with their cause); anything else is one now.
-    const seen = new Set(raw.crashes.map((c) => c.process));
-    const extra: Violation[] = integrity
-      .filter((p) => ![...seen].some((name) => p.startsWith(`${name}:`) || p.includes(`✖ ${name} `) || p.includes(`✔ ${name} `)))
-      .map((p) => ({ index: -1, atMs: NaN, family: 'stack', kind: 'process exit', detail: p, request: '' }));
-    const report = judge(raw, extra, ALLOW);
-    console.log(formatReport(report, bound));
-    const slow = Object.entries(report.latency).filter(([, l]) => !(l.fuzzP99 <= bound * l.quietP99));
-    if (integrity.length) {
-      console.log(`\nprocesses: ${integrity.join('\n  ')}`);
-      // The crashed service's own words, before the data dir (and its logs) go.
-      const logs = new Set(integrity.flatMap((l) => /\(log: ([^)]+)\)/.exec(l)?.[1] ?? []));
-      for (const file of logs) console.log(`\n--- tail of ${file}\n${tail(file, 25)}`);
-    }
-    for (const [k, l] of slow) console.log(`\nLATENCY: benign ${k} p99 ${l.fuzzP99.toFixed(1)} ms under fuzz > ${bound}× quiet ${l.quietP99.toFixed(1)} ms`);
-    const failed = report.violations.length > 0 || (values.only ? false : slow.length > 0);
-    console.log(failed ? '\nfuzz: FAILED' : '\nfuzz: passed');
-    return failed ? 1 : 0;
-  } finally {
-    await own?.stop();
   }
+  console.log(formatReport(report, bound));
+  if (integrity.length) console.log(`\nprocesses: ${integrity.join('\n  ')}`);
+  const slow = Object.entries(report.latency).filter(([, l]) => !(l.fuzzP99 <= bound * l.quietP99));
+  for (const [k, l] of slow) console.log(`\nLATENCY: benign ${k} p99 ${l.fuzzP99.toFixed(1)} ms under fuzz > ${bound}× quiet ${l.quietP99.toFixed(1)} ms`);
+  const failed = report.violations.length > 0 || (values.only ? false : slow.length > 0);
+  console.log(failed ? '\nfuzz: FAILED' : '\nfuzz: passed');
+  return failed ? 1 : 0;
 }
 
 main().then(

@@ -171,7 +171,12 @@ export function runWsCase(url: string, c: WsCase, timeoutMs: number): Promise<Ws
     ws.on('error', (err) => {
       error = err.message;
     });
-    ws.on('close', (code, reason) => finish(code, reason.toString('utf8')));
+    ws.on('close', (code, reason) => {
+      // Our client failing the handshake itself (RFC 6455 §4.1: the server chose none of the
+      // subprotocols offered, e.g. "mqtt") is not the server dropping the connection.
+      if (code === 1006 && error === 'Server sent no subprotocol') finish(undefined, 'client refused: no subprotocol chosen');
+      else finish(code, reason.toString('utf8'));
+    });
     ws.on('open', () => {
       void (async () => {
         for (const f of c.frames) {
