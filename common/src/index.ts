@@ -7,3 +7,5 @@ export * from './shutdown.ts';
 export * from './db.ts';
 export * from './redis.ts';
 export * from './ports.ts';
+export * from './runtime.ts';
+export * from './probes.ts';

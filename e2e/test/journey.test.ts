@@ -58,7 +58,7 @@ void test('the journey: register → link → upload → click → stats → iso
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-e2e-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
+  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
     ports[name] = String(await freePort());
   }
   let stack: RunningStack | undefined;

@@ -17,6 +17,8 @@ export interface ChildSpec {
   cwd: string;
   env: NodeJS.ProcessEnv;
   logFile: string;
+  /** Append to the log file instead of starting it anew (a restart). */
+  append?: boolean;
   /** Each output line, for `--verbose`. */
   onLine?: (name: string, line: string) => void;
 }
@@ -45,7 +47,7 @@ export class Child {
   constructor(spec: ChildSpec) {
     this.name = spec.name;
     this.logFile = spec.logFile;
-    const log = fs.createWriteStream(spec.logFile, { flags: 'w' });
+    const log = fs.createWriteStream(spec.logFile, { flags: spec.append ? 'a' : 'w' });
     this.process = spawn(process.execPath, spec.args, {
       cwd: spec.cwd,
       env: spec.env,

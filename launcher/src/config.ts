@@ -35,8 +35,13 @@ export interface LauncherConfig {
   host: string;
   ports: { pg: number; redis: number; s3: number };
   /** Services to run, each with its resolved port. */
-  selected: Array<{ def: ServiceDef; port: number | undefined }>;
+  selected: Array<{ def: ServiceDef; port: number | undefined; probePort: number | undefined }>;
   hasuraUrl: string | undefined;
+  /** Restarts allowed within `restartWindowMs` before the stack gives up (a crash loop). */
+  maxRestarts: number;
+  restartWindowMs: number;
+  /** First restart delay; doubles per restart within the window, capped at 30 s. */
+  restartBackoffMs: number;
   publicBaseUrl: string;
   corsOrigins: string;
   jwtIssuer: string;
@@ -115,7 +120,11 @@ export function resolveConfig(opts: StackOptions = {}): LauncherConfig {
       fs.existsSync(path.join(root, s.entry)),
   );
   const all = [...builtins, ...extraServices(env.LINKPORT_EXTRA_SERVICES)];
-  const selected = all.map((def) => ({ def, port: def.port ? port(env, def.port.env, def.port.default) : undefined }));
+  const selected = all.map((def) => ({
+    def,
+    port: def.port ? port(env, def.port.env, def.port.default) : undefined,
+    probePort: def.probePort ? port(env, def.probePort.env, def.probePort.default) : undefined,
+  }));
 
   const gatewayPort = port(env, 'GATEWAY_PORT', localDefaults.ports.gateway);
   const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${gatewayPort}`).replace(/\/$/, '');
@@ -138,6 +147,10 @@ export function resolveConfig(opts: StackOptions = {}): LauncherConfig {
     jwtAudience: env.JWT_AUDIENCE ?? 'linkport',
     readyTimeoutMs: opts.readyTimeoutMs ?? positive(env.LINKPORT_READY_TIMEOUT_MS, 60_000),
     stopTimeoutMs: opts.stopTimeoutMs ?? positive(env.LINKPORT_STOP_TIMEOUT_MS, 5_000),
+    // Crash-loop limit, as systemd's StartLimitBurst/StartLimitIntervalSec: 5 restarts in 60 s.
+    maxRestarts: positive(env.LINKPORT_MAX_RESTARTS, 5),
+    restartWindowMs: positive(env.LINKPORT_RESTART_WINDOW_MS, 60_000),
+    restartBackoffMs: positive(env.LINKPORT_RESTART_BACKOFF_MS, 500),
     autoInstallRedis: opts.autoInstallRedis ?? !['1', 'true', 'yes'].includes(env.LINKPORT_NO_INSTALL ?? ''),
     verbose: opts.verbose ?? false,
   };

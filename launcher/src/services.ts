@@ -12,6 +12,8 @@ export interface EnvContext {
   /** The address each service listens on, by service name (the engine's may be an external Hasura). */
   url(name: string): string;
   port(name: string): number;
+  /** The private probe port of a service that has one (ServiceDef.probePort). */
+  probePort(name: string): number;
   /** A login URL for the service's own database role (migrations/src/runner.ts roleUrl). */
   roleUrl(role: 'core_service' | 'media_service' | 'redirect_service' | 'links_admin'): string;
   redisUrl: string;
@@ -32,8 +34,10 @@ export interface ServiceDef {
   name: string;
   /** Entry file relative to the repo root, run as `node --import tsx <entry>`. */
   entry: string;
-  /** Listening port: default and the env variable that overrides it. None for the worker. */
+  /** Listening port: default and the env variable that overrides it. */
   port?: { env: string; default: number };
+  /** A second, private port for health probes (the gateway: its public port must not answer them). */
+  probePort?: { env: string; default: number };
   readiness: Readiness;
   /** Started only once these are ready (when they exist): they fetch core's JWKS at boot. */
   after: string[];
@@ -127,7 +131,11 @@ export const services: ServiceDef[] = [
     env: (c) => ({
       DATABASE_URL: c.roleUrl('redirect_service'),
       REDIS_URL: c.redisUrl,
-      COUNTRY_HEADER: c.env.COUNTRY_HEADER ?? 'cf-ipcountry',
+      // Nothing in front of the local gateway sets a country header, so by default none is read
+      // (a client-sent CF-IPCountry must not steer geo targeting); behind Cloudflare set
+      // COUNTRY_HEADER=cf-ipcountry. The gateway on loopback is the one trusted proxy.
+      COUNTRY_HEADER: c.env.COUNTRY_HEADER ?? '',
+      TRUSTED_PROXIES: c.env.TRUSTED_PROXIES ?? 'loopback',
       REDIRECT_SECRET: c.secrets.redirectSecret,
       // Base of the short URLs its QR codes encode: the gateway, where `/{code}` is routed.
       SHORT_BASE_URL: c.publicBaseUrl,
@@ -136,9 +144,12 @@ export const services: ServiceDef[] = [
   {
     name: 'worker',
     entry: 'redirect/src/worker.ts',
-    readiness: { kind: 'started' },
+    // No public port: the worker's health probes only (private).
+    port: { env: 'WORKER_PORT', default: 3005 },
+    readiness: http('/health/ready'),
     after: [],
     env: (c) => ({
+      WORKER_PORT: String(c.port('worker')),
       DATABASE_URL: c.roleUrl('redirect_service'),
       REDIS_URL: c.redisUrl,
       REDIRECT_SECRET: c.secrets.redirectSecret,
@@ -148,6 +159,7 @@ export const services: ServiceDef[] = [
     name: 'gateway',
     entry: 'gateway/src/server.ts',
     port: { env: 'GATEWAY_PORT', default: localDefaults.ports.gateway },
+    probePort: { env: 'GATEWAY_PROBE_PORT', default: 8082 },
     readiness: http('/ping'),
     // Upstreams are resolved per request, so only forwardAuth's core is waited for: the gateway
     // boots alongside media and the engine, and the table is printed once all are ready.
@@ -163,6 +175,7 @@ export const services: ServiceDef[] = [
       PUBLIC_BASE_URL: c.publicBaseUrl,
       // Loopback by default; GATEWAY_HOST=0.0.0.0 opens the platform to the network.
       HOST: c.env.GATEWAY_HOST,
+      GATEWAY_PROBE_PORT: String(c.probePort('gateway')),
     }),
   },
 ];

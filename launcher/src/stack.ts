@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Child, ChildExitedError, failureReport, waitReady, type ChildExit } from './children.ts';
+import { EXIT_CONFIG } from '@linkport/common';
+import { Child, ChildExitedError, describeExit, failureReport, waitReady, type ChildExit } from './children.ts';
 import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions } from './config.ts';
 import { LauncherError } from './errors.ts';
 import { ensureDatabase, ensureRedisServer, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
-import { pidAlive } from './procs.ts';
+import { pidAlive, signalGroup, sleep } from './procs.ts';
+import { INNER_ENV, SUPERVISOR_ENV } from './supervise.ts';
 import { loadSecrets } from './secrets.ts';
 import { GATEWAY, services, type EnvContext, type ServiceDef } from './services.ts';
 import { formatTable, urlRows } from './table.ts';
@@ -89,7 +91,10 @@ async function checkPorts(cfg: LauncherConfig): Promise<void> {
   if (!cfg.env.DATABASE_URL) wanted.push([cfg.ports.pg, 'PostgreSQL', 'PG_PORT']);
   if (!cfg.env.REDIS_URL) wanted.push([cfg.ports.redis, 'Redis', 'REDIS_PORT']);
   if (!cfg.env.S3_ENDPOINT) wanted.push([cfg.ports.s3, 'S3', 'S3_PORT']);
-  for (const { def, port } of cfg.selected) if (port && def.port) wanted.push([port, def.name, def.port.env]);
+  for (const { def, port, probePort } of cfg.selected) {
+    if (port && def.port) wanted.push([port, def.name, def.port.env]);
+    if (probePort && def.probePort) wanted.push([probePort, `${def.name} probes`, def.probePort.env]);
+  }
   const seen = new Map<number, string>();
   for (const [port, what, envName] of wanted) {
     const other = seen.get(port);
@@ -111,7 +116,7 @@ function prepareDataDir(cfg: LauncherConfig): void {
 
 function childBaseEnv(cfg: LauncherConfig): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, ...cfg.env };
-  for (const k of launcherOnlyEnv) delete base[k];
+  for (const k of [...launcherOnlyEnv, INNER_ENV]) delete base[k];
   return base;
 }
 
@@ -145,7 +150,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const cfg = resolveConfig(options);
   const log = options.log ?? ((line: string) => console.log(line));
   const signal = options.signal;
-  const children: Child[] = [];
+  /** The live child of each service (a restart replaces it). */
+  const current = new Map<string, Child>();
+  const restartTimes: Record<string, number[]> = {};
+  const restartCounts: Record<string, number> = {};
+  let up = false;
   const infra: Part[] = [];
   let stopping = false;
   let reportFailure: (report: string) => void = () => {};
@@ -165,7 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const stop = () =>
     (stopPromise ??= (async () => {
       stopping = true;
-      await Promise.all(children.map((c) => c.stop(cfg.stopTimeoutMs)));
+      await Promise.all([...current.values()].map((c) => c.stop(cfg.stopTimeoutMs)));
       // Reverse start order: Redis, then S3, then PostgreSQL last — the services drained into them.
       for (const part of [...infra].reverse()) await part.stop().catch(() => {});
       // Marks a clean stop, so a later start never takes these (maybe reused) pids for leftovers.
@@ -219,10 +228,16 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       if (p === undefined) throw new Error(`service ${name} has no port`);
       return p;
     };
+    const probePortFor = (name: string): number => {
+      const p = cfg.selected.find((x) => x.def.name === name)?.probePort;
+      if (p === undefined) throw new Error(`service ${name} has no probe port`);
+      return p;
+    };
     const urlFor = (name: string): string => (name === 'engine' && cfg.hasuraUrl ? cfg.hasuraUrl : `http://${cfg.host}:${portFor(name)}`);
     const ctx: EnvContext = {
       url: urlFor,
       port: portFor,
+      probePort: probePortFor,
       roleUrl,
       redisUrl: redis.url,
       s3,
@@ -238,29 +253,80 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
     const baseEnv = childBaseEnv(cfg);
     const width = Math.max(0, ...cfg.selected.map((s) => s.def.name.length));
-    const startOne = async (def: ServiceDef): Promise<void> => {
+    const envFor = (def: ServiceDef): NodeJS.ProcessEnv => {
       const port = portOf.get(def.name);
-      const env: NodeJS.ProcessEnv = { ...baseEnv, HOST: cfg.host, LOG_LEVEL: cfg.env.LOG_LEVEL ?? 'info' };
+      const env: NodeJS.ProcessEnv = { ...baseEnv, HOST: cfg.host, LOG_LEVEL: cfg.env.LOG_LEVEL ?? 'info', [SUPERVISOR_ENV]: String(process.pid) };
       if (port !== undefined) env.PORT = String(port);
       for (const [k, v] of Object.entries(def.env(ctx))) if (v !== undefined) env[k] = v;
-      const entry = path.resolve(cfg.repoRoot, def.entry);
-      const t0 = Date.now();
+      return env;
+    };
+    const spawnChild = (def: ServiceDef, restart: number): Child => {
       const child = new Child({
         name: def.name,
-        args: ['--import', 'tsx', entry],
+        args: ['--import', 'tsx', path.resolve(cfg.repoRoot, def.entry)],
         cwd: cfg.repoRoot,
-        env,
+        env: envFor(def),
+        // A restarted child appends: the log of the crash stays readable above the new start.
         logFile: logFile(def.name),
+        append: restart > 0,
         onLine: cfg.verbose ? (name, line) => log(`${name.padEnd(width)} │ ${line}`) : undefined,
       });
-      children.push(child);
+      current.set(def.name, child);
       if (child.pid > 0) pids[def.name] = child.pid;
       writeRunFile();
+      return child;
+    };
+    const ready = (def: ServiceDef, child: Child) =>
+      waitReady(child, { readiness: def.readiness, host: cfg.host, port: portOf.get(def.name), timeoutMs: cfg.readyTimeoutMs, signal });
+
+    /**
+     * Supervision, not suicide: a service that dies after the stack is up is restarted with
+     * exponential backoff, and the rest of the stack keeps serving. Only a crash loop (more than
+     * `maxRestarts` within `restartWindowMs`) or a configuration error (exit 78, which no restart
+     * fixes: common/src/runtime.ts) ends the stack, as systemd's StartLimitBurst does.
+     */
+    const supervise = (def: ServiceDef, child: Child): void => {
+      void child.exited.then(async (exit: ChildExit) => {
+        if (stopping || child.stopping) return;
+        if (exit.code === EXIT_CONFIG) return reportFailure(`${failureReport(child, exit)}
+${def.name} has a configuration error: not restarted.`);
+        const now = Date.now();
+        const recent = (restartTimes[def.name] ?? []).filter((t) => now - t < cfg.restartWindowMs);
+        if (recent.length >= cfg.maxRestarts) {
+          return reportFailure(`${failureReport(child, exit)}
+${def.name} crashed ${recent.length + 1} times within ${Math.round(cfg.restartWindowMs / 1000)} s: giving up.`);
+        }
+        recent.push(now);
+        restartTimes[def.name] = recent;
+        restartCounts[def.name] = (restartCounts[def.name] ?? 0) + 1;
+        const delay = Math.min(cfg.restartBackoffMs * 2 ** (recent.length - 1), 30_000);
+        const tail = child.tailLines().slice(-5).map((l) => `  │ ${l}`);
+        log([`✖ ${def.name} exited ${describeExit(exit)}; restart ${restartCounts[def.name]} in ${delay} ms (log: ${child.logFile})`, ...tail].join('\n'));
+        writeRunFile({ restarts: restartCounts });
+        await sleep(delay);
+        if (stopping) return;
+        const next = spawnChild(def, restartCounts[def.name]!);
+        supervise(def, next);
+        try {
+          await ready(def, next);
+          log(`✔ ${def.name} restarted (pid ${next.pid})`);
+        } catch {
+          // Exited before ready: its own exit handler counts it. Never ready: kill it, which counts too.
+          if (next.running && !stopping) signalGroup(next.pid, 'SIGKILL');
+        }
+      });
+    };
+
+    const startOne = async (def: ServiceDef): Promise<void> => {
+      const port = portOf.get(def.name);
+      const t0 = Date.now();
+      const child = spawnChild(def, 0);
       void child.exited.then((exit: ChildExit) => {
-        if (!stopping && !child.stopping) reportFailure(failureReport(child, exit));
+        // During start-up a death fails the start (a broken checkout is not fixed by restarting).
+        if (!stopping && !child.stopping && !up) reportFailure(failureReport(child, exit));
       });
       try {
-        await waitReady(child, { readiness: def.readiness, host: cfg.host, port, timeoutMs: cfg.readyTimeoutMs, signal });
+        await ready(def, child);
       } catch (err) {
         if (err instanceof ChildExitedError) throw new LauncherError(failureReport(child, err.exit));
         if (signal?.aborted) throw err;
@@ -279,8 +345,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       ]);
       signal?.throwIfAborted();
     }
+    up = true;
+    for (const { def } of cfg.selected) {
+      const child = current.get(def.name);
+      if (child) supervise(def, child);
+    }
 
-    const started = children.map((c) => c.name);
+    const started = [...current.keys()];
     const gatewayUrl = started.includes(GATEWAY) ? `http://localhost:${portFor(GATEWAY)}` : undefined;
     const rows = urlRows({ cfg, started, gatewayUrl, urlFor, pg, redis, s3 });
     const urls = Object.fromEntries(rows);

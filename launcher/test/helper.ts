@@ -26,7 +26,7 @@ export function tempDataDir(t: { after(fn: () => void): void }): string {
 
 /** Every port the launcher may bind, on free ports. */
 export async function portEnv(): Promise<Record<string, string>> {
-  const names = ['PG_PORT', 'REDIS_PORT', 'S3_PORT', 'GATEWAY_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT'];
+  const names = ['PG_PORT', 'REDIS_PORT', 'S3_PORT', 'GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT'];
   const out: Record<string, string> = {};
   for (const n of names) out[n] = String(await freePort());
   return out;

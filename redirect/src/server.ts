@@ -1,14 +1,22 @@
-import { createLogger, onShutdown } from '@linkport/common';
+/** The redirect process: the shared lifecycle (common/src/runtime.ts) around buildRedirectApp. */
+import { runProcess } from '@linkport/common';
 import { buildRedirectApp } from './app.ts';
 import { loadRedirectConfig } from './config.ts';
 
-const config = loadRedirectConfig();
-const log = createLogger('redirect', config.LOG_LEVEL);
-const app = await buildRedirectApp(config, { log });
-const { url } = await app.listen();
-log.info({ url }, 'redirect listening');
-onShutdown(async () => {
-  await app.close();
-  const cpu = process.cpuUsage();
-  log.info({ cpuUs: cpu.user + cpu.system, redirects: app.metrics.c.redirects_total }, 'redirect stopped');
-}, log);
+await runProcess({
+  name: 'redirect',
+  config: () => loadRedirectConfig(),
+  logLevel: (c) => c.LOG_LEVEL,
+  async start(config, log) {
+    const app = await buildRedirectApp(config, { log });
+    const { url } = await app.listen();
+    log.info({ url }, 'redirect listening');
+    return {
+      async close() {
+        await app.close();
+        const cpu = process.cpuUsage();
+        log.info({ cpuUs: cpu.user + cpu.system, redirects: app.metrics.c.redirects_total }, 'redirect stopped');
+      },
+    };
+  },
+});

@@ -1,14 +1,18 @@
 /**
- * The engine process: env (Hasura's variables, CONTRIBUTING.md) → buildApp → listen on 3003 →
- * graceful close on SIGTERM/SIGINT.
+ * The engine process: env (Hasura's variables, CONTRIBUTING.md) → buildApp → listen on 3003, in the
+ * shared lifecycle (common/src/runtime.ts).
  */
-import { createLogger, onShutdown } from '@linkport/common';
+import { runProcess } from '@linkport/common';
 import { loadEngineConfig } from './config.ts';
 import { buildApp } from './app.ts';
 
-const config = loadEngineConfig(process.env);
-const log = createLogger('hasura-engine', config.logLevel);
-const app = await buildApp(config);
-await app.listen({ host: config.host, port: config.port });
-log.info({ port: config.port }, 'hasura engine listening');
-onShutdown(() => app.close(), log);
+await runProcess({
+  name: 'hasura-engine',
+  config: () => loadEngineConfig(process.env),
+  logLevel: (c) => c.logLevel,
+  async start(config) {
+    const app = await buildApp(config);
+    await app.listen({ host: config.host, port: config.port });
+    return { close: () => app.close() };
+  },
+});
