@@ -16,6 +16,7 @@ import { ipMatcher, normalizeIp } from './proxy/ip.ts';
 import { instrumentProxy } from './proxy/service.ts';
 import { routingPath, type MatchInput } from './rules/matcher.ts';
 import { buildRuntime, type Runtime } from './runtime.ts';
+import { protocolOf, type GatewayMetrics } from './metrics.ts';
 
 export interface GatewayOptions {
   /** The entrypoint this listener stands for; routers naming other entrypoints are skipped. */
@@ -31,6 +32,8 @@ export interface GatewayOptions {
    * 200 "OK", and 503 once closing so a load balancer drains the gateway first.
    */
   ping?: boolean;
+  /** Traefik-named Prometheus metrics (metrics.ts), served by server.ts on the probe port. */
+  metrics?: GatewayMetrics;
 }
 
 export interface Gateway {
@@ -176,6 +179,9 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     const gres = res as GatewayResponse;
     gres.headerSteps = ctx.onResponseHeaders;
 
+    const metrics = options.metrics;
+    const protocol = metrics ? protocolOf(req.headers as { accept?: string }, upgrade !== undefined) : 'http';
+    metrics?.opened(entryPoint, protocol);
     let logged = false;
     const finish = () => {
       if (logged) return;
@@ -189,6 +195,18 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       log.Overhead = durationNs - (log.OriginDuration ?? 0);
       log.time = new Date().toISOString();
       accessLog.log(log);
+      if (metrics) {
+        metrics.closed(entryPoint, protocol);
+        metrics.request({
+          entryPoint,
+          method: log.RequestMethod,
+          protocol,
+          code: log.DownstreamStatus,
+          router: log.RouterName,
+          service: log.ServiceName,
+          seconds: durationNs / 1e9,
+        });
+      }
     };
     res.once('finish', finish);
     res.once('close', finish);
@@ -242,12 +260,26 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
   // the response class is ours (see GatewayResponse); typed as a plain http.Server for callers
   const server = http.createServer({ keepAliveTimeout: 65_000, ServerResponse: GatewayResponse }, (req, res) => handle(req, res)) as unknown as http.Server;
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node routes every `Upgrade:` request here; only WebSocket is proxied as an upgrade. Others
+    // (h2c, TLS/1.0) are answered rather than dropped: Go's server, under Traefik, ignores them too
+    // and serves the request as plain HTTP/1.1, which Node cannot do once it handed over the socket.
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.on('error', () => socket.destroy());
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 35\r\nConnection: close\r\n\r\nonly WebSocket upgrades are served\n');
+      return;
+    }
     const res = new GatewayResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket as never);
     res.once('finish', () => socket.end());
     socket.on('error', () => socket.destroy());
     handle(req, res, { socket, head });
+  });
+  // CONNECT (a forward-proxy request) is not a gateway's business: 405, as Traefik's router answers
+  // a method no route serves, instead of Node's silent close when nobody listens for 'connect'.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\n405 Method Not Allowed');
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');

@@ -2,6 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { call, gateway, route, upstream } from './helper.ts';
 
@@ -216,4 +217,28 @@ void test('buffering: over maxRequestBodyBytes → the gateway answers 413 itsel
       req.end(Buffer.alloc(size, 'b'));
     });
   assert.deepEqual([await viaAgent(300_000), await viaAgent(10)], [413, 200]);
+});
+
+/** Found by the fuzzer (e2e/fuzz): Node hands these to 'upgrade'/'connect' and, unheard, drops the socket. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
+    let out = '';
+    sock.on('data', (d: Buffer) => (out += d.toString()));
+    sock.on('end', () => resolve(out));
+    sock.on('error', reject);
+    sock.setTimeout(3000, () => (sock.destroy(), resolve(out)));
+  });
+}
+
+void test('a non-WebSocket upgrade (h2c) is answered 400 and CONNECT 405, never a silent close', async (t) => {
+  const up = await upstream(t);
+  const a = await gateway(t, route(up.url, {}, []));
+  const h2c = await rawExchange(a.port, 'POST /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nContent-Length: 0\r\n\r\n');
+  assert.match(h2c, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(h2c, /only WebSocket upgrades are served/);
+  const connect = await rawExchange(a.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  assert.match(connect, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+  // The gateway still serves afterwards.
+  assert.equal((await call(a.url)).status, 200);
 });

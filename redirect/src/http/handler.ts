@@ -14,7 +14,7 @@ import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from '.
 import type { PasswordLimiter } from './password-limiter.ts';
 import { clientInfo, type TrustedProxies } from './proxies.ts';
 import type { QrRenderer } from './qr.ts';
-import { countryOf, header, prefersJson, readForm, safeHost } from './request.ts';
+import { BodyTooLargeError, countryOf, header, prefersJson, readForm, safeHost } from './request.ts';
 
 export interface HandlerDeps {
   config: Config;
@@ -139,7 +139,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function submitPassword(req: IncomingMessage, res: ServerResponse, code: string, query: string): Promise<void> {
-    const form = await readForm(req).catch(() => null);
+    const form = await readForm(req).catch((err: unknown) => (err instanceof BodyTooLargeError ? 'too-large' : null));
+    if (form === 'too-large') {
+      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
+      res.end('413 Payload Too Large');
+      return;
+    }
     const link = await lookup(code);
     if (!link || link.status !== 'active') return notFound(req, res);
     const self = `/${code}${query ? `?${query}` : ''}`;

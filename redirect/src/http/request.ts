@@ -24,7 +24,15 @@ export function prefersJson(req: IncomingMessage): boolean {
   return h < 0 || j < h;
 }
 
-/** Reads a small urlencoded body; rejects past `limit` bytes. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/**
+ * Reads a small urlencoded body; rejects with BodyTooLargeError past `limit` bytes. The request is
+ * not destroyed then — a reset would reach the client as a gateway 502 — but drained while the
+ * caller answers 413 with `Connection: close`.
+ */
 export function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchParams> {
   return new Promise((resolve, reject) => {
     let size = 0;
@@ -32,8 +40,8 @@ export function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchP
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
+        chunks.length = 0;
+        reject(new BodyTooLargeError(`body over ${limit} bytes`));
         return;
       }
       chunks.push(c);

@@ -165,6 +165,10 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws reports a frame over maxPayload (and any protocol violation) as 'error' and then closes
+      // the connection itself with 1009/1002 (ws docs, WebSocket 'error' event); without a listener
+      // the error would end the process. Nothing to do here but not let it escape.
+      ws.on('error', () => {});
       if (ws.protocol === 'graphql-transport-ws') transportWs(ws, req, deps, shared);
       else apolloWs(ws, req, deps, shared);
     });
