@@ -9,3 +9,5 @@ export * from './redis.ts';
 export * from './ports.ts';
 export * from './runtime.ts';
 export * from './probes.ts';
+export * from './telemetry/metrics.ts';
+export * from './telemetry/scrape.ts';

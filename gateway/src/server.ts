@@ -10,6 +10,7 @@ import { buildGateway } from './app.ts';
 import { gatewayEnvSchema, templateEnv } from './config/env.ts';
 import { ConfigLoadError, loadDynamicDir } from './config/load.ts';
 import { watchDynamicDir } from './config/watch.ts';
+import { GatewayMetrics } from './metrics.ts';
 
 const probeEnv = z.object({ GATEWAY_PROBE_PORT: envPort.default(8082) });
 
@@ -26,18 +27,21 @@ await runProcess({
       if (err instanceof ConfigLoadError) log.fatal({ code: err.code, issues: err.issues }, 'dynamic configuration refused');
       throw err;
     }
+    const metrics = new GatewayMetrics();
     const gateway = buildGateway(config, {
       entryPoint: env.GATEWAY_ENTRYPOINT,
       trustedIPs: env.GATEWAY_TRUSTED_IPS,
       accessLog: env.GATEWAY_ACCESS_LOG === 'stdout' ? process.stdout : undefined,
       accessLogHeaders: ['X-Request-Id', 'User-Agent'],
       ping: env.GATEWAY_PING,
+      metrics,
     });
     // access-log lines are buffered for up to one event-loop turn; stdout writes are synchronous, so this lands
     process.on('exit', () => gateway.flushAccessLog());
     const stopWatching = watchDynamicDir(env.GATEWAY_DYNAMIC_DIR, tenv, env.GATEWAY_RELOAD_DEBOUNCE_MS, {
       onConfig(next) {
         gateway.reload(next);
+        metrics.reloaded();
         log.info({ generation: gateway.generation, routers: Object.keys(next.routers).length }, 'dynamic configuration reloaded');
       },
       onInvalid(issues) {
@@ -45,7 +49,7 @@ await runProcess({
       },
     });
     const addr = await gateway.listen(env.PORT, env.HOST);
-    const probes = await serveProbes({ host: env.HOST, port: probe.GATEWAY_PROBE_PORT, checks: [] });
+    const probes = await serveProbes({ host: env.HOST, port: probe.GATEWAY_PROBE_PORT, checks: [], metrics: () => metrics.render() });
     log.info({ port: addr.port, host: env.HOST, probes: probes.url, dir: env.GATEWAY_DYNAMIC_DIR, routers: Object.keys(config.routers).length }, 'gateway listening');
     return {
       async close() {
