@@ -14,8 +14,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway, gatewayEnvSchema, loadDynamicDir } from '@linkport/gateway';
-import { REVOCATION_BOUND_MS } from '../src/modules/verify/verify.service.ts';
-import { bearer, build, jwtPayload, newUser, useFileDatabase } from './helper.ts';
+import { REVOCATION_BOUND_MS } from '@linkport/core-service';
+import { bearer, build, jwtPayload, newUser, useFileDatabase } from '@linkport/core-service/testing';
 
 useFileDatabase();
 
