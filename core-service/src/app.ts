@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { loggerOptions, registerErrorHandling, registerHealth } from '@linkport/common';
+import { countResponses, createRegistry, loggerOptions, observePool, observeRedisCommands, registerErrorHandling, registerHealth, registerHttpMetrics } from '@linkport/common';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { PasswordHasher, type HashParams } from './lib/passwords.ts';
@@ -83,6 +83,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   ];
   registerHealth(app, checks);
   registerHealth(app, checks, PREFIX);
+
+  // Prometheus on the service's own port (`/metrics`; the gateway keeps it private): RED per route,
+  // pool and Redis saturation, and login outcomes as the login route answered them.
+  const metrics = createRegistry();
+  registerHttpMetrics(base, metrics);
+  observePool(metrics, 'core', pool);
+  observeRedisCommands(metrics, 'core', redis);
+  const loginOutcomes: Record<number, string> = { 200: 'success', 401: 'failed', 429: 'throttled' };
+  countResponses(base, metrics, {
+    name: 'linkport_core_logins_total',
+    help: 'Password logins by outcome: success, failed (wrong credentials), throttled (429 LOGIN_THROTTLED), rejected (malformed).',
+    labelNames: ['outcome'] as const,
+    pick: (route, method, status) => (method === 'POST' && route === `${PREFIX}/auth/login` ? { outcome: loginOutcomes[status] ?? 'rejected' } : undefined),
+  });
 
   const hasher = new PasswordHasher(opts.hashParams);
   const throttle = new LoginThrottle(

@@ -10,7 +10,7 @@ import { serveProbes, sampleValue, scrape } from '@linkport/common';
 import { GatewayMetrics } from '../src/metrics.ts';
 import { call, gateway, route, upstream } from './helper.ts';
 
-test('gateway metrics carry Traefik names and count exactly what was served', async (t) => {
+void test('gateway metrics carry Traefik names and count exactly what was served', async (t) => {
   const up = await upstream(t, (req, res) => {
     res.statusCode = req.url === '/fail' ? 502 : 200;
     res.end('x');
@@ -48,7 +48,7 @@ test('gateway metrics carry Traefik names and count exactly what was served', as
   assert.equal((await call(`${url}/metrics`)).status, 404);
 });
 
-test('config reloads are counted', async (t) => {
+void test('config reloads are counted', async (t) => {
   const up = await upstream(t);
   const metrics = new GatewayMetrics();
   await gateway(t, route(up.url, {}), {}, { metrics });
