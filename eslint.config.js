@@ -1,16 +1,67 @@
-// Typed lint: the rules that catch what tsc cannot — floating promises above all.
+// Typed lint: the rules that catch what tsc cannot — floating promises above all — and the
+// boundaries between workspaces (CONTRIBUTING.md "Layout"), enforced by tools, not discipline.
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+/** What each workspace's production code may import of the others. Everything else is refused. */
+const allowed = {
+  common: [],
+  migrations: [],
+  devstack: ['common', 'migrations'],
+  'core-service': ['common'],
+  'media-service': ['common'],
+  gateway: ['common'],
+  'hasura/engine': ['common'],
+  redirect: ['common'],
+  launcher: ['common', 'migrations', 'devstack'],
+};
+const packageOf = { 'hasura/engine': 'hasura-engine' };
+const all = ['common', 'migrations', 'devstack', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'launcher', 'e2e'];
+
+function boundary(dir, may) {
+  const ok = new Set([packageOf[dir] ?? dir, ...may]);
+  const forbidden = all.filter((p) => !ok.has(p));
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: forbidden.flatMap((p) => [`@linkport/${p}`, `@linkport/${p}/*`]),
+            message: `${dir} may import only ${may.length ? may.map((p) => `@linkport/${p}`).join(', ') : 'no other workspace'} (eslint.config.js "allowed"; tests and benches may add @linkport/devstack).`,
+          },
+        ],
+      },
+    ],
+  };
+}
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.data/**', '**/dist/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/node_modules/**', '.data/**', '**/dist/**', '**/*.js', '**/*.mjs', 'eslint-rules/test/fixtures/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
+    plugins: { 'import-x': importX },
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })],
+      // no-cycle parses the imported files too: with the TypeScript parser, as .ts modules.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/await-thenable': 'error',
+      // A module cycle makes load order (and so `undefined` at import time) depend on who came first.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // `../../other-workspace/src/x.ts` reaches around the package boundary: import the package.
+      'import-x/no-relative-packages': 'error',
     },
   },
+  ...Object.entries(allowed).flatMap(([dir, may]) => [
+    { files: [`${dir}/src/**/*.ts`], rules: boundary(dir, may) },
+    // Tests, benches and conformance harnesses may use the dev-only workspace as well.
+    { files: [`${dir}/{test,bench,conformance,scripts}/**/*.ts`], rules: boundary(dir, [...may, 'devstack']) },
+  ]),
 );
