@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { runConformance } from '../../conformance/runner.ts';
-import { defaultSuiteDir } from '../../conformance/suite.ts';
+import { defaultSuiteDir, suiteTestOptions } from '../../conformance/suite.ts';
 import { startLocalEngine } from '../../conformance/local.ts';
 import { compareBody } from '../../conformance/compare.ts';
 
@@ -23,7 +23,7 @@ void test('comparison follows validate.py: key order along the selection, number
   assert.equal(err.errorTextOnly, true);
 });
 
-void test('a fixed subset of the Hasura suite passes over HTTP and WebSocket', async (t) => {
+void test('a fixed subset of the Hasura suite passes over HTTP and WebSocket', suiteTestOptions(), async (t) => {
   const engine = await startLocalEngine();
   t.after(() => engine.stop());
   const lines: string[] = [];

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { runDir, SUITE } from './suite/loader.ts';
+import { runDir } from './suite/loader.ts';
+import { suiteTestOptions } from '../../conformance/suite.ts';
 
 const FLOOR: Record<string, number> = {
   'graphql_query/basic': 44, 'graphql_query/boolexp/basic': 24, 'graphql_query/limits': 5, 'graphql_query/offset': 4,
@@ -15,7 +15,7 @@ const FLOOR: Record<string, number> = {
   'graphql_query/permissions': 30, 'graphql_query/custom_schema': 2,
 };
 
-void test('hasura-suite graphql_query directories', async (t) => {
+void test('hasura-suite graphql_query directories', suiteTestOptions(), async (t) => {
   for (const [dir, floor] of Object.entries(FLOOR)) {
     await t.test(dir, async () => {
       const { results } = await runDir(dir);

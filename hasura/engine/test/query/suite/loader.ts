@@ -13,7 +13,8 @@ import type { Metadata, Session, TableMetadata } from '../../../src/contract.ts'
 import { createEngine } from '../../../src/engine.ts';
 import { createTestDatabase } from '@linkport/devstack/testing';
 
-export const SUITE = path.resolve(import.meta.dirname, '../../../../../../shared/hasura-suite');
+export { defaultSuiteDir as SUITE } from '../../../conformance/suite.ts';
+import { defaultSuiteDir as SUITE } from '../../../conformance/suite.ts';
 
 type Op = { type: string; args: Record<string, unknown>; version?: number };
 
