@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createPool, createRedis, pingPool, pingRedis, poolHealth, redisBackoff, withTimeout, type Logger, type Pool } from '@linkport/common';
+import { createLogger, createPool, createRedis, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, withTimeout, type Logger, type Pool } from '@linkport/common';
 import type { Config } from './config.ts';
 import { ClickProducer } from './clicks/click-producer.ts';
 import { createHandler } from './http/handler.ts';
@@ -45,6 +45,8 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: redisBackoff(1_000),
   });
+  observePool(metrics.registry, 'redirect', pool);
+  observeRedisCommands(metrics.registry, 'redirect', redis);
   const repo = new LinksRepository(pool);
   const store = new LinkStore(repo, redis, metrics, log, {
     localTtlMs: config.LINK_CACHE_TTL_MS,

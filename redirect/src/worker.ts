@@ -4,10 +4,11 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { createPool, createRedis, envPort, loadConfig, pingPool, pingRedis, runProcess, serveProbes } from '@linkport/common';
+import { createPool, createRedis, envPort, loadConfig, observePool, observeRedisCommands, pingPool, pingRedis, runProcess, serveProbes } from '@linkport/common';
 import { loadRedirectConfig } from './config.ts';
 import { ClickSink } from './worker/click-sink.ts';
 import { ClickConsumer } from './worker/consumer.ts';
+import { WorkerMetrics } from './worker/metrics.ts';
 import { maintainPartitions } from './worker/partitions.ts';
 
 const probeEnv = z.object({ WORKER_PORT: envPort.default(3005) });
@@ -22,6 +23,10 @@ await runProcess({
     // while Redis reconnects.
     const redis = createRedis(config.REDIS_URL, { log, maxRetriesPerRequest: null, enableAutoPipelining: false });
 
+    // Read at scrape time only, after `consumer` exists.
+    const metrics = new WorkerMetrics({ redis, stream: config.CLICK_STREAM, deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
+    observePool(metrics.registry, 'click-worker', pool);
+    observeRedisCommands(metrics.registry, 'click-worker', redis);
     const consumer = new ClickConsumer(redis, new ClickSink(pool), log, {
       stream: config.CLICK_STREAM,
       deadStream: config.CLICK_DEAD_STREAM,
@@ -31,6 +36,7 @@ await runProcess({
       blockMs: config.WORKER_BLOCK_MS,
       claimIdleMs: config.WORKER_CLAIM_IDLE_MS,
       maxDeliveries: config.WORKER_MAX_DELIVERIES,
+      onBatch: (size, commitS, oldest) => metrics.batch(size, commitS, oldest),
     });
 
     const partitions = () => maintainPartitions(pool, config.CLICK_RETENTION_MONTHS, log).catch((err: unknown) => log.error({ err }, 'partition maintenance failed'));
@@ -44,6 +50,7 @@ await runProcess({
         { name: 'postgres', check: () => pingPool(pool) },
         { name: 'redis', check: () => pingRedis(redis) },
       ],
+      metrics: () => metrics.render(),
     });
     log.info({ stream: config.CLICK_STREAM, group: config.CLICK_GROUP, probes: probes.url }, 'click worker started');
 

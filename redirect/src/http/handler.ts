@@ -8,7 +8,7 @@ import { passwordTag } from '../links/link.ts';
 import type { LinkStore } from '../links/link-store.ts';
 import type { LinksRepository } from '../links/links.repository.ts';
 import type { ClickProducer } from '../clicks/click-producer.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics, Route } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
 import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
 import type { PasswordLimiter } from './password-limiter.ts';
@@ -111,7 +111,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const d: Decision = decide(link, { now, query, userAgent: ua, country, visitorKey, passwordOk }, decideOpts);
     switch (d.kind) {
       case 'redirect':
-        metrics.c.redirects_total++;
+        metrics.redirected(d.status);
         res.writeHead(d.status, { Location: d.location, 'Cache-Control': d.cacheControl, 'Content-Length': '0' });
         res.end();
         if (d.count && req.method === 'GET') {
@@ -234,7 +234,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         return true;
       }
       case '/metrics':
-        send(res, req, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics.render(), 'no-store');
+        send(res, req, 200, 'text/plain; version=0.0.4; charset=utf-8', await metrics.render(), 'no-store');
         return true;
       case '/favicon.ico':
         res.writeHead(204, { 'Cache-Control': 'public, max-age=86400' });
@@ -268,6 +268,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   return (req, res) => {
+    const t0 = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -283,12 +284,25 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           } catch (err) {
             failed(req, res, err);
           }
+          metrics.observe(req.method, '/:code', res.statusCode, (performance.now() - t0) / 1000);
           return;
         }
       }
     }
-    slow(req, res, path, query).catch((err: unknown) => failed(req, res, err));
+    slow(req, res, path, query)
+      .catch((err: unknown) => failed(req, res, err))
+      .finally(() => metrics.observe(req.method, routeOf(path), res.statusCode, (performance.now() - t0) / 1000));
   };
+}
+
+const RESERVED = new Set<Route>(['/health/live', '/health/ready', '/metrics', '/favicon.ico', '/robots.txt']);
+
+/** The route template of a path, for metric labels: never the code itself. */
+function routeOf(path: string): Route {
+  if (RESERVED.has(path as Route)) return path as Route;
+  const m = CODE_PATH.exec(path);
+  if (!m) return '';
+  return m[2] === undefined ? '/:code' : m[2] === '+' ? '/:code+' : m[2] === '/qr.svg' ? '/:code/qr.svg' : '/:code/qr.png';
 }
 
 function send(res: ServerResponse, req: IncomingMessage, status: number, type: string, body: string | Buffer, cacheControl: string): void {

@@ -13,6 +13,8 @@ export interface ConsumerOptions {
   blockMs: number;
   claimIdleMs: number;
   maxDeliveries: number;
+  /** After each batch is committed and acked (metrics): its size, commit time, oldest click's age. */
+  onBatch?: (size: number, commitSeconds: number, oldestClickTs: number) => void;
 }
 
 type Entry = [id: string, fields: string[]];
@@ -156,6 +158,7 @@ export class ClickConsumer {
       this.stats.inserted += r.inserted;
       this.stats.counted += r.counted;
       await this.ack(good.map((c) => c.streamId));
+      if (good.length > 0) this.opts.onBatch?.(good.length, (t2 - t1) / 1000, good.reduce((m, c) => Math.min(m, c.ts), Infinity));
       this.log.debug({ n: entries.length, enrichMs: t1 - t0, writeMs: t2 - t1, ackMs: performance.now() - t2 }, 'batch');
     } catch (err) {
       if (isTransient(err)) throw err;
