@@ -23,7 +23,7 @@ import { MetadataService } from './admin/service.ts';
 import { registerGraphQLRoutes } from './http/graphql.routes.ts';
 import { registerAdminRoutes } from './http/admin.routes.ts';
 import { attachWebSocket } from './http/ws.ts';
-import { notFoundBody } from './http/errors.ts';
+import { notFoundBody } from './errors.ts';
 
 /**
  * What `GET /v1/version` reports: the Hasura v2 release production runs on the same metadata

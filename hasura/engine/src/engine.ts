@@ -16,7 +16,7 @@ import { fieldMeta } from './schema/meta.ts';
 import type { Model } from './schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from './schema/resolve-metadata.ts';
 import { introspectFunctions } from './introspection/functions.ts';
-import { QueryError } from './validation/errors.ts';
+import { QErr } from './errors.ts';
 import { pickOperation, resolveOperation, type ResolvedField } from './validation/resolve.ts';
 import { connectionError, isConnectionError } from './execute/pg-errors.ts';
 import { HARD_MAX_DEPTH, measureOperation } from './limits/measure.ts';
@@ -95,7 +95,7 @@ function parseCached(query: string): DocumentNode {
   let doc: DocumentNode;
   try { doc = parse(query, { maxTokens: 100_000 }); } catch (e) {
     // A request whose query does not parse fails JSON decoding of GQLReq in Hasura: parse-failed at $.query.
-    throw new QueryError('parse-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
+    throw new QErr('parse-failed', e instanceof Error ? e.message.replace(/^Syntax Error: /, '') : 'not a valid graphql query', '$.query');
   }
   if (query.length < 20_000) {
     if (docCache.size >= 1000) docCache.delete(docCache.keys().next().value!);
@@ -119,7 +119,7 @@ function useBackendOnly(s: Session): boolean {
   if (raw === undefined) return false;
   const v = raw.toLowerCase();
   if (!BOOL_TRUE.includes(v) && !BOOL_FALSE.includes(v)) {
-    throw new QueryError('bad-request', 'x-hasura-use-backend-only-permissions:  Not a valid boolean text. True values are ["true","t","yes","y"] and  False values are ["false","f","no","n"]. All values are case insensitive', '$');
+    throw new QErr('bad-request', 'x-hasura-use-backend-only-permissions:  Not a valid boolean text. True values are ["true","t","yes","y"] and  False values are ["false","f","no","n"]. All values are case insensitive', '$');
   }
   return s.isAdmin && BOOL_TRUE.includes(v);
 }
@@ -144,12 +144,12 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     const shape = measureOperation(doc, op);
     const depthLimit = stricter(limits.maxDepth, limitFor(state.apiLimits, 'depth', role));
     if (shape.depth > HARD_MAX_DEPTH || (depthLimit > 0 && shape.depth > depthLimit))
-      throw new QueryError('validation-failed', `the query exceeds the maximum allowed depth of ${depthLimit > 0 ? Math.min(depthLimit, HARD_MAX_DEPTH) : HARD_MAX_DEPTH}`, '$');
+      throw new QErr('validation-failed', `the query exceeds the maximum allowed depth of ${depthLimit > 0 ? Math.min(depthLimit, HARD_MAX_DEPTH) : HARD_MAX_DEPTH}`, '$');
     const nodeLimit = stricter(maxNodes, limitFor(state.apiLimits, 'node', role));
     if (nodeLimit > 0 && shape.nodes > nodeLimit)
-      throw new QueryError('validation-failed', `the query exceeds the maximum allowed node count of ${nodeLimit} (it has ${shape.nodes} fields once fragments are expanded)`, '$');
+      throw new QErr('validation-failed', `the query exceeds the maximum allowed node count of ${nodeLimit} (it has ${shape.nodes} fields once fragments are expanded)`, '$');
     if (maxAliases > 0 && shape.aliases > maxAliases)
-      throw new QueryError('validation-failed', `the query exceeds the maximum allowed alias count of ${maxAliases}`, '$');
+      throw new QErr('validation-failed', `the query exceeds the maximum allowed alias count of ${maxAliases}`, '$');
     return depthLimit;
   };
 
@@ -168,18 +168,18 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   };
 
   async function run(req: GraphQLRequest, session: Session, opts: ExecuteOptions): Promise<GraphQLResponse> {
-    if (typeof req?.query !== 'string') throw new QueryError('validation-failed', 'the key \'query\' was not present', '$');
+    if (typeof req?.query !== 'string') throw new QErr('validation-failed', 'the key \'query\' was not present', '$');
     const rate = opts.live ? undefined : rateFor(state.apiLimits, session.role, session.vars, opts.clientIp);
     if (rate && !rates.take(rate.key, rate.max))
-      throw new QueryError('rate-limit-exceeded', `rate limit exceeded: at most ${rate.max} operations per minute for role "${session.role}"`, '$');
+      throw new QErr('rate-limit-exceeded', `rate limit exceeded: at most ${rate.max} operations per minute for role "${session.role}"`, '$');
     if (maxVariablesBytes > 0 && req.variables && typeof req.variables === 'object') {
       // Bounded by the body limit already; the JSON length is what a client sent, near enough.
       const size = JSON.stringify(req.variables).length;
-      if (size > maxVariablesBytes) throw new QueryError('validation-failed', `the variables exceed the maximum allowed size of ${maxVariablesBytes} bytes`, '$.variables');
+      if (size > maxVariablesBytes) throw new QErr('validation-failed', `the variables exceed the maximum allowed size of ${maxVariablesBytes} bytes`, '$.variables');
     }
     // Hasura answers APQ requests this way unless persisted queries are configured (Server/App.hs).
     const ext = (req as { extensions?: { persistedQuery?: unknown } | null }).extensions;
-    if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QueryError('not-supported', 'Automatic Persisted Queries is not enabled', '$');
+    if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QErr('not-supported', 'Automatic Persisted Queries is not enabled', '$');
     const doc = parseCached(req.query);
     const admin = isAdminRole(session);
     const backendOnly = useBackendOnly(session);
@@ -200,12 +200,12 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     let dbData: Record<string, unknown> = {};
     if (resolved.kind === 'mutation') {
       // Root fields run in order, in one transaction; any error rolls all of them back (research §D).
-      if (dbFields.length) dbData = await inTransaction(dbPool, admin, async (exec) => {
+      if (dbFields.length) dbData = await inTransaction(dbPool, async (exec) => {
         const out: Record<string, unknown> = {};
         for (const f of dbFields) out[f.alias] = await runMutationField(ctx, f, exec);
         return out;
       }, timeoutMs);
-    } else if (dbFields.length) dbData = await runJson(dbPool, compileQueryRoot(ctx, dbFields), admin, timeoutMs);
+    } else if (dbFields.length) dbData = await runJson(dbPool, compileQueryRoot(ctx, dbFields), timeoutMs);
     const introData = introFields.length ? runIntrospection(schema, doc, op, introFields, vars) : {};
     const data: Record<string, unknown> = {};
     for (const f of resolved.fields) {
@@ -223,9 +223,9 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
         return await run(req, session, opts);
       } catch (e) {
         const admin = isAdminRole(session);
-        if (e instanceof QueryError) return { errors: [e.toJSON(admin)] };
-        if (isConnectionError(e)) return { errors: [connectionError(e, admin).toJSON(admin)] };
-        return { errors: [new QueryError('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
+        if (e instanceof QErr) return { errors: [e.toJSON(admin)] };
+        if (isConnectionError(e)) return { errors: [connectionError(e).toJSON(admin)] };
+        return { errors: [new QErr('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
       }
     },
     async reload(md) { state = await load(pool, md); },

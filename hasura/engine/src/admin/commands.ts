@@ -7,11 +7,11 @@
 import type pg from 'pg';
 import type { Metadata, MetadataSource } from '../contract.ts';
 import { cloneMetadata, defaultSource, emptyMetadata, parseTableName } from '../metadata/model.ts';
-import { ApiError, badRequest } from './errors.ts';
+import { QErr, badRequest } from '../errors.ts';
 import { metadataOps, type Args } from './ops.ts';
 import { checkConsistency, dropObjects } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
-import { isPgError, mapPgError, runSqlError } from './pgerrors.ts';
+import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
 import { buildDelete, buildInsert, buildUpdate, runUserSql, type Built } from './sql.ts';
 import { compileCount, compileSelect, geoColumns, rqlModel, trackedTable } from './rql.ts';
 import type { MetadataService } from './service.ts';
@@ -103,7 +103,7 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
           out.push(await runCommand(ctx, args[i], `${path}.args[${i}]`));
           await client.query('RELEASE SAVEPOINT keep_going');
         } catch (err) {
-          if (!(err instanceof ApiError)) throw err;
+          if (!(err instanceof QErr)) throw err;
           await client.query('ROLLBACK TO SAVEPOINT keep_going');
           ctx.meta = saved;
           out.push(err.body());
@@ -253,7 +253,7 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
     await client.query('RELEASE SAVEPOINT dml');
     return rows[0]?.result;
   } catch (err) {
-    if (isPgError(err)) throw mapPgError(err);
+    if (isPgError(err)) throw mapPgError(err, built.text);
     throw err;
   }
 }
@@ -273,7 +273,7 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
           const known = new Set(svc.inconsistent.map((o) => o.name));
           const fresh = inconsistent.filter((o) => !known.has(o.name));
           if (fresh.length && !ctx.allowInconsistent && !ctx.ddl) {
-            throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+            throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
           }
         }
         await ctx.client.query('COMMIT');

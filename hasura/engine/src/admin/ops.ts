@@ -7,7 +7,7 @@
  */
 import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
-import { alreadyExists, badRequest, notExists } from './errors.ts';
+import { alreadyExists, badRequest, notExists } from '../errors.ts';
 import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
 
 export type Args = Record<string, unknown>;

@@ -19,9 +19,8 @@ import { isBigNum } from '../schema/scalars.ts';
 import type { Model, TableModel } from '../schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
 import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type SQL } from '../sql/sql.ts';
-import { QueryError } from '../validation/errors.ts';
 import type { QualifiedTable } from '../metadata/model.ts';
-import { badRequest } from './errors.ts';
+import { QErr, badRequest } from '../errors.ts';
 import type { Queryable } from './sql.ts';
 
 const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
@@ -43,12 +42,16 @@ interface SelArgs { columns?: unknown; where?: unknown; order_by?: unknown; limi
 
 const noColumn = (name: string, path: string) => badRequest('permission-denied', `no such column exists: "${name}"`, path);
 
-/** Wraps compile-time QueryErrors (bad where, missing session variable) as 400s. */
+/**
+ * The GraphQL compiler's errors (bad where, missing session variable) point into a GraphQL
+ * operation (`$`…); raised here they are 400s at `$.args`. Errors this file raises already point
+ * into the command's arguments and pass unchanged.
+ */
 function guarded<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof QueryError) throw badRequest(e.code, e.message, '$.args');
+    if (e instanceof QErr && !e.path.startsWith('$.args')) throw badRequest(e.code, e.message);
     throw e;
   }
 }

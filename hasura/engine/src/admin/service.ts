@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { GraphQLEngine, Metadata } from '../contract.ts';
 import { cloneMetadata, normalizeMetadata } from '../metadata/model.ts';
 import type { MetadataStore } from '../metadata/store.ts';
-import { ApiError } from './errors.ts';
+import { QErr } from '../errors.ts';
 import { checkConsistency, type InconsistentObject } from './consistency.ts';
 
 export interface ApplyOptions {
@@ -68,7 +68,7 @@ export class MetadataService {
       const before = new Set(this.inconsistentObjects.map((o) => o.name));
       const fresh = inconsistent.filter((o) => !before.has(o.name));
       if (fresh.length > 0) {
-        throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+        throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
       }
     }
     const restore = async () => {
@@ -79,7 +79,7 @@ export class MetadataService {
     } catch (err) {
       // The engine refused the new metadata: give it the old one back, report the reason.
       await restore();
-      throw new ApiError(400, 'invalid-configuration', `Inconsistent object: ${(err as Error).message}`);
+      throw new QErr('invalid-configuration', `Inconsistent object: ${(err as Error).message}`, '$.args');
     }
     const all = [...inconsistent, ...(this.engine.inconsistencies?.() ?? [])];
     if (!opts.allowInconsistent) {
@@ -89,7 +89,7 @@ export class MetadataService {
       const fresh = all.filter((o) => !before.has(o.name));
       if (fresh.length > 0) {
         await restore();
-        throw new ApiError(400, 'invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+        throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
       }
     }
     this.inconsistentObjects = all;
@@ -110,8 +110,7 @@ export class MetadataService {
 
   checkResourceVersion(given: unknown): void {
     if (typeof given === 'number' && given !== this.resourceVersion) {
-      throw new ApiError(
-        409,
+      throw new QErr(
         'conflict',
         `metadata resource version referenced (${given}) did not match current version`,
         '$',

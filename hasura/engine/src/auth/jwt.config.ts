@@ -3,12 +3,16 @@
  * (docs/docs/auth/authentication/jwt.mdx; server/src-lib/Hasura/Server/Auth/JWT.hs `JWTConfig`).
  */
 import { z } from 'zod';
+import { parseJsonPath } from '../jsonpath.ts';
 
 const algs = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'Ed25519', 'ES256', 'ES384', 'ES512'] as const;
 export type JwtAlgorithm = (typeof algs)[number];
 
+/** A JSONPath, checked when the config is read (Hasura refuses a bad one at startup). */
+const jsonPathString = (what: string) => z.string().refine((p) => parseJsonPath(p) !== undefined, { message: `invalid JSON path in ${what}` });
+
 const claimsMapValue = z.union([
-  z.object({ path: z.string(), default: z.unknown().optional() }),
+  z.object({ path: jsonPathString('claims_map'), default: z.unknown().optional() }),
   z.string(),
   z.array(z.string()),
 ]);
@@ -19,7 +23,7 @@ const jwtConfigSchema = z
     key: z.string().optional(),
     jwk_url: z.string().url().optional(),
     claims_namespace: z.string().optional(),
-    claims_namespace_path: z.string().optional(),
+    claims_namespace_path: jsonPathString('claims_namespace_path').optional(),
     claims_format: z.enum(['json', 'stringified_json']).default('json'),
     claims_map: z.record(z.string(), claimsMapValue).optional(),
     audience: z.union([z.string(), z.array(z.string())]).optional(),

@@ -15,10 +15,10 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Session } from '../contract.ts';
-import { AuthError } from './errors.ts';
+import { QErr, authError } from '../errors.ts';
 import { defaultClaimsNamespace, type JwtConfig } from './jwt.config.ts';
 import { JwksCache, type JwksCacheOptions } from './jwks.ts';
-import { parseJsonPath, readJsonPath } from './jsonpath.ts';
+import { parseJsonPath, readJsonPath, type JsonPath } from '../jsonpath.ts';
 
 export interface AuthResult {
   session: Session;
@@ -26,11 +26,17 @@ export interface AuthResult {
   expiresAt?: number | undefined;
 }
 
-const jwtError = (message: string) => new AuthError(400, 'invalid-jwt', `Could not verify JWT: ${message}`);
-const invalidClaims = (message: string) => new AuthError(400, 'jwt-invalid-claims', message);
+const jwtError = (message: string) => authError(400, 'invalid-jwt', `Could not verify JWT: ${message}`);
+const invalidClaims = (message: string) => authError(400, 'jwt-invalid-claims', message);
+/** parseJwtConfig has checked every path; a config built by hand with a bad one finds no claims. */
+function claimPath(path: string): JsonPath {
+  const p = parseJsonPath(path);
+  if (!p) throw invalidClaims(`invalid JSON path: ${path}`);
+  return p;
+}
 
 /** jose's failure → the Haskell `jose` library's error as Hasura prints it. */
-function mapJoseError(err: unknown): AuthError {
+function mapJoseError(err: unknown): QErr {
   if (err instanceof joseErrors.JWTExpired) return jwtError('JWTExpired');
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') return jwtError('JWTNotInAudience');
@@ -47,7 +53,7 @@ function mapJoseError(err: unknown): AuthError {
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) {
     return jwtError(`JWSError (CompactDecodeError ${err.message})`);
   }
-  if (err instanceof AuthError) return err;
+  if (err instanceof QErr) return err;
   return jwtError(`JWSError (JSONDecodeError "${err instanceof Error ? err.message : String(err)}")`);
 }
 
@@ -86,7 +92,7 @@ export class JwtVerifier {
       const v = headers['authorization'];
       if (v === undefined) return undefined;
       const m = /^Bearer\s+(.+)$/i.exec(v.trim());
-      if (!m) throw new AuthError(400, 'invalid-headers', 'Malformed Authorization header');
+      if (!m) throw authError(400, 'invalid-headers', 'Malformed Authorization header');
       return m[1]!.trim();
     }
     if (h.type === 'Cookie') {
@@ -110,7 +116,7 @@ export class JwtVerifier {
   async authenticate(headers: Record<string, string>): Promise<AuthResult> {
     const token = this.tokenFrom(headers);
     if (token === undefined) {
-      throw new AuthError(400, 'invalid-headers', "Missing 'Authorization' or 'Cookie' header in JWT authentication mode");
+      throw authError(400, 'invalid-headers', "Missing 'Authorization' or 'Cookie' header in JWT authentication mode");
     }
     let payload: JWTPayload;
     try {
@@ -147,7 +153,7 @@ export class JwtVerifier {
           out[key] = spec;
           continue;
         }
-        const v = readJsonPath(payload, parseJsonPath(spec.path));
+        const v = readJsonPath(payload, claimPath(spec.path));
         if (v === undefined) {
           if (spec.default !== undefined) out[key] = spec.default;
           else throw invalidClaims(`JWT claim from claims_map, ${key} not found`);
@@ -160,7 +166,7 @@ export class JwtVerifier {
     let raw: unknown;
     let where: string;
     if (cfg.claims_namespace_path) {
-      raw = readJsonPath(payload, parseJsonPath(cfg.claims_namespace_path));
+      raw = readJsonPath(payload, claimPath(cfg.claims_namespace_path));
       where = cfg.claims_namespace_path;
     } else {
       where = cfg.claims_namespace ?? defaultClaimsNamespace;
@@ -195,7 +201,7 @@ async function importStaticKey(alg: string, key: string): Promise<VerifyKey> {
 export function sessionFromClaims(claims: Record<string, unknown>, headers: Record<string, string>): Session {
   const allowed = claims['x-hasura-allowed-roles'];
   if (allowed === undefined) {
-    throw new AuthError(400, 'jwt-missing-role-claims', 'JWT claim does not contain x-hasura-allowed-roles');
+    throw authError(400, 'jwt-missing-role-claims', 'JWT claim does not contain x-hasura-allowed-roles');
   }
   if (!Array.isArray(allowed) || !allowed.every((r) => typeof r === 'string')) {
     const found = Array.isArray(allowed) ? 'Array' : typeof allowed === 'string' ? 'String' : typeof allowed === 'number' ? 'Number' : 'Object';
@@ -205,7 +211,7 @@ export function sessionFromClaims(claims: Record<string, unknown>, headers: Reco
   }
   const defaultRole = claims['x-hasura-default-role'];
   if (defaultRole === undefined) {
-    throw new AuthError(400, 'jwt-missing-role-claims', 'JWT claim does not contain x-hasura-default-role');
+    throw authError(400, 'jwt-missing-role-claims', 'JWT claim does not contain x-hasura-default-role');
   }
   if (typeof defaultRole !== 'string') {
     throw invalidClaims('invalid x-hasura-default-role; should be a role: parsing Text failed, expected String');
@@ -213,7 +219,7 @@ export function sessionFromClaims(claims: Record<string, unknown>, headers: Reco
   const requested = headers['x-hasura-role'];
   const role = requested ?? defaultRole;
   if (!(allowed as string[]).includes(role)) {
-    throw new AuthError(400, 'access-denied', 'Your requested role is not in allowed roles');
+    throw authError(400, 'access-denied', 'Your requested role is not in allowed roles');
   }
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(claims)) {

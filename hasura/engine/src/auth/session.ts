@@ -8,7 +8,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { GraphQLRequest, Session } from '../contract.ts';
-import { AuthError, adminSecretInvalid, adminSecretRequired } from './errors.ts';
+import { adminSecretInvalid, adminSecretRequired } from '../errors.ts';
 import { JwtVerifier, type AuthResult } from './jwt.ts';
 import type { JwtConfig } from './jwt.config.ts';
 import { WebhookAuth } from './webhook.ts';
@@ -69,7 +69,7 @@ export class Authenticator {
     this.hook = config.authHook ? new WebhookAuth(config.authHook.url, config.authHook.mode) : undefined;
   }
 
-  /** Throws AuthError. `request` is the GraphQL body, sent to a POST-mode webhook. */
+  /** Throws QErr. `request` is the GraphQL body, sent to a POST-mode webhook. */
   async authenticate(headers: Headers, request?: GraphQLRequest | GraphQLRequest[]): Promise<AuthResult> {
     const { adminSecret, unauthorizedRole } = this.config;
     if (adminSecret === undefined) {
@@ -92,4 +92,3 @@ export class Authenticator {
   }
 }
 
-export { AuthError };

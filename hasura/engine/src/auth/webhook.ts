@@ -4,7 +4,7 @@
  * session variables (with `X-Hasura-Role`) authorizes; 401 denies; anything else is an error.
  */
 import type { GraphQLRequest } from '../contract.ts';
-import { AuthError } from './errors.ts';
+import { authError } from '../errors.ts';
 import type { AuthResult } from './jwt.ts';
 
 /** Headers the GET hook never receives (WebHook.hs `commonClientHeadersIgnored`). */
@@ -14,7 +14,7 @@ const ignored = new Set([
   'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol',
 ]);
 
-const invalidResponse = () => new AuthError(500, 'unexpected', 'Invalid response from authorization hook');
+const invalidResponse = () => authError(500, 'unexpected', 'Invalid response from authorization hook');
 
 export class WebhookAuth {
   private readonly url: string;
@@ -38,9 +38,9 @@ export class WebhookAuth {
               body: JSON.stringify({ headers: forwarded, request: request ?? null }),
             });
     } catch {
-      throw new AuthError(500, 'unexpected', 'webhook authentication request failed');
+      throw authError(500, 'unexpected', 'webhook authentication request failed');
     }
-    if (res.status === 401) throw new AuthError(401, 'access-denied', 'Authentication hook unauthorized this request');
+    if (res.status === 401) throw authError(401, 'access-denied', 'Authentication hook unauthorized this request');
     if (res.status !== 200) throw invalidResponse();
     let body: unknown;
     try {
@@ -55,7 +55,7 @@ export class WebhookAuth {
       vars[k.toLowerCase()] = typeof v === 'string' ? v : JSON.stringify(v);
     }
     const role = vars['x-hasura-role'];
-    if (role === undefined) throw new AuthError(500, 'unexpected', 'missing x-hasura-role key in webhook response');
+    if (role === undefined) throw authError(500, 'unexpected', 'missing x-hasura-role key in webhook response');
     return { session: { role, vars, isAdmin: false }, expiresAt: expiryOf(res.headers, body as Record<string, unknown>) };
   }
 }

@@ -1,7 +1,7 @@
 import type { ColumnModel, ComputedFieldModel, RelModel, TableModel } from '../schema/model.ts';
 import { computedCall } from './functions.ts';
 import { FALSE, identifier, join, keyword, sql, TRUE, value, type SQL } from '../sql/sql.ts';
-import { QueryError } from '../validation/errors.ts';
+import { QErr } from '../errors.ts';
 import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
 
 /**
@@ -40,9 +40,9 @@ function normOp(k: string, perm: boolean): string {
 }
 
 export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown): SQL {
-  if (b.depth > MAX_DEPTH) throw new QueryError('validation-failed', 'boolean expression is nested too deeply', '$');
+  if (b.depth > MAX_DEPTH) throw new QErr('validation-failed', 'boolean expression is nested too deeply', '$');
   if (exp === null || exp === undefined) return TRUE;
-  if (typeof exp !== 'object' || Array.isArray(exp)) throw new QueryError('validation-failed', 'expected a boolean expression object', '$');
+  if (typeof exp !== 'object' || Array.isArray(exp)) throw new QErr('validation-failed', 'expected a boolean expression object', '$');
   const inner: BoolCtx = { ...b, depth: b.depth + 1 };
   const parts: SQL[] = [];
   for (const [rawKey, v] of Object.entries(exp as Record<string, unknown>)) {
@@ -59,13 +59,13 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
       const aggRel = rawKey.endsWith('_aggregate') ? table.relByName.get(rawKey.slice(0, -'_aggregate'.length)) : undefined;
       if (aggRel?.kind === 'array' && !table.relByName.has(rawKey)) { parts.push(aggregatePredicate(inner, table, alias, aggRel, v)); continue; }
       const rel = table.relByName.get(rawKey);
-      if (!rel) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
+      if (!rel) throw new QErr('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
       const target = b.ctx.model.tables.get(rel.target)!;
       const a = b.ctx.alias();
       const conds = rel.mapping.map(([mine, theirs]) => sql`${a}.${identifier(theirs)} = ${alias}.${identifier(mine)}`);
       if (!b.perm) {
         const perm = b.ctx.permOf(target);
-        if (!perm) throw new QueryError('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
+        if (!perm) throw new QErr('validation-failed', `no such column or relationship: "${rawKey}"`, '$');
         conds.push(boolExp({ ctx: b.ctx, perm: true, root: a, rootTable: target, depth: inner.depth }, target, a, perm.filter));
       }
       conds.push(boolExp(inner, target, a, v));
@@ -104,7 +104,7 @@ function exists(b: BoolCtx, v: unknown): SQL {
   const spec = v as { _table?: { schema?: string; name?: string } | string; _where?: unknown };
   const t = typeof spec._table === 'string' ? { schema: 'public', name: spec._table } : spec._table;
   const table = t?.name ? b.ctx.model.tables.get(`${t.schema ?? 'public'}.${t.name}`) : undefined;
-  if (!table) throw new QueryError('validation-failed', '_exists refers to an untracked table', '$');
+  if (!table) throw new QErr('validation-failed', '_exists refers to an untracked table', '$');
   const a = b.ctx.alias();
   return sql`EXISTS (SELECT 1 FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${boolExp(b, table, a, spec._where ?? {})})`;
 }
@@ -177,11 +177,11 @@ function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: 
   if (c && b.perm) {
     const ref = Array.isArray(v) && v[0] === '$' ? { alias: b.root, name: String(v[1]) } : { alias: undefined, name: String(v) };
     const other = (ref.alias ? (b.rootTable ?? table) : table).colByName.get(ref.name);
-    if (!other) throw new QueryError('validation-failed', `no such column: "${ref.name}"`, '$');
+    if (!other) throw new QErr('validation-failed', `no such column: "${ref.name}"`, '$');
     const otherSql = ref.alias ? sql`${ref.alias}.${identifier(other.name)}` : sql`${lhsAlias(lhs)}.${identifier(other.name)}`;
     return sql`(${lhs} ${keyword(c)} ${otherSql})`;
   }
-  throw new QueryError('validation-failed', `unknown operator "${op}"`, '$');
+  throw new QErr('validation-failed', `unknown operator "${op}"`, '$');
 }
 
 /** The table alias of `alias."col"` (lhs is always built as alias.col above). */

@@ -3,7 +3,7 @@ import { adminPerm } from '../schema/build-role.ts';
 import { mutationPerms, type MutationPerms } from '../schema/mutation-fields.ts';
 import type { ColumnModel, Model, SelectPerm, TableModel } from '../schema/model.ts';
 import { identifier, keyword, sql, value, type SQL } from '../sql/sql.ts';
-import { QueryError } from '../validation/errors.ts';
+import { QErr } from '../errors.ts';
 
 /** Per-operation compile state: who asks, output options, and a fresh-alias counter. */
 export class CompileContext {
@@ -24,7 +24,7 @@ export class CompileContext {
   /** Session variable, case-insensitive (docs syntax-defs.mdx); missing → Hasura's not-found error. */
   sessionVar(name: string): string {
     const v = this.session.vars[name.toLowerCase()];
-    if (v === undefined) throw new QueryError('not-found', `missing session variable: "${name.toLowerCase()}"`, '$');
+    if (v === undefined) throw new QErr('not-found', `missing session variable: "${name.toLowerCase()}"`, '$');
     return v;
   }
 }

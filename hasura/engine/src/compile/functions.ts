@@ -1,6 +1,6 @@
 import type { ComputedFieldModel, FunctionModel, TableModel } from '../schema/model.ts';
 import { identifier, join, sql, value, type SQL } from '../sql/sql.ts';
-import { validationFailed } from '../validation/errors.ts';
+import { validationFailed } from '../errors.ts';
 import type { CompileContext } from './context.ts';
 
 /**

@@ -3,7 +3,7 @@ import type { ColumnModel, InsertPerm, RelModel, SelectPerm, TableModel, UpdateP
 import { isJsonb } from '../schema/scalars.ts';
 import { UPDATE_OPS } from '../schema/mutation-fields.ts';
 import { identifier, join, keyword, sql, value, type SQL } from '../sql/sql.ts';
-import { QueryError, validationFailed } from '../validation/errors.ts';
+import { QErr, validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import { boolExp } from './boolexp.ts';
 import { columnValue, isSessionVar, nameLiteral, typeSql, type CompileContext } from './context.ts';
@@ -109,7 +109,7 @@ async function insert(ctx: CompileContext, f: ResolvedField, m: InsertMeta, exec
     const stmt = sql`WITH ${CTE} AS (${insertStatement(ctx, m.table, rows, onConflict, { ins: m.ins, upd: m.upd })})
 SELECT ${output(ctx, f, m.table, m.perm, countRows, one)} AS data, ${checkOk} AS ok`;
     const res = await exec(stmt, errPath);
-    if (!res.ok) throw new QueryError('permission-error', CHECK_FAILED, errPath);
+    if (!res.ok) throw new QErr('permission-error', CHECK_FAILED, errPath);
     return res.data;
   }
   let affected = 0;
@@ -134,7 +134,7 @@ async function insertObject(ctx: CompileContext, table: TableModel, row: RowInpu
     const target = ctx.model.tables.get(rel.target)!;
     const parent = await insertObject(ctx, target, rowInput(target, input.data), input.on_conflict ?? null, exec, errPath);
     if (!parent.row) {
-      throw new QueryError('not-supported', `cannot proceed to insert object relation "${rel.name}" since insert to table "${target.name}" affects zero rows`, errPath);
+      throw new QErr('not-supported', `cannot proceed to insert object relation "${rel.name}" since insert to table "${target.name}" affects zero rows`, errPath);
     }
     affected += parent.affected;
     for (const [mine, theirs] of rel.mapping) row.cols.set(mine, parent.row[theirs]);
@@ -142,7 +142,7 @@ async function insertObject(ctx: CompileContext, table: TableModel, row: RowInpu
   const stmt = sql`WITH ${CTE} AS (${insertStatement(ctx, table, [row], onConflict, permsFor(ctx, table))})
 SELECT (SELECT json_agg(row_to_json(${CTE}))::text FROM ${CTE}) AS data, ${checkOk} AS ok`;
   const res = await exec(stmt, errPath);
-  if (!res.ok) throw new QueryError('permission-error', CHECK_FAILED, errPath);
+  if (!res.ok) throw new QErr('permission-error', CHECK_FAILED, errPath);
   const list = typeof res.data === 'string' ? (JSON.parse(res.data) as Array<Record<string, unknown>>) : [];
   const inserted = list[0];
   if (!inserted) return { affected, rowJson: undefined, row: undefined };
@@ -258,7 +258,7 @@ async function update(
     : sql`UPDATE ${identifier(table.schema, table.name)} AS ${a} SET ${join(items, ', ')} WHERE ${join(conds, ' AND ')} RETURNING *, (${permCheck(ctx, table, a, upd.check)})::boolean AS "__check"`;
   const stmt = sql`WITH ${CTE} AS (${cte}) SELECT ${output(ctx, f, table, m.perm, countRows, byPk)} AS data, ${checkOk} AS ok`;
   const res = await exec(stmt, '$');
-  if (!res.ok) throw new QueryError('permission-error', CHECK_FAILED, '$');
+  if (!res.ok) throw new QErr('permission-error', CHECK_FAILED, '$');
   return res.data;
 }
 

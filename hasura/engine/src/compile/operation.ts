@@ -1,6 +1,6 @@
 import { fieldMeta } from '../schema/meta.ts';
 import { sql, type SQL } from '../sql/sql.ts';
-import { validationFailed } from '../validation/errors.ts';
+import { validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import type { CompileContext } from './context.ts';
 import { object, selectAggregate, selectByPk, selectList } from './select.ts';

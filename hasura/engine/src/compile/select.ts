@@ -3,12 +3,12 @@ import { fieldMeta, type AggOp } from '../schema/meta.ts';
 import { isBigNum } from '../schema/scalars.ts';
 import type { ColumnModel } from '../schema/model.ts';
 import { FALSE, identifier, join, keyword, sql, value, type SQL } from '../sql/sql.ts';
-import { validationFailed } from '../validation/errors.ts';
+import { validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import { boolExp } from './boolexp.ts';
 import { columnValue, nameLiteral, type CompileContext } from './context.ts';
 import { from, orderItems, type OrderItem } from './orderby.ts';
-import { jsonPath } from './jsonpath.ts';
+import { parseJsonPath } from '../jsonpath.ts';
 import { computedCall } from './functions.ts';
 
 /**
@@ -91,6 +91,13 @@ function columnOut(ctx: CompileContext, c: ColumnModel, expr: SQL): SQL {
   return ctx.stringify && isBigNum(c.type) ? sql`(${expr})::text` : expr;
 }
 
+/** The `path` argument as a `#>` text-array path (Hasura's `parseJSONPath` error on a bad one). */
+function jsonPathArg(path: string, errPath: string): string[] {
+  const p = parseJsonPath(path);
+  if (!p) throw validationFailed(errPath, `parse json path error: invalid path ${JSON.stringify(path)}`);
+  return p.map(String);
+}
+
 export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields: ResolvedField[]): SQL {
   const pairs = fields.map((f): [string, SQL] => {
     if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
@@ -98,7 +105,7 @@ export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields
     switch (m?.kind) {
       case 'column': {
         const col = sql`${r}.${identifier(m.column.name)}`;
-        if (typeof f.args.path === 'string') return [f.alias, sql`(${col} #> ${value(jsonPath(f.args.path, `${f.path}.args.path`))}::text[])`];
+        if (typeof f.args.path === 'string') return [f.alias, sql`(${col} #> ${value(jsonPathArg(f.args.path, `${f.path}.args.path`))}::text[])`];
         return [f.alias, columnOut(ctx, m.column, col)];
       }
       case 'objrel': {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { compile, type SQL } from '../sql/sql.ts';
 import { mapPgError } from './pg-errors.ts';
-import { QueryError } from '../validation/errors.ts';
 
 /**
  * Statement shapes seen more than once become named prepared statements (Hasura's
@@ -33,7 +32,7 @@ const SET_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
  * `timeoutMs`: a time limit other than the one the pool's connections carry (api_limits
  * time_limit for the role); it costs a transaction around the statement, so only when asked.
  */
-export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean, timeoutMs?: number): Promise<Record<string, unknown>> {
+export async function runJson(pool: pg.Pool, stmt: SQL, timeoutMs?: number): Promise<Record<string, unknown>> {
   const { text, values } = compile(stmt);
   const name = statementName(text);
   const query = name ? { text, values, name } : { text, values };
@@ -42,14 +41,14 @@ export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean, timeoutM
       const res = await pool.query<{ data: Record<string, unknown> }>(query);
       return res.rows[0]?.data ?? {};
     } catch (e) {
-      throw mapPgError(e, admin, text);
+      throw mapPgError(e, text);
     }
   }
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (e) {
-    throw mapPgError(e, admin);
+    throw mapPgError(e);
   }
   let broken = false;
   try {
@@ -60,7 +59,7 @@ export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean, timeoutM
     return res.rows[0]?.data ?? {};
   } catch (e) {
     try { await client.query('ROLLBACK'); } catch { broken = true; }
-    throw mapPgError(e, admin, text);
+    throw mapPgError(e, text);
   } finally {
     client.release(broken);
   }
@@ -71,7 +70,7 @@ export async function runJson(pool: pg.Pool, stmt: SQL, admin: boolean, timeoutM
  * rolls every statement back. `exec` runs one statement whose row is `{data, ok}`.
  */
 export async function inTransaction<T>(
-  pool: pg.Pool, admin: boolean,
+  pool: pg.Pool,
   fn: (exec: (stmt: SQL, errPath: string) => Promise<{ data: unknown; ok: boolean }>) => Promise<T>,
   timeoutMs?: number,
 ): Promise<T> {
@@ -79,7 +78,7 @@ export async function inTransaction<T>(
   try {
     client = await pool.connect();
   } catch (e) {
-    throw mapPgError(e, admin);
+    throw mapPgError(e);
   }
   let broken = false;
   try {
@@ -87,7 +86,7 @@ export async function inTransaction<T>(
       await client.query('BEGIN');
       if (timeoutMs !== undefined) await client.query(SET_TIMEOUT, [String(timeoutMs)]);
     } catch (e) {
-      throw mapPgError(e, admin);
+      throw mapPgError(e);
     }
     const exec = async (stmt: SQL, errPath: string): Promise<{ data: unknown; ok: boolean }> => {
       const { text, values } = compile(stmt);
@@ -97,8 +96,8 @@ export async function inTransaction<T>(
         const row = res.rows[0];
         return { data: row?.data ?? null, ok: row?.ok !== false };
       } catch (e) {
-        const qe = mapPgError(e, admin, text);
-        throw errPath === '$' ? qe : new QueryError(qe.code, qe.message, errPath, qe.internal);
+        const qe = mapPgError(e, text);
+        throw errPath === '$' ? qe : qe.at(errPath);
       }
     };
     const out = await fn(exec);

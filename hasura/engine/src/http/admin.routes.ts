@@ -4,12 +4,10 @@
  * 401 (App.hs `onlyAdmin`, validate.py `test_forbidden_when_admin_secret_reqd` expects 401/404).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
-import { ApiError, adminOnly } from '../admin/errors.ts';
+import { QErr, adminOnly, invalidJsonMessage } from '../errors.ts';
 import { executeAdmin, type AdminApi } from '../admin/commands.ts';
 import type { MetadataService } from '../admin/service.ts';
-import { invalidJsonMessage } from './errors.ts';
 
 export interface AdminRouteDeps {
   auth: Authenticator;
@@ -30,12 +28,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
         try {
           body = JSON.parse(typeof req.body === 'string' ? req.body : '');
         } catch (err) {
-          throw new ApiError(400, 'invalid-json', invalidJsonMessage(err), '$');
+          throw new QErr('invalid-json', invalidJsonMessage(err), '$');
         }
         return send(reply, 200, await executeAdmin(deps.service, api, body));
       } catch (err) {
-        if (err instanceof AuthError) return send(reply, err.status, { path: '$', error: err.message, code: err.code });
-        if (err instanceof ApiError) return send(reply, err.status, err.body());
+        if (err instanceof QErr) return send(reply, err.status, err.body());
         deps.log.error({ err }, `${path} failed`);
         return send(reply, 500, { path: '$', error: 'an unexpected error occurred', code: 'unexpected' });
       }

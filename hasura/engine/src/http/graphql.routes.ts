@@ -5,9 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
-import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
-import { gqlErrors, invalidJsonMessage, statusForCode } from './errors.ts';
+import { QErr, gqlErrors, invalidJsonMessage, statusForCode } from '../errors.ts';
 
 type Variant = 'v1' | 'v1alpha1';
 
@@ -85,7 +84,7 @@ export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDe
       const request = parsed.ok ? (parsed.value as GraphQLRequest | GraphQLRequest[]) : undefined;
       session = (await deps.auth.authenticate(headers, request)).session;
     } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
+      if (!(err instanceof QErr)) throw err;
       const status = variant === 'v1alpha1' || (deps.preserve401 && err.status === 401) ? err.status : 200;
       return send(reply, status, gqlErrors(err.code, err.message));
     }

@@ -16,10 +16,9 @@ import type { Duplex } from 'node:stream';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, HasuraError, Session } from '../contract.ts';
-import { AuthError } from '../auth/errors.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { decodeRequest, runOne } from './graphql.routes.ts';
-import { gqlError } from './errors.ts';
+import { QErr, gqlError } from '../errors.ts';
 import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, StartQueue } from './live-query.ts';
 
 /** Subscription caps (issue 11): per connection, per user, for the whole process. */
@@ -253,7 +252,7 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: Liv
             t.at(r.expiresAt, () => ws.close(1000, 'Authentication token expired'));
           },
           (err: unknown) => {
-            initError = err instanceof AuthError ? err.message : 'authentication failed';
+            initError = err instanceof QErr ? err.message : 'authentication failed';
             send(ws, { type: 'connection_error', payload: initError });
             ws.close(4400, `Connection initialization failed: ${initError}`.slice(0, 120));
           },

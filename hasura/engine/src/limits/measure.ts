@@ -11,7 +11,7 @@
  * bound, which is what a guard wants.
  */
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import { validationFailed } from '../validation/errors.ts';
+import { validationFailed } from '../errors.ts';
 
 export interface Shape {
   depth: number;

@@ -3,7 +3,7 @@ import {
   type DirectiveNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLField,
   type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
 } from 'graphql';
-import { validationFailed } from './errors.ts';
+import { validationFailed } from '../errors.ts';
 import { coerceLiteral } from './values.ts';
 import { VariableScope } from './variables.ts';
 

@@ -2,7 +2,7 @@ import {
   GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLScalarType, Kind,
   type GraphQLInputType, type ValueNode,
 } from 'graphql';
-import { describe, QueryError, validationFailed } from './errors.ts';
+import { QErr, validationFailed } from '../errors.ts';
 import type { VariableScope } from './variables.ts';
 
 /**
@@ -148,7 +148,7 @@ function coerceScalar(type: GraphQLScalarType, input: Input, path: string, colum
     case 'Int': {
       if (typeof raw === 'number' && Number.isInteger(raw) && raw >= INT32_MIN && raw <= INT32_MAX && kind === 'an integer') return raw;
       if (typeof raw === 'number' && Number.isInteger(raw) && kind === 'an integer')
-        throw new QueryError('parse-failed', `The value ${scientific(raw)} lies outside the bounds or is not an integer. Maybe it is a float, or is there integer overflow?`, path);
+        throw new QErr('parse-failed', `The value ${scientific(raw)} lies outside the bounds or is not an integer. Maybe it is a float, or is there integer overflow?`, path);
       throw validationFailed(path, `expected a 32-bit integer for type 'Int', but found ${kind}`);
     }
     case 'Float':
@@ -166,4 +166,14 @@ function coerceScalar(type: GraphQLScalarType, input: Input, path: string, colum
       if ('node' in input && (input.node.kind === Kind.INT || input.node.kind === Kind.FLOAT)) return input.node.value;
       return raw;
   }
+}
+
+/** Hasura's `describeValue` wording for a mismatched input (GraphQL/Parser/Internal/Input.hs). */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'boolean') return 'a boolean';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a float';
+  if (Array.isArray(v)) return 'a list';
+  return 'an object';
 }

@@ -2,7 +2,7 @@ import {
   GraphQLList, GraphQLNonNull, isInputType, Kind, typeFromAST, print,
   type GraphQLInputType, type GraphQLSchema, type GraphQLType, type VariableDefinitionNode,
 } from 'graphql';
-import { validationFailed } from './errors.ts';
+import { validationFailed } from '../errors.ts';
 import { coerceJson, coerceLiteral } from './values.ts';
 
 interface VarDef { type: GraphQLInputType; typeText: string; hasNonNullDefault: boolean; value: unknown }

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
 import { Authenticator } from '../../src/auth/session.ts';
-import { AuthError } from '../../src/auth/errors.ts';
+import { QErr } from '../../src/errors.ts';
 import { parseJwtConfig } from '../../src/auth/jwt.config.ts';
 import { buildTestApp, post } from '../http/helper.ts';
 
@@ -29,7 +29,7 @@ async function hs256(payload: JWTPayload, opts: { exp?: number | string; aud?: s
 
 async function rejects(p: Promise<unknown>, code: string, message: string) {
   await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof AuthError, String(err));
+    assert.ok(err instanceof QErr, String(err));
     assert.equal(err.code, code);
     assert.equal(err.message, message);
     return true;

@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, identifier, join, sql, value } from '../../src/sql/sql.ts';
-import { jsonPath } from '../../src/compile/jsonpath.ts';
+import { parseJsonPath, readJsonPath } from '../../src/jsonpath.ts';
 import { mapPgError } from '../../src/execute/pg-errors.ts';
-import { QueryError } from '../../src/validation/errors.ts';
 
 void test('sql builder: identifiers are quoted, values are parameters', () => {
   const evil = 'x"; DROP TABLE t; --';
@@ -15,24 +14,35 @@ void test('sql builder: identifiers are quoted, values are parameters', () => {
   assert.throws(() => compile(identifier('a\0b')));
 });
 
-void test('json paths', () => {
-  assert.deepEqual(jsonPath('$', 'p'), []);
-  assert.deepEqual(jsonPath('$.a.b', 'p'), ['a', 'b']);
-  assert.deepEqual(jsonPath('a', 'p'), ['a']);
-  assert.deepEqual(jsonPath('$.arr[2]', 'p'), ['arr', '2']);
-  assert.deepEqual(jsonPath('objs[0].["你好"]', 'p'), ['objs', '0', '你好']);
-  assert.deepEqual(jsonPath("$['!@#$%^']", 'p'), ['!@#$%^']);
-  assert.throws(() => jsonPath('$.a[', 'p'), QueryError);
+void test('json paths: one parser for column path arguments and JWT claim paths', () => {
+  assert.deepEqual(parseJsonPath('$'), []);
+  assert.deepEqual(parseJsonPath('$.a.b'), ['a', 'b']);
+  assert.deepEqual(parseJsonPath('a'), ['a']);
+  assert.deepEqual(parseJsonPath('$.arr[2]'), ['arr', 2]);
+  assert.deepEqual(parseJsonPath('objs[0].["你好"]'), ['objs', 0, '你好']);
+  assert.deepEqual(parseJsonPath("$['!@#$%^']"), ['!@#$%^']);
+  assert.deepEqual(parseJsonPath("$['a.b'].c"), ['a.b', 'c']);
+  assert.equal(parseJsonPath('$.a['), undefined);
+  assert.equal(parseJsonPath('$.a..b'), undefined);
+  assert.equal(readJsonPath({ a: [{ b: 1 }] }, parseJsonPath('$.a[0].b')!), 1);
+  assert.equal(readJsonPath({ a: 1 }, parseJsonPath('$.a.b')!), undefined);
 });
 
-void test('pg errors map to Hasura codes; internals only for admin', () => {
+void test('pg errors map to Hasura codes; internals only on unexpected errors, only for admin', () => {
   const e = { code: '23505', message: 'duplicate key value violates unique constraint "links_code_key"' };
-  const user = mapPgError(e, false, 'SELECT secret');
+  const user = mapPgError(e, 'SELECT secret');
   assert.equal(user.code, 'constraint-violation');
   assert.equal(user.message, 'Uniqueness violation. duplicate key value violates unique constraint "links_code_key"');
   assert.equal(user.toJSON(false).extensions.internal, undefined);
-  assert.ok(mapPgError(e, true, 'SELECT 1').toJSON(true).extensions.internal);
-  assert.equal(mapPgError({ code: '22P02', message: 'invalid input syntax for type uuid: "x"' }, false).code, 'data-exception');
-  const other = mapPgError({ code: '42P01', message: 'relation "x" does not exist' }, false);
+  // mkTxErrorHandler: expected errors are err400 without internal, even for the admin
+  // (graphql_mutation/insert/constraints/*.yaml expect no `internal`).
+  assert.equal(mapPgError(e, 'SELECT 1').toJSON(true).extensions.internal, undefined);
+  assert.equal(mapPgError({ code: '22P02', message: 'invalid input syntax for type uuid: "x"' }).code, 'data-exception');
+  const other = mapPgError({ code: '42P01', message: 'relation "x" does not exist' }, 'SELECT secret');
   assert.deepEqual(other.toJSON(false), { extensions: { path: '$', code: 'unexpected' }, message: 'database query error' });
+  assert.equal(JSON.stringify(other).includes('secret'), false, 'JSON.stringify encodes without internal');
+  const internal = other.toJSON(true).extensions.internal as { statement: string; error: { status_code: string } };
+  assert.equal(internal.statement, 'SELECT secret');
+  assert.equal(internal.error.status_code, '42P01');
+  assert.equal(other.body().internal, internal, 'the admin APIs encode internal');
 });
