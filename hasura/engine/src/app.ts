@@ -23,6 +23,7 @@ import { MetadataService } from './admin/service.ts';
 import { registerGraphQLRoutes } from './http/graphql.routes.ts';
 import { registerAdminRoutes } from './http/admin.routes.ts';
 import { attachWebSocket } from './http/ws.ts';
+import { registerEngineMetrics } from './http/metrics.ts';
 import { notFoundBody } from './errors.ts';
 
 /**
@@ -109,7 +110,9 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       reply.header('x-request-id', req.id);
     });
 
-    registerGraphQLRoutes(app, { auth, engine: () => service.graphql, preserve401: config.preserve401 });
+    const metrics = registerEngineMetrics(app, { query: queryPool, live: livePool, admin: pool, ...(metaPool === pool ? {} : { metadata: metaPool }) });
+    const graphql = () => metrics.observe(service.graphql);
+    registerGraphQLRoutes(app, { auth, engine: graphql, preserve401: config.preserve401 });
     registerAdminRoutes(app, { auth, service, log: app.log });
 
     // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", "ERROR" when the
@@ -154,7 +157,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
 
     const ws = attachWebSocket(app.server, {
       auth,
-      engine: () => service.graphql,
+      engine: graphql,
       keepAliveMs: config.wsKeepAliveSeconds * 1000,
       initTimeoutMs: config.wsInitTimeoutSeconds * 1000,
       refetchIntervalMs: config.liveQueryRefetchIntervalMs,
