@@ -8,15 +8,16 @@ const allowed = {
   common: [],
   migrations: [],
   devstack: ['common', 'migrations'],
-  'core-service': ['common'],
+  'hasura/console': [],
+  'core-service': ['common', 'graphql-console'],
   'media-service': ['common'],
   gateway: ['common'],
-  'hasura/engine': ['common'],
+  'hasura/engine': ['common', 'graphql-console'],
   redirect: ['common'],
   launcher: ['common', 'migrations', 'devstack'],
 };
-const packageOf = { 'hasura/engine': 'hasura-engine' };
-const all = ['common', 'migrations', 'devstack', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'launcher', 'e2e'];
+const packageOf = { 'hasura/engine': 'hasura-engine', 'hasura/console': 'graphql-console' };
+const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'launcher', 'e2e'];
 
 function boundary(dir, may) {
   const ok = new Set([packageOf[dir] ?? dir, ...may]);

@@ -167,12 +167,16 @@ void test('Traefik static files agree with the mounts, the dynamic files and eac
   }
 });
 
-void test('Dockerfiles: multi-stage on node:20-bookworm-slim, production deps, tsx runtime, non-root, healthcheck, COPY sources exist', () => {
+void test('Dockerfiles: multi-stage on node:24-bookworm-slim (Node 24 LTS), every workspace manifest copied for the lockfile, production deps, tsx runtime, non-root, healthcheck, COPY sources exist', () => {
   const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version: string }> };
   for (const file of dockerfiles) {
     const text = read(file);
     const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
-    assert.match(text, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m, file);
+    assert.match(text, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m, file);
+    // npm ci checks the lockfile against every workspace manifest: a missing one fails the build.
+    for (const w of (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces) {
+      assert.ok(lines.includes(`COPY ${w}/package.json ${w}/`), `${file}: COPY ${w}/package.json ${w}/`);
+    }
     assert.ok(lines.filter((l) => l.startsWith('FROM ')).length >= 2, `${file}: multi-stage`);
     const users = lines.filter((l) => l.startsWith('USER '));
     assert.ok(users.length > 0 && !/^USER (root|0)\b/.test(users.at(-1)!), `${file}: runs as root`);

@@ -3,9 +3,8 @@
  * console page. `buildApp(config)` never listens (server.ts does). The query half comes from
  * `createEngine` (contract.ts); tests may pass their own.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { consolePage } from '@linkport/graphql-console';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { loggerOptions } from '@linkport/common';
@@ -44,7 +43,6 @@ declare module 'fastify' {
   }
 }
 
-const consoleFile = path.resolve(import.meta.dirname, '../../console/index.html');
 
 async function initialMetadata(config: EngineConfig, stored: Metadata | undefined): Promise<{ metadata: Metadata; fromDir: boolean }> {
   if (config.metadataDir && (config.metadataBootstrap === 'replace' || !stored)) {
@@ -139,7 +137,13 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     );
     if (config.enableConsole) {
       app.get('/', async (_req, reply) => reply.redirect('/console'));
-      app.get('/console', async (_req, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(fs.readFileSync(consoleFile)));
+      // The same self-contained page core publishes (@linkport/graphql-console), as Hasura's /console.
+      app.get('/console', async (req, reply) => {
+        const page = consolePage();
+        reply.header('content-type', 'text/html; charset=utf-8').header('etag', page.etag).header('vary', 'accept-encoding');
+        if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(page.gzip);
+        return reply.send(page.html);
+      });
     }
 
     app.setNotFoundHandler((_req, reply) => reply.code(404).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(notFoundBody)));

@@ -1,23 +1,23 @@
-import fs from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
+import { consolePage } from '@linkport/graphql-console';
 
 /**
- * The links GraphQL explorer (hasura/console/index.html), published by the gateway at
- * `/v1/links/console`. Core serves it because real Hasura runs with its console disabled in
- * production, and the page only speaks GraphQL over `/v1/links/graphql`, so it works against both
- * engines. Read once at start; a checkout without the file answers 404.
+ * The links GraphQL explorer (@linkport/graphql-console: GraphiQL inlined from npm packages, no
+ * CDN), published by the gateway at `/v1/links/console`. Core serves it because real Hasura runs
+ * with its console disabled in production, and the page only speaks GraphQL over
+ * `/v1/links/graphql`, so it works against both engines. Gzipped when the client accepts it.
  */
-export const defaultConsolePath = new URL('../../../../hasura/console/index.html', import.meta.url);
-
-export const consoleRoutes: FastifyPluginAsync<{ file?: URL | string }> = async (app, opts) => {
-  const file = opts.file ?? defaultConsolePath;
-  const html = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+export const consoleRoutes: FastifyPluginAsync = async (app) => {
   app.get('/console', { schema: { hide: true } }, async (req, reply) => {
-    if (!html) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'console page is not installed', requestId: req.id } });
-    return reply
+    const page = consolePage();
+    reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'public, max-age=300')
       .header('x-frame-options', 'DENY')
-      .send(html);
+      .header('etag', page.etag)
+      .header('vary', 'accept-encoding');
+    if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(page.gzip);
+    return reply.send(page.html);
   });
 };
