@@ -12,8 +12,8 @@ import { metadataOps, type Args } from './ops.ts';
 import { checkConsistency, dropObjects } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
 import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
-import { buildDelete, buildInsert, buildUpdate, runUserSql, type Built } from './sql.ts';
-import { compileCount, compileSelect, geoColumns, rqlModel, trackedTable } from './rql.ts';
+import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdate, rqlModel, trackedTable } from './rql.ts';
+import { run, sql, value, type Compiled } from '../sql/sql.ts';
 import type { MetadataService } from './service.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
@@ -178,11 +178,9 @@ async function dropMissingFunctions(client: pg.PoolClient, meta: Metadata): Prom
   for (const source of meta.sources) {
     const fns = (source.functions ?? []).map((f) => ({ f, ref: parseTableName((f as { function?: unknown }).function ?? f) }));
     if (fns.length === 0) continue;
-    const { rows } = await client.query<{ s: string; n: string }>(
-      `SELECT w.s, w.n FROM unnest($1::text[], $2::text[]) AS w(s, n)
-        WHERE EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = w.s AND p.proname = w.n)`,
-      [fns.map((x) => x.ref?.schema ?? ''), fns.map((x) => x.ref?.name ?? '')],
-    );
+    const { rows } = await run<{ s: string; n: string }>(client, sql`
+      SELECT w.s, w.n FROM unnest(${value(fns.map((x) => x.ref?.schema ?? ''))}::text[], ${value(fns.map((x) => x.ref?.name ?? ''))}::text[]) AS w(s, n)
+       WHERE EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = w.s AND p.proname = w.n)`);
     const present = new Set(rows.map((r) => `${r.s}.${r.n}`));
     const kept = fns.filter((x) => !x.ref || present.has(`${x.ref.schema}.${x.ref.name}`)).map((x) => x.f);
     if (kept.length !== fns.length) { source.functions = kept; changed = true; }
@@ -190,21 +188,40 @@ async function dropMissingFunctions(client: pg.PoolClient, meta: Metadata): Prom
   return changed;
 }
 
+interface SqlResult {
+  fields: string[];
+  rows: unknown[][];
+  command: string;
+}
+
+/**
+ * run_sql: the caller's SQL, as given (the one statement text the engine does not build), on the
+ * simple protocol so it may hold several statements; every value comes back as PostgreSQL text.
+ */
+async function runUserSql(db: pg.PoolClient, text: string): Promise<SqlResult | undefined> {
+  const res = (await db.query({ text, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } } as pg.QueryConfig)) as
+    | pg.QueryResult
+    | pg.QueryResult[];
+  const last = Array.isArray(res) ? res[res.length - 1] : res;
+  if (!last) return undefined;
+  return { fields: last.fields.map((f) => f.name), rows: last.rows as unknown[][], command: last.command };
+}
+
 async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
-  const sql = args.sql;
-  if (typeof sql !== 'string') throw badRequest('parse-failed', 'key "sql" not found');
+  const text = args.sql;
+  if (typeof text !== 'string') throw badRequest('parse-failed', 'key "sql" not found');
   const client = await tx(ctx);
   const readOnly = args.read_only === true;
-  const check = args.check_metadata_consistency !== false && !readOnly && ddlPattern.test(sql);
+  const check = args.check_metadata_consistency !== false && !readOnly && ddlPattern.test(text);
   const before = check ? await snapshot(client, ctx.meta) : undefined;
   if (readOnly) await client.query('SET TRANSACTION READ ONLY');
   let result;
   try {
     await client.query('SAVEPOINT run_sql');
-    result = await runUserSql(client, sql);
+    result = await runUserSql(client, text);
     await client.query('RELEASE SAVEPOINT run_sql');
   } catch (err) {
-    if (isPgError(err)) throw runSqlError(err, sql);
+    if (isPgError(err)) throw runSqlError(err, text);
     throw err;
   }
   if (check && before) {
@@ -225,16 +242,13 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
   // Hasura resolves every RQL query against its schema cache: untracked tables do not exist for
   // it, relationships and permission-style `where` come from the metadata.
   const model = await rqlModel(client, ctx.meta);
-  const tm = trackedTable(model, table);
-  const geo = geoColumns(tm);
-  let built: Built;
+  trackedTable(model, table);
+  let built: Compiled;
   switch (type) {
-    case 'insert': {
-      const objects = Array.isArray(args.objects) ? (args.objects as Record<string, unknown>[]) : [];
-      if (objects.length === 0) return { affected_rows: 0 };
-      built = buildInsert(table, objects, args.returning as string[] | undefined, geo);
+    case 'insert':
+      if (!Array.isArray(args.objects) || args.objects.length === 0) return { affected_rows: 0 };
+      built = compileInsert(model, table, args);
       break;
-    }
     case 'select':
       built = compileSelect(model, table, args);
       break;
@@ -242,10 +256,10 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
       built = compileCount(model, table, args);
       break;
     case 'delete':
-      built = buildDelete(table, args as { where?: unknown; returning?: string[] });
+      built = compileDelete(model, table, args);
       break;
     default:
-      built = buildUpdate(table, args as Parameters<typeof buildUpdate>[1], geo);
+      built = compileUpdate(model, table, args);
   }
   try {
     await client.query('SAVEPOINT dml');

@@ -7,7 +7,8 @@
  */
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { cloneMetadata, parseTableName, sameTable, tableText } from '../metadata/model.ts';
-import { catalogByName, type CatalogTable, type Queryable } from './sql.ts';
+import { catalogByName, type CatalogTable } from './catalog.ts';
+import type { Queryable } from '../sql/sql.ts';
 import { relationshipTarget } from './ops.ts';
 
 export interface InconsistentObject {

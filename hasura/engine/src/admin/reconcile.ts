@@ -8,7 +8,8 @@
  */
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
-import { catalogByName, catalogByOid, type CatalogTable, type Queryable } from './sql.ts';
+import { catalogByName, catalogByOid, type CatalogTable } from './catalog.ts';
+import type { Queryable } from '../sql/sql.ts';
 import { dependencyError, relationshipTarget, relationshipsTargeting } from './ops.ts';
 
 export type Snapshot = Map<string, { table: QualifiedTable; catalog: CatalogTable }>;

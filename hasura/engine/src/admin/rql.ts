@@ -9,19 +9,18 @@
  */
 import type { Metadata, Session } from '../contract.ts';
 import { boolExp } from '../compile/boolexp.ts';
-import { CompileContext } from '../compile/context.ts';
+import { CompileContext, columnValue, typeSql } from '../compile/context.ts';
 import { from } from '../compile/orderby.ts';
 import { object } from '../compile/select.ts';
 import { introspect } from '../introspection/introspect.ts';
 import { introspectFunctions } from '../introspection/functions.ts';
 import { tableKey, type PgTypeRef } from '../introspection/catalog.ts';
 import { isBigNum } from '../schema/scalars.ts';
-import type { Model, TableModel } from '../schema/model.ts';
+import type { ColumnModel, Model, TableModel } from '../schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
-import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type SQL } from '../sql/sql.ts';
+import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type Queryable, type SQL } from '../sql/sql.ts';
 import type { QualifiedTable } from '../metadata/model.ts';
 import { QErr, badRequest } from '../errors.ts';
-import type { Queryable } from './sql.ts';
 
 const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
 
@@ -151,9 +150,93 @@ export function compileCount(model: Model, t: QualifiedTable, args: { where?: un
   });
 }
 
-/** Columns of a tracked table whose values arrive as GeoJSON (`ST_GeomFromGeoJSON` on input). */
-export function geoColumns(table: TableModel): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const c of table.columns) if (c.type.name === 'geometry' || c.type.name === 'geography') m.set(c.name, c.type.name);
-  return m;
+// ── insert / update / delete (RQL/DML/Insert.hs, Update.hs, Delete.hs) ────────────────────────────
+
+type Row = Record<string, unknown>;
+
+const isGeo = (c: ColumnModel) => c.type.name === 'geometry' || c.type.name === 'geography';
+
+function column(table: TableModel, name: string, path: string): ColumnModel {
+  const col = table.colByName.get(name);
+  // askColInfo: `column "x" does not exist` (RQL/Types.hs `askFieldInfo`, prefixed by `column `).
+  if (!col) throw badRequest('not-exists', `column "${name}" does not exist`, path);
+  return col;
+}
+
+/**
+ * A value for a column: geometry/geography take GeoJSON, as Hasura reads them (`ST_GeomFromGeoJSON`,
+ * Backends/Postgres/SQL/Value.hs `withGeoVal`), and a string stays a literal the type's own input
+ * function reads (WKT/EWKB); anything else is a bind parameter cast to the column's type.
+ */
+function input(col: ColumnModel, v: unknown): SQL {
+  if (!isGeo(col)) return columnValue(col, v);
+  if (v === null) return keyword('NULL');
+  if (typeof v === 'object') return sql`ST_GeomFromGeoJSON(${value(JSON.stringify(v))}::text)::${typeSql(col)}`;
+  return sql`(${value(v)}::text)::${typeSql(col)}`;
+}
+
+/** `{"affected_rows": n, "returning": [...]}` over the rows a data-modifying CTE returned. */
+function mutationResult(ctx: CompileContext, table: TableModel, cte: SQL, modify: SQL, returning: unknown): Compiled {
+  const r = ctx.alias();
+  const rows = Array.isArray(returning) && returning.length > 0
+    ? sql`, 'returning', (SELECT coalesce(json_agg(${rowObject(ctx, table, r, returning, '$.args.returning')}), '[]'::json) FROM ${cte} AS ${r})`
+    : keyword('');
+  return compile(sql`WITH ${cte} AS (${modify}) SELECT json_build_object('affected_rows', (SELECT count(*) FROM ${cte})${rows}) AS result`);
+}
+
+/** RQL insert: every object's missing columns take their DEFAULT (not NULL), as Hasura's does. */
+export function compileInsert(model: Model, t: QualifiedTable, args: { objects?: unknown; returning?: unknown }): Compiled {
+  const table = trackedTable(model, t);
+  const objects = Array.isArray(args.objects) ? args.objects : [];
+  objects.forEach((o, i) => {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw badRequest('parse-failed', 'expected Object', `$.args.objects[${i}]`);
+  });
+  const rows = objects as Row[];
+  return guarded(() => {
+    const ctx = new CompileContext(model, ADMIN, true);
+    const names = [...new Set(rows.flatMap((o) => Object.keys(o)))];
+    const cols = names.map((n) => column(table, n, '$.args.objects'));
+    const target = identifier(table.schema, table.name);
+    const values = rows.map((o) => sql`(${join(cols.map((c) => (c.name in o ? input(c, o[c.name]) : keyword('DEFAULT'))), ', ')})`);
+    const insert = cols.length
+      ? sql`INSERT INTO ${target} (${join(cols.map((c) => identifier(c.name)), ', ')}) VALUES ${join(values, ', ')} RETURNING *`
+      : sql`INSERT INTO ${target} DEFAULT VALUES RETURNING *`;
+    return mutationResult(ctx, table, ctx.alias(), insert, args.returning);
+  });
+}
+
+/** RQL update: `$set`, `$inc`, `$mul`, `$default` (a list of columns), over the rows `where` selects. */
+export function compileUpdate(model: Model, t: QualifiedTable, args: { where?: unknown; $set?: unknown; $inc?: unknown; $mul?: unknown; $default?: unknown; returning?: unknown }): Compiled {
+  const table = trackedTable(model, t);
+  return guarded(() => {
+    const ctx = new CompileContext(model, ADMIN, true);
+    const a = ctx.alias();
+    const items: SQL[] = [];
+    const each = (op: string, fn: (c: ColumnModel, v: unknown) => SQL) => {
+      const obj = args[op as '$set'];
+      if (obj === undefined || obj === null) return;
+      if (typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('parse-failed', 'expected Object', `$.args.${op}`);
+      for (const [name, v] of Object.entries(obj)) items.push(fn(column(table, name, `$.args.${op}`), v));
+    };
+    each('$set', (c, v) => sql`${identifier(c.name)} = ${input(c, v)}`);
+    each('$inc', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} + ${columnValue(c, v)}`);
+    each('$mul', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} * ${columnValue(c, v)}`);
+    if (Array.isArray(args.$default)) {
+      for (const name of args.$default) items.push(sql`${identifier(column(table, String(name), '$.args.$default').name)} = DEFAULT`);
+    }
+    // Update.hs `validateUpdateQueryWith`: UnexpectedPayload when nothing is set.
+    if (items.length === 0) throw badRequest('unexpected-payload', 'atleast one of $set, $inc, $mul, $default is required');
+    const update = sql`UPDATE ${identifier(table.schema, table.name)} AS ${a} SET ${join(items, ', ')} WHERE ${where(ctx, table, a, args.where)} RETURNING ${a}.*`;
+    return mutationResult(ctx, table, ctx.alias(), update, args.returning);
+  });
+}
+
+export function compileDelete(model: Model, t: QualifiedTable, args: { where?: unknown; returning?: unknown }): Compiled {
+  const table = trackedTable(model, t);
+  return guarded(() => {
+    const ctx = new CompileContext(model, ADMIN, true);
+    const a = ctx.alias();
+    const del = sql`DELETE FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)} RETURNING ${a}.*`;
+    return mutationResult(ctx, table, ctx.alias(), del, args.returning);
+  });
 }

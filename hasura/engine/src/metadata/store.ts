@@ -7,7 +7,24 @@
  */
 import type pg from 'pg';
 import type { Metadata } from '../contract.ts';
-import { storeSql } from '../admin/sql.ts';
+import { run, sql, value } from '../sql/sql.ts';
+
+/** hdb_catalog.hdb_metadata, the table Hasura keeps its metadata in (server/src-rsr/initialise.sql). */
+const storeSql = {
+  exists: sql`SELECT to_regclass('hdb_catalog.hdb_metadata') IS NOT NULL AS exists`,
+  schemaExists: sql`SELECT to_regnamespace('hdb_catalog') IS NOT NULL AS exists`,
+  createSchema: sql`CREATE SCHEMA IF NOT EXISTS hdb_catalog`,
+  createTable: sql`CREATE TABLE IF NOT EXISTS hdb_catalog.hdb_metadata (
+    id integer PRIMARY KEY,
+    metadata json NOT NULL,
+    resource_version integer NOT NULL DEFAULT 1 UNIQUE
+  )`,
+  load: sql`SELECT metadata::text AS metadata, resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1`,
+  upsert: (metadata: Metadata) => sql`INSERT INTO hdb_catalog.hdb_metadata (id, metadata, resource_version) VALUES (1, ${value(JSON.stringify(metadata))}::json, 1)
+    ON CONFLICT (id) DO UPDATE SET metadata = EXCLUDED.metadata,
+      resource_version = hdb_catalog.hdb_metadata.resource_version + 1
+    RETURNING resource_version`,
+};
 
 export interface StoredMetadata {
   metadata: Metadata;
@@ -43,23 +60,23 @@ export class DbMetadataStore implements MetadataStore {
 
   /** Creates hdb_catalog.hdb_metadata when missing; throws when the role may not. */
   async init(): Promise<void> {
-    const { rows } = await this.pool.query<{ exists: boolean }>(storeSql.exists);
+    const { rows } = await run<{ exists: boolean }>(this.pool, storeSql.exists);
     if (rows[0]?.exists) return;
     // CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists; the
     // links_admin role only has CREATE on hdb_catalog (migrations/default/*_roles_and_schemas).
-    const schema = await this.pool.query<{ exists: boolean }>(storeSql.schemaExists);
-    if (!schema.rows[0]?.exists) await this.pool.query(storeSql.createSchema);
-    await this.pool.query(storeSql.createTable);
+    const schema = await run<{ exists: boolean }>(this.pool, storeSql.schemaExists);
+    if (!schema.rows[0]?.exists) await run(this.pool, storeSql.createSchema);
+    await run(this.pool, storeSql.createTable);
   }
 
   async load(): Promise<StoredMetadata | undefined> {
-    const { rows } = await this.pool.query<{ metadata: string; resource_version: number }>(storeSql.load);
+    const { rows } = await run<{ metadata: string; resource_version: number }>(this.pool, storeSql.load);
     const row = rows[0];
     return row && { metadata: JSON.parse(row.metadata) as Metadata, resourceVersion: row.resource_version };
   }
 
   async save(metadata: Metadata): Promise<number> {
-    const { rows } = await this.pool.query<{ resource_version: number }>(storeSql.upsert, [JSON.stringify(metadata)]);
+    const { rows } = await run<{ resource_version: number }>(this.pool, storeSql.upsert(metadata));
     return rows[0]!.resource_version;
   }
 }

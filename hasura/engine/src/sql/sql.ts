@@ -3,6 +3,8 @@
  * `SQL` node; user data enters only through `value()` (a bind parameter) and names only through
  * `identifier()` (always double-quoted). `compile()` turns a node tree into `{text, values}`.
  */
+import type pg from 'pg';
+
 export type SQL = SqlRaw | SqlValue | SqlIdent | SqlList;
 interface SqlRaw { readonly k: 'raw'; readonly text: string }
 interface SqlValue { readonly k: 'value'; readonly v: unknown }
@@ -70,4 +72,13 @@ export function compile(node: SQL): Compiled {
   };
   walk(node);
   return { text: out.join(''), values };
+}
+
+/** Anything that runs a query: a pool or a checked-out client. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/** Compiles `node` and runs it on `db`. */
+export function run<R extends pg.QueryResultRow = Record<string, unknown>>(db: Queryable, node: SQL): Promise<pg.QueryResult<R>> {
+  const { text, values } = compile(node);
+  return db.query<R>(text, values);
 }
