@@ -11,3 +11,4 @@ export * from './runtime.ts';
 export * from './probes.ts';
 export * from './telemetry/metrics.ts';
 export * from './telemetry/scrape.ts';
+export * from './telemetry/tracing.ts';

@@ -1,4 +1,5 @@
 import pino, { type LoggerOptions } from 'pino';
+import { traceFields } from './telemetry/tracing.ts';
 
 /**
  * Paths pino must never print: credentials, cookies, passwords, and presigned URLs' signatures
@@ -23,6 +24,9 @@ export function loggerOptions(name: string, level = 'info'): LoggerOptions {
     name,
     level,
     redact: { paths: redactPaths, censor: '[redacted]' },
+    // Every line written inside a traced request carries its trace and span ids (Fastify's request
+    // logger adds `reqId`, the gateway-assigned X-Request-Id), so logs and traces join both ways.
+    mixin: traceFields,
     serializers: {
       req(req: { method?: string; url?: string; id?: string; headers?: Record<string, unknown> }) {
         return { method: req.method, url: stripSignature(req.url ?? ''), id: req.id };

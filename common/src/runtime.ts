@@ -1,6 +1,7 @@
 import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { onShutdown } from './shutdown.ts';
+import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 /**
  * One lifecycle for every long-running process (core, media, engine, redirect, click worker,
@@ -56,13 +57,28 @@ export async function runProcess<C>(spec: ProcessSpec<C>): Promise<RunningServic
     process.exit(EXIT_CRASH);
   });
   let service: RunningService;
+  // Before anything is built, so the first request and the first query are traced; a no-op unless
+  // OTEL_EXPORTER_OTLP_ENDPOINT is set (telemetry/tracing.ts). Never a reason not to start.
+  const tracing: Tracing = await startTracing({ serviceName: spec.name }).catch((err: unknown) => {
+    log.error({ err }, 'tracing could not start; running without it');
+    return { enabled: false, shutdown: async () => undefined };
+  });
+  if (tracing.enabled) log.info({ endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing on (OTLP/HTTP)');
   try {
     service = await spec.start(config, log);
   } catch (err) {
     log.fatal({ err }, 'start failed');
     process.exit(1);
   }
-  onShutdown(() => service.close(), log, spec.drainTimeoutMs ?? 10_000);
+  // Spans of the drain itself are exported too: the SDK is flushed after the service closed.
+  onShutdown(
+    async () => {
+      await service.close();
+      await tracing.shutdown();
+    },
+    log,
+    spec.drainTimeoutMs ?? 10_000,
+  );
   watchSupervisor(log);
   log.info({ pid: process.pid }, `${spec.name} started`);
   return service;

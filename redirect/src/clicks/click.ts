@@ -10,6 +10,11 @@ export interface Click {
   ua: string;
   referrer: string;
   country: string;
+  /**
+   * The W3C traceparent of the redirect's span, when that request was traced: the worker's batch
+   * span links to it (one batch serves many traces, so a link, not a parent).
+   */
+  tp?: string;
 }
 
 /**
@@ -19,8 +24,12 @@ export interface Click {
  * redirect server's CPU per click (bench/redirect.ts).
  */
 export function packClick(c: Click): string {
-  return `1\t${c.id}\t${c.linkId}\t${c.code}\t${c.ts}\t${c.visitor}\t${noTab(c.ua)}\t${noTab(c.referrer)}\t${c.country}`;
+  const base = `1\t${c.id}\t${c.linkId}\t${c.code}\t${c.ts}\t${c.visitor}\t${noTab(c.ua)}\t${noTab(c.referrer)}\t${c.country}`;
+  // An optional tenth value: older workers never see it (they read nine), newer ones link to it.
+  return c.tp ? `${base}\t${c.tp}` : base;
 }
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/;
 
 const noTab = (s: string) => (s.includes('\t') ? s.replaceAll('\t', ' ') : s);
 
@@ -33,9 +42,9 @@ export function parseClick(fields: string[]): Click | null {
   const m = new Map<string, string>();
   if (fields.length === 2 && fields[0] === 'c') {
     const v = fields[1]!.split('\t');
-    if (v[0] !== '1' || v.length !== 9) return null;
-    const keys = ['', 'id', 'link', 'code', 'ts', 'v', 'ua', 'ref', 'co'];
-    for (let i = 1; i < 9; i++) m.set(keys[i]!, v[i]!);
+    if (v[0] !== '1' || (v.length !== 9 && v.length !== 10)) return null;
+    const keys = ['', 'id', 'link', 'code', 'ts', 'v', 'ua', 'ref', 'co', 'tp'];
+    for (let i = 1; i < v.length; i++) m.set(keys[i]!, v[i]!);
   } else {
     for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
   }
@@ -54,5 +63,6 @@ export function parseClick(fields: string[]): Click | null {
     ua: m.get('ua') ?? '',
     referrer: m.get('ref') ?? '',
     country: m.get('co') ?? '',
+    ...(TRACEPARENT.test(m.get('tp') ?? '') ? { tp: m.get('tp')! } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { passwordTag } from '../links/link.ts';
 import type { LinkStore } from '../links/link-store.ts';
 import type { LinksRepository } from '../links/links.repository.ts';
 import type { ClickProducer } from '../clicks/click-producer.ts';
+import { currentTraceparent } from '@linkport/common';
 import type { Metrics, Route } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
 import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
@@ -124,6 +125,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             ua: ua.slice(0, 512),
             referrer: header(req, 'referer').slice(0, 1024),
             country: country ?? '',
+            tp: currentTraceparent(),
           });
         }
         return;

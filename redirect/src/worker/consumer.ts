@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { pgErrorCode, type Logger } from '@linkport/common';
+import { SpanKind, SpanStatusCode, context, trace, type Link } from '@opentelemetry/api';
+import { linkFromTraceparent, pgErrorCode, type Logger } from '@linkport/common';
 import { parseClick } from '../clicks/click.ts';
 import type { ClickSink } from './click-sink.ts';
 import { enrich, type EnrichedClick } from './enrich.ts';
@@ -143,7 +144,35 @@ export class ClickConsumer {
     return entries.filter((e) => e[1]);
   }
 
+  /**
+   * One span per batch (a consumer span in the messaging conventions' sense), linked to the span of
+   * every redirect whose click it carries — at most 128, the SDK's default link limit — and parent
+   * of the batch's SQL. A no-op tracer when tracing is off.
+   */
   private async process(entries: Entry[]): Promise<void> {
+    const links: Link[] = [];
+    for (const [, fields] of entries) {
+      if (links.length >= 128) break;
+      const tp = fields.length === 2 ? fields[1]!.split('\t')[9] : undefined;
+      const link = linkFromTraceparent(tp);
+      if (link) links.push(link);
+    }
+    const span = tracer.startSpan(`process ${this.opts.stream}`, {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: { 'messaging.system': 'redis', 'messaging.operation.type': 'process', 'messaging.destination.name': this.opts.stream, 'messaging.batch.message_count': entries.length },
+    });
+    try {
+      await context.with(trace.setSpan(context.active(), span), () => this.processBatch(entries));
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async processBatch(entries: Entry[]): Promise<void> {
     const t0 = performance.now();
     const good: EnrichedClick[] = [];
     for (const [id, fields] of entries) {
@@ -218,5 +247,7 @@ function isTransient(err: unknown): boolean {
 function errorText(err: unknown): string {
   return err instanceof Error ? `${pgErrorCode(err) ?? ''} ${err.message}`.trim().slice(0, 500) : String(err).slice(0, 500);
 }
+
+const tracer = trace.getTracer('linkport-click-worker');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,143 @@
+/**
+ * OpenTelemetry tracing for every process, started by the runtime kit (runtime.ts) before the
+ * process builds anything, and flushed after it closed. It does nothing — no provider, no
+ * instrumentation, no context manager — unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then spans go out over OTLP/HTTP (JSON) in batches.
+ *
+ * - Resource: `service.name` (OTEL_SERVICE_NAME or the process name), `service.version`,
+ *   `deployment.environment.name` (and the older `deployment.environment`) from
+ *   LINKPORT_ENVIRONMENT / NODE_ENV, plus OTEL_RESOURCE_ATTRIBUTES — semantic conventions 1.27+.
+ * - Sampler: the SDK's own reading of OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG; we default
+ *   to `parentbased_traceidratio` at 1.0 when unset, so an upstream decision (the gateway's) is
+ *   always followed and `OTEL_TRACES_SAMPLER_ARG=0.01` alone samples 1 % of new traces.
+ * - Instrumentations: http (server and client spans, W3C traceparent in and out), undici (the
+ *   gateway's proxy and fetch), pg (`db.query.text` without parameters, and `pg-pool.connect` so the
+ *   pool wait is its own span), ioredis (statements off: command arguments can be keys and values).
+ *
+ * Our modules are ESM and already loaded when this runs, so the instrumentations cannot hook their
+ * `import`s. Each of these packages is CommonJS, though, and an ESM import of it shares the one
+ * module object (and prototypes) with `require`: requiring them again after `registerInstrumentations`
+ * lets require-in-the-middle patch that shared object in place (`Server.prototype.emit`,
+ * `Client.prototype.query`, `Redis.prototype.sendCommand`), which the already-imported code uses.
+ */
+import { createRequire } from 'node:module';
+import { context, propagation, trace, type Span, type SpanContext, type Link } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+
+export interface TracingOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Tracing {
+  enabled: boolean;
+  /** Exports what is buffered and stops; safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+const disabled: Tracing = { enabled: false, shutdown: async () => undefined };
+let active: Tracing | undefined;
+
+export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true';
+}
+
+/** Starts the SDK once per process (a second call returns the first's handle). */
+export async function startTracing(opts: TracingOptions): Promise<Tracing> {
+  const env = opts.env ?? process.env;
+  if (active) return active;
+  if (!tracingConfigured(env)) return disabled;
+  // Loaded only when tracing is on: a process without an endpoint never pays for the SDK.
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { registerInstrumentations }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/instrumentation'),
+  ]);
+  if (!env.OTEL_TRACES_SAMPLER) {
+    env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
+    env.OTEL_TRACES_SAMPLER_ARG ??= '1';
+  }
+  // pg instrumentation: stable database conventions (`db.query.text`, `db.system.name`).
+  env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'database,http';
+  const environment = env.LINKPORT_ENVIRONMENT ?? env.NODE_ENV ?? 'development';
+  const resource = resourceFromAttributes({
+    'service.name': env.OTEL_SERVICE_NAME ?? opts.serviceName,
+    'service.version': opts.serviceVersion ?? env.npm_package_version ?? '0.1.0',
+    'service.namespace': 'linkport',
+    'deployment.environment.name': environment,
+    'deployment.environment': environment,
+    'process.pid': process.pid,
+  });
+  const provider = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000) })],
+  });
+  // AsyncLocalStorage context manager and the W3C trace-context + baggage propagators.
+  provider.register();
+  const instrumentations = await loadInstrumentations();
+  const unregister = registerInstrumentations({ instrumentations, tracerProvider: provider });
+  // See the header: patch the CommonJS modules our ESM code already imported.
+  const req = createRequire(import.meta.url);
+  for (const id of ['http', 'https', 'pg', 'pg-pool', 'ioredis']) {
+    try {
+      req(id);
+    } catch {
+      // not installed in this process's tree: nothing to patch
+    }
+  }
+  let done: Promise<void> | undefined;
+  active = {
+    enabled: true,
+    shutdown: () =>
+      (done ??= (async () => {
+        unregister();
+        await provider.shutdown().catch(() => undefined);
+        active = undefined;
+      })()),
+  };
+  return active;
+}
+
+async function loadInstrumentations(): Promise<Instrumentation[]> {
+  const [{ HttpInstrumentation }, { UndiciInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] = await Promise.all([
+    import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-undici'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-ioredis'),
+  ]);
+  return [
+    new HttpInstrumentation({
+      // Probes and scrapes are not requests anyone traces.
+      ignoreIncomingRequestHook: (req) => /^\/(health\/|metrics$|ping$)/.test((req.url ?? '').split('?')[0]!.replace(/^\/v1\/(core|media)/, '')),
+    }),
+    new UndiciInstrumentation(),
+    // Statement text only (parameters are never recorded: enhancedDatabaseReporting stays off).
+    new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+    new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (cmd) => cmd }),
+  ];
+}
+
+/** The W3C traceparent of the active span (or of `span`), '' when none is sampled or tracing is off. */
+export function currentTraceparent(span?: Span): string {
+  const sc = (span ?? trace.getActiveSpan())?.spanContext();
+  if (!sc || !trace.isSpanContextValid(sc)) return '';
+  return `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}`;
+}
+
+/** A span link to the context a traceparent names (the click's redirect span), or undefined. */
+export function linkFromTraceparent(traceparent: string | undefined): Link | undefined {
+  if (!traceparent) return undefined;
+  const ctx = propagation.extract(context.active(), { traceparent });
+  const sc: SpanContext | undefined = trace.getSpanContext(ctx);
+  return sc && trace.isSpanContextValid(sc) ? { context: sc } : undefined;
+}
+
+/** The active span's ids for log lines (`trace_id`, `span_id`), or nothing. */
+export function traceFields(): { trace_id: string; span_id: string } | Record<string, never> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const sc = span.spanContext();
+  return trace.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
