@@ -6,16 +6,14 @@
  * `condition`. Servers are plain node:http in this process, measured one after the other with
  * autocannon. Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32).
  */
-import './polyfill.ts';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { createTestDatabase } from '@linkport/devstack/testing';
-import { postgraphile } from 'postgraphile';
-import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
-import { makePgService } from 'postgraphile/adaptors/pg';
-import { grafserv } from 'postgraphile/grafserv/node';
 import { createEngine } from '../src/engine.ts';
 import type { Session } from '../src/contract.ts';
 import { linksMetadata } from '../test/query/fixtures.ts';
@@ -109,17 +107,8 @@ async function main(): Promise<void> {
   });
   const engineUrl = await listen(engineServer);
 
-  const pglPool = new pg.Pool({ connectionString: db.adminUrl, max: 20 });
-  pglPool.on('error', () => undefined);
-  const pgl = postgraphile({
-    extends: [PostGraphileAmberPreset],
-    pgServices: [makePgService({ pool: pglPool, schemas: ['links'] })],
-    grafserv: { graphqlPath: '/graphql', watch: false },
-  });
-  const serv = pgl.createServ(grafserv);
-  const pglServer = http.createServer();
-  await serv.addTo(pglServer);
-  const pglUrl = `${await listen(pglServer)}/graphql`;
+  const pgl = await startPostgraphile(db.adminUrl);
+  const pglUrl = pgl.url;
 
   // Same data from both before measuring.
   const a = (await post(engineUrl, { query: HASURA_QUERY })) as { data?: { links_links: unknown[] }; errors?: unknown };
@@ -137,12 +126,37 @@ async function main(): Promise<void> {
   console.table(rows);
 
   engineServer.close();
-  pglServer.close();
-  await serv.release();
-  await pglPool.end();
+  await pgl.stop();
   await pool.end();
   await db.drop();
   process.exit(0);
+}
+
+/**
+ * PostGraphile runs from bench/postgraphile/, installed there on first use: as a workspace
+ * dependency it would weigh on every `npm ci` (and it asks for Node >= 22).
+ */
+async function startPostgraphile(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = path.join(import.meta.dirname, 'postgraphile');
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'postgraphile'))) {
+    console.log('# installing the comparison (postgraphile) into hasura/engine/bench/postgraphile …');
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('installing postgraphile for the comparison failed');
+  }
+  const child = spawn(process.execPath, [path.join(dir, 'server.mjs')], { cwd: dir, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`postgraphile exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))),
+  };
 }
 
 await main();
