@@ -33,35 +33,16 @@ const SET_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
  * time_limit for the role); it costs a transaction around the statement, so only when asked.
  */
 export async function runJson(pool: pg.Pool, stmt: SQL, timeoutMs?: number): Promise<Record<string, unknown>> {
+  if (timeoutMs !== undefined) {
+    return inTransaction(pool, async (exec) => ((await exec(stmt, '$')).data ?? {}) as Record<string, unknown>, timeoutMs);
+  }
   const { text, values } = compile(stmt);
   const name = statementName(text);
-  const query = name ? { text, values, name } : { text, values };
-  if (timeoutMs === undefined) {
-    try {
-      const res = await pool.query<{ data: Record<string, unknown> }>(query);
-      return res.rows[0]?.data ?? {};
-    } catch (e) {
-      throw mapPgError(e, text);
-    }
-  }
-  let client: pg.PoolClient;
   try {
-    client = await pool.connect();
-  } catch (e) {
-    throw mapPgError(e);
-  }
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    await client.query(SET_TIMEOUT, [String(timeoutMs)]);
-    const res = await client.query<{ data: Record<string, unknown> }>(query);
-    await client.query('COMMIT');
+    const res = await pool.query<{ data: Record<string, unknown> }>(name ? { text, values, name } : { text, values });
     return res.rows[0]?.data ?? {};
   } catch (e) {
-    try { await client.query('ROLLBACK'); } catch { broken = true; }
     throw mapPgError(e, text);
-  } finally {
-    client.release(broken);
   }
 }
 

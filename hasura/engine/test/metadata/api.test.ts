@@ -192,6 +192,41 @@ void test('RQL data queries: insert keeps defaults per row, select, count, updat
   assert.deepEqual([dup.status, dup.body.code], [400, 'constraint-violation']);
 });
 
+void test('RQL update/delete: $inc, $mul, $default, relationship where, returning; refusals are 400s', async (t) => {
+  const { app } = await buildTestApp(t);
+  const sqlText = "CREATE TABLE acc (id serial PRIMARY KEY, n numeric NOT NULL DEFAULT 0, k int DEFAULT 7, owner int); CREATE TABLE own (id int PRIMARY KEY, name text)";
+  const ok = await post(app, '/v1/query', {
+    type: 'bulk',
+    args: [
+      { type: 'run_sql', args: { sql: sqlText } },
+      { type: 'track_table', args: { table: 'acc' } },
+      { type: 'track_table', args: { table: 'own' } },
+      { type: 'create_object_relationship', args: { table: 'acc', name: 'o', using: { manual_configuration: { remote_table: 'own', column_mapping: { owner: 'id' } } } } },
+      { type: 'insert', args: { table: 'own', objects: [{ id: 1, name: 'x' }, { id: 2, name: 'y' }] } },
+      { type: 'insert', args: { table: 'acc', objects: [{ n: '1.5', k: 1, owner: 1 }, { n: 2, owner: 2 }] } },
+    ],
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const upd = await post(app, '/v1/query', {
+    type: 'update',
+    args: { table: 'acc', where: { o: { name: { $eq: 'x' } } }, $inc: { n: 1 }, $mul: { k: 3 }, returning: ['id', 'n', 'k'] },
+  });
+  // numeric comes back as a string (--stringify-numeric-types), like select.
+  assert.deepEqual(upd.body, { affected_rows: 1, returning: [{ id: 1, n: '2.5', k: 3 }] });
+  const def = await post(app, '/v1/query', { type: 'update', args: { table: 'acc', where: { id: 2 }, $default: ['k'], returning: ['k'] } });
+  assert.deepEqual(def.body, { affected_rows: 1, returning: [{ k: 7 }] });
+  const empty = await post(app, '/v1/query', { type: 'update', args: { table: 'acc', where: {} } });
+  assert.deepEqual([empty.status, empty.body.code], [400, 'unexpected-payload']);
+  const unknown = await post(app, '/v1/query', { type: 'update', args: { table: 'acc', where: {}, $set: { nope: 1 } } });
+  assert.deepEqual([unknown.status, unknown.body], [400, { path: '$.args.$set', error: 'column "nope" does not exist', code: 'not-exists' }]);
+  const badWhere = await post(app, '/v1/query', { type: 'delete', args: { table: 'acc', where: { nope: { $eq: 1 } } } });
+  assert.deepEqual([badWhere.status, badWhere.body.code, badWhere.body.path], [400, 'validation-failed', '$.args']);
+  const del = await post(app, '/v1/query', { type: 'delete', args: { table: 'acc', where: { o: { id: { $in: [2] } } }, returning: ['*'] } });
+  assert.deepEqual(del.body, { affected_rows: 1, returning: [{ id: 2, n: '2', k: 7, owner: 2 }] });
+  const evil = await post(app, '/v1/query', { type: 'insert', args: { table: 'own', objects: [{ id: 3, name: "'); DROP TABLE own; --" }], returning: ['name'] } });
+  assert.deepEqual(evil.body, { affected_rows: 1, returning: [{ name: "'); DROP TABLE own; --" }] });
+});
+
 void test('the project metadata boots on the migrated links schema as links_admin (real engine)', async (t) => {
   const { app, db } = await buildTestApp(t, {
     fake: false,
