@@ -154,8 +154,11 @@ void test('an upstream that answers early (413) and closes mid-upload: the clien
   }
   // A 502 is Traefik's answer when the upstream closed before its answer could be read; a reset
   // (the client never sees any answer) is what must not happen.
+  // Which of the two depends on whether the upstream's answer is read before its reset lands (on
+  // Node 24 undici reports the failed write first, every time); the shipped routes put the
+  // buffering middleware in front, so their clients get the gateway's own 413 (test below).
   for (const o of outcomes.keys()) assert.match(o, /^(413 \{"error":\{"code":"PAYLOAD_TOO_LARGE"\}\}|502 Bad Gateway)$/, [...outcomes].join('; '));
-  assert.ok((outcomes.get('413 {"error":{"code":"PAYLOAD_TOO_LARGE"}}') ?? 0) > 0);
+  assert.equal([...outcomes.values()].reduce((a, b) => a + b, 0), 30, 'every request answered');
 });
 
 /** A raw HTTP/1.1 POST: a Content-Length body, or the same bytes chunked. */
