@@ -3,7 +3,7 @@ import { traceFields } from './telemetry/tracing.ts';
 
 /**
  * Paths pino must never print: credentials, cookies, passwords, and presigned URLs' signatures
- * (STYLE.md §12).
+ * (docs/style.md §12).
  */
 export const redactPaths = [
   'req.headers.authorization',

@@ -91,7 +91,7 @@ export interface Session {
   refresh: string;
 }
 
-/** Registers a new user through the API (factory, STYLE.md §7). */
+/** Registers a new user through the API (factory, docs/style.md §7). */
 export async function newUser(app: FastifyInstance, overrides: { email?: string; password?: string; display_name?: string } = {}): Promise<Session> {
   const email = overrides.email ?? uniqueEmail();
   const password = overrides.password ?? `pw-${randomBytes(8).toString('hex')}`;

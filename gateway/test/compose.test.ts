@@ -1,5 +1,5 @@
 /**
- * No Docker engine runs here, so the production path is checked statically (DESIGN.md "Two ways
+ * No Docker engine runs here, so the production path is checked statically (docs/architecture.md "Two ways
  * to run"): docker-compose.yml, the Dockerfiles, .env.example and the Traefik static files.
  */
 import test from 'node:test';
@@ -68,7 +68,7 @@ void test('image tags are pinned', () => {
     else assert.match(s.image, /^linkport\/[\w-]+:\$\{LINKPORT_VERSION:-[\w.-]+\}$/, `${name}: our images are tagged by LINKPORT_VERSION`);
     assert.doesNotMatch(s.image, /:latest$/);
   }
-  assert.equal(services.traefik!.image, 'traefik:v3.7.9', 'the Node gateway mirrors Traefik v3.7 semantics (research §0)');
+  assert.equal(services.traefik!.image, 'traefik:v3.7.9', 'the Node gateway mirrors Traefik v3.7 semantics (docs/research/traefik-v3.md §0)');
 });
 
 void test('every ${VAR} used by compose is documented in .env.example, and nothing more', () => {

@@ -1,5 +1,5 @@
 /**
- * Ports of traefik `pkg/middlewares/auth/forward_test.go` (research §1.8, cases 1–19) against a
+ * Ports of traefik `pkg/middlewares/auth/forward_test.go` (docs/research/traefik-v3.md §1.8, cases 1–19) against a
  * real auth server and a real backend on port 0.
  */
 import test from 'node:test';

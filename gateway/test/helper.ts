@@ -1,4 +1,4 @@
-/** Real servers on port 0 (STYLE.md): upstreams, an auth server, and a gateway in front of them. */
+/** Real servers on port 0 (docs/style.md §7): upstreams, an auth server, and a gateway in front of them. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';

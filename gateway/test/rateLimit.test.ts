@@ -1,5 +1,5 @@
 /**
- * Port of traefik `pkg/middlewares/ratelimiter/rate_limiter_test.go` (research §1.8). The load
+ * Port of traefik `pkg/middlewares/ratelimiter/rate_limiter_test.go` (docs/research/traefik-v3.md §1.8). The load
  * tables run on a simulated clock against the same limiter the middleware uses (a request counts
  * when it is forwarded, delayed or not), so the 60-second cases take milliseconds; the behaviour
  * on the wire (429 shape, shaping delay, sources) is tested through a real gateway.

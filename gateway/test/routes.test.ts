@@ -1,6 +1,6 @@
 /**
  * The shipped gateway/dynamic files, rendered with an environment, against real upstreams: the
- * DESIGN.md request-path table (routes, auth, limits, Hasura paths, redirect catch-all).
+ * docs/architecture.md "Request paths" table (routes, auth, limits, Hasura paths, redirect catch-all).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';

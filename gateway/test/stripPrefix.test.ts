@@ -1,4 +1,4 @@
-/** Port of traefik `pkg/middlewares/stripprefix/strip_prefix_test.go` (research §1.8). */
+/** Port of traefik `pkg/middlewares/stripprefix/strip_prefix_test.go` (docs/research/traefik-v3.md §1.8). */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { call, gateway, route, upstream } from './helper.ts';

@@ -1,4 +1,4 @@
-/** WebSocket pass-through (research §1.4; traefik integration/websocket_test.go TestBase, TestHeaderAreForwarded). */
+/** WebSocket pass-through (docs/research/traefik-v3.md §1.4; traefik integration/websocket_test.go TestBase, TestHeaderAreForwarded). */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';

@@ -15,7 +15,7 @@ import { LauncherError } from './errors.ts';
 
 /**
  * PostgreSQL, Redis and S3: embedded by default, replaced by a real server when its env override is
- * set (DESIGN.md "Two ways to run"). Each `start*` returns what the services need plus a `stop`.
+ * set (docs/architecture.md "Two ways to run"). Each `start*` returns what the services need plus a `stop`.
  */
 
 export interface Part {

@@ -38,14 +38,14 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
 }
 
-/** Builds the media service; never listens (STYLE.md "App vs server"). */
+/** Builds the media service; never listens (docs/style.md §1 "App vs server"). */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
       opts.logger === false
         ? false
         : { ...loggerOptions('media-service', config.LOG_LEVEL), ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    // The gateway propagates request ids (DESIGN.md "Observability").
+    // The gateway propagates request ids (docs/architecture.md "Observability").
     requestIdHeader: 'x-request-id',
     bodyLimit: 64 * 1024,
     return503OnClosing: true,

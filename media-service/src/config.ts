@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { envBool, envList, envPort, logLevel, loadConfig } from '@linkport/common';
 import { parseTypeLimits, parseBytes, defaultTypeLimits } from './modules/assets/policy.ts';
 
-/** Presigned upload URLs live at most 10 minutes (issue spec); R2 allows 1 s–7 days (research §3). */
+/** Presigned upload URLs live at most 10 minutes (issue spec); R2 allows 1 s–7 days (docs/research/storage.md §3). */
 export const MAX_UPLOAD_URL_TTL_SECONDS = 600;
 
 const bytes = z.string().transform((s, ctx) => {
@@ -37,7 +37,7 @@ export const configSchema = z.object({
   S3_BUCKET: z.string().min(3).max(63),
   S3_FORCE_PATH_STYLE: envBool.default(true),
   /**
-   * Workarounds for the local @20minutes/s3rver (research §4.2; see storage/client.ts): `auto` turns
+   * Workarounds for the local @20minutes/s3rver (docs/research/storage.md §4.2; see storage/client.ts): `auto` turns
    * them on for loopback endpoints only; `true`/`false` force them.
    */
   S3_EMULATOR_COMPAT: z.enum(['auto', 'true', 'false']).default('auto'),
@@ -71,7 +71,7 @@ export const configSchema = z.object({
   MEDIA_TYPE_LIMITS: typeLimits.default(defaultTypeLimits),
   /** Uploads at least this large use multipart unless the client chooses. */
   MEDIA_MULTIPART_THRESHOLD_BYTES: bytes.default(100 * 1024 ** 2),
-  /** S3/R2 parts are 5 MiB–5 GiB, all non-trailing parts equal on R2 (research §3). */
+  /** S3/R2 parts are 5 MiB–5 GiB, all non-trailing parts equal on R2 (docs/research/storage.md §3). */
   MEDIA_MULTIPART_PART_SIZE_BYTES: bytes
     .pipe(z.number().min(5 * 1024 ** 2).max(5 * 1024 ** 3 - 5 * 1024 ** 2))
     .default(16 * 1024 ** 2),

@@ -68,7 +68,7 @@ void test('setupBucket creates a missing bucket and applies CORS (the launcher/c
   assert.deepEqual(cors.CORSRules?.[0]?.AllowedOrigins, [ORIGIN]);
 
   // The local S3's access front checks signatures over the path as sent, as S3 does, so the
-  // bucket-level `/bucket/` calls that bare s3rver refused (research §4.2) now pass without the
+  // bucket-level `/bucket/` calls that bare s3rver refused (docs/research/storage.md §4.2) now pass without the
   // trailing-slash workaround too; createS3Client keeps it for a bare s3rver.
   const plain = createS3Client({ ...settings, emulatorCompat: 'false' });
   t.after(() => plain.destroy());

@@ -13,7 +13,7 @@ void test('a presigned PUT succeeds with the promised headers and complete marks
   assert.deepEqual(up.upload.headers, { 'content-type': 'image/png', 'content-length': '1000', 'if-none-match': '*' });
   const signed = new URL(up.upload.url).searchParams.get('X-Amz-SignedHeaders');
   assert.equal(signed, 'content-length;content-type;host;if-none-match');
-  // No default flexible-checksum params (research §3 "SDK gotcha").
+  // No default flexible-checksum params (docs/research/storage.md §3 "SDK gotcha").
   assert.equal(new URL(up.upload.url).searchParams.get('x-amz-checksum-crc32'), null);
   const expires = Number(new URL(up.upload.url).searchParams.get('X-Amz-Expires'));
   assert.ok(expires <= 600 && expires > 0);

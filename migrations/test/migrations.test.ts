@@ -86,7 +86,7 @@ void test('a failing migration rolls back whole and leaves no state', async (t) 
   });
 });
 
-// DESIGN.md's grants table: each service role reaches its own schema and nothing else.
+// docs/architecture.md's grants table: each service role reaches its own schema and nothing else.
 const refusals: Array<[role: keyof typeof testRolePasswords, sql: string]> = [
   ['core_service', 'SELECT * FROM media.assets'],
   ['core_service', 'SELECT * FROM links.links'],

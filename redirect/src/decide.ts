@@ -31,7 +31,7 @@ const IOS = /\b(iPhone|iPad|iPod)\b/;
 const ANDROID = /\bAndroid\b/;
 
 /**
- * The rules of one link for one request, in the order peers apply them (peers.md §2: Dub's
+ * The rules of one link for one request, in the order peers apply them (docs/research/peers.md §2: Dub's
  * middleware, Sink's 1.redirect.ts): inactive → 404; expired → expired_url or 410; click limit → 410;
  * password → interstitial; then device, country, A/B to pick the target. Pure: no I/O, no clock.
  */
@@ -101,7 +101,7 @@ export function buildLocation(target: string, utm: [string, string][], query: st
 /**
  * RFC 9110 §15.4: 301 and 308 are permanent and "cacheable by default", 302 and 307 are not.
  * Browsers keep a cached permanent redirect indefinitely, so later edits and repeat clicks never
- * reach us (YOURLS#1964, #1832; peers.md §3.6). Permanent answers therefore get a short max-age
+ * reach us (YOURLS#1964, #1832; docs/research/peers.md §3.6). Permanent answers therefore get a short max-age
  * (Bitly sends ≈90 s, shlink#746), never beyond the link's expiry, `private` when the target depends
  * on who asks, and no caching at all behind a password. Temporary answers are never stored.
  */

@@ -2,7 +2,7 @@ import { createHmac, hash as oneShotHash, randomBytes, timingSafeEqual } from 'n
 
 /**
  * Visitor hashes: SHA-256 over a daily salt, the IP and the user agent. The salt is
- * HMAC(secret, UTC date), so unique visitors count per day, the raw IP is never stored (DESIGN.md),
+ * HMAC(secret, UTC date), so unique visitors count per day, the raw IP is never stored (docs/architecture.md "Redirect and clicks"),
  * and hashes of different days cannot be joined — the approach Plausible documents for cookieless
  * counting. A salted one-shot hash rather than an HMAC per request: measured 0.5 µs against 2.1 µs on
  * the hot path, and length extension is no concern for a pseudonym nobody verifies.

@@ -1,4 +1,4 @@
-/** Milliseconds since the epoch. Injected so tests can move time without sleeping (STYLE.md §7). */
+/** Milliseconds since the epoch. Injected so tests can move time without sleeping (docs/style.md §7). */
 export type Clock = () => number;
 
 export const systemClock: Clock = () => Date.now();

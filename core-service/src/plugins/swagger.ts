@@ -39,7 +39,7 @@ function tidy(doc: OpenApiDoc): OpenApiDoc {
   return doc;
 }
 
-/** OpenAPI 3 generated from the routes' zod schemas (STYLE.md §2), plus Swagger UI. */
+/** OpenAPI 3 generated from the routes' zod schemas (docs/style.md §2), plus Swagger UI. */
 export async function swaggerPlugin(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {

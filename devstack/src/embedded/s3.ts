@@ -35,7 +35,7 @@ export interface RunningS3 {
 
 /**
  * Bucket CORS for browser uploads: PUT/GET/HEAD, the headers media's presigned PUTs sign allowed,
- * ETag exposed (research §3). Keep in step with media-service/src/storage/cors.ts, which applies
+ * ETag exposed (docs/research/storage.md §3). Keep in step with media-service/src/storage/cors.ts, which applies
  * the same rule at boot (workspaces do not import each other).
  */
 export function corsXml(origins: string[]): string {

@@ -1,5 +1,5 @@
 /**
- * Request ids (DESIGN.md "Observability"): keep an incoming X-Request-Id, else generate one, and
+ * Request ids (docs/architecture.md "Observability"): keep an incoming X-Request-Id, else generate one, and
  * echo it on the response. OSS Traefik has no such middleware, so production loads the same logic as
  * a local Yaegi plugin (gateway/plugins-local/src/github.com/linkport/requestid/requestid.go); its
  * dynamic configuration is `plugin: { requestid: { headerName } }` in both gateways.

@@ -1,6 +1,6 @@
 /**
  * Response comparison, a port of upstream's `validate.py` (`check_query`,
- * `assert_graphql_resp_expected`, `collapse_order_not_selset`; research §E.3, suite README):
+ * `assert_graphql_resp_expected`, `collapse_order_not_selset`; docs/research/hasura-v2.md §E.3, docs/hasura-suite.md):
  * objects reached through a field with a sub-selection compare with key order (walking `data`
  * along the first operation's selection set by field name); leaves, `errors` and the top-level
  * response compare without; if the walk fails (aliases ≠ names, fragments…) nothing is ordered.

@@ -3,7 +3,7 @@
  *   [--admin-secret S] [--transport http,websocket] [--list-failures] [--suite DIR] [--json FILE]
  *   [--normalize-old-messages]  (2022 YAML's `field "x"` quoting compared as HEAD's `field 'x'`)
  *
- * Runs Hasura's own test data (../shared/hasura-suite) against `--url` (any engine, real Hasura
+ * Runs Hasura's own test data (docs/hasura-suite.md) against `--url` (any engine, real Hasura
  * included) or, by default, against our engine started in process on a throwaway database.
  * One line per case, then per-directory counts and `N passed, N failed, N skipped`; exit 1 on
  * any failure.

@@ -1,5 +1,5 @@
 /**
- * The conformance runner (suite README "How a directory runs"; research §E.5): per manifest class,
+ * The conformance runner (docs/hasura-suite.md "How a directory runs"; docs/research/hasura-v2.md §E.5): per manifest class,
  * its fixtures in upstream's order (setup/teardown per class or per test, mutation schema/values
  * files, the v2 metadata-API style), every case over each transport of the class, header-less
  * cases twice (without and with `X-Hasura-Role: admin`), teardown always.
@@ -20,7 +20,7 @@ export interface RunOptions {
   missingExtensions?: string[];
   /** Applied to `run_sql` text of fixture files only (environment gaps, reported by the caller). */
   sqlRewrites?: Array<[RegExp, string]>;
-  /** Rewrite 2022-era expected messages to HEAD quoting (`field "x"` → `field 'x'`; research §B.3). */
+  /** Rewrite 2022-era expected messages to HEAD quoting (`field "x"` → `field 'x'`; docs/research/hasura-v2.md §B.3). */
   normalizeOldMessages?: boolean;
   log?: (line: string) => void;
 }

@@ -1,5 +1,5 @@
 /**
- * The suite on disk (../shared/hasura-suite, README there): manifest classes, their fixture style,
+ * The suite on disk (docs/hasura-suite.md): manifest classes, their fixture style,
  * and the YAML files each test runs.
  */
 import fs from 'node:fs';
@@ -48,7 +48,7 @@ export const defaultSuiteDir = path.resolve(process.env.LINKPORT_HASURA_SUITE ??
 /** `undefined` when the suite is there; else why the suite tests cannot run (for a skip or a failure). */
 export function suiteMissing(dir = defaultSuiteDir): string | undefined {
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return undefined;
-  return `Hasura's test suite is not at ${dir}: set LINKPORT_HASURA_SUITE to a copy of shared/hasura-suite (its README says what it holds)`;
+  return `Hasura's test suite is not at ${dir}: set LINKPORT_HASURA_SUITE to a copy of the Hasura suite (docs/hasura-suite.md says what it holds)`;
 }
 
 /** Test options: skip with the reason when the suite is absent, unless it is required (CI). */

@@ -50,7 +50,7 @@ const schema = z
     ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().positive().default(100),
     ENGINE_WS_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().positive().default(300),
     ENGINE_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
-    /** Live-query polling interval in milliseconds (research §C.5). */
+    /** Live-query polling interval in milliseconds (docs/research/hasura-v2.md §C.5). */
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
   })
   .superRefine((env, ctx) => {

@@ -1,6 +1,6 @@
 /**
  * The query engine: metadata → introspection → per-role schema → validation → compile → execute
- * (STYLE.md "the engine by phase"). One SQL statement per operation.
+ * (docs/style.md §5 "The engine by phase"). One SQL statement per operation.
  */
 import { parse, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type pg from 'pg';
@@ -26,7 +26,7 @@ const PLACEHOLDER = "There are no queries available to the current role. Either 
 
 interface State { model: Model; schemas: Map<string, GraphQLSchema>; apiLimits: ApiLimits }
 
-/** Views take mutations only when PostgreSQL can write through them (`isMutable`, research §A.4). */
+/** Views take mutations only when PostgreSQL can write through them (`isMutable`, docs/research/hasura-v2.md §A.4). */
 const VIEW_MUTABILITY = `SELECT n.nspname AS schema, c.relname AS name, pg_relation_is_updatable(c.oid, true) AS bits
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN unnest($1::text[], $2::text[]) AS w(s, t) ON w.s = n.nspname AND w.t = c.relname WHERE c.relkind = 'v'`;
@@ -199,7 +199,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     const ctx = new CompileContext(state.model, session, stringify, backendOnly);
     let dbData: Record<string, unknown> = {};
     if (resolved.kind === 'mutation') {
-      // Root fields run in order, in one transaction; any error rolls all of them back (research §D).
+      // Root fields run in order, in one transaction; any error rolls all of them back (docs/research/hasura-v2.md §D).
       if (dbFields.length) dbData = await inTransaction(dbPool, async (exec) => {
         const out: Record<string, unknown> = {};
         for (const f of dbFields) out[f.alias] = await runMutationField(ctx, f, exec);

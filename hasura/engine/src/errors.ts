@@ -1,6 +1,6 @@
 /**
  * The engine's one error type: Hasura's `QErr` (server/lib/hasura-base/src/Hasura/Base/Error.hs:
- * `qePath`, `qeStatus`, `qeError`, `qeCode`, `qeInternal`; research §B.4). Every refusal — of a
+ * `qePath`, `qeStatus`, `qeError`, `qeCode`, `qeInternal`; docs/research/hasura-v2.md §B.4). Every refusal — of a
  * GraphQL operation, an admin command, a credential — is a QErr; the HTTP layer only chooses the
  * encoding and whether the status is kept:
  *   - `/v1/metadata`, `/v1/query`, `/v2/query`: `encodeQErr` `{"path", "error", "code", "internal"?}`

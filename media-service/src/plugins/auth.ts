@@ -49,7 +49,7 @@ export function identityFrom(payload: JWTPayload): Identity {
 
 /**
  * Identity comes only from a JWT verified against core's JWKS (iss, aud, exp checked by jose); the
- * gateway's X-User-* headers are never trusted alone (DESIGN.md "Identity and auth"). The remote
+ * gateway's X-User-* headers are never trusted alone (docs/architecture.md "Identity and auth"). The remote
  * key set is cached by jose and refetched on an unknown `kid`, so core's key rotation needs nothing.
  */
 export function createAuth(config: Config, keys?: JWTVerifyGetKey): Auth {

@@ -5,7 +5,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-pro
 
 export const OPENAPI_PATH = '/v1/media/openapi.json';
 
-/** OpenAPI from the routes' zod schemas (STYLE.md §2); the committed copy is media-service/openapi.json. */
+/** OpenAPI from the routes' zod schemas (docs/style.md §2); the committed copy is media-service/openapi.json. */
 export async function swaggerPlugin(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {

@@ -11,13 +11,13 @@ export interface S3Settings {
 }
 
 /**
- * One client for R2, S3 and MinIO (research §3, §4.2):
+ * One client for R2, S3 and MinIO (docs/research/storage.md §3, §4.2):
  * - region `auto`: R2's only region; `us-east-1`/empty alias to it, so the same value suits MinIO.
  * - forcePathStyle: `host/bucket/key` works on every target, including an IP endpoint and a
  *   `localhost` one (virtual-host style would resolve `bucket.localhost`).
  * - WHEN_REQUIRED checksums: since client-s3 v3.729 the default flexible checksums put
  *   `x-amz-checksum-crc32=AAAAAA==` (CRC of an empty body) into presigned PUT URLs, which R2, S3 and
- *   MinIO then reject for any non-empty upload (aws-sdk-js-v3 flexible-checksums change; research §3
+ *   MinIO then reject for any non-empty upload (aws-sdk-js-v3 flexible-checksums change; docs/research/storage.md §3
  *   "SDK gotcha").
  */
 export function createS3Client(s: S3Settings): S3Client {
@@ -34,7 +34,7 @@ export function createS3Client(s: S3Settings): S3Client {
 }
 
 /**
- * Whether to work around @20minutes/s3rver's SigV4 deviations (research §4.2): the local `npm start`
+ * Whether to work around @20minutes/s3rver's SigV4 deviations (docs/research/storage.md §4.2): the local `npm start`
  * and test emulator listens on a loopback address; R2, S3 and MinIO (compose) need no workaround.
  */
 export function emulatorCompat(s: S3Settings): boolean {
@@ -45,7 +45,7 @@ export function emulatorCompat(s: S3Settings): boolean {
 }
 
 /**
- * Works around a bug of the local emulator @20minutes/s3rver 4.0.4 (research §4.2 "Bug"): for
+ * Works around a bug of the local emulator @20minutes/s3rver 4.0.4 (docs/research/storage.md §4.2 "Bug"): for
  * header-signed bucket-level calls (CreateBucket, HeadBucket, PutBucketCors, ListObjectsV2) the SDK
  * signs the path-style path `/bucket/` while the server canonicalises it to `/bucket`, so every such
  * call fails with 403 SignatureDoesNotMatch. Rewriting the path at the `build` step — before the

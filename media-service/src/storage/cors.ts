@@ -9,7 +9,7 @@ import {
 import { createS3Client, type S3Settings } from './client.ts';
 
 /**
- * Bucket CORS for browser uploads straight to storage (R2 docs `r2/buckets/cors.mdx`; research §3):
+ * Bucket CORS for browser uploads straight to storage (R2 docs `r2/buckets/cors.mdx`; docs/research/storage.md §3):
  * PUT for the presigned upload, GET/HEAD for downloads; request headers listed explicitly (reports
  * say `AllowedHeaders: ["*"]` did not work on R2); `ETag` exposed, since a browser must read each
  * part's ETag to complete a multipart upload. Origins are exact `scheme://host[:port]`.

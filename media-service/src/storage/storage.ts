@@ -45,7 +45,7 @@ const nameOf = (err: unknown) => (err as { name?: string }).name ?? 'Error';
 /**
  * The storage operations media-service needs, on one bucket. Presigning is local (no request): it
  * signs `content-type` and `content-length` explicitly, because @aws-sdk/s3-request-presigner marks
- * content-type unsignable by default and so would let a client upload anything (research §3
+ * content-type unsignable by default and so would let a client upload anything (docs/research/storage.md §3
  * "Enforcing size and content type"; aws-sdk-js-v3#3497). A PUT signature cannot express a range,
  * so it pins the exact size the policy accepted.
  */
@@ -66,7 +66,7 @@ export class Storage {
     // The local S3 (devstack's access front before s3rver) enforces the precondition too.
     const headers: Record<string, string> = { 'content-type': o.contentType, 'content-length': String(o.size), 'if-none-match': '*' };
     // A signed x-amz-checksum-sha256 pins the content itself; it must stay a header (not hoisted to
-    // the query) so storage verifies the body against it (research §3 "Checksums").
+    // the query) so storage verifies the body against it (docs/research/storage.md §3 "Checksums").
     if (o.checksumSha256) headers['x-amz-checksum-sha256'] = o.checksumSha256;
     const unhoistable = o.checksumSha256 ? { unhoistableHeaders: new Set(['x-amz-checksum-sha256']) } : {};
     const expiresAt = new Date(Date.now() + o.expiresIn * 1000);

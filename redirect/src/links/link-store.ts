@@ -21,7 +21,7 @@ const NEGATIVE = 'null';
 export const redisLinkKey = (code: string) => `link:${code}`;
 
 /**
- * Three tiers: in-process LRU (short TTL; about a 10x lever over Redis alone, peers.md §4
+ * Three tiers: in-process LRU (short TTL; about a 10x lever over Redis alone, docs/research/peers.md §4
  * "wormholes", and Dub's 5 s LRU) → Redis `link:{code}` shared by every node → PostgreSQL.
  * Unknown codes are cached negatively for a few seconds so scans of random codes cannot flood
  * PostgreSQL. Every tier is evicted on `link_changed` (see invalidation.ts); TTLs bound staleness

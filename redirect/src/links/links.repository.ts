@@ -5,7 +5,7 @@ const COLUMNS = `id, code, destination, redirect_type, forward_query, utm_source
   utm_term, utm_content, status, expires_at, expired_url, max_clicks, click_count, password, ios_url,
   android_url, geo_targets, ab_variants, title, created_at`;
 
-/** Reads of links.links for the redirect_service role (SELECT only, DESIGN.md "Data"). */
+/** Reads of links.links for the redirect_service role (SELECT only, docs/architecture.md "Data"). */
 export class LinksRepository {
   constructor(private readonly pool: Pool) {}
 

@@ -32,7 +32,7 @@ export interface ConsumerStats {
 /**
  * One member of the consumer group: XREADGROUP batches → enrich → one transaction (ClickSink) →
  * XACK after COMMIT. Entries left pending by a dead member are taken over with XAUTOCLAIM once idle
- * for claimIdleMs (Redis 7 reply: [cursor, entries, deleted ids]; storage-postgres-redis.md §6).
+ * for claimIdleMs (Redis 7 reply: [cursor, entries, deleted ids]; docs/research/storage.md §6).
  * An entry that keeps failing on its own data (SQLSTATE class 22/23) after maxDeliveries deliveries,
  * or that is not a click at all, is copied to the dead-letter stream with its error and acked.
  * Connection failures never dead-letter: the batch stays pending and is retried.

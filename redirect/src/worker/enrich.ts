@@ -14,7 +14,7 @@ export interface EnrichedClick extends Click {
 
 /**
  * Link-preview fetchers and scanners that isbot 5 does not name (checked against its pattern list);
- * previews are the main source of phantom clicks (shlink#900, #1613; dub#1860; peers.md §3.2).
+ * previews are the main source of phantom clicks (shlink#900, #1613; dub#1860; docs/research/peers.md §3.2).
  */
 const EXTRA_BOTS = /(preview|unfurl|scanner|headless|lighthouse|embedly|outbrain|skypeuripreview|bitlybot|vkshare|w3c_validator)/i;
 

@@ -3,7 +3,7 @@ import type { Logger, Pool } from '@linkport/common';
 /**
  * Keeps monthly partitions of links.clicks ahead of time (this month and the next two) and, when a
  * retention is configured, drops whole months past it — DROP TABLE of a partition instead of a
- * DELETE over millions of rows (shlink#2080, YOURLS#3750 in peers.md §3.5). Both functions are
+ * DELETE over millions of rows (shlink#2080, YOURLS#3750 in docs/research/peers.md §3.5). Both functions are
  * SECURITY DEFINER in the links migration.
  */
 export async function maintainPartitions(pool: Pool, retentionMonths: number, log: Logger): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from '@linkport/common';
 
-/** Security-relevant events, kept after the user is gone (no FK; DESIGN.md "Identity and auth"). */
+/** Security-relevant events, kept after the user is gone (no FK; docs/architecture.md "Identity and auth"). */
 export type AuditAction =
   | 'user.registered'
   | 'login.succeeded'

@@ -19,7 +19,7 @@ import { AUTH_QUERY_PARAMS, STREAMING_PAYLOAD, UNSIGNED_PAYLOAD, verifySigV4, ty
  * - keys and buckets that s3rver's filesystem store would resolve outside its directory (`.`/`..`
  *   segments, NUL) are refused — S3 treats them as plain names, s3rver as paths.
  * Verified requests go on to s3rver without their signature (s3rver's own V4 check has known
- * deviations — research §4.2 — and only knows its fixed key).
+ * deviations — docs/research/storage.md §4.2 — and only knows its fixed key).
  */
 export interface FrontOptions {
   upstreamPort: number;

@@ -1,5 +1,5 @@
 /**
- * Builds `conformance/upstream/` (a suite in the shape of ../shared/hasura-suite: `manifest.json` +
+ * Builds `conformance/upstream/` (a suite in the shape of the Hasura suite, docs/hasura-suite.md: `manifest.json` +
  * `queries/**` data files) from a local git copy of Hasura's public repository:
  *
  *   node --import tsx conformance/upstream/extract.ts <git-dir> [<commit>]

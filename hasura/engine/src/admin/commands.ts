@@ -1,5 +1,5 @@
 /**
- * The admin APIs' commands (research §C.2): `POST /v1/metadata` (pg_* names), `POST /v1/query`
+ * The admin APIs' commands (docs/research/hasura-v2.md §C.2): `POST /v1/metadata` (pg_* names), `POST /v1/query`
  * (legacy names, plus RQL data queries and run_sql) and `POST /v2/query` (run_sql, data queries).
  * A request — one command or a `bulk` — runs in one database transaction against a copy of the
  * metadata; the copy becomes the live metadata only when everything succeeded.

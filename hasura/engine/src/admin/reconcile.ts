@@ -1,5 +1,5 @@
 /**
- * What run_sql's DDL does to metadata (research §C.2; Hasura's RunSQL.hs `withMetadataCheck`):
+ * What run_sql's DDL does to metadata (docs/research/hasura-v2.md §C.2; Hasura's RunSQL.hs `withMetadataCheck`):
  * the tracked tables are looked up by oid before and after the SQL, inside the same transaction.
  * A dropped table is untracked; a renamed table or column is followed; objects of other tables
  * that depend on something dropped (relationships to a dropped table, permissions or

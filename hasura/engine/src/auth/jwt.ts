@@ -2,7 +2,7 @@
  * JWT mode (docs/docs/auth/authentication/jwt.mdx; server/src-lib/Hasura/Server/Auth/JWT.hs
  * `processJwt`, `parseClaimsMap`): the token from the configured header, verified, its Hasura
  * claims read from the namespace (or `claims_map`), the role checked against the allowed roles.
- * Error messages and codes are Hasura's (research §B.4); statuses are 400 as in Hasura
+ * Error messages and codes are Hasura's (docs/research/hasura-v2.md §B.4); statuses are 400 as in Hasura
  * (test_jwt.py expects 400 on /v1alpha1/graphql).
  */
 import {

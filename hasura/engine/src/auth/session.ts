@@ -1,6 +1,6 @@
 /**
  * Resolving a request's Session, mode by mode, as Hasura's `getUserInfoWithExpTime` does
- * (server/src-lib/Hasura/Server/Auth.hs; research §B.1):
+ * (server/src-lib/Hasura/Server/Auth.hs; docs/research/hasura-v2.md §B.1):
  *   - no admin secret configured: admin, or the role in `x-hasura-role`, vars from headers;
  *   - admin secret: the right secret → admin (impersonating `x-hasura-role` if sent); a wrong
  *     one → 401; none → the unauthorized role if configured, else 401;

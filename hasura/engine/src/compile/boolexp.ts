@@ -5,7 +5,7 @@ import { QErr } from '../errors.ts';
 import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
 
 /**
- * Boolean expressions → SQL (GraphQL/Schema/BoolExp.hs, Translate/BoolExp.hs; research §A.2).
+ * Boolean expressions → SQL (GraphQL/Schema/BoolExp.hs, Translate/BoolExp.hs; docs/research/hasura-v2.md §A.2).
  * Two dialects: a user `where` (GraphQL names, target tables' permission filters applied through
  * relationships), and a permission filter (column names, `$`-operators, session variables,
  * `_exists`, `_c*` column comparisons).
@@ -156,7 +156,7 @@ function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: 
   const bin = BIN[op];
   if (bin) {
     const rhs = operand(b, col, v);
-    // Permission `_eq` is null-safe (research §D, explain/permissions_query.yaml). Session variables
+    // Permission `_eq` is null-safe (docs/research/hasura-v2.md §D, explain/permissions_query.yaml). Session variables
     // and non-null literals can never be NULL, so only a literal null needs the IS NULL branch —
     // which keeps `col = $1` index- and order-friendly under generic plans.
     if (b.perm && op === '_eq' && v === null) return sql`(${lhs} IS NULL)`;

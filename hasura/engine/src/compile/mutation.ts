@@ -10,7 +10,7 @@ import { columnValue, isSessionVar, nameLiteral, typeSql, type CompileContext } 
 import { object, selectList } from './select.ts';
 
 /**
- * Mutation root fields (research §D "Mutations"; Hasura Translate/{Insert,Update,Delete,Returning}.hs,
+ * Mutation root fields (docs/research/hasura-v2.md §D "Mutations"; Hasura Translate/{Insert,Update,Delete,Returning}.hs,
  * Execute/Insert.hs). Each field is one statement
  *   WITH "_mr" AS (INSERT … | UPDATE … | DELETE … RETURNING *, <check> AS "__check")
  *   SELECT <affected_rows / returning over "_mr"> AS data, bool_and("__check") AS ok
@@ -162,7 +162,7 @@ SELECT (SELECT json_agg(row_to_json(${CTE}))::text FROM ${CTE}) AS data, ${check
 /**
  * `INSERT INTO t AS a (cols) VALUES … [ON CONFLICT ON CONSTRAINT c DO UPDATE SET … WHERE <update
  * filter> AND <where> | DO NOTHING] RETURNING *, <check> AS "__check"`; for upserts the check is
- * the insert check on new rows and the update check on updated ones (`xmax = 0`, research §D).
+ * the insert check on new rows and the update check on updated ones (`xmax = 0`, docs/research/hasura-v2.md §D).
  */
 function insertStatement(ctx: CompileContext, table: TableModel, rows: RowInput[], oc: OnConflict | null, perms: { ins: InsertPerm; upd: UpdatePerm | undefined }): SQL {
   const a = ctx.alias();

@@ -8,7 +8,7 @@ import { functionCall } from './functions.ts';
 
 /**
  * All database root fields of one operation → ONE statement returning one JSON object keyed by
- * response name, in selection order (Hasura runs one statement per root field, research §D;
+ * response name, in selection order (Hasura runs one statement per root field, docs/research/hasura-v2.md §D;
  * we fold them so a request is one round trip). Mutations will add their CTEs here.
  */
 export function compileQueryRoot(ctx: CompileContext, fields: ResolvedField[]): SQL {

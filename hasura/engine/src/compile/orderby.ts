@@ -4,7 +4,7 @@ import { boolExp } from './boolexp.ts';
 import type { CompileContext } from './context.ts';
 import { computedCall } from './functions.ts';
 
-/** `order_by` enum → SQL (Postgres/Instances/Schema.hs `orderByOperators`; research §A.3). */
+/** `order_by` enum → SQL (Postgres/Instances/Schema.hs `orderByOperators`; docs/research/hasura-v2.md §A.3). */
 const DIRECTIONS: Record<string, string> = {
   asc: 'ASC NULLS LAST', asc_nulls_first: 'ASC NULLS FIRST', asc_nulls_last: 'ASC NULLS LAST',
   desc: 'DESC NULLS FIRST', desc_nulls_first: 'DESC NULLS FIRST', desc_nulls_last: 'DESC NULLS LAST',

@@ -12,7 +12,7 @@ import { parseJsonPath } from '../jsonpath.ts';
 import { computedCall } from './functions.ts';
 
 /**
- * Selections → one SQL expression yielding JSON (Translate/Select/**; research §D). Each level is
+ * Selections → one SQL expression yielding JSON (Translate/Select/**; docs/research/hasura-v2.md §D). Each level is
  * a sub-select over a filtered base `(SELECT DISTINCT ON … t.*, <order keys> FROM t WHERE
  * <permission> AND <where> AND <join> ORDER BY … LIMIT … OFFSET …) AS r`; objects are
  * `json_build_object` in selection order, lists `json_agg(… ORDER BY <order keys>)`.

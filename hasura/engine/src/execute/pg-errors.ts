@@ -3,7 +3,7 @@ import { QErr } from '../errors.ts';
 /**
  * PostgreSQL errors → Hasura's QErr, for every statement the engine runs on a caller's behalf
  * (GraphQL, /v1/query data queries, run_sql). Hasura has one map for all of them,
- * `mkTxErrorHandler` (server/src-lib/Hasura/Backends/Postgres/Execute/Types.hs; research §B.4).
+ * `mkTxErrorHandler` (server/src-lib/Hasura/Backends/Postgres/Execute/Types.hs; docs/research/hasura-v2.md §B.4).
  */
 interface PgError { code?: string; message?: string; constraint?: string; detail?: string; hint?: string; severity?: string }
 

@@ -47,7 +47,7 @@ export async function runJson(pool: pg.Pool, stmt: SQL, timeoutMs?: number): Pro
 }
 
 /**
- * Runs `fn` in one transaction (all mutation root fields of a request, research §D): any error
+ * Runs `fn` in one transaction (all mutation root fields of a request, docs/research/hasura-v2.md §D): any error
  * rolls every statement back. `exec` runs one statement whose row is `{data, ok}`.
  */
 export async function inTransaction<T>(

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/metadata`, `POST /v1/query`, `POST /v2/query` (research §C.2): admin only — any other
+ * `POST /v1/metadata`, `POST /v1/query`, `POST /v2/query` (docs/research/hasura-v2.md §C.2): admin only — any other
  * role gets 400 `access-denied` "restricted access : admin only"; a missing or wrong admin secret
  * 401 (App.hs `onlyAdmin`, validate.py `test_forbidden_when_admin_secret_reqd` expects 401/404).
  */

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/graphql`, `GET /v1/graphql`, `POST /v1alpha1/graphql` (research §A.6, §B.4, §C.3):
+ * `POST /v1/graphql`, `GET /v1/graphql`, `POST /v1alpha1/graphql` (docs/research/hasura-v2.md §A.6, §B.4, §C.3):
  * authenticate, decode `{query, variables?, operationName?}` or a batch (JSON array, answered by
  * an array, run in order as Hasura's `runGQBatched` does), hand each to the engine.
  */

@@ -1,5 +1,5 @@
 /**
- * Live queries (research §C.5): a subscription operation is executed at once, its first result
+ * Live queries (docs/research/hasura-v2.md §C.5): a subscription operation is executed at once, its first result
  * always sent, then re-executed every refetch interval
  * (`HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`, default 1000 ms); a result is sent
  * only when its JSON differs from the last one sent.

@@ -1,15 +1,15 @@
 /**
  * GraphQL over WebSocket on `/v1/graphql` (and `/v1alpha1/graphql`), both protocols Hasura
- * speaks (research §C.4; WebSocket/Protocol.hs, WSServerApp.hs):
+ * speaks (docs/research/hasura-v2.md §C.4; WebSocket/Protocol.hs, WSServerApp.hs):
  *   - `graphql-transport-ws` when the client offers that subprotocol;
  *   - Apollo's legacy `graphql-ws` (subscriptions-transport-ws) otherwise.
  * Auth runs once, on `connection_init`, with the payload's `headers` over the handshake's; the
  * session ends when the credential expires (JWT `exp`). Queries and mutations answer one result
- * then `complete`. Subscription operations are live queries (live-query.ts, research §C.5): the
+ * then `complete`. Subscription operations are live queries (live-query.ts, docs/research/hasura-v2.md §C.5): the
  * first result at once, then one more each time the polled result changes, until `stop`/`complete`
  * or the connection closes (which includes the credential expiring). Streaming subscriptions
  * (`*_stream` fields) go through the same poller for now, so their cursor never advances: not yet
- * Hasura's streaming semantics (research §C.5).
+ * Hasura's streaming semantics (docs/research/hasura-v2.md §C.5).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,5 +1,5 @@
 /**
- * The Hasura CLI's metadata directory (config v3) ⇄ the metadata JSON (research §C.1;
+ * The Hasura CLI's metadata directory (config v3) ⇄ the metadata JSON (docs/research/hasura-v2.md §C.1;
  * docs/docs/migrations-metadata-seeds/metadata-format.mdx; cli/internal/metadataobject/**):
  * `!include <path>` strings (or YAML tags) are resolved relative to the including file; tables live
  * one per file as `<schema>_<table>.yaml`; empty list files hold `[]`, object files `{}`.

@@ -1,4 +1,5 @@
 import type { PgColumn, PgFunction, PgFunctionArg, PgTypeRef } from '../introspection/catalog.ts';
+import type { EnumValue } from '../introspection/enums.ts';
 
 /** A tracked table as the engine serves it: catalog facts + metadata (names, rels, permissions). */
 export interface ColumnModel {
@@ -8,6 +9,17 @@ export interface ColumnModel {
   scalar: string;
   nullable: boolean;
   pg: PgColumn;
+  /**
+   * Set when the column references an enum table through a one-column foreign key: its GraphQL
+   * type is the enum `<enum table>_enum` (and `scalar` is that name, for `<scalar>_comparison_exp`).
+   */
+  enumOf?: EnumModel;
+}
+
+/** The GraphQL enum of an enum table (docs schema/postgres/enums.mdx). */
+export interface EnumModel {
+  typeName: string;
+  values: EnumValue[];
 }
 
 export interface RelModel {
@@ -30,7 +42,7 @@ export interface SelectPerm {
   subscriptionRootFields: string[] | undefined;
 }
 
-/** Insert permission (docs syntax-defs.mdx "InsertPermission"; research §B.2). */
+/** Insert permission (docs syntax-defs.mdx "InsertPermission"; docs/research/hasura-v2.md §B.2). */
 export interface InsertPerm {
   columns: Set<string>;
   check: unknown;
@@ -62,7 +74,7 @@ export interface TableModel {
   /** `<id>`: custom_name, else `schema_table` (or `table` in public). */
   id: string;
   rootNames: { select: string; select_by_pk: string; select_aggregate: string } & Record<MutationRootName, string>;
-  /** Tables, and views PostgreSQL reports as insertable/updatable (`isMutable`, research §A.4). */
+  /** Tables, and views PostgreSQL reports as insertable/updatable (`isMutable`, docs/research/hasura-v2.md §A.4). */
   mutable: { insert: boolean; update: boolean; delete: boolean };
   uniqueConstraints: UniqueConstraint[];
   insertPerms: Map<string, InsertPerm>;

@@ -9,7 +9,7 @@ import type { RoleTypes } from './root-fields.ts';
 
 /**
  * mutation_root fields and their input types (GraphQL/Schema/Mutation.hs, Update.hs,
- * Backends/Postgres/Schema/OnConflict.hs; names in research §A.1, permissions in §B.2).
+ * Backends/Postgres/Schema/OnConflict.hs; names in docs/research/hasura-v2.md §A.1, permissions in §B.2).
  */
 export interface MutationPerms {
   ins(t: TableModel): InsertPerm | undefined;
@@ -54,7 +54,7 @@ const JSONB_OPS = [
 export const UPDATE_OPS = ['_set', '_inc', ...JSONB_OPS.map((o) => o[0])] as const;
 
 export function mutationFields(types: RoleTypes, perms: MutationPerms): GraphQLFieldConfigMap<unknown, unknown> {
-  const { model, permOf, objectType, boolExp, scalarType } = types;
+  const { model, permOf, objectType, boolExp, columnType } = types;
   const cache = new Map<string, GraphQLInputObjectType | GraphQLEnumType | GraphQLObjectType | null>();
   const cached = <T extends GraphQLInputObjectType | GraphQLEnumType | GraphQLObjectType | null>(name: string, make: () => T): T => {
     if (cache.has(name)) return cache.get(name) as T;
@@ -62,7 +62,7 @@ export function mutationFields(types: RoleTypes, perms: MutationPerms): GraphQLF
     cache.set(name, v);
     return v;
   };
-  const colType = (c: ColumnModel): GraphQLInputType => scalarType(c.scalar) as GraphQLInputType;
+  const colType = (c: ColumnModel): GraphQLInputType => columnType(c);
   const updCols = (t: TableModel, p: UpdatePerm): ColumnModel[] => t.columns.filter((c) => p.columns.has(c.name) && !(c.name in p.set));
 
   const constraintEnum = (t: TableModel): GraphQLEnumType => cached(`${t.id}_constraint`, () => new GraphQLEnumType({
@@ -167,7 +167,7 @@ export function mutationFields(types: RoleTypes, perms: MutationPerms): GraphQLF
       const f: GraphQLFieldConfigMap<unknown, unknown> = {
         affected_rows: { type: new GraphQLNonNull(GraphQLInt), description: 'number of rows affected by the mutation', extensions: meta({ kind: 'affected_rows' }) },
       };
-      // `returning` only with a select permission (research §A.4).
+      // `returning` only with a select permission (docs/research/hasura-v2.md §A.4).
       if (permOf(t)) f.returning = {
         type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))),
         description: 'data from the rows affected by the mutation', extensions: meta({ kind: 'returning' }),

@@ -167,7 +167,7 @@ export function resolveOperation(
   };
 
   const coerceArg = (field: string, arg: string, type: Parameters<typeof coerceLiteral>[0], value: Parameters<typeof coerceLiteral>[1], path: string): unknown => {
-    // limit/offset: non-negative Int32; offset also accepts a numeric string (research §A.3).
+    // limit/offset: non-negative Int32; offset also accepts a numeric string (docs/research/hasura-v2.md §A.3).
     if ((arg === 'limit' || arg === 'offset') && !(type instanceof GraphQLNonNull) && !(type instanceof GraphQLList) && type.toString() === 'Int') {
       const v = value.kind === Kind.VARIABLE ? vars.use(value.name.value, type, path) : value.kind === Kind.INT ? Number(value.value) : value.kind === Kind.STRING ? value.value : value.kind === Kind.NULL ? null : value;
       if (v === null || v === undefined) return v;

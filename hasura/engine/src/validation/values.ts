@@ -96,7 +96,7 @@ function coerceObject(type: GraphQLInputObjectType, input: Input, path: string, 
     if (Object.prototype.hasOwnProperty.call(out, k)) throw validationFailed(p, `the field '${k}' is specified more than once`);
     const val = coerce(f.type, v, p, vars, COLUMN_INPUT.test(type.name));
     if (val === undefined) continue;
-    // `{_eq: null}` is an error by default (HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE off; research §A.2).
+    // `{_eq: null}` is an error by default (HASURA_GRAPHQL_V1_BOOLEAN_NULL_COLLAPSE off; docs/research/hasura-v2.md §A.2).
     if (val === null && isComparisonOp(type, k)) throw validationFailed(p, `unexpected null value for type '${namedOf(f.type)}'`);
     out[k] = val;
   }

@@ -1,5 +1,5 @@
 /**
- * Auth modes as Hasura resolves them (research §B.1, §B.4): admin secret and impersonation,
+ * Auth modes as Hasura resolves them (docs/research/hasura-v2.md §B.1, §B.4): admin secret and impersonation,
  * unauthorized role, JWT (HS256 key; RS256 through a real JWKS server with caching; expiry,
  * audience, issuer, claims_map, namespace path, stringified claims), webhook GET and POST.
  */

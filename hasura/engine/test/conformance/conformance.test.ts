@@ -1,6 +1,6 @@
 /**
  * CI guard for the conformance runner and the engine together: a small fixed subset of Hasura's
- * own suite (../shared/hasura-suite) that passes today must keep passing. The full run is
+ * own suite (docs/hasura-suite.md) that passes today must keep passing. The full run is
  * `npm run conformance -w @linkport/hasura-engine`.
  */
 import { test } from 'node:test';

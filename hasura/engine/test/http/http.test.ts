@@ -1,5 +1,5 @@
 /**
- * The HTTP surface answers as Hasura does (research §B.4, §C.3): bad bodies, wrong paths and
+ * The HTTP surface answers as Hasura does (docs/research/hasura-v2.md §B.4, §C.3): bad bodies, wrong paths and
  * methods get Hasura's error JSON — never a 500 page.
  */
 import { test } from 'node:test';

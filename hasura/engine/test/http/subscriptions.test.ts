@@ -1,5 +1,5 @@
 /**
- * Live queries over both WebSocket protocols (research §C.4, §C.5): the first result at once, a
+ * Live queries over both WebSocket protocols (docs/research/hasura-v2.md §C.4, §C.5): the first result at once, a
  * new one only when the polled result changed, `stop`/`complete`/close end the poller, and the
  * role's permission filter applies to every refetch.
  */

@@ -1,5 +1,5 @@
 /**
- * GraphQL over WebSocket, both protocols (research §C.4): Apollo `graphql-ws` (connection_init →
+ * GraphQL over WebSocket, both protocols (docs/research/hasura-v2.md §C.4): Apollo `graphql-ws` (connection_init →
  * ack → start → data → complete) and `graphql-transport-ws` (through the graphql-ws client);
  * auth from the connection_init payload; subscriptions are live queries (subscriptions.test.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The metadata APIs (research §C.2): track/untrack, relationships, permissions, export/replace
+ * The metadata APIs (docs/research/hasura-v2.md §C.2): track/untrack, relationships, permissions, export/replace
  * round trips, persistence in hdb_catalog.hdb_metadata, and run_sql DDL reconciliation.
  */
 import { test } from 'node:test';

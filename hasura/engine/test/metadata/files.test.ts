@@ -1,4 +1,4 @@
-/** The CLI metadata directory loads and writes back byte for byte (research §C.1). */
+/** The CLI metadata directory loads and writes back byte for byte (docs/research/hasura-v2.md §C.1). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

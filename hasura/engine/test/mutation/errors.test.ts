@@ -1,5 +1,5 @@
 /**
- * Database errors of mutations mapped to Hasura's codes and messages (research §B.4;
+ * Database errors of mutations mapped to Hasura's codes and messages (docs/research/hasura-v2.md §B.4;
  * Execute/Types.hs `mkTxErrorHandler`), including the links triggers' errors, and hostile input:
  * SQL in values, names and enum positions is data or a validation error, never executed or leaked.
  */

@@ -1,6 +1,6 @@
 /**
  * Every mutation form against the project's hasura/metadata/ on the migrated links schema
- * (research §A.4 root fields, §D statements): inserts with triggers and presets, on_conflict,
+ * (docs/research/hasura-v2.md §A.4 root fields, §D statements): inserts with triggers and presets, on_conflict,
  * nested inserts, update operators (incl. jsonb), by_pk forms, update_many, delete.
  */
 import { test } from 'node:test';

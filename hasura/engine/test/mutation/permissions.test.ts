@@ -1,5 +1,5 @@
 /**
- * Mutation permissions of role `user` on hasura/metadata/ (research §B.2, §B.3): insert check and
+ * Mutation permissions of role `user` on hasura/metadata/ (docs/research/hasura-v2.md §B.2, §B.3): insert check and
  * presets, column lists, update/delete filters (another user's rows are untouched: affected_rows 0,
  * by_pk null), update check, roles without mutations, backend_only.
  */

@@ -1,6 +1,6 @@
 /**
  * Property: whatever where / order_by / distinct_on / relationship / aggregate a `user` sends, every
- * row that comes back belongs to that user (permission filters are always ANDed in, research §D).
+ * row that comes back belongs to that user (permission filters are always ANDed in, docs/research/hasura-v2.md §D).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

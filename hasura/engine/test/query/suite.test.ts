@@ -1,5 +1,5 @@
 /**
- * Hasura's own graphql_query cases (shared/hasura-suite) through the bridge loader, straight
+ * Hasura's own graphql_query cases (docs/hasura-suite.md) through the bridge loader, straight
  * into createEngine. A regression floor per directory; the real runner (HTTP, both halves) is
  * `npm run conformance`. Known gaps: postgis (geometry),
  * mutations in a batch, invalid-relationship metadata setup.

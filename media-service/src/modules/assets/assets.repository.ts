@@ -36,7 +36,7 @@ const columns = `a.id, a.owner_id, a.bucket, a.object_key, a.filename, a.content
   a.created_at::text AS created_at_text, s.upload_id, s.part_size::float8 AS part_size, s.part_count`;
 const from = 'media.assets a LEFT JOIN media.upload_sessions s ON s.asset_id = a.id';
 
-/** Every asset query of the service, parameterised (STYLE.md §4). Sizes fit a double (< 2^53). */
+/** Every asset query of the service, parameterised (docs/style.md §4). Sizes fit a double (< 2^53). */
 export const assetsRepository = {
   /** Bytes counted against the quota: uploads in flight and stored files. */
   async usedBytes(db: Db, ownerId: string): Promise<number> {

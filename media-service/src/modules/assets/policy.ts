@@ -130,7 +130,7 @@ export function planParts(size: number, configuredPartSize: number): { partSize:
   return { partSize, partCount: Math.max(1, Math.ceil(size / partSize)) };
 }
 
-/** Byte size of part `n` (1-based): all equal but the last (R2's equal-part rule, research §3). */
+/** Byte size of part `n` (1-based): all equal but the last (R2's equal-part rule, docs/research/storage.md §3). */
 export function partLength(size: number, partSize: number, n: number): number {
   return Math.min(partSize, size - (n - 1) * partSize);
 }

@@ -59,7 +59,7 @@ export async function createUpload(deps: MediaDeps, identity: Identity, input: C
   const multipart = input.multipart ?? input.size >= deps.config.MEDIA_MULTIPART_THRESHOLD_BYTES;
   if (!multipart && input.size > MAX_SINGLE_PUT) throw new ValidationError('Files over 5 GiB must use multipart', undefined, 'MULTIPART_REQUIRED');
   if (multipart && input.checksum) {
-    // R2 answers 501 for SHA-256 on part uploads (research §3 "Checksums"); a whole-object checksum
+    // R2 answers 501 for SHA-256 on part uploads (docs/research/storage.md §3 "Checksums"); a whole-object checksum
     // cannot be signed into part URLs.
     throw new ValidationError('checksum is supported for single uploads only', undefined, 'CHECKSUM_UNSUPPORTED');
   }

@@ -1,6 +1,6 @@
 /**
  * A tiny stand-in for the conformance runner (engine B owns the real one): reads a
- * graphql_query directory of shared/hasura-suite, applies its setup.yaml to a fresh database
+ * graphql_query directory of the Hasura suite (docs/hasura-suite.md), applies its setup.yaml to a fresh database
  * through a bridge (run_sql → pg, track_table/relationships/permissions → a Metadata object,
  * RQL insert → SQL), then runs the manifest's cases against createEngine directly.
  */
