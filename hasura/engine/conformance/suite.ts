@@ -38,7 +38,7 @@ export interface Case {
 }
 
 /**
- * Hasura's own test data (a copy of upstream server/tests-py YAML; see hasura/engine/README.md):
+ * Hasura's own test data (a copy of upstream server/tests-py YAML; see docs/hasura-suite.md):
  * LINKPORT_HASURA_SUITE, else `../shared/hasura-suite` beside the checkout, where the project's
  * machines keep it. It is not in the repository; tests that need it say so in one skipped test when
  * it is absent, unless LINKPORT_REQUIRE_HASURA_SUITE=1 (CI sets it), which makes its absence a failure.
