@@ -28,6 +28,8 @@ export interface ProcessSpec<C> {
   config: () => C;
   logLevel?: (config: C) => string | undefined;
   start: (config: C, log: Logger) => Promise<RunningService>;
+  /** Tracing options (telemetry/tracing.ts); tracing itself is switched by OTEL_EXPORTER_OTLP_ENDPOINT. */
+  tracing?: { context?: 'async' | 'sync' };
   /** How long a drain may take before the process exits anyway (default 10 s). */
   drainTimeoutMs?: number;
 }
@@ -59,7 +61,7 @@ export async function runProcess<C>(spec: ProcessSpec<C>): Promise<RunningServic
   let service: RunningService;
   // Before anything is built, so the first request and the first query are traced; a no-op unless
   // OTEL_EXPORTER_OTLP_ENDPOINT is set (telemetry/tracing.ts). Never a reason not to start.
-  const tracing: Tracing = await startTracing({ serviceName: spec.name }).catch((err: unknown) => {
+  const tracing: Tracing = await startTracing({ serviceName: spec.name, ...spec.tracing }).catch((err: unknown) => {
     log.error({ err }, 'tracing could not start; running without it');
     return { enabled: false, shutdown: async () => undefined };
   });

@@ -5,6 +5,8 @@
  * process (so the load generator never shares the server's event loop):
  *   (a) bare node:http answering a fixed 302 — the ceiling
  *   (b) the redirect server, warm code, click capture on          (and b' the same handler in Fastify)
+ *   (t) (b) with tracing on (OTLP/HTTP to a sink in this process), OTEL_TRACES_SAMPLER_ARG=0.01 —
+ *       issue 12's budget: at most 10 % fewer req/s than (b), measured in the same interleaved rounds
  *   (c) the cold path: local and Redis caches off, distinct codes → PostgreSQL on every request
  *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL;
  *       checks clicks in the database == redirects served.
@@ -156,10 +158,27 @@ async function main(): Promise<void> {
     const a = await start(path.join(here, 'fixed302.ts'), {}, /LISTENING (\d+)/);
     const b = await start(path.join(root, 'redirect/src/server.ts'), env, listening);
     const f = await start(path.join(here, 'fastify-server.ts'), env, /LISTENING (\d+)/);
+    // An OTLP/HTTP sink: accepts and counts span batches (the collector's cost is not ours to measure).
+    let exported = 0;
+    const sink = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        exported++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as import('node:net').AddressInfo).port}`;
+    const tr = await start(
+      path.join(root, 'redirect/src/server.ts'),
+      { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
+      listening,
+    );
     const servers = [
       { name: '(a) node:http fixed 302 (ceiling)', port: a.port },
       { name: '(b) redirect, warm code, clicks on', port: b.port },
       { name: "(b') same handler in Fastify", port: f.port },
+      { name: '(t) (b) + tracing on, 1 % sampled', port: tr.port },
     ];
     const rounds: Run[][] = servers.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
@@ -176,10 +195,11 @@ async function main(): Promise<void> {
     // handler costs. (autocannon's overallRate is no help: it sends in bursts, and even the bare
     // server of (a) shows p99 ≈ 100 ms at 5000 req/s over 50 connections.)
     const serial = await oneByOne(b.port, 20_000);
-    await Promise.all([stop(a.child), stop(b.child), stop(f.child)]);
+    await Promise.all([stop(a.child), stop(b.child), stop(f.child), stop(tr.child)]);
+    sink.close();
     // Requests per server include the warm-up (2 s at the same load); CPU covers boot too (small).
     const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (k === 1 ? 20_000 : 0);
-    const cpuPerReq = [a, b, f].map((srv, k) => cpuUs(srv.log()) / served(k));
+    const cpuPerReq = [a, b, f, tr].map((srv, k) => cpuUs(srv.log()) / served(k));
 
     let i = 0;
     const c = await start(path.join(root, 'redirect/src/server.ts'), { ...env, LINK_CACHE_TTL_MS: '0', REDIS_LINK_TTL_S: '0' }, listening);
@@ -208,9 +228,11 @@ async function main(): Promise<void> {
     console.log('run'.padEnd(44) + 'req/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'errors'.padStart(9));
     for (const r of runs) console.log(r.name.padEnd(44) + r.rps.toFixed(0).padStart(10) + String(r.p50).padStart(9) + String(r.p99).padStart(9) + String(r.errors).padStart(9));
     console.log(`(b) one request at a time, one connection: p50 ${serial.p50.toFixed(3)} ms, p99 ${serial.p99.toFixed(3)} ms, p99.9 ${serial.p999.toFixed(3)} ms (client included)`);
-    console.log(`\nserver CPU per request: (a) ${cpuPerReq[0]!.toFixed(1)} µs, (b) ${cpuPerReq[1]!.toFixed(1)} µs, (b') ${cpuPerReq[2]!.toFixed(1)} µs`);
-    const [ra, rb, rf] = runs;
+    console.log(`\nserver CPU per request: (a) ${cpuPerReq[0]!.toFixed(1)} µs, (b) ${cpuPerReq[1]!.toFixed(1)} µs, (b') ${cpuPerReq[2]!.toFixed(1)} µs, (t) ${cpuPerReq[3]!.toFixed(1)} µs`);
+    const [ra, rb, rf, rt] = runs;
     console.log(`\n(b)/(a) = ${(rb!.rps / ra!.rps).toFixed(2)}   (b')/(b) = ${(rf!.rps / rb!.rps).toFixed(2)}   target: (b)/(a) >= 0.5, (b) p99 <= 2 ms`);
+    const loss = 1 - rt!.rps / rb!.rps;
+    console.log(`tracing on (1 % sampled) vs off: (t)/(b) = ${(rt!.rps / rb!.rps).toFixed(3)}, throughput loss ${(loss * 100).toFixed(1)} % (target <= 10 %), CPU/request +${(cpuPerReq[3]! - cpuPerReq[1]!).toFixed(1)} µs; ${exported} OTLP exports received`);
     console.log(`(d) worker drain: ${streamLen} clicks in ${drainS.toFixed(1)} s = ${(streamLen / drainS).toFixed(0)} clicks/s (1 worker, batch 1000; boot ${((tStart - t0) / 1000).toFixed(1)} s excluded)`);
     console.log(`    redirects served in measured runs ${servedTotal}; stream entries (incl. warm-ups) ${streamLen}; rows in links.clicks ${inDb}; sum(click_count) ${counted}`);
     console.log(`    clicks in database == redirects served (stream): ${inDb === streamLen && counted === streamLen ? 'YES' : 'NO'}`);

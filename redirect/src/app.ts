@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createPool, createRedis, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, withTimeout, type Logger, type Pool } from '@linkport/common';
+import { createLogger, createPool, createRedis, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, traceHttpServer, withTimeout, type Logger, type Pool } from '@linkport/common';
 import type { Config } from './config.ts';
 import { ClickProducer } from './clicks/click-producer.ts';
-import { createHandler } from './http/handler.ts';
+import { createHandler, routeOf } from './http/handler.ts';
 import { PasswordLimiter } from './http/password-limiter.ts';
 import { TrustedProxies } from './http/proxies.ts';
 import { QrRenderer } from './http/qr.ts';
@@ -110,7 +110,9 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     ),
     ready,
   });
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const server = http.createServer({ keepAliveTimeout: 65_000 });
+  // Spans only for sampled requests, named by route template (common/src/telemetry/tracing.ts).
+  traceHttpServer(server, handler, routeOf);
 
   return {
     server,

@@ -7,6 +7,8 @@ await runProcess({
   name: 'redirect',
   config: () => loadRedirectConfig(),
   logLevel: (c) => c.LOG_LEVEL,
+  // The hot path: no async hooks for tracing; clicks carry their span explicitly (requestTraceparent).
+  tracing: { context: 'sync' },
   async start(config, log) {
     const app = await buildRedirectApp(config, { log });
     const { url } = await app.listen();

@@ -8,7 +8,7 @@ import { passwordTag } from '../links/link.ts';
 import type { LinkStore } from '../links/link-store.ts';
 import type { LinksRepository } from '../links/links.repository.ts';
 import type { ClickProducer } from '../clicks/click-producer.ts';
-import { currentTraceparent } from '@linkport/common';
+import { requestTraceparent } from '@linkport/common';
 import type { Metrics, Route } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
 import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
@@ -125,7 +125,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             ua: ua.slice(0, 512),
             referrer: header(req, 'referer').slice(0, 1024),
             country: country ?? '',
-            tp: currentTraceparent(),
+            tp: requestTraceparent(req),
           });
         }
         return;
@@ -300,7 +300,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 const RESERVED = new Set<Route>(['/health/live', '/health/ready', '/metrics', '/favicon.ico', '/robots.txt']);
 
 /** The route template of a path, for metric labels: never the code itself. */
-function routeOf(path: string): Route {
+export function routeOf(path: string): Route {
   if (RESERVED.has(path as Route)) return path as Route;
   const m = CODE_PATH.exec(path);
   if (!m) return '';
