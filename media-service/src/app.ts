@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { JWTVerifyGetKey } from 'jose';
-import { loggerOptions, registerErrorHandling, registerHealth } from '@linkport/common';
+import { countResponses, createRegistry, loggerOptions, observePool, registerErrorHandling, registerHealth, registerHttpMetrics } from '@linkport/common';
 import type { Config } from './config.ts';
 import { createAuth } from './plugins/auth.ts';
 import { dbPlugin } from './plugins/db.ts';
@@ -67,6 +67,25 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // (gateway/dynamic/media.yml forwards /v1/media/health/* unchanged).
   registerHealth(app, checks);
   registerHealth(app, checks, '/v1/media');
+  // Prometheus on the private port (/metrics; the gateway answers it 404): RED per route, the pool,
+  // and presigned URLs issued, counted from the routes that hand them out.
+  const metrics = createRegistry();
+  registerHttpMetrics(app, metrics);
+  observePool(metrics, 'media', deps.db);
+  const presigning: Record<string, string> = {
+    'POST /v1/media/uploads': 'upload',
+    'POST /v1/media/uploads/:id/parts': 'part',
+    'GET /v1/media/assets/:id/download': 'download',
+  };
+  countResponses(app, metrics, {
+    name: 'linkport_media_presigns_total',
+    help: 'Presigned URLs handed out (answers of the routes that issue them), by kind: upload, part, download.',
+    labelNames: ['kind'] as const,
+    pick: (route, method, status) => {
+      const kind = presigning[`${method} ${route}`];
+      return kind && status >= 200 && status < 400 ? { kind } : undefined;
+    },
+  });
   await app.register(async (scope) => {
     await uploadsRoutes(scope, deps, auth);
     await assetsRoutes(scope, deps, auth);
