@@ -80,7 +80,10 @@ export type FixtureStyle = 'class' | 'method' | 'mutation' | 'v2';
 
 export function fixtureStyle(c: ManifestClass): FixtureStyle {
   if (c.attrs.setup_metadata_api_version === 'v2') return 'v2';
-  if (c.fixtures.includes('use_mutation_fixtures')) return 'mutation';
+  // Current upstream spells the mutation fixtures per_class_db_schema_for_mutation_tests +
+  // per_method_db_data_for_mutation_tests (schema_setup per class, values_setup per test), as the
+  // 2022 suite's use_mutation_fixtures did (tests-py/conftest.py).
+  if (c.fixtures.includes('use_mutation_fixtures') || c.fixtures.includes('per_class_db_schema_for_mutation_tests')) return 'mutation';
   if (c.fixtures.includes('per_method_tests_db_state')) return 'method';
   return 'class';
 }

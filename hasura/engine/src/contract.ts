@@ -85,7 +85,7 @@ export interface GraphQLEngine {
   /** Operations allowed in one batched request for `role` (0 = no limit); absent = no limit. */
   batchLimit?(role: string): number;
   /** Re-introspects the database and rebuilds every role's schema from `metadata`. */
-  reload(metadata: Metadata): Promise<void>;
+  reload(metadata: Metadata, opts?: ReloadOptions): Promise<void>;
   /** Roles that appear in the current metadata's permissions. */
   roles(): string[];
   /**
@@ -93,6 +93,11 @@ export interface GraphQLEngine {
    * (functions, computed fields, relationships that do not resolve), in get_inconsistent_metadata's shape.
    */
   inconsistencies?(): Array<{ definition: unknown; name: string; reason: string; type: string }>;
+}
+
+export interface ReloadOptions {
+  /** Read what the engine keeps between rebuilds (enum tables' values) again from the database. */
+  refresh?: boolean | undefined;
 }
 
 export type CreateEngine = (pool: pg.Pool, metadata: Metadata, options?: EngineOptions) => Promise<GraphQLEngine>;

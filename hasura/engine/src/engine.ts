@@ -16,6 +16,7 @@ import { fieldMeta } from './schema/meta.ts';
 import type { Model } from './schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from './schema/resolve-metadata.ts';
 import { introspectFunctions } from './introspection/functions.ts';
+import { introspectEnums, type EnumCache } from './introspection/enums.ts';
 import { QErr } from './errors.ts';
 import { pickOperation, resolveOperation, type ResolvedField } from './validation/resolve.ts';
 import { connectionError, isConnectionError } from './execute/pg-errors.ts';
@@ -31,7 +32,7 @@ const VIEW_MUTABILITY = `SELECT n.nspname AS schema, c.relname AS name, pg_relat
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN unnest($1::text[], $2::text[]) AS w(s, t) ON w.s = n.nspname AND w.t = c.relname WHERE c.relkind = 'v'`;
 
-async function load(pool: pg.Pool, md: Metadata): Promise<State> {
+async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache): Promise<State> {
   const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
   const views = [...catalog.values()].filter((t) => t.kind === 'v');
   if (views.length) {
@@ -46,7 +47,7 @@ async function load(pool: pg.Pool, md: Metadata): Promise<State> {
   // set_api_limits validated the JSON; a hand-edited api_limits.yaml that does not parse is
   // refused here, so the metadata is reported inconsistent rather than silently unlimited.
   const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
-  const model = buildModel(md, catalog, fns);
+  const model = buildModel(md, catalog, fns, await introspectEnums(pool, md, catalog, enumCache));
   return { model, schemas: new Map([['\0admin', adminSchemaOrPrune(model)]]), apiLimits };
 }
 
@@ -125,7 +126,8 @@ function useBackendOnly(s: Session): boolean {
 }
 
 export const createEngine: CreateEngine = async (pool, metadata, options: EngineOptions = {}) => {
-  let state = await load(pool, metadata);
+  const enumCache: EnumCache = new Map();
+  let state = await load(pool, metadata, enumCache);
   const stringify = options.stringifyNumericTypes ?? true;
   const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
   const maxNodes = options.maxNodes ?? 0;
@@ -228,7 +230,12 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
         return { errors: [new QErr('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
       }
     },
-    async reload(md) { state = await load(pool, md); },
+    async reload(md, opts = {}) {
+      // Enum values are read again only when asked (reload_metadata, DDL) or when the enum table
+      // changed, as Hasura's schema cache keeps them (introspection/enums.ts).
+      if (opts.refresh) enumCache.clear();
+      state = await load(pool, md, enumCache);
+    },
     roles() { return state.model.roles; },
     inconsistencies() { return state.model.inconsistent; },
     batchLimit(role) { return stricter(options.maxBatch ?? 0, limitFor(state.apiLimits, 'batch', role)); },

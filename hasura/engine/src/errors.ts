@@ -88,3 +88,19 @@ export function invalidJsonMessage(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   return `Error in $: Failed reading: not a valid json value${m ? ` (${m})` : ''}`;
 }
+
+/** Aeson's name for a JSON value's type, as its `parsing X failed, expected …, but encountered <kind>` messages print it. */
+export function jsonKind(v: unknown): string {
+  if (v === null) return 'Null';
+  if (Array.isArray(v)) return 'Array';
+  switch (typeof v) {
+    case 'string':
+      return 'String';
+    case 'number':
+      return 'Number';
+    case 'boolean':
+      return 'Boolean';
+    default:
+      return 'Object';
+  }
+}

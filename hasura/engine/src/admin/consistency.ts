@@ -100,6 +100,11 @@ export function dropObjects(m: Metadata, objects: InconsistentObject[]): void {
   for (const o of objects) {
     const d = (o.definition ?? {}) as { table?: unknown; name?: string; function?: unknown };
     for (const source of m.sources) {
+      if (o.type === 'table') {
+        const t = parseTableName(o.definition);
+        if (t) source.tables = source.tables.filter((x) => !sameTable(x.table, t));
+        continue;
+      }
       if (o.type === 'function') {
         const fn = parseTableName(d.function);
         source.functions = (source.functions ?? []).filter((f) => {

@@ -7,7 +7,7 @@
  */
 import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
-import { alreadyExists, badRequest, notExists } from '../errors.ts';
+import { alreadyExists, badRequest, jsonKind, notExists } from '../errors.ts';
 import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
 
 export type Args = Record<string, unknown>;
@@ -116,9 +116,14 @@ const setTableCustomFields: MetadataOp = (m, args) => {
   });
 };
 
+/** set_table_is_enum {table, is_enum: Boolean}; whether the table can be one is checked on the new metadata. */
 const setTableIsEnum: MetadataOp = (m, args) => {
+  if (!('is_enum' in args)) throw badRequest('parse-failed', 'key "is_enum" not found');
+  if (typeof args.is_enum !== 'boolean') {
+    throw badRequest('parse-failed', `parsing Bool failed, expected Boolean, but encountered ${jsonKind(args.is_enum)}`, '$.args.is_enum');
+  }
   const t = trackedTable(m, args);
-  if (args.is_enum === true) t.is_enum = true;
+  if (args.is_enum) t.is_enum = true;
   else delete t.is_enum;
 };
 

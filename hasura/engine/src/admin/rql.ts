@@ -14,6 +14,7 @@ import { from } from '../compile/orderby.ts';
 import { object } from '../compile/select.ts';
 import { introspect } from '../introspection/introspect.ts';
 import { introspectFunctions } from '../introspection/functions.ts';
+import { introspectEnums } from '../introspection/enums.ts';
 import { tableKey, type PgTypeRef } from '../introspection/catalog.ts';
 import { isBigNum } from '../schema/scalars.ts';
 import type { ColumnModel, Model, TableModel } from '../schema/model.ts';
@@ -27,7 +28,7 @@ const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
 export async function rqlModel(db: Queryable, md: Metadata): Promise<Model> {
   const pool = db as Parameters<typeof introspect>[0];
   const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
-  return buildModel(md, catalog, await introspectFunctions(pool, referencedFunctions(md)));
+  return buildModel(md, catalog, await introspectFunctions(pool, referencedFunctions(md)), await introspectEnums(db, md, catalog));
 }
 
 /** RQL refuses untracked tables the way Hasura does (`select_article_table_not_present_err.yaml`). */

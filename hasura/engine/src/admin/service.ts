@@ -75,7 +75,7 @@ export class MetadataService {
       await this.engine.reload((await checkConsistency(this.pool, this.metadata)).effective).catch(() => undefined);
     };
     try {
-      await this.engine.reload(effective);
+      await this.engine.reload(effective, { refresh: opts.forceReload });
     } catch (err) {
       // The engine refused the new metadata: give it the old one back, report the reason.
       await restore();
@@ -103,7 +103,7 @@ export class MetadataService {
   /** reload_metadata: re-read the database, rebuild, report consistency. */
   async reload(): Promise<InconsistentObject[]> {
     const { effective, inconsistent } = await checkConsistency(this.pool, this.metadata);
-    await this.engine.reload(effective);
+    await this.engine.reload(effective, { refresh: true });
     this.inconsistentObjects = [...inconsistent, ...(this.engine.inconsistencies?.() ?? [])];
     return this.inconsistentObjects;
   }

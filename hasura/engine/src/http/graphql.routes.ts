@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
-import { QErr, gqlErrors, invalidJsonMessage, statusForCode } from '../errors.ts';
+import { QErr, gqlErrors, invalidJsonMessage, jsonKind, statusForCode } from '../errors.ts';
 
 type Variant = 'v1' | 'v1alpha1';
 
@@ -41,21 +41,6 @@ export function decodeRequest(v: unknown): GraphQLRequest | GraphQLResponse {
   // `extensions` (e.g. Apollo's persistedQuery) is the engine's to interpret.
   if (o.extensions !== undefined && o.extensions !== null) req.extensions = o.extensions;
   return req;
-}
-
-export function jsonKind(v: unknown): string {
-  if (v === null) return 'Null';
-  if (Array.isArray(v)) return 'Array';
-  switch (typeof v) {
-    case 'string':
-      return 'String';
-    case 'number':
-      return 'Number';
-    case 'boolean':
-      return 'Boolean';
-    default:
-      return 'Object';
-  }
 }
 
 const isRequest = (r: GraphQLRequest | GraphQLResponse): r is GraphQLRequest => typeof (r as GraphQLRequest).query === 'string';

@@ -87,7 +87,17 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
     const target = model.tables.get(r.target);
     return target && permOf(target);
   });
-  const colType = (c: ColumnModel): Scalar => scalarType(c.scalar);
+  const enums = new Map<string, GraphQLEnumType>();
+  /** `<enum table>_enum`: one value per row, the comment column as its description (EnumValues.hs). */
+  const enumType = (e: NonNullable<ColumnModel['enumOf']>): GraphQLEnumType => {
+    let t = enums.get(e.typeName);
+    if (!t) {
+      t = new GraphQLEnumType({ name: e.typeName, values: Object.fromEntries(e.values.map((v) => [v.value, { value: v.value, description: v.comment }])) });
+      enums.set(e.typeName, t);
+    }
+    return t;
+  };
+  const colType = (c: ColumnModel): Scalar | GraphQLEnumType => (c.enumOf ? enumType(c.enumOf) : scalarType(c.scalar));
   const visibleComputed = (t: TableModel): ComputedFieldModel[] => {
     const p = permOf(t);
     if (!p) return [];
@@ -95,8 +105,8 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
       && (c.returns.kind === 'scalar' || !!permOf(model.tables.get(c.returns.target)!)));
   };
   const opColumns = (t: TableModel, op: AggOp): ColumnModel[] =>
-    visibleCols(t).filter((c) => (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
-  const opFieldType = (c: ColumnModel, op: AggOp): Scalar =>
+    visibleCols(t).filter((c) => !c.enumOf && (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
+  const opFieldType = (c: ColumnModel, op: AggOp): Scalar | GraphQLEnumType =>
     op === 'max' || op === 'min' || op === 'sum' ? colType(c) : GraphQLFloat;
 
   const selectColumn = (t: TableModel): GraphQLEnumType | null => {
@@ -321,5 +331,5 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
     return a;
   };
 
-  return { model, permOf, objectType, aggregateType, selectArgs, scalarType, boolExp };
+  return { model, permOf, objectType, aggregateType, selectArgs, scalarType, columnType: colType, boolExp };
 }

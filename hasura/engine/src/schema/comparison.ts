@@ -16,18 +16,21 @@ export function comparisonType(col: ColumnModel, scalar: GraphQLInputType, cache
     _in: { type: new GraphQLList(nn) }, _is_null: { type: GraphQLBoolean },
     _lt: { type: scalar }, _lte: { type: scalar }, _neq: { type: scalar }, _nin: { type: new GraphQLList(nn) },
   };
-  if (isStringType(col.type)) {
+  // An enum reference compares for equality only (`comparisonExps`: the ordering and text
+  // operators need a scalar column, `isScalarColumnWhere`).
+  if (col.enumOf) for (const op of ['_gt', '_gte', '_lt', '_lte']) delete fields[op];
+  else if (isStringType(col.type)) {
     for (const op of ['_like', '_nlike', '_ilike', '_nilike', '_similar', '_nsimilar', '_regex', '_nregex', '_iregex', '_niregex'])
       fields[op] = { type: scalar };
   }
-  if (isJsonb(col.type)) {
+  if (!col.enumOf && isJsonb(col.type)) {
     fields._contains = { type: scalar };
     fields._contained_in = { type: scalar };
     fields._has_key = { type: GraphQLString };
     fields._has_keys_any = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
     fields._has_keys_all = { type: new GraphQLList(new GraphQLNonNull(GraphQLString)) };
   }
-  if (isArray(col.type)) {
+  if (!col.enumOf && isArray(col.type)) {
     fields._contains = { type: scalar };
     fields._contained_in = { type: scalar };
   }

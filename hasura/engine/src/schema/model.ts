@@ -1,4 +1,5 @@
 import type { PgColumn, PgFunction, PgFunctionArg, PgTypeRef } from '../introspection/catalog.ts';
+import type { EnumValue } from '../introspection/enums.ts';
 
 /** A tracked table as the engine serves it: catalog facts + metadata (names, rels, permissions). */
 export interface ColumnModel {
@@ -8,6 +9,17 @@ export interface ColumnModel {
   scalar: string;
   nullable: boolean;
   pg: PgColumn;
+  /**
+   * Set when the column references an enum table through a one-column foreign key: its GraphQL
+   * type is the enum `<enum table>_enum` (and `scalar` is that name, for `<scalar>_comparison_exp`).
+   */
+  enumOf?: EnumModel;
+}
+
+/** The GraphQL enum of an enum table (docs schema/postgres/enums.mdx). */
+export interface EnumModel {
+  typeName: string;
+  values: EnumValue[];
 }
 
 export interface RelModel {

@@ -54,7 +54,7 @@ const JSONB_OPS = [
 export const UPDATE_OPS = ['_set', '_inc', ...JSONB_OPS.map((o) => o[0])] as const;
 
 export function mutationFields(types: RoleTypes, perms: MutationPerms): GraphQLFieldConfigMap<unknown, unknown> {
-  const { model, permOf, objectType, boolExp, scalarType } = types;
+  const { model, permOf, objectType, boolExp, columnType } = types;
   const cache = new Map<string, GraphQLInputObjectType | GraphQLEnumType | GraphQLObjectType | null>();
   const cached = <T extends GraphQLInputObjectType | GraphQLEnumType | GraphQLObjectType | null>(name: string, make: () => T): T => {
     if (cache.has(name)) return cache.get(name) as T;
@@ -62,7 +62,7 @@ export function mutationFields(types: RoleTypes, perms: MutationPerms): GraphQLF
     cache.set(name, v);
     return v;
   };
-  const colType = (c: ColumnModel): GraphQLInputType => scalarType(c.scalar) as GraphQLInputType;
+  const colType = (c: ColumnModel): GraphQLInputType => columnType(c);
   const updCols = (t: TableModel, p: UpdatePerm): ColumnModel[] => t.columns.filter((c) => p.columns.has(c.name) && !(c.name in p.set));
 
   const constraintEnum = (t: TableModel): GraphQLEnumType => cached(`${t.id}_constraint`, () => new GraphQLEnumType({

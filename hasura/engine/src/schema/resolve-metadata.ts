@@ -1,5 +1,6 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
+import type { EnumCatalog } from '../introspection/enums.ts';
 import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InconsistentObject, InsertPerm, Model, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 import { scalarName } from './scalars.ts';
 
@@ -169,16 +170,25 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
 
 const shown = (r: TableRef) => (r.schema === 'public' ? r.name : `${r.schema}.${r.name}`);
 
-export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map()): Model {
+export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map(), enums: EnumCatalog = new Map()): Model {
   const warnings: string[] = [];
   const inconsistent: InconsistentObject[] = [];
   const source = md.sources?.[0]?.name ?? 'default';
   const tables = new Map<string, TableModel>();
   const roles = new Set<string>();
   const tracked = trackedTables(md);
+  const excluded = new Set<string>();
   for (const { ref, meta } of tracked) {
     const pgt = catalog.get(tableKey(ref.schema, ref.name));
     if (!pgt) { warnings.push(`table ${ref.schema}.${ref.name} not found`); continue; }
+    const en = enums.get(tableKey(ref.schema, ref.name));
+    if (en && !en.ok) {
+      // A table that cannot be an enum is left out of the schema, reported as Hasura reports it.
+      warnings.push(`${tableKey(ref.schema, ref.name)}: ${en.reason}`);
+      inconsistent.push({ definition: ref, name: `table ${shown(ref)} in source ${source}`, reason: `Inconsistent object: ${en.reason}`, type: 'table' });
+      excluded.add(tableKey(ref.schema, ref.name));
+      continue;
+    }
     const cfg = meta.configuration ?? {};
     const id = cfg.custom_name ?? defaultIdentifier(ref);
     const crf = cfg.custom_root_fields ?? {};
@@ -217,6 +227,22 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       rels: [], relByName: new Map(), perms, computed: new Map(),
     });
   }
+  // Columns with a one-column foreign key to an enum table's key take its enum type
+  // (`ColumnEnumReference`, RQL/Types/Column.hs; EnumValues.hs), the `<table id>_enum`.
+  for (const tm of tables.values()) {
+    const pgt = catalog.get(tm.key)!;
+    for (const con of pgt.constraints) {
+      if (con.kind !== 'f' || con.columns.length !== 1 || !con.ref) continue;
+      const targetKey = tableKey(con.ref.schema, con.ref.name);
+      const en = enums.get(targetKey);
+      const target = tables.get(targetKey);
+      if (!en?.ok || !target || con.ref.columns[0] !== en.column) continue;
+      const col = tm.colByName.get(con.columns[0]!);
+      if (!col) continue;
+      col.enumOf = { typeName: `${target.id}_enum`, values: en.values };
+      col.scalar = col.enumOf.typeName;
+    }
+  }
   for (const { ref, meta } of tracked) {
     const tm = tables.get(tableKey(ref.schema, ref.name));
     const pgt = catalog.get(tableKey(ref.schema, ref.name));
@@ -238,6 +264,19 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
         continue;
       }
       const target = tables.get(rel.target);
+      if (!target && excluded.has(rel.target)) {
+        // Its target was left out as inconsistent: so is the relationship (upstream
+        // v1/set_table_is_enum/relationship_with_inconsistent_enum_table.yaml).
+        const gone = catalog.get(rel.target)!;
+        warnings.push(`${tm.key}: relationship ${r.name} targets inconsistent ${rel.target}`);
+        inconsistent.push({
+          definition: { ...r, source, comment: (r as { comment?: unknown }).comment ?? null, table: ref },
+          name: `${kind}_relation ${r.name} in table ${shown(ref)} in source ${source}`,
+          reason: `Inconsistent object: table ${JSON.stringify(shown(gone))} is not tracked`,
+          type: `${kind}_relation`,
+        });
+        continue;
+      }
       if (!target) { warnings.push(`${tm.key}: relationship ${r.name} targets untracked ${rel.target}`); continue; }
       if (tm.colByGql.has(rel.name) || tm.relByName.has(rel.name)) {
         warnings.push(`${tm.key}: relationship ${r.name} conflicts with an existing field`); continue;

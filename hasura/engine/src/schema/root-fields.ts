@@ -1,10 +1,10 @@
 import {
   GraphQLInputObjectType, GraphQLList, GraphQLNonNull,
   type GraphQLFieldConfigArgumentMap, type GraphQLFieldConfigMap, type GraphQLInputType, type GraphQLObjectType,
-  type GraphQLScalarType,
+  type GraphQLEnumType, type GraphQLScalarType,
 } from 'graphql';
 import { meta } from './meta.ts';
-import type { Model, SelectPerm, TableModel } from './model.ts';
+import type { ColumnModel, Model, SelectPerm, TableModel } from './model.ts';
 import { argScalarName } from './scalars.ts';
 
 /**
@@ -21,6 +21,8 @@ export interface RoleTypes {
   selectArgs(t: TableModel): GraphQLFieldConfigArgumentMap;
   boolExp(t: TableModel): GraphQLInputObjectType;
   scalarType(name: string): GraphQLScalarType;
+  /** A column's GraphQL type: its scalar, or the enum of the enum table it references. */
+  columnType(c: ColumnModel): GraphQLScalarType | GraphQLEnumType;
 }
 
 const argsCaches = new WeakMap<RoleTypes, Map<string, GraphQLInputObjectType>>();
@@ -38,7 +40,7 @@ const sortMap = <T>(m: Record<string, T>): Record<string, T> => {
 
 
 export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): GraphQLFieldConfigMap<unknown, unknown> {
-  const { model, permOf, objectType, aggregateType, selectArgs, scalarType } = types;
+  const { model, permOf, objectType, aggregateType, selectArgs, scalarType, columnType } = types;
   const f: GraphQLFieldConfigMap<unknown, unknown> = {};
   for (const t of model.tables.values()) {
     const perm = permOf(t);
@@ -57,7 +59,7 @@ export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): G
     const pkCols = t.pk.map((n) => t.colByName.get(n)!);
     if (pkCols.length > 0 && pkCols.every((c) => perm.columns.has(c.name)) && ok('select_by_pk')) {
       const args: GraphQLFieldConfigArgumentMap = {};
-      for (const c of pkCols) args[c.gqlName] = { type: new GraphQLNonNull(scalarType(c.scalar) as GraphQLInputType) };
+      for (const c of pkCols) args[c.gqlName] = { type: new GraphQLNonNull(columnType(c)) };
       f[t.rootNames.select_by_pk] = {
         type: objectType(t), args: sortMap(args),
         description: `fetch data from the table: "${label}" using primary key columns`, extensions: meta({ kind: 'select_by_pk', table: t, perm }),

@@ -68,10 +68,12 @@ function coerce(type: GraphQLInputType, input: Input, path: string, vars: Variab
   if (type instanceof GraphQLEnumType) {
     const name = 'node' in input ? (input.node.kind === Kind.ENUM ? input.node.value : undefined) : typeof input.json === 'string' ? input.json : undefined;
     const v = name === undefined ? undefined : type.getValue(name);
-    if (!v) {
-      const found = 'node' in input ? (input.node.kind === Kind.ENUM ? `'${input.node.value}'` : describeNode(input.node)) : describe(input.json);
-      throw validationFailed(path, `expected one of the values ${type.getValues().map((x) => `'${x.name}'`).join(', ')} for type '${type.name}', but found ${found}`);
+    // Parser/Internal/Input.hs `enum`: a literal must be an enum value (a string literal is a
+    // type mismatch); a variable's JSON string is looked up; either way an unknown name lists the values.
+    if (name === undefined) {
+      throw validationFailed(path, `expected an enum value for type '${type.name}', but found ${'node' in input ? describeNode(input.node) : describe(input.json)}`);
     }
+    if (!v) throw validationFailed(path, `expected one of the values [${type.getValues().map((x) => `'${x.name}'`).join(', ')}] for type '${type.name}', but found '${name}'`);
     return v.value;
   }
   return coerceScalar(type, input, path, columnInput);
