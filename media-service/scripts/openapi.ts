@@ -5,6 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+// The `swagger` decorator's type comes with the plugin's module augmentation.
+import type {} from '@fastify/swagger';
 import { buildApp } from '../src/app.ts';
 import { loadMediaConfig } from '../src/config.ts';
 
