@@ -37,6 +37,9 @@ export interface AccessLogEntry {
   level: 'info';
   msg: '';
   time?: string;
+  /** The request's trace and span (Traefik v3 access log fields), when it was traced. */
+  TraceId?: string;
+  SpanId?: string;
   [header: `request_${string}` | `downstream_${string}` | `origin_${string}`]: string | undefined;
 }
 

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import { recordingSpan } from '@linkport/common';
 import type { DynamicConfig } from './config/schema.ts';
 import { createAccessLogger, localTime, type AccessLogEntry } from './accesslog.ts';
 import { LimiterStore } from './middlewares/index.ts';
@@ -167,10 +168,6 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       level: 'info',
       msg: '',
     };
-    for (const [name, lower] of logHeaders) {
-      const v = req.headers[lower];
-      if (v !== undefined) log[`request_${name}`] = Array.isArray(v) ? v.join(', ') : v;
-    }
     applyEntryForwardedHeaders(req, clientIp, scheme, trusted(clientIp));
 
     const ctx: Ctx = { req, res, rawPath, rawQuery, clientIp, clientPort, scheme, log, onResponseHeaders: [] };
@@ -179,6 +176,11 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     const gres = res as GatewayResponse;
     gres.headerSteps = ctx.onResponseHeaders;
 
+    // The request's SERVER span (the http instrumentation's, the trace root unless the client sent
+    // a traceparent), when tracing runs and the request is sampled: forwardAuth's and the proxy's
+    // undici requests are its children and carry its traceparent to core and the upstream. Its ids
+    // go into the access line as Traefik v3 writes them (TraceId, SpanId).
+    const span = recordingSpan();
     const metrics = options.metrics;
     const protocol = metrics ? protocolOf(req.headers as { accept?: string }, upgrade !== undefined) : 'http';
     metrics?.opened(entryPoint, protocol);
@@ -194,6 +196,18 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       log.Duration = durationNs;
       log.Overhead = durationNs - (log.OriginDuration ?? 0);
       log.time = new Date().toISOString();
+      // Read when the line is written, not when the request came in: Traefik's access log holds the
+      // request's header map itself (accesslog.go keeps `req.Header`), so what middlewares set —
+      // the X-Request-Id the requestid plugin assigned — is what the line shows.
+      for (const [name, lower] of logHeaders) {
+        const v = req.headers[lower];
+        if (v !== undefined) log[`request_${name}`] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      if (span) {
+        const sc = span.spanContext();
+        log.TraceId = sc.traceId;
+        log.SpanId = sc.spanId;
+      }
       accessLog.log(log);
       if (metrics) {
         metrics.closed(entryPoint, protocol);
@@ -243,6 +257,11 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     }
     log.RouterName = `${route.name}@file`;
     log.ServiceName = `${route.serviceName}@file`;
+    if (span) {
+      // A router name is a bounded, operator-chosen template, as http.route is for a framework.
+      span.updateName(`${log.RequestMethod} ${log.RouterName}`);
+      span.setAttributes({ 'http.route': log.RouterName, 'linkport.gateway.service': log.ServiceName, 'linkport.gateway.entrypoint': entryPoint });
+    }
     const failed = () => {
       if (!res.headersSent) httpError(res, 500, 'Internal Server Error\n');
       else res.destroy();

@@ -14,6 +14,7 @@ import client from 'prom-client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import { nameServerSpan, tracingActive } from './tracing.ts';
 
 export { client as promClient };
 export type Registry = client.Registry;
@@ -85,6 +86,13 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry, op
         registers: [registry],
       }),
   );
+  // The same route template names the request's server span (only when the SDK runs: no hook otherwise).
+  if (tracingActive()) {
+    app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+      nameServerSpan(req.method, req.routeOptions.url);
+      done();
+    });
+  }
   app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     duration.observe(
       { method: methodLabel(req.method), route: req.routeOptions.url ?? '', status_code: String(reply.statusCode) },

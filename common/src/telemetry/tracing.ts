@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Context, type ContextManager, type Span, type SpanContext, type Link } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type ContextManager, type Span, type SpanContext, type Link } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 
 export interface TracingOptions {
@@ -157,6 +157,80 @@ async function loadInstrumentations(): Promise<Instrumentation[]> {
   ];
 }
 
+/** True once `startTracing` started the SDK in this process. */
+export function tracingActive(): boolean {
+  return active !== undefined;
+}
+
+const internalTracer = trace.getTracer('linkport');
+
+/**
+ * The active span when tracing runs and it is recording (a sampled request), else undefined: for
+ * code that annotates or renames the request's span, or writes its ids into its own log format
+ * (the gateway's Traefik access log), with one variable test when tracing is off.
+ */
+export function recordingSpan(): Span | undefined {
+  if (!active) return undefined;
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span : undefined;
+}
+
+/**
+ * Runs `fn` inside a child span of the active span — only when that span is recording (tracing on
+ * and the request sampled), as the pg and ioredis instrumentations do with `requireParentSpan`: work
+ * outside a traced request (a live-query poll, a background job) mints no root span per call, and
+ * with tracing off this is one variable test. Sync or async `fn`; a throw or rejection marks the
+ * span as an error (`exception` event) and is passed on unchanged. `fn` gets the span (undefined
+ * when none was made) to add attributes or rename it once more is known.
+ */
+export function inSpan<T>(name: string, attributes: Attributes | undefined, fn: (span: Span | undefined) => T): T {
+  if (!active) return fn(undefined);
+  const parent = trace.getActiveSpan();
+  if (!parent?.isRecording()) return fn(undefined);
+  return internalTracer.startActiveSpan(name, attributes ? { attributes } : {}, (span) => {
+    const failed = (err: unknown) => {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    };
+    let out: T;
+    try {
+      out = fn(span);
+    } catch (err) {
+      failed(err);
+      span.end();
+      throw err;
+    }
+    if (out instanceof Promise) {
+      return out.then(
+        (v: unknown) => {
+          span.end();
+          return v;
+        },
+        (err: unknown) => {
+          failed(err);
+          span.end();
+          throw err;
+        },
+      ) as T;
+    }
+    span.end();
+    return out;
+  });
+}
+
+/**
+ * Names the active server span after the route template (`POST /v1/graphql`, OTel HTTP semantic
+ * conventions: `{method} {http.route}`) and sets `http.route` — the http instrumentation only knows
+ * the method, the framework knows the route. A Fastify `onRequest` hook (routing is done by then).
+ */
+export function nameServerSpan(method: string, route: string | undefined): void {
+  if (!active || !route) return;
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute('http.route', route);
+}
+
 /** The W3C traceparent of the active span (or of `span`), '' when none is sampled or tracing is off. */
 export function currentTraceparent(span?: Span): string {
   const sc = (span ?? trace.getActiveSpan())?.spanContext();
@@ -181,6 +255,7 @@ export function traceFields(): { trace_id: string; span_id: string } | Record<st
 }
 
 const serverTracer = trace.getTracer('linkport-http-server');
+const untraced = /^\/(health\/[a-z]+|metrics|ping)$/;
 const requestSpans = new WeakMap<object, Span>();
 
 /**
@@ -189,6 +264,27 @@ const requestSpans = new WeakMap<object, Span>();
  */
 export function requestTraceparent(req: object): string {
   return currentTraceparent(requestSpans.get(req));
+}
+
+const acceptableRequestId = /^[\x21-\x2b\x2d-\x7e]{1,200}$/;
+
+/**
+ * Correlation fields for a log line about `req` in a server that is not Fastify (the redirect):
+ * `reqId` — the X-Request-Id the gateway assigned, under Fastify's own key so every service's lines
+ * join on one field (only when it is a plain token, as the gateway's requestId middleware accepts) —
+ * and the `trace_id`/`span_id` of the span `traceHttpServer` opened for it, which the logger's
+ * mixin cannot see once the synchronous context is gone.
+ */
+export function requestLogFields(req: { headers: Record<string, string | string[] | undefined> }): Record<string, string> {
+  const out: Record<string, string> = {};
+  const id = req.headers['x-request-id'];
+  if (typeof id === 'string' && acceptableRequestId.test(id)) out.reqId = id;
+  const sc = requestSpans.get(req)?.spanContext();
+  if (sc && trace.isSpanContextValid(sc)) {
+    out.trace_id = sc.traceId;
+    out.span_id = sc.spanId;
+  }
+  return out;
 }
 
 /**
@@ -215,7 +311,13 @@ export function traceHttpServer(
     const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const route = routeOf(q < 0 ? url : url.slice(0, q));
+    const path = q < 0 ? url : url.slice(0, q);
+    // Probes and scrapes are not requests anyone traces (as loadInstrumentations' ignore hook).
+    if (untraced.test(path)) {
+      listener(req, res);
+      return;
+    }
+    const route = routeOf(path);
     const method = req.method ?? 'GET';
     const span = serverTracer.startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
     if (!span.isRecording()) {

@@ -8,7 +8,7 @@ import { passwordTag } from '../links/link.ts';
 import type { LinkStore } from '../links/link-store.ts';
 import type { LinksRepository } from '../links/links.repository.ts';
 import type { ClickProducer } from '../clicks/click-producer.ts';
-import { requestTraceparent } from '@linkport/common';
+import { requestLogFields, requestTraceparent } from '@linkport/common';
 import type { Metrics, Route } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
 import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
@@ -75,11 +75,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const now = Date.now();
       if (now - lastUnavailableLog >= 1_000) {
         lastUnavailableLog = now;
-        log.warn({ err: err instanceof Error ? err.message : String(err), unavailable: metrics.c.unavailable_total }, 'PostgreSQL unreachable: uncached links answer 503');
+        log.warn({ ...requestLogFields(req), err: err instanceof Error ? err.message : String(err), unavailable: metrics.c.unavailable_total }, 'PostgreSQL unreachable: uncached links answer 503');
       }
     } else {
       metrics.c.errors_total++;
-      log.error({ err, url: req.url }, 'redirect failed');
+      log.error({ ...requestLogFields(req), err, url: req.url }, 'redirect failed');
     }
     if (res.headersSent) {
       res.destroy();

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { ServiceUnavailableError, UnauthorizedError, type Pool } from '@linkport/common';
+import { inSpan, ServiceUnavailableError, UnauthorizedError, type Pool } from '@linkport/common';
 import type { Clock } from '../../lib/clock.ts';
 import { sha256 } from '../../lib/secrets.ts';
 import { TtlCache } from '../../lib/ttl-cache.ts';
@@ -193,7 +193,8 @@ export class CredentialVerifier {
     // step of this path. The cache TTL is far below that margin.
     // The entry lives ≤ 5 s, so a minted token is handed on with at least ~50 of its 60 s left.
     if (!entry.minted || entry.minted.exp * 1000 - now < (API_KEY_TOKEN_TTL_SECONDS * 1000) / 2) {
-      entry.minted = await issueApiKeyToken(this.o.keys, row.user_id, row.scopes, row.id);
+      // Its own span: the RS256 signature is what an operator looks for when verify is slow.
+      entry.minted = await inSpan('api_key.mint_jwt', { 'linkport.api_key.id': row.id }, () => issueApiKeyToken(this.o.keys, row.user_id, row.scopes, row.id));
     }
     this.touchLastUsed(row.id, now);
     return {
