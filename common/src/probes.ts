@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { withTimeout, type ReadinessCheck } from './health.ts';
+import { readiness, type ReadinessCheck } from './health.ts';
 
 /**
  * `/health/live` and `/health/ready` (and optionally `/metrics`) on a private port of their own, for
@@ -66,21 +66,4 @@ export async function serveProbes(opts: ProbeServerOptions): Promise<ProbeServer
         server.closeAllConnections();
       }),
   };
-}
-
-export async function readiness(checks: ReadinessCheck[]): Promise<{ ok: boolean; checks: Record<string, string> }> {
-  const results: Record<string, string> = {};
-  let ok = true;
-  await Promise.all(
-    checks.map(async (c) => {
-      try {
-        await withTimeout(c.check(), 2000);
-        results[c.name] = 'ok';
-      } catch {
-        ok = false;
-        results[c.name] = 'failing';
-      }
-    }),
-  );
-  return { ok, checks: results };
 }
