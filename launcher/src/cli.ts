@@ -10,13 +10,16 @@ const args = process.argv.slice(2);
 const verbose = args.includes('--verbose') || args.includes('-v');
 const checkOnly = args.includes('--check');
 const help = args.includes('--help') || args.includes('-h');
+const prometheus = args.includes('--prometheus');
 
 if (help) {
-  console.log(`npm start [-- --verbose] [-- --check]
-  --verbose   copy every service's log lines to this terminal (they always go to .data/logs/<name>.log)
-  --check     start, verify every health endpoint through the gateway, stop; exit 0 when healthy
+  console.log(`npm start [-- --verbose] [-- --check] [-- --prometheus]
+  --verbose     copy every service's log lines to this terminal (they always go to .data/logs/<name>.log)
+  --check       start, verify every health endpoint through the gateway, stop; exit 0 when healthy
+  --prometheus  also start Debian's prometheus (installed when missing, as root) on 127.0.0.1:9090
+                (PROMETHEUS_PORT), scraping every /metrics with the rules of docker/observability
 Overrides (env): DATABASE_URL, REDIS_URL, S3_ENDPOINT (+ S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET),
-  HASURA_URL; ports GATEWAY_PORT CORE_PORT MEDIA_PORT HASURA_PORT REDIRECT_PORT PG_PORT REDIS_PORT S3_PORT;
+  HASURA_URL; ports GATEWAY_PORT CORE_PORT MEDIA_PORT HASURA_PORT REDIRECT_PORT PG_PORT REDIS_PORT S3_PORT PROMETHEUS_PORT;
   LINKPORT_DATA_DIR, LINKPORT_SERVICES (e.g. core,gateway or none), LINKPORT_NO_INSTALL=1, LOG_LEVEL.`);
   process.exit(0);
 }
@@ -51,7 +54,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () =
 watchParent(() => onSignal('SIGTERM'));
 
 try {
-  stack = await startStack({ verbose, signal: aborter.signal });
+  stack = await startStack({ verbose, prometheus, signal: aborter.signal });
 } catch (err) {
   if (signalled) process.exit(0);
   console.error(err instanceof LauncherError ? err.message : err);

@@ -25,6 +25,8 @@ export interface StackOptions {
   stopTimeoutMs?: number;
   /** Install redis-server with apt-get when missing (as root); LINKPORT_NO_INSTALL=1 turns it off. */
   autoInstallRedis?: boolean;
+  /** Start Debian's prometheus scraping the stack (`npm start -- --prometheus`; prometheus.ts). */
+  prometheus?: boolean;
 }
 
 export interface LauncherConfig {
@@ -50,6 +52,8 @@ export interface LauncherConfig {
   stopTimeoutMs: number;
   autoInstallRedis: boolean;
   verbose: boolean;
+  /** `--prometheus`: on loopback at `port` (PROMETHEUS_PORT, 9090); `bin` = PROMETHEUS_BIN. */
+  prometheus: { enabled: boolean; port: number; bin: string | undefined };
 }
 
 function port(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -153,6 +157,7 @@ export function resolveConfig(opts: StackOptions = {}): LauncherConfig {
     restartBackoffMs: positive(env.LINKPORT_RESTART_BACKOFF_MS, 500),
     autoInstallRedis: opts.autoInstallRedis ?? !['1', 'true', 'yes'].includes(env.LINKPORT_NO_INSTALL ?? ''),
     verbose: opts.verbose ?? false,
+    prometheus: { enabled: opts.prometheus ?? false, port: port(env, 'PROMETHEUS_PORT', 9090), bin: env.PROMETHEUS_BIN || undefined },
   };
 }
 

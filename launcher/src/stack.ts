@@ -7,6 +7,7 @@ import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions 
 import { LauncherError } from './errors.ts';
 import { ensureDatabase, ensureRedisServer, migrateDatabase, startPostgres, startRedis, startS3, type Part, type PostgresPart, type RedisPart, type S3Part } from './infra.ts';
 import { pidAlive, signalGroup, sleep } from './procs.ts';
+import { ensurePrometheus, metricsTargets, startPrometheus } from './prometheus.ts';
 import { INNER_ENV, SUPERVISOR_ENV } from './supervise.ts';
 import { loadSecrets } from './secrets.ts';
 import { GATEWAY, services, type EnvContext, type ServiceDef } from './services.ts';
@@ -33,6 +34,10 @@ export interface StackEndpoints {
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string; publicBaseUrl: string };
   hasuraAdminSecret: string;
   jwksUrl: string;
+  /** Each running service's private /metrics, by service name. */
+  metrics: Record<string, string>;
+  /** The local Prometheus, when started with `prometheus: true` (`--prometheus`). */
+  prometheus: string | undefined;
 }
 
 export interface RunningStack {
@@ -95,6 +100,7 @@ async function checkPorts(cfg: LauncherConfig): Promise<void> {
     if (port && def.port) wanted.push([port, def.name, def.port.env]);
     if (probePort && def.probePort) wanted.push([probePort, `${def.name} probes`, def.probePort.env]);
   }
+  if (cfg.prometheus.enabled) wanted.push([cfg.prometheus.port, 'Prometheus', 'PROMETHEUS_PORT']);
   const seen = new Map<number, string>();
   for (const [port, what, envName] of wanted) {
     const other = seen.get(port);
@@ -190,6 +196,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
     // Before anything starts: a missing redis-server is the likeliest failure on a fresh machine.
     const redisBin = cfg.env.REDIS_URL ? undefined : ensureRedisServer({ bin: cfg.env.REDIS_SERVER_BIN, autoInstall: cfg.autoInstallRedis, log });
+    const prometheusBin = cfg.prometheus.enabled ? ensurePrometheus({ bin: cfg.prometheus.bin, autoInstall: cfg.autoInstallRedis, log }) : undefined;
 
     // The three stores start side by side; whichever started is stopped if another fails.
     const [pgR, redisR, s3R] = await Promise.allSettled([
@@ -353,7 +360,30 @@ ${def.name} crashed ${recent.length + 1} times within ${Math.round(cfg.restartWi
 
     const started = [...current.keys()];
     const gatewayUrl = started.includes(GATEWAY) ? `http://localhost:${portFor(GATEWAY)}` : undefined;
-    const rows = urlRows({ cfg, started, gatewayUrl, urlFor, pg, redis, s3 });
+    const metrics = metricsTargets({
+      started,
+      urlFor,
+      probeUrlFor: (name) => (cfg.selected.find((x) => x.def.name === name)?.probePort ? `http://${cfg.host}:${probePortFor(name)}` : undefined),
+      externalEngine: cfg.hasuraUrl !== undefined,
+    });
+    let prometheusUrl: string | undefined;
+    if (prometheusBin) {
+      // Started last, so stopped first (stop() runs the parts in reverse).
+      const prom = await startPrometheus({
+        bin: prometheusBin,
+        dataDir: cfg.dataDir,
+        host: cfg.host,
+        port: cfg.prometheus.port,
+        targets: metrics,
+        rulesDir: path.join(cfg.repoRoot, 'docker/observability/prometheus/rules'),
+        logFile: logFile('prometheus'),
+      });
+      infra.push(prom);
+      if (prom.pid) pids.prometheus = prom.pid;
+      prometheusUrl = prom.url;
+      log(`✔ prometheus ready on :${cfg.prometheus.port} (${metrics.length} targets)`);
+    }
+    const rows = urlRows({ cfg, started, gatewayUrl, urlFor, pg, redis, s3, metrics, prometheusUrl });
     const urls = Object.fromEntries(rows);
     writeRunFile({ urls });
 
@@ -386,6 +416,8 @@ ${def.name} crashed ${recent.length + 1} times within ${Math.round(cfg.restartWi
       s3: { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket: s3.bucket, publicBaseUrl: s3.publicBaseUrl },
       hasuraAdminSecret: secrets.hasuraAdminSecret,
       jwksUrl: ctx.jwksUrl,
+      metrics: Object.fromEntries(metrics.map((m) => [m.service, m.url])),
+      prometheus: prometheusUrl,
     };
     return { urls, endpoints, table: formatTable(rows), pids, started, dataDir: cfg.dataDir, failure, check, stop };
   } catch (err) {

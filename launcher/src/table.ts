@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { LauncherConfig } from './config.ts';
 import type { PostgresPart, RedisPart, S3Part } from './infra.ts';
+import type { MetricsTarget } from './prometheus.ts';
 
 export type Row = [label: string, value: string];
 
@@ -24,6 +25,10 @@ export function urlRows(a: {
   pg: PostgresPart;
   redis: RedisPart;
   s3: S3Part;
+  /** Each service's private /metrics (prometheus.ts metricsTargets). */
+  metrics?: MetricsTarget[];
+  /** The local Prometheus (`--prometheus`), when started. */
+  prometheusUrl?: string | undefined;
 }): Row[] {
   const { cfg, started, gatewayUrl, urlFor } = a;
   const rows: Row[] = [];
@@ -49,6 +54,9 @@ export function urlRows(a: {
     const health = def.readiness.kind === 'http' ? `  (health ${def.readiness.paths[0]})` : '';
     rows.push([def.name, port ? urlFor(def.name) + health : 'running (no port)']);
   }
+  // Private, like the ports above: the gateway answers /metrics with a 404 (telemetry/README.md).
+  for (const m of a.metrics ?? []) rows.push([`${m.service} metrics`, m.url]);
+  if (a.prometheusUrl) rows.push(['Prometheus', `${a.prometheusUrl}  (rules: docker/observability/prometheus/rules)`]);
   rows.push([`S3${a.s3.embedded ? '' : ' (S3_ENDPOINT)'}`, `${a.s3.endpoint}  bucket ${a.s3.bucket}${a.s3.embedded ? `, key ${a.s3.accessKeyId}/${a.s3.secretAccessKey}` : ''}`]);
   rows.push(['media public URL', a.s3.publicBaseUrl]);
   rows.push([`PostgreSQL${a.pg.embedded ? '' : ' (DATABASE_URL)'}`, a.pg.embedded ? a.pg.adminUrl : redact(a.pg.adminUrl)]);
