@@ -11,7 +11,7 @@ import type { Metadata, Session } from '../contract.ts';
 import { boolExp } from '../compile/boolexp.ts';
 import { CompileContext, columnValue, typeSql } from '../compile/context.ts';
 import { from } from '../compile/orderby.ts';
-import { object } from '../compile/select.ts';
+import { geoJsonOut, object } from '../compile/select.ts';
 import { introspect } from '../introspection/introspect.ts';
 import { introspectFunctions } from '../introspection/functions.ts';
 import { introspectEnums } from '../introspection/enums.ts';
@@ -56,9 +56,9 @@ function guarded<T>(fn: () => T): T {
   }
 }
 
-function where(ctx: CompileContext, table: TableModel, a: SQL, w: unknown): SQL {
+function where(ctx: CompileContext, table: TableModel, a: SQL, w: unknown, path = '$.args.where'): SQL {
   if (w === undefined || w === null) return TRUE;
-  return boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, w);
+  return boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0, path }, table, a, w);
 }
 
 /** `order_by`: `"col"`, `"+col"`, `"-col"`, or `{column, type: asc|desc, nulls: first|last}`. */
@@ -111,7 +111,7 @@ function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unkn
     const ord = orderBy(target, a, sub.order_by, `${path}[${i}].order_by`);
     const limit = intArg(sub.limit, 'limit', `${path}[${i}]`);
     const offset = intArg(sub.offset, 'offset', `${path}[${i}]`);
-    const inner = sql`(SELECT ${a}.* FROM ${from(ctx, rel, target, a, r)} AND ${where(ctx, target, a, sub.where)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
+    const inner = sql`(SELECT ${a}.* FROM ${from(ctx, rel, target, a, r)} AND ${where(ctx, target, a, sub.where, `${path}[${i}].where`)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
     const b = ctx.alias();
     pairs.push([key(rel), sql`(SELECT coalesce(json_agg(${rowObject(ctx, target, b, sub.columns, `${path}[${i}].columns`)}), '[]'::json) FROM ${inner} AS ${b})`]);
   });
@@ -119,7 +119,7 @@ function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unkn
 }
 
 function out(ctx: CompileContext, type: PgTypeRef, expr: SQL): SQL {
-  if (type.name === 'geometry' || type.name === 'geography') return sql`ST_AsGeoJSON(${expr})::json`;
+  if (type.name === 'geometry' || type.name === 'geography') return geoJsonOut(expr);
   return ctx.stringify && isBigNum(type) ? sql`(${expr})::text` : expr;
 }
 

@@ -2,7 +2,8 @@ import type { ColumnModel, ComputedFieldModel, RelModel, TableModel } from '../s
 import { computedCall } from './functions.ts';
 import { FALSE, identifier, join, keyword, sql, TRUE, value, type SQL } from '../sql/sql.ts';
 import { QErr } from '../errors.ts';
-import { columnValue, encode, isSessionVar, typeSql, type CompileContext } from './context.ts';
+import { columnValue, encode, geoValue, isGeo, isSessionVar, typeSql, type CompileContext } from './context.ts';
+import { castColumn } from '../schema/comparison.ts';
 
 /**
  * Boolean expressions → SQL (GraphQL/Schema/BoolExp.hs, Translate/BoolExp.hs; docs/research/hasura-v2.md §A.2).
@@ -18,7 +19,13 @@ export interface BoolCtx {
   /** The table `root` is an alias of (`$` columns are looked up there). */
   rootTable?: TableModel;
   depth: number;
+  /** Where this expression sits in an admin command (`$.args.where…`), for errors raised inside it. */
+  path?: string;
 }
+
+/** Aeson's JSON path step: `.key`, or `["key"]` when the key is not an identifier. */
+const step = (path: string | undefined, key: string): string | undefined =>
+  path === undefined ? undefined : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 
 const MAX_DEPTH = 64;
 
@@ -53,7 +60,7 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
     else if (k === '_exists' && b.perm) parts.push(exists(inner, v));
     else {
       const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
-      if (col) { parts.push(columnExp(inner, table, alias, col, v)); continue; }
+      if (col) { parts.push(columnExp({ ...inner, path: step(b.path, rawKey) }, table, alias, col, v)); continue; }
       const cf = table.computed.get(rawKey);
       if (cf) { parts.push(computedExp(inner, table, alias, cf, v)); continue; }
       const aggRel = rawKey.endsWith('_aggregate') ? table.relByName.get(rawKey.slice(0, -'_aggregate'.length)) : undefined;
@@ -129,13 +136,71 @@ function columnExp(b: BoolCtx, table: TableModel, alias: SQL, col: ColumnModel, 
   // Permission shorthand `col: value` means `_eq`.
   if (b.perm && (v === null || typeof v !== 'object' || Array.isArray(v))) return compare(b, table, lhs, col, '_eq', v);
   const parts: SQL[] = [];
-  for (const [rawOp, val] of Object.entries((v ?? {}) as Record<string, unknown>)) parts.push(compare(b, table, lhs, col, normOp(rawOp, b.perm), val));
+  for (const [rawOp, val] of Object.entries((v ?? {}) as Record<string, unknown>)) parts.push(compare({ ...b, path: step(b.path, rawOp) }, table, lhs, col, normOp(rawOp, b.perm), val));
   return and(parts);
 }
 
 function operand(b: BoolCtx, col: ColumnModel, v: unknown): SQL {
-  if (b.perm && isSessionVar(v)) return sql`(${value(b.ctx.sessionVar(v))})::${typeSql(col)}`;
+  if (b.perm && isSessionVar(v)) return isGeo(col) ? geoValue(col, value(b.ctx.sessionVar(v))) : sql`(${value(b.ctx.sessionVar(v))})::${typeSql(col)}`;
   return columnValue(col, v);
+}
+
+/** A scalar operand of a fixed type (a distance, a band number), or a session variable cast to it. */
+function typedOperand(b: BoolCtx, v: unknown, type: string): SQL {
+  if (b.perm && isSessionVar(v)) return sql`(${value(b.ctx.sessionVar(v))})::${keyword(type)}`;
+  return sql`(${value(v ?? null)})::${keyword(type)}`;
+}
+
+/**
+ * PostGIS operators → functions (Postgres/Translate/BoolExp.hs `translateBoolExp`, `ASTContains` …
+ * `ASTIntersectsGeomNband`): `ST_<Op>(column, value)`; `_st_d_within` passes the distance third and,
+ * on geography, `use_spheroid` (default true) fourth.
+ */
+const ST_BINARY: Record<string, string> = {
+  _st_contains: 'ST_Contains', _st_crosses: 'ST_Crosses', _st_equals: 'ST_Equals', _st_intersects: 'ST_Intersects',
+  _st_overlaps: 'ST_Overlaps', _st_touches: 'ST_Touches', _st_within: 'ST_Within', _st_3d_intersects: 'ST_3DIntersects',
+  _st_intersects_rast: 'ST_Intersects',
+};
+
+const GEOMETRY_OF = (col: ColumnModel): ColumnModel => castColumn(col, 'geometry');
+
+function postgis(b: BoolCtx, lhs: SQL, col: ColumnModel, op: string, v: unknown): SQL | undefined {
+  const fn = ST_BINARY[op];
+  if (fn) return sql`${keyword(fn)}(${lhs}, ${operand(b, col, v)})`;
+  const spec = (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
+  const normSpec = Object.fromEntries(Object.entries(spec).map(([k, x]) => [k.replace(/^\$/, ''), x]));
+  switch (op) {
+    case '_st_d_within':
+    case '_st_3d_d_within': {
+      const from = operand(b, col, normSpec.from);
+      const distance = typedOperand(b, normSpec.distance, 'float8');
+      if (op === '_st_3d_d_within') return sql`ST_3DDWithin(${lhs}, ${from}, ${distance})`;
+      if (col.type.name !== 'geography') return sql`ST_DWithin(${lhs}, ${from}, ${distance})`;
+      const sph = normSpec.use_spheroid === undefined ? TRUE : typedOperand(b, normSpec.use_spheroid, 'boolean');
+      return sql`ST_DWithin(${lhs}, ${from}, ${distance}, ${sph})`;
+    }
+    case '_st_intersects_nband_geom':
+      return sql`ST_Intersects(${lhs}, ${typedOperand(b, normSpec.nband, 'int4')}, ${operand(b, GEOMETRY_OF(col), normSpec.geommin)})`;
+    case '_st_intersects_geom_nband':
+      return sql`ST_Intersects(${lhs}, ${operand(b, GEOMETRY_OF(col), normSpec.geommin)}, ${typedOperand(b, normSpec.nband ?? null, 'int4')})`;
+  }
+  return undefined;
+}
+
+/** `_cast: {<type>: <comparison>}`: the column cast to geometry/geography (`castExp`; `ACast`). */
+const CASTS: Record<string, string> = { geometry: 'geography', geography: 'geometry' };
+
+function cast(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, v: unknown): SQL {
+  const parts: SQL[] = [];
+  for (const [target, exp] of Object.entries((v ?? {}) as Record<string, unknown>)) {
+    if (CASTS[col.type.name] !== target) {
+      throw new QErr('unexpected-payload', `cannot cast column of type "${col.type.name}" to type "${target}"`, b.path ?? '$');
+    }
+    const castCol = castColumn(col, target);
+    const castLhs = sql`(${lhs})::${identifier(col.type.schema, target)}`;
+    for (const [rawOp, val] of Object.entries((exp ?? {}) as Record<string, unknown>)) parts.push(compare(b, table, castLhs, castCol, normOp(rawOp, b.perm), val));
+  }
+  return and(parts);
 }
 
 /** A list operand: a JSON list, or a session variable holding a JSON list or a PG array literal. */
@@ -153,6 +218,11 @@ function listOperand(b: BoolCtx, col: ColumnModel, v: unknown, elemType: SQL): S
 const TEXT = keyword('text');
 
 function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: string, v: unknown): SQL {
+  if (op === '_cast') return cast(b, table, lhs, col, v);
+  if (op.startsWith('_st_')) {
+    const st = postgis(b, lhs, col, op, v);
+    if (st) return st;
+  }
   const bin = BIN[op];
   if (bin) {
     const rhs = operand(b, col, v);
@@ -161,6 +231,12 @@ function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: 
     // which keeps `col = $1` index- and order-friendly under generic plans.
     if (b.perm && op === '_eq' && v === null) return sql`(${lhs} IS NULL)`;
     return sql`(${lhs} ${keyword(bin)} ${rhs})`;
+  }
+  if ((op === '_in' || op === '_nin') && isGeo(col) && Array.isArray(v)) {
+    // Each GeoJSON item goes through ST_GeomFromGeoJSON (a geometry[] literal cannot hold GeoJSON).
+    const items = v.map((x) => operand(b, col, x));
+    if (items.length === 0) return op === '_in' ? FALSE : TRUE;
+    return sql`(${lhs} ${keyword(op === '_in' ? 'IN' : 'NOT IN')} (${join(items, ', ')}))`;
   }
   switch (op) {
     case '_in': return sql`(${lhs} = ANY(${listOperand(b, col, v, typeSql(col))}))`;

@@ -36,7 +36,20 @@ export const typeSql = (c: ColumnModel): SQL => identifier(c.type.schema, c.type
 
 /** A column value as a typed bind parameter: json(b) as its JSON text, the rest as given. */
 export function columnValue(c: ColumnModel, v: unknown): SQL {
+  if (isGeo(c) && v !== null) return geoValue(c, value(typeof v === 'string' ? v : JSON.stringify(v)));
+  // A raster value is hex-encoded WKB (`withConstructorFn`: `ST_RastFromHexWKB`).
+  if (c.type.name === 'raster' && v !== null) return sql`ST_RastFromHexWKB((${value(v)})::text)`;
   return sql`(${value(encode(c, v))})::${typeSql(c)}`;
+}
+
+export const isGeo = (c: ColumnModel): boolean => c.type.name === 'geometry' || c.type.name === 'geography';
+
+/**
+ * GeoJSON text → a geometry/geography value: Hasura's `withConstructorFn` (Postgres/SQL/Value.hs)
+ * wraps every geo value — literal or session variable — in `ST_GeomFromGeoJSON`, then casts.
+ */
+export function geoValue(c: ColumnModel, text: SQL): SQL {
+  return sql`ST_GeomFromGeoJSON((${text})::text)::${typeSql(c)}`;
 }
 
 export function encode(c: ColumnModel, v: unknown): unknown {

@@ -6,7 +6,7 @@ import { identifier, join, keyword, sql, value, type SQL } from '../sql/sql.ts';
 import { QErr, validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import { boolExp } from './boolexp.ts';
-import { columnValue, isSessionVar, nameLiteral, typeSql, type CompileContext } from './context.ts';
+import { columnValue, geoValue, isGeo, isSessionVar, nameLiteral, typeSql, type CompileContext } from './context.ts';
 import { object, selectList } from './select.ts';
 
 /**
@@ -66,7 +66,7 @@ function permCheck(ctx: CompileContext, table: TableModel, a: SQL, exp: unknown)
 
 /** A preset (`set`): a session variable's value or a static value, cast to the column type. */
 function presetValue(ctx: CompileContext, c: ColumnModel, v: unknown): SQL {
-  if (isSessionVar(v)) return sql`(${value(ctx.sessionVar(v))})::${typeSql(c)}`;
+  if (isSessionVar(v)) return isGeo(c) ? geoValue(c, value(ctx.sessionVar(v))) : sql`(${value(ctx.sessionVar(v))})::${typeSql(c)}`;
   return columnValue(c, v);
 }
 

@@ -6,7 +6,7 @@ import { FALSE, identifier, join, keyword, sql, value, type SQL } from '../sql/s
 import { validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import { boolExp } from './boolexp.ts';
-import { columnValue, nameLiteral, type CompileContext } from './context.ts';
+import { columnValue, isGeo, nameLiteral, type CompileContext } from './context.ts';
 import { from, orderItems, type OrderItem } from './orderby.ts';
 import { parseJsonPath } from '../jsonpath.ts';
 import { computedCall } from './functions.ts';
@@ -86,8 +86,16 @@ export function selectByPk(ctx: CompileContext, src: Source, field: ResolvedFiel
   return sql`(SELECT ${rowObject(ctx, table, r, field.selection)} FROM ${identifier(table.schema, table.name)} AS ${r} WHERE ${join(conds, ' AND ')} LIMIT 1)`;
 }
 
+/**
+ * geometry/geography as GeoJSON: Hasura's `toJSONableExp` (Postgres/Translate/Column.hs) selects
+ * `ST_AsGeoJSON(col, 15, 4)`: 15 decimal digits, option 4 = the long CRS
+ * (`urn:ogc:def:crs:EPSG::4326`) whenever the SRID is set.
+ */
+export const geoJsonOut = (expr: SQL): SQL => sql`ST_AsGeoJSON(${expr}, 15, 4)::json`;
+
 /** A column as Hasura outputs it: bigint/numeric/float8 as strings with --stringify-numeric-types. */
 function columnOut(ctx: CompileContext, c: ColumnModel, expr: SQL): SQL {
+  if (isGeo(c)) return geoJsonOut(expr);
   return ctx.stringify && isBigNum(c.type) ? sql`(${expr})::text` : expr;
 }
 

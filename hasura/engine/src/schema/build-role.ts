@@ -5,6 +5,7 @@ import {
   type GraphQLOutputType, type GraphQLScalarType as Scalar,
 } from 'graphql';
 import { comparisonType } from './comparison.ts';
+import { isGeoTypeName, parseGeoJson } from './geojson.ts';
 import { AGG_OPS, meta, type AggOp } from './meta.ts';
 import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } from './model.ts';
 import { scalarName } from './scalars.ts';
@@ -23,7 +24,12 @@ export function scalarType(name: string): Scalar {
   const b = BUILTIN_SCALARS[name];
   if (b) return b;
   let s = customScalars.get(name);
-  if (!s) { s = new GraphQLScalarType({ name }); customScalars.set(name, s); }
+  if (!s) {
+    // geometry/geography take GeoJSON, checked and normalised while the operation is validated
+    // (`parseInput`, called by validation/values.ts), as Hasura's column parser does (GeoJSON.hs).
+    s = new GraphQLScalarType({ name, extensions: isGeoTypeName(name) ? { parseInput: parseGeoJson } : {} });
+    customScalars.set(name, s);
+  }
   return s;
 }
 
@@ -133,7 +139,7 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
           _not: { type: boolExp(t) },
           _or: { type: new GraphQLList(new GraphQLNonNull(boolExp(t))) },
         };
-        for (const c of visibleCols(t)) f[c.gqlName] = { type: comparisonType(c, colType(c), cmpCache) };
+        for (const c of visibleCols(t)) f[c.gqlName] = { type: comparisonType(c, colType(c), cmpCache, scalarType) };
         for (const r of visibleRels(t)) {
           const target = model.tables.get(r.target)!;
           f[r.name] = { type: boolExp(target) };
@@ -141,7 +147,7 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
         }
         for (const c of visibleComputed(t)) {
           f[c.name] = c.returns.kind === 'scalar'
-            ? { type: comparisonType(c.returns.column, colType(c.returns.column), cmpCache) }
+            ? { type: comparisonType(c.returns.column, colType(c.returns.column), cmpCache, scalarType) }
             : { type: boolExp(model.tables.get(c.returns.target)!) };
         }
         return sortMap(f);

@@ -162,11 +162,18 @@ function coerceScalar(type: GraphQLScalarType, input: Input, path: string, colum
     case 'Boolean':
       if (typeof raw === 'boolean') return raw;
       throw validationFailed(path, `expected a boolean for type 'Boolean', but found ${kind}`);
-    default:
+    default: {
+      // A scalar with its own input parser (geometry/geography: GeoJSON, schema/geojson.ts) reports
+      // its failures at the value's path.
+      const parse = (type.extensions as { parseInput?: (v: unknown) => unknown }).parseInput;
+      if (parse) {
+        try { return parse(raw); } catch (e) { throw e instanceof QErr ? e.at(path) : e; }
+      }
       // Custom scalars (uuid, bigint, jsonb, timestamptz, …) take any JSON; PostgreSQL's cast checks it.
       // Number literals keep their text so bigint/numeric values beyond 2^53 stay exact.
       if ('node' in input && (input.node.kind === Kind.INT || input.node.kind === Kind.FLOAT)) return input.node.value;
       return raw;
+    }
   }
 }
 
