@@ -165,6 +165,8 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       keepAliveMs: config.wsKeepAliveSeconds * 1000,
       initTimeoutMs: config.wsInitTimeoutSeconds * 1000,
       refetchIntervalMs: config.liveQueryRefetchIntervalMs,
+      batchSize: config.liveQueryBatchSize,
+      multiplexing: config.liveQueryMultiplexing,
       caps: config.subscriptions,
       // First executions run at most this many at once, fairly across users (ws.ts StartQueue):
       // one pool connection each, so a flood of starts queues instead of failing to get one.

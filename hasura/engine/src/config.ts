@@ -52,6 +52,10 @@ const schema = z
     ENGINE_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
     /** Live-query polling interval in milliseconds (docs/research/hasura-v2.md §C.5). */
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
+    /** Cohorts served by one multiplexed statement (Hasura's default 100; subscriptions/multiplexer.ts). */
+    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE: z.coerce.number().int().positive().default(100),
+    /** `off`: every subscription polls on its own (the pre-multiplexing behaviour, for comparison in bench:subscriptions). */
+    ENGINE_LIVE_QUERIES_MULTIPLEXING: z.enum(['on', 'off']).default('on'),
   })
   .superRefine((env, ctx) => {
     // Startup rules of Hasura's setupAuthMode (Server/Auth.hs): JWT and webhook need an admin
@@ -93,6 +97,8 @@ export interface EngineConfig {
   wsInitTimeoutSeconds: number;
   maxDepth: number;
   liveQueryRefetchIntervalMs: number;
+  liveQueryBatchSize: number;
+  liveQueryMultiplexing: boolean;
   limits: RequestLimits;
   pgConnections: number;
   livePgConnections: number;
@@ -137,6 +143,8 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     wsInitTimeoutSeconds: e.HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT,
     maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
     liveQueryRefetchIntervalMs: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL,
+    liveQueryBatchSize: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE,
+    liveQueryMultiplexing: e.ENGINE_LIVE_QUERIES_MULTIPLEXING === 'on',
     limits: {
       maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
       maxNodes: e.ENGINE_MAX_NODES,

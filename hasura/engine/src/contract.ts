@@ -6,6 +6,7 @@
  * changes made through the APIs produce a new `Metadata` and call `reload`.
  */
 import type pg from 'pg';
+import type { SQL } from './sql/sql.ts';
 
 /** Hasura metadata, export_metadata format version 3 (`{version: 3, sources: [...]}`), as JSON. */
 export interface Metadata {
@@ -93,6 +94,27 @@ export interface GraphQLEngine {
    * (functions, computed fields, relationships that do not resolve), in get_inconsistent_metadata's shape.
    */
   inconsistencies?(): Array<{ definition: unknown; name: string; reason: string; type: string }>;
+  /**
+   * Plans a subscription for multiplexing (subscriptions/multiplexer.ts): validated and compiled
+   * once for this session; request errors come back as `execute` would answer them. Absent = the
+   * engine cannot be multiplexed and each subscription polls `execute` on its own.
+   */
+  prepareLive?(req: GraphQLRequest, session: Session): LivePlan | GraphQLResponse;
+  /** Bumped by every `reload`: a LivePlan of another generation must be planned again. */
+  generation?(): number;
+}
+
+/** A subscription compiled for one session, re-run every refetch interval. */
+export interface LivePlan {
+  /** The database fields as one statement returning one row with a JSON `data` cell; undefined = none. */
+  statement: SQL | undefined;
+  pool: pg.Pool;
+  /** A statement time limit other than the pool's (api_limits time_limit); undefined = the pool's. */
+  timeoutMs: number | undefined;
+  role: string;
+  generation: number;
+  /** The response for the statement's `data` cell (introspection fields and __typename added). */
+  respond(dbData: Record<string, unknown>): GraphQLResponse;
 }
 
 export interface ReloadOptions {

@@ -169,7 +169,8 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     return s;
   };
 
-  async function run(req: GraphQLRequest, session: Session, opts: ExecuteOptions): Promise<GraphQLResponse> {
+  /** Everything up to execution: checks, parse, validation, the role's schema, the compile context. */
+  function prepare(req: GraphQLRequest, session: Session, opts: ExecuteOptions) {
     if (typeof req?.query !== 'string') throw new QErr('validation-failed', 'the key \'query\' was not present', '$');
     const rate = opts.live ? undefined : rateFor(state.apiLimits, session.role, session.vars, opts.clientIp);
     if (rate && !rates.take(rate.key, rate.max))
@@ -199,6 +200,23 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       else if (f.def && fieldMeta(f.def.extensions)?.kind !== 'placeholder') dbFields.push(f);
     }
     const ctx = new CompileContext(state.model, session, stringify, backendOnly);
+    const introData = () => (introFields.length ? runIntrospection(schema, doc, op, introFields, vars) : {});
+    /** `data` in selection order from the database fields' and introspection's answers. */
+    const respond = (dbData: Record<string, unknown>, intro: Record<string, unknown>): GraphQLResponse => {
+      const data: Record<string, unknown> = {};
+      for (const f of resolved.fields) {
+        if (f.name === '__typename') data[f.alias] = (resolved.kind === 'mutation' ? schema.getMutationType() : resolved.kind === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType())!.name;
+        else if (f.name === '__schema' || f.name === '__type') data[f.alias] = intro[f.alias];
+        else if (f.def && fieldMeta(f.def.extensions)?.kind === 'placeholder') data[f.alias] = PLACEHOLDER;
+        else data[f.alias] = dbData[f.alias];
+      }
+      return { data };
+    };
+    return { resolved, dbFields, dbPool, timeoutMs, ctx, introData, respond };
+  }
+
+  async function run(req: GraphQLRequest, session: Session, opts: ExecuteOptions): Promise<GraphQLResponse> {
+    const { resolved, dbFields, dbPool, timeoutMs, ctx, introData, respond } = prepare(req, session, opts);
     let dbData: Record<string, unknown> = {};
     if (resolved.kind === 'mutation') {
       // Root fields run in order, in one transaction; any error rolls all of them back (docs/research/hasura-v2.md §D).
@@ -208,33 +226,55 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
         return out;
       }, timeoutMs);
     } else if (dbFields.length) dbData = await runJson(dbPool, compileQueryRoot(ctx, dbFields), timeoutMs);
-    const introData = introFields.length ? runIntrospection(schema, doc, op, introFields, vars) : {};
-    const data: Record<string, unknown> = {};
-    for (const f of resolved.fields) {
-      if (f.name === '__typename') data[f.alias] = (resolved.kind === 'mutation' ? schema.getMutationType() : resolved.kind === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType())!.name;
-      else if (f.name === '__schema' || f.name === '__type') data[f.alias] = introData[f.alias];
-      else if (f.def && fieldMeta(f.def.extensions)?.kind === 'placeholder') data[f.alias] = PLACEHOLDER;
-      else data[f.alias] = dbData[f.alias];
-    }
-    return { data };
+    return respond(dbData, introData());
   }
+
+  /** Errors as execute answers them (Hasura's codes; internals only for admin). */
+  const errorResponse = (e: unknown, session: Session): GraphQLResponse => {
+    const admin = isAdminRole(session);
+    if (e instanceof QErr) return { errors: [e.toJSON(admin)] };
+    if (isConnectionError(e)) return { errors: [connectionError(e).toJSON(admin)] };
+    return { errors: [new QErr('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
+  };
+
+  /** Bumped by every reload: live plans of an older generation are planned again. */
+  let generation = 0;
 
   const engine: GraphQLEngine = {
     async execute(req, session, opts = {}) {
       try {
         return await run(req, session, opts);
       } catch (e) {
-        const admin = isAdminRole(session);
-        if (e instanceof QErr) return { errors: [e.toJSON(admin)] };
-        if (isConnectionError(e)) return { errors: [connectionError(e).toJSON(admin)] };
-        return { errors: [new QErr('unexpected', 'an unexpected error occurred', '$', admin ? String(e) : undefined).toJSON(admin)] };
+        return errorResponse(e, session);
       }
     },
+    prepareLive(req, session) {
+      // A subscription's plan for the multiplexer (subscriptions/multiplexer.ts): compiled once,
+      // its statement re-run every refetch interval together with its cohort's (Hasura's
+      // subscription plan, docs/research/hasura-v2.md §C.5). Errors come back as execute's would.
+      try {
+        const { resolved, dbFields, dbPool, timeoutMs, ctx, introData, respond } = prepare(req, session, { live: true });
+        if (resolved.kind !== 'subscription') return { errors: [new QErr('validation-failed', 'not a subscription', '$').toJSON(isAdminRole(session))] };
+        const intro = introData();
+        return {
+          statement: dbFields.length ? compileQueryRoot(ctx, dbFields) : undefined,
+          pool: dbPool,
+          timeoutMs,
+          role: session.role,
+          generation,
+          respond: (dbData) => respond(dbData, intro),
+        };
+      } catch (e) {
+        return errorResponse(e, session);
+      }
+    },
+    generation: () => generation,
     async reload(md, opts = {}) {
       // Enum values are read again only when asked (reload_metadata, DDL) or when the enum table
       // changed, as Hasura's schema cache keeps them (introspection/enums.ts).
       if (opts.refresh) enumCache.clear();
       state = await load(pool, md, enumCache);
+      generation++;
     },
     roles() { return state.model.roles; },
     inconsistencies() { return state.model.inconsistent; },

@@ -4,17 +4,17 @@
  * (`HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`, default 1000 ms); a result is sent
  * only when its JSON differs from the last one sent.
  *
- * Hasura multiplexes: subscribers with the same role and selection set whose arguments differ only
- * in scalar values (variables, session variables) form a cohort, and each batch of cohorts runs as
- * ONE SQL statement (`UNNEST($1::uuid[], $2::json[])` as a cohort table, lateral-joined to the
- * query), so a thousand dashboards watching click counts cost one query per interval. We do not
- * do that yet: it needs the compiler to parameterise a query over a cohort table, which the
- * query/mutation compile code does not offer, and per-subscription polling is correct (same
- * messages, same timing) at the load Linkport has. One timer per subscription, never overlapping:
- * the next run is scheduled only after the previous one finished.
+ * Two ways to refetch:
+ *   - MultiplexedLiveQuery (the default with the real engine): after its first result the
+ *     subscription joins its cohort in the process's Multiplexer (subscriptions/multiplexer.ts),
+ *     which serves every cohort batch with ONE statement per interval, as Hasura does;
+ *   - LiveQuery: one timer per subscription re-running `execute` (engines without `prepareLive`,
+ *     and `ENGINE_LIVE_QUERIES_MULTIPLEXING=off`, the baseline bench:subscriptions compares with),
+ *     never overlapping: the next run is scheduled only after the previous one finished.
  */
 import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { runOne } from './graphql.routes.ts';
+import type { LiveHandle, Multiplexer } from '../subscriptions/multiplexer.ts';
 
 export const DEFAULT_REFETCH_INTERVAL_MS = 1000;
 
@@ -166,9 +166,65 @@ export class StartQueue {
   }
 }
 
+export interface MultiplexedLiveQueryOptions extends Omit<LiveQueryOptions, 'intervalMs'> {
+  mux: Multiplexer;
+}
+
+/**
+ * A live query whose refetches the Multiplexer makes: the first result runs at once (through
+ * `schedule`, like LiveQuery's), then the subscription joins its cohort with that result as the
+ * last one sent, so the cohort's next result reaches it only if it differs.
+ */
+export class MultiplexedLiveQuery {
+  private stopped = false;
+  private handle: LiveHandle | undefined;
+
+  constructor(private readonly opts: MultiplexedLiveQueryOptions) {}
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  async start(): Promise<void> {
+    const run = () =>
+      this.stopped ? Promise.resolve<GraphQLResponse>({ data: null }) : runOne(this.opts.engine(), this.opts.request, this.opts.session, { live: true });
+    let res: GraphQLResponse;
+    try {
+      res = await (this.opts.schedule ? this.opts.schedule(run) : run());
+    } catch {
+      res = { errors: [{ message: 'an unexpected error occurred', extensions: { path: '$', code: 'unexpected' } }] };
+    }
+    if (this.stopped) return;
+    this.opts.onFirst(res);
+    if (isRequestError(res)) {
+      this.stop();
+      return;
+    }
+    this.handle = this.opts.mux.add({
+      request: this.opts.request,
+      session: this.opts.session,
+      last: JSON.stringify(res),
+      onChange: (r) => this.opts.onChange(r),
+    });
+  }
+
+  stop(): void {
+    this.handle?.stop();
+    this.handle = undefined;
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.onStop?.();
+  }
+}
+
+/** What a connection keeps per subscription id. */
+export interface Stoppable {
+  stop(): void;
+}
+
 /** The live queries of one connection, all stopped when it closes. */
 export class LiveQueries {
-  private readonly byId = new Map<string, LiveQuery>();
+  private readonly byId = new Map<string, Stoppable>();
 
   has(id: string): boolean {
     return this.byId.has(id);
@@ -178,12 +234,12 @@ export class LiveQueries {
     return this.byId.size;
   }
 
-  add(id: string, lq: LiveQuery): void {
+  add(id: string, lq: Stoppable): void {
     this.byId.set(id, lq);
   }
 
   /** Forgets `id` only if it is still `lq` (a stopped id may have been reused). */
-  remove(id: string, lq?: LiveQuery): void {
+  remove(id: string, lq?: Stoppable): void {
     const cur = this.byId.get(id);
     if (!cur || (lq && cur !== lq)) return;
     cur.stop();

@@ -88,6 +88,8 @@ export function registerEngineMetrics(app: FastifyInstance, pools: Record<string
         roles: () => engine.roles(),
         ...(engine.batchLimit ? { batchLimit: (role: string) => engine.batchLimit!(role) } : {}),
         ...(engine.inconsistencies ? { inconsistencies: () => engine.inconsistencies!() } : {}),
+        ...(engine.prepareLive ? { prepareLive: engine.prepareLive.bind(engine) } : {}),
+        ...(engine.generation ? { generation: engine.generation.bind(engine) } : {}),
       };
       wrapped.set(engine, w);
       return w;

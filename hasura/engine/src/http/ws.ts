@@ -7,9 +7,9 @@
  * session ends when the credential expires (JWT `exp`). Queries and mutations answer one result
  * then `complete`. Subscription operations are live queries (live-query.ts, docs/research/hasura-v2.md §C.5): the
  * first result at once, then one more each time the polled result changes, until `stop`/`complete`
- * or the connection closes (which includes the credential expiring). Streaming subscriptions
- * (`*_stream` fields) go through the same poller for now, so their cursor never advances: not yet
- * Hasura's streaming semantics (docs/research/hasura-v2.md §C.5).
+ * or the connection closes (which includes the credential expiring). With an engine that plans
+ * subscriptions (`prepareLive`) the refetches are multiplexed across every connection of the
+ * process (subscriptions/multiplexer.ts): one statement per batch of cohorts per interval.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -19,7 +19,8 @@ import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, HasuraError, Sessi
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { decodeRequest, runOne } from './graphql.routes.ts';
 import { QErr, gqlError } from '../errors.ts';
-import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, StartQueue } from './live-query.ts';
+import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue } from './live-query.ts';
+import { Multiplexer } from '../subscriptions/multiplexer.ts';
 
 /** Subscription caps (issue 11): per connection, per user, for the whole process. */
 export interface SubscriptionCaps {
@@ -40,6 +41,12 @@ export interface WsDeps {
   initTimeoutMs: number;
   /** `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`; default 1000 ms. */
   refetchIntervalMs?: number | undefined;
+  /** `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE`: cohorts per statement; default 100. */
+  batchSize?: number | undefined;
+  /** false: every subscription polls on its own (no multiplexing); default true. */
+  multiplexing?: boolean | undefined;
+  /** Told the number of cohorts each multiplexed statement served (bench:subscriptions counts). */
+  onLiveStatement?: ((cohorts: number) => void) | undefined;
   caps?: SubscriptionCaps | undefined;
   /** Live-query executions running at once (the live pool's size); default 4. */
   startConcurrency?: number | undefined;
@@ -53,10 +60,20 @@ class LiveShared {
   private readonly perUser = new Map<string, number>();
   readonly queue: StartQueue;
   readonly caps: SubscriptionCaps;
+  readonly mux: Multiplexer;
 
   constructor(deps: WsDeps) {
     this.caps = deps.caps ?? DEFAULT_CAPS;
     this.queue = new StartQueue(deps.startConcurrency ?? 4);
+    // Multiplexed statements share the queue with first results, each poller its own owner, so
+    // neither a flood of starts nor a large poller holds every live-pool connection.
+    this.mux = new Multiplexer({
+      engine: deps.engine,
+      intervalMs: deps.refetchIntervalMs ?? DEFAULT_REFETCH_INTERVAL_MS,
+      batchSize: deps.batchSize,
+      schedule: (owner, fn) => this.queue.run(owner, fn),
+      onStatement: deps.onLiveStatement,
+    });
   }
 
   /** Why a new subscription is refused, or undefined when it may start. */
@@ -132,19 +149,22 @@ function startLive(
     return;
   }
   shared.acquire(owner);
-  const lq: LiveQuery = new LiveQuery({
+  const options = {
     engine: deps.engine,
     request,
     session,
-    intervalMs: deps.refetchIntervalMs ?? DEFAULT_REFETCH_INTERVAL_MS,
-    onFirst: (res) => {
+    onFirst: (res: GraphQLResponse) => {
       if (isRequestError(res)) subs.remove(id, lq);
       on.first(res);
     },
     onChange: on.change,
-    schedule: (fn) => shared.queue.run(owner, fn),
+    schedule: <T>(fn: () => Promise<T>) => shared.queue.run(owner, fn),
     onStop: () => shared.release(owner),
-  });
+  };
+  const lq: LiveQuery | MultiplexedLiveQuery =
+    deps.multiplexing !== false && deps.engine().prepareLive
+      ? new MultiplexedLiveQuery({ ...options, mux: shared.mux })
+      : new LiveQuery({ ...options, intervalMs: deps.refetchIntervalMs ?? DEFAULT_REFETCH_INTERVAL_MS });
   subs.add(id, lq);
   lq.start().catch(() => subs.remove(id, lq));
 }
@@ -177,6 +197,7 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
     close: () =>
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade);
+        shared.mux.close();
         for (const c of wss.clients) c.close(1001, 'server shutting down');
         wss.close(() => resolve());
       }),
