@@ -29,6 +29,12 @@ const services = compose.services;
 const oneShot = (s: Service) => s.restart === 'no';
 const dockerfiles = ['core-service/Dockerfile', 'media-service/Dockerfile', 'redirect/Dockerfile', 'hasura/engine/Dockerfile'];
 
+/**
+ * Images without a shell or an HTTP client, which cannot run a healthcheck: each is watched by
+ * Prometheus instead (its own metrics scraped, so ServiceDown fires), and nothing may wait on it.
+ */
+const distroless: Record<string, string> = { 'otel-collector': 'otel-collector:8888' };
+
 void test('every long-running service has a healthcheck; one-shot jobs are awaited to completion', () => {
   for (const [name, s] of Object.entries(services)) {
     if (oneShot(s)) {
@@ -36,8 +42,50 @@ void test('every long-running service has a healthcheck; one-shot jobs are await
       assert.ok(awaited, `${name}: one-shot job nobody waits for`);
       continue;
     }
+    if (distroless[name]) {
+      assert.equal(s.healthcheck, undefined, `${name}: a healthcheck its image cannot run would mark it unhealthy forever`);
+      assert.ok(!Object.values(services).some((o) => o.depends_on?.[name]), `${name}: nothing can wait for it to be healthy`);
+      assert.ok(scrapeTargets().includes(distroless[name]!), `${name}: Prometheus watches it instead`);
+      continue;
+    }
     assert.ok(s.healthcheck?.test?.length, `${name}: no healthcheck`);
   }
+});
+
+function scrapeTargets(): string[] {
+  const prom = YAML.parse(read('docker/observability/prometheus/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+  return prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((sc) => sc.targets));
+}
+
+void test('observability: Prometheus scrapes every Linkport service and Traefik on their private ports, with the committed rules', () => {
+  const targets = scrapeTargets();
+  for (const t of targets) {
+    const [host, port] = t.split(':');
+    if (host === 'localhost') continue;
+    assert.ok(services[host!], `scrape target ${t} is not a compose service`);
+    // The click worker's probes and metrics are on WORKER_PORT (redirect/src/worker.ts, 3005), not
+    // the PORT it inherits from the redirect's environment.
+    const env = services[host!]!.environment;
+    const own = host === 'click-worker' ? (env?.WORKER_PORT ?? '3005') : env?.PORT;
+    if (own) assert.equal(port, own, `${host} serves /metrics on its own port`);
+  }
+  for (const svc of ['traefik', 'core', 'media', 'redirect', 'click-worker']) assert.ok(targets.some((t) => t.startsWith(`${svc}:`)), `${svc} is scraped`);
+  // traefik.yml's metrics entrypoint is where Traefik serves them
+  const stat = YAML.parse(read('gateway/traefik.yml')) as { entryPoints: Record<string, { address: string }>; metrics: { prometheus: { entryPoint: string } } };
+  assert.equal(targets.find((t) => t.startsWith('traefik:')), `traefik${stat.entryPoints[stat.metrics.prometheus.entryPoint]!.address}`);
+  const prom = YAML.parse(read('docker/observability/prometheus/prometheus.yml')) as { rule_files: string[] };
+  const mount = services.prometheus!.volumes!.find((v) => v.startsWith('./docker/observability/prometheus/rules:'))!;
+  const [src, dest] = mount.split(':') as [string, string];
+  for (const f of prom.rule_files) {
+    assert.ok(f.startsWith(`${dest}/`) && !f.includes('*'), `${f}: a named file in the mounted rules folder`);
+    assert.ok(fs.existsSync(path.join(root, src, f.slice(dest.length + 1))), `${f} exists`);
+    assert.ok(!f.endsWith('.test.yml'), 'promtool test files are not rule files');
+  }
+  // Grafana's data sources point at the compose services.
+  const ds = read('docker/observability/grafana/provisioning/datasources/datasources.yml');
+  assert.match(ds, /http:\/\/prometheus:9090/);
+  assert.match(ds, /http:\/\/tempo:3200/);
+  assert.match(read('docker/observability/otel-collector/config.yml'), /endpoint: tempo:4317/);
 });
 
 void test('depends_on always waits on a condition, and only on healthy / completed services', () => {
@@ -61,6 +109,10 @@ void test('image tags are pinned', () => {
     hasura: /^hasura\/graphql-engine:v2\.\d+\.\d+\.cli-migrations-v3$/,
     minio: /^minio\/minio:RELEASE\.[\dT-]+Z$/,
     'minio-setup': /^minio\/mc:RELEASE\.[\dT-]+Z$/,
+    prometheus: /^prom\/prometheus:v2\.\d+\.\d+$/,
+    tempo: /^grafana\/tempo:2\.\d+\.\d+$/,
+    'otel-collector': /^otel\/opentelemetry-collector-contrib:0\.\d+\.\d+$/,
+    grafana: /^grafana\/grafana:11\.\d+\.\d+$/,
   };
   for (const [name, s] of Object.entries(services)) {
     assert.ok(s.image, `${name}: no image`);
@@ -132,8 +184,12 @@ void test('bind mounts exist; Traefik mounts the shared gateway config', () => {
   const t = services.traefik!.volumes!;
   assert.ok(t.includes('./gateway/traefik.yml:/etc/traefik/traefik.yml:ro'));
   assert.ok(t.includes('./gateway/dynamic:/etc/traefik/dynamic:ro'));
+  // Only the gateway is public. Grafana publishes on the host's loopback alone (an operator
+  // tunnels to it): dashboards reveal traffic and internals. Nothing else publishes anything.
   const publishing = Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n);
-  assert.deepEqual(publishing, ['traefik'], 'only the gateway is public');
+  assert.deepEqual(publishing, ['traefik', 'grafana']);
+  for (const p of services.grafana!.ports!) assert.match(p, /^127\.0\.0\.1:/, 'Grafana on loopback only');
+  for (const p of services.traefik!.ports!) assert.doesNotMatch(p, /^127\./);
 });
 
 void test('Traefik static files agree with the mounts, the dynamic files and each other', () => {
