@@ -1,0 +1,218 @@
+/**
+ * `npm run bench:subscriptions -w @linkport/hasura-engine` (issue 14): N live-query subscriptions
+ * over M WebSocket connections, K distinct users each watching their own links' click counts,
+ * clicks committed continuously — with multiplexing ON and OFF (ENGINE_LIVE_QUERIES_MULTIPLEXING)
+ * in the same run, against the same database. Reported per mode:
+ *   - PostgreSQL statements per refetch interval: the queries the engine's live-query pool ran
+ *     over the window (counted in the engine process, bench/subscriptions-engine.ts), divided by
+ *     the refetch intervals in the window;
+ *   - engine CPU (utime+stime of the engine process, /proc) per second and its RSS;
+ *   - click committed → change delivered to a subscriber, p50/p99 over every delivery that
+ *     carries a click's new count.
+ * Defaults fit 2 cores: 2,000 subscriptions / 200 connections / 200 users; the issue's figures are
+ * `--subs 10000 --conns 1000 --users 1000`. Other flags: --seconds (per mode, default 10),
+ * --clicks (per second, default 50), --interval (refetch ms, default 1000), --batch (default 100).
+ * Each flag can also be given as BENCH_<FLAG> (BENCH_SUBS=10000 …), which passes through the root
+ * script. Loopback only; the engine runs in its own process (bench/subscriptions-engine.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { createTestDatabase } from '@linkport/devstack/testing';
+
+const { values: flags } = parseArgs({
+  options: {
+    subs: { type: 'string', default: process.env.BENCH_SUBS ?? '2000' },
+    conns: { type: 'string', default: process.env.BENCH_CONNS ?? '200' },
+    users: { type: 'string', default: process.env.BENCH_USERS ?? '200' },
+    seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '10' },
+    clicks: { type: 'string', default: process.env.BENCH_CLICKS ?? '50' },
+    interval: { type: 'string', default: process.env.BENCH_INTERVAL ?? '1000' },
+    batch: { type: 'string', default: process.env.BENCH_BATCH ?? '100' },
+    modes: { type: 'string', default: process.env.BENCH_MODES ?? 'on,off' },
+  },
+});
+const SUBS = Number(flags.subs);
+const CONNS = Number(flags.conns);
+const USERS = Number(flags.users);
+const SECONDS = Number(flags.seconds);
+const CLICK_RATE = Number(flags.clicks);
+const INTERVAL = Number(flags.interval);
+const SECRET = 'bench-secret';
+const LINKS_PER_USER = 3;
+const uid = (u: number) => `00000000-0000-4000-8000-${(u + 1).toString(16).padStart(12, '0')}`;
+const QUERY = 'subscription { links_links(order_by: {code: asc}) { code click_count } }';
+
+const SEED = `
+INSERT INTO core.users (id, email, password_hash)
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(u), 12, '0'))::uuid, 'u' || u || '@example.com', 'x' FROM generate_series(1, ${USERS}) u;
+INSERT INTO links.domains (owner_id, hostname, verified) SELECT id, 'd' || row_number() OVER () || '.example.com', true FROM core.users;
+INSERT INTO links.links (owner_id, domain_id, code, destination, title, click_count)
+SELECT u.id, d.id, 'c' || substr(md5(u.id::text), 1, 8) || '-' || i, 'https://example.com/' || i, 'Title ' || i, 0
+FROM core.users u JOIN links.domains d ON d.owner_id = u.id, generate_series(1, ${LINKS_PER_USER}) i;
+ANALYZE;`;
+
+const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** utime+stime (seconds) and RSS (MiB) of a process, from /proc. */
+function procStats(pid: number): { cpu: number; rssMiB: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpu: ticks / 100, rssMiB: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+async function startEngine(url: string, multiplexing: 'on' | 'off'): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'subscriptions-engine.ts')], {
+    env: {
+      ...process.env,
+      HASURA_GRAPHQL_DATABASE_URL: url,
+      HASURA_GRAPHQL_ADMIN_SECRET: SECRET,
+      HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(INTERVAL),
+      HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE: flags.batch,
+      ENGINE_LIVE_QUERIES_MULTIPLEXING: multiplexing,
+      ENGINE_WS_MAX_SUBSCRIPTIONS: String(Math.max(SUBS, 10_000)),
+      ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(Math.max(100, Math.ceil(SUBS / CONNS))),
+    },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += String(d);
+      const m = /port (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`engine exited (${code})`)));
+  });
+  return { child, port };
+}
+
+interface Conn { ws: WebSocket }
+
+/** Commit times of clicks by `<code>:<count>`: a delivery showing that count measures from it. */
+const committed = new Map<string, number>();
+
+async function mode(dbUrl: string, adminUrl: string, m: 'on' | 'off') {
+  const { child, port } = await startEngine(dbUrl, m);
+  const conns: Conn[] = [];
+  const latencies: number[] = [];
+  let firsts = 0;
+  let errors = 0;
+  let deliveries = 0;
+  try {
+    // Connections, then every subscription; subscription i belongs to user i % USERS.
+    for (let c = 0; c < CONNS; c++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/graphql`, 'graphql-transport-ws');
+      await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
+      conns.push({ ws });
+    }
+    const last = new Map<string, Map<string, number>>();
+    await Promise.all(conns.map(async (c, ci) => {
+      const mine: number[] = [];
+      for (let i = ci; i < SUBS; i += CONNS) mine.push(i);
+      // One connection carries one user's session (Hasura authenticates per connection).
+      const u = ci % USERS;
+      const acked = new Promise<void>((r) => c.ws.on('message', (raw) => {
+        const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: { data?: { links_links?: Array<{ code: string; click_count: string }> } } };
+        if (msg.type === 'connection_ack') return r();
+        if (msg.type === 'error') { errors++; return; }
+        if (msg.type !== 'next' || !msg.id) return;
+        const rows = msg.payload?.data?.links_links;
+        if (!rows) { errors++; return; }
+        const key = `${ci}:${msg.id}`;
+        let prev = last.get(key);
+        if (!prev) { prev = new Map(); last.set(key, prev); firsts++; for (const r0 of rows) prev.set(r0.code, Number(r0.click_count)); return; }
+        deliveries++;
+        const now = performance.now();
+        for (const r0 of rows) {
+          const n = Number(r0.click_count);
+          if (prev.get(r0.code) !== n) {
+            const t = committed.get(`${r0.code}:${n}`);
+            if (t !== undefined) latencies.push(now - t);
+            prev.set(r0.code, n);
+          }
+        }
+      }));
+      c.ws.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': SECRET, 'x-hasura-role': 'user', 'x-hasura-user-id': uid(u) } } }));
+      await acked;
+      for (const i of mine) c.ws.send(JSON.stringify({ type: 'subscribe', id: String(i), payload: { query: QUERY } }));
+    }));
+    const t0 = performance.now();
+    while (firsts + errors < SUBS) {
+      if (performance.now() - t0 > 120_000) throw new Error(`only ${firsts} of ${SUBS} first results`);
+      await sleep(50);
+    }
+    const startupMs = performance.now() - t0;
+
+    // Which users have a subscription: clicks go to their links only.
+    const watched = Math.min(USERS, CONNS);
+    const clicker = new pg.Client({ connectionString: adminUrl });
+    await clicker.connect();
+    const codes = (await clicker.query<{ code: string; owner: string }>('SELECT code, owner_id::text AS owner FROM links.links')).rows
+      .filter((r) => Number.parseInt(r.owner.slice(-12), 16) - 1 < watched).map((r) => r.code);
+    const liveStatements = () => new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve((m as Record<string, number>)['hasura-engine-live'] ?? 0));
+      child.send('stats');
+    });
+
+    await sleep(INTERVAL * 2); // settle: every subscription polled at least once
+    latencies.length = 0;
+    deliveries = 0;
+    const x0 = await liveStatements();
+    const s0 = procStats(child.pid!);
+    const w0 = performance.now();
+    let clicks = 0;
+    const every = 1000 / CLICK_RATE;
+    while (performance.now() - w0 < SECONDS * 1000) {
+      const code = codes[Math.floor(Math.random() * codes.length)]!;
+      const r = await clicker.query<{ n: string }>('UPDATE links.links SET click_count = click_count + 1 WHERE code = $1 RETURNING click_count AS n', [code]);
+      committed.set(`${code}:${Number(r.rows[0]!.n)}`, performance.now());
+      clicks++;
+      const next = w0 + clicks * every;
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    const windowS = (performance.now() - w0) / 1000;
+    const s1 = procStats(child.pid!);
+    const engineStatements = (await liveStatements()) - x0;
+    await clicker.end();
+    latencies.sort((a, b) => a - b);
+    const intervals = (windowS * 1000) / INTERVAL;
+    return {
+      mode: m, startupMs, windowS, clicks, deliveries, errors,
+      statementsPerInterval: engineStatements / intervals,
+      cpuPerSecond: (s1.cpu - s0.cpu) / windowS,
+      rssMiB: s1.rssMiB,
+      p50: pct(latencies, 50), p99: pct(latencies, 99), samples: latencies.length,
+    };
+  } finally {
+    for (const c of conns) c.ws.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const db = await createTestDatabase();
+try {
+  const seed = new pg.Client({ connectionString: db.adminUrl });
+  await seed.connect();
+  await seed.query(SEED);
+  await seed.end();
+  console.log(`${SUBS} subscriptions over ${CONNS} connections, ${USERS} users (${LINKS_PER_USER} links each), ${CLICK_RATE} clicks/s, refetch ${INTERVAL} ms, batch ${flags.batch}, ${SECONDS} s per mode`);
+  for (const m of (flags.modes ?? 'on,off').split(',') as Array<'on' | 'off'>) {
+    const r = await mode(db.roleUrl('links_admin'), db.adminUrl, m);
+    console.log(`\nmultiplexing ${r.mode.toUpperCase()}`);
+    console.log(`  all first results in        ${r.startupMs.toFixed(0)} ms (${r.errors} errors)`);
+    console.log(`  PostgreSQL statements       ${r.statementsPerInterval.toFixed(1)} per refetch interval`);
+    console.log(`  engine CPU                  ${(r.cpuPerSecond * 100).toFixed(1)} % of one core; RSS ${r.rssMiB.toFixed(0)} MiB`);
+    console.log(`  click committed → delivered p50 ${r.p50.toFixed(0)} ms   p99 ${r.p99.toFixed(0)} ms   (${r.samples} deliveries measured, ${r.clicks} clicks)`);
+  }
+} finally {
+  await db.drop();
+}
