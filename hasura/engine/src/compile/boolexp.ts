@@ -62,6 +62,7 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
       const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
       if (col) { parts.push(columnExp({ ...inner, path: step(b.path, rawKey) }, table, alias, col, v)); continue; }
       const cf = table.computed.get(rawKey);
+      if (cf && cf.inputArgs.length > 0) throw new QErr('validation-failed', `computed field "${rawKey}" takes input arguments and cannot be used in a boolean expression`, '$');
       if (cf) { parts.push(computedExp(inner, table, alias, cf, v)); continue; }
       const aggRel = rawKey.endsWith('_aggregate') ? table.relByName.get(rawKey.slice(0, -'_aggregate'.length)) : undefined;
       if (aggRel?.kind === 'array' && !table.relByName.has(rawKey)) { parts.push(aggregatePredicate(inner, table, alias, aggRel, v)); continue; }

@@ -1,4 +1,5 @@
 import type { ComputedFieldModel, FunctionModel, TableModel } from '../schema/model.ts';
+import type { PgFunctionArg } from '../introspection/catalog.ts';
 import { identifier, join, sql, value, type SQL } from '../sql/sql.ts';
 import { validationFailed } from '../errors.ts';
 import type { CompileContext } from './context.ts';
@@ -15,9 +16,34 @@ export function rowOf(table: TableModel, alias: SQL): SQL {
 
 const sessionJson = (ctx: CompileContext): SQL => sql`(${value(JSON.stringify(ctx.session.vars))})::json`;
 
-export function computedCall(ctx: CompileContext, cf: ComputedFieldModel, table: TableModel, alias: SQL): SQL {
-  const args = cf.fn.args.map((_, i) => (i === cf.sessionArgIndex ? sessionJson(ctx) : rowOf(table, alias)));
-  return sql`${identifier(cf.fn.schema, cf.fn.name)}(${join(args, ', ')})`;
+/**
+ * A computed field's call: the row, the session, and the input arguments given in the field's
+ * `args` — by name, so omitted ones take their defaults (`mkComputedFieldSelect`/`SFunctionArgs`).
+ */
+export function computedCall(ctx: CompileContext, cf: ComputedFieldModel, table: TableModel, alias: SQL, given?: Record<string, unknown>, path = '$'): SQL {
+  const parts: SQL[] = [];
+  let named = false;
+  cf.fn.args.forEach((a, i) => {
+    let arg: SQL | undefined;
+    if (i === cf.sessionArgIndex) arg = sessionJson(ctx);
+    else if (i === cf.tableArgIndex) arg = rowOf(table, alias);
+    else if (given && a.name in given) arg = argValue(a, given[a.name]);
+    if (!arg) {
+      if (!a.hasDefault) throw validationFailed(`${path}.args`, `missing required field '${a.name}'`);
+      named = true;
+      return;
+    }
+    parts.push(named && a.name ? sql`${identifier(a.name)} => ${arg}` : arg);
+  });
+  return sql`${identifier(cf.fn.schema, cf.fn.name)}(${join(parts, ', ')})`;
+}
+
+/** An input argument as a typed parameter: json(b) and objects as JSON text, geo types from GeoJSON. */
+function argValue(a: PgFunctionArg, v: unknown): SQL {
+  const type = identifier(a.type.schema, a.type.name);
+  if (v !== null && (a.type.name === 'geometry' || a.type.name === 'geography')) return sql`ST_GeomFromGeoJSON((${value(typeof v === 'string' ? v : JSON.stringify(v))})::text)::${type}`;
+  const isJson = a.type.name === 'json' || a.type.name === 'jsonb';
+  return sql`(${value(v !== null && (isJson || typeof v === 'object') ? JSON.stringify(v) : v)})::${type}`;
 }
 
 /** A tracked function's FROM item; input args by name so omitted defaults apply. */

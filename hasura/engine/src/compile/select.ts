@@ -131,7 +131,7 @@ export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields
       }
       case 'computed':
       case 'computed_agg': {
-        const call = computedCall(ctx, m.cf, table, r);
+        const call = computedCall(ctx, m.cf, table, r, f.args.args as Record<string, unknown> | undefined, f.path);
         if (m.cf.returns.kind === 'scalar') return [f.alias, columnOut(ctx, m.cf.returns.column, call)];
         const src: Source = { table: m.target!, perm: m.perm, fromItem: call };
         return [f.alias, m.kind === 'computed' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];

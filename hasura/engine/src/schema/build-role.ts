@@ -8,7 +8,7 @@ import { comparisonType } from './comparison.ts';
 import { isGeoTypeName, parseGeoJson } from './geojson.ts';
 import { AGG_OPS, meta, type AggOp } from './meta.ts';
 import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } from './model.ts';
-import { scalarName } from './scalars.ts';
+import { argScalarName, scalarName } from './scalars.ts';
 import { isComparable, isJson, isNumeric } from './scalars.ts';
 import { rootFields, type RoleTypes } from './root-fields.ts';
 import { mutationFields, mutationPerms } from './mutation-fields.ts';
@@ -107,8 +107,32 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
   const visibleComputed = (t: TableModel): ComputedFieldModel[] => {
     const p = permOf(t);
     if (!p) return [];
-    return [...t.computed.values()].filter((c) => p.computedFields.has(c.name)
-      && (c.returns.kind === 'scalar' || !!permOf(model.tables.get(c.returns.target)!)));
+    // A permission lists scalar computed fields; one returning SETOF a table is governed by that
+    // table's select permission instead (computed_fields_permission.yaml: `get_articles` is not
+    // listed for `user`, yet selectable; Hasura's `SelPermDef` computed_fields holds scalars).
+    return [...t.computed.values()].filter((c) => (c.returns.kind === 'scalar'
+      ? p.computedFields.has(c.name) : !!permOf(model.tables.get(c.returns.target)!)));
+  };
+  /** Filters and ordering take only computed fields without input arguments (docs computed-fields.mdx). */
+  const filterableComputed = (t: TableModel): ComputedFieldModel[] => visibleComputed(t).filter((c) => c.inputArgs.length === 0);
+  const cfArgTypes = new Map<string, GraphQLInputObjectType>();
+  /**
+   * `args: <field>_<table>_args` for a computed field's input arguments (Schema/Select.hs
+   * `computedFieldFunctionArgs`: named after the field and table, so a function that is also
+   * tracked keeps its own `<function>_args`); required when any argument has no default.
+   */
+  const computedArgs = (t: TableModel, c: ComputedFieldModel): GraphQLFieldConfigArgumentMap => {
+    if (c.inputArgs.length === 0) return {};
+    const name = `${c.name}_${t.id}_args`;
+    let ty = cfArgTypes.get(name);
+    if (!ty) {
+      ty = new GraphQLInputObjectType({
+        name,
+        fields: Object.fromEntries(c.inputArgs.map((a) => [a.name, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
+      });
+      cfArgTypes.set(name, ty);
+    }
+    return { args: { type: c.inputArgs.some((a) => !a.hasDefault) ? new GraphQLNonNull(ty) : ty, description: `input parameters for computed field "${c.name}" defined on table "${t.name}"` } };
   };
   const opColumns = (t: TableModel, op: AggOp): ColumnModel[] =>
     visibleCols(t).filter((c) => !c.enumOf && (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
@@ -145,7 +169,7 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
           f[r.name] = { type: boolExp(target) };
           if (r.kind === 'array' && permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggBoolExp(target) };
         }
-        for (const c of visibleComputed(t)) {
+        for (const c of filterableComputed(t)) {
           f[c.name] = c.returns.kind === 'scalar'
             ? { type: comparisonType(c.returns.column, colType(c.returns.column), cmpCache, scalarType) }
             : { type: boolExp(model.tables.get(c.returns.target)!) };
@@ -218,7 +242,7 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
           if (r.kind === 'object') f[r.name] = { type: orderBy(target) };
           else if (permOf(target)?.allowAggregations) f[`${r.name}_aggregate`] = { type: aggOrderBy(target) };
         }
-        for (const c of visibleComputed(t)) {
+        for (const c of filterableComputed(t)) {
           if (c.returns.kind === 'scalar') f[c.name] = { type: orderByEnum };
           else if (permOf(model.tables.get(c.returns.target)!)?.allowAggregations) f[`${c.name}_aggregate`] = { type: aggOrderBy(model.tables.get(c.returns.target)!) };
         }
@@ -277,17 +301,17 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
         }
         for (const c of visibleComputed(t)) {
           if (c.returns.kind === 'scalar') {
-            f[c.name] = { type: colType(c.returns.column), description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target: undefined, perm: undefined }) };
+            f[c.name] = { type: colType(c.returns.column), args: computedArgs(t, c), description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target: undefined, perm: undefined }) };
             continue;
           }
           const target = model.tables.get(c.returns.target)!;
           const perm = permOf(target);
           f[c.name] = {
-            type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(target)))), args: selectArgs(target),
+            type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(target)))), args: sortMap({ ...computedArgs(t, c), ...selectArgs(target) }),
             description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target, perm }),
           };
           if (perm?.allowAggregations) f[`${c.name}_aggregate`] = {
-            type: new GraphQLNonNull(aggregateType(target)), args: selectArgs(target), extensions: meta({ kind: 'computed_agg', cf: c, target, perm }),
+            type: new GraphQLNonNull(aggregateType(target)), args: sortMap({ ...computedArgs(t, c), ...selectArgs(target) }), extensions: meta({ kind: 'computed_agg', cf: c, target, perm }),
           };
         }
         return sortMap(f);

@@ -96,6 +96,11 @@ export interface ComputedFieldModel {
   fn: PgFunction;
   tableArgIndex: number;
   sessionArgIndex: number | undefined;
+  /**
+   * The function's other arguments: the field's `args` (`<field>_<table>_args`). A computed field
+   * with any cannot be used in filters, ordering or permissions (docs computed-fields.mdx).
+   */
+  inputArgs: PgFunctionArg[];
   /** Scalar results are described as a pseudo column (type, scalar) for casts and comparisons. */
   returns: { kind: 'scalar'; column: ColumnModel } | { kind: 'table'; target: string };
 }

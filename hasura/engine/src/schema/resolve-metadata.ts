@@ -155,17 +155,19 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   if (sessionArg && sessionArgIndex === -1) reasons.push(`"${sessionArg}" is not an input argument of the function "${fn.name}"`);
   if (reasons.length === 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" because ${reasons[0]}`;
   if (reasons.length > 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" for the following reasons:\n${reasons.map((r) => `  • ${r}\n`).join('')}`;
-  if (fn.args.length !== 1 + (sessionArgIndex === undefined ? 0 : 1)) return { unsupported: `computed field "${cf.name}": input arguments are not supported yet` };
+  const inputArgs = fn.args.filter((_, i) => i !== tableArgIndex && i !== sessionArgIndex);
+  // Input arguments are given by name in the field's `args`; an unnamed one cannot be.
+  if (inputArgs.some((a) => !a.name)) return { unsupported: `computed field "${cf.name}": the function has unnamed input arguments` };
   const target = tableKey(fn.returnType.schema, fn.returnType.name);
   if (fn.returnTypType === 'c') {
     if (!fn.returnsSet) return { unsupported: `computed field "${cf.name}": only SETOF table results are supported yet` };
-    return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, returns: { kind: 'table', target } };
+    return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, inputArgs, returns: { kind: 'table', target } };
   }
   const column: ColumnModel = {
     name: cf.name, gqlName: cf.name, type: fn.returnType, scalar: scalarName(fn.returnType), nullable: true,
     pg: { name: cf.name, type: fn.returnType, nullable: true, hasDefault: false, position: 0 },
   };
-  return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, returns: { kind: 'scalar', column } };
+  return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, inputArgs, returns: { kind: 'scalar', column } };
 }
 
 const shown = (r: TableRef) => (r.schema === 'public' ? r.name : `${r.schema}.${r.name}`);
