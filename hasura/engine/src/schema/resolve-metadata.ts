@@ -152,7 +152,20 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   const tableArgIndex = tableArg ? fn.args.findIndex((a) => a.name === tableArg) : fn.args.findIndex((_, i) => i !== sessionArgIndex);
   if (tableArg && tableArgIndex < 0) reasons.push(`"${tableArg}" is not an input argument of the function "${fn.name}"`);
   else if (!tableArg && tableArgIndex < 0) reasons.push(`the function "${fn.name}" has no input arguments`);
+  const tableArgType = tableArgIndex >= 0 ? fn.args[tableArgIndex]!.type : undefined;
+  if (tableArgType) {
+    // DDL/ComputedField.hs `ITANotComposite`/`ITANotTable`: the row argument must be this table's type.
+    const which = tableArg ? `"${tableArg}" argument` : 'first argument';
+    if (tableArgType.category !== 'C') reasons.push(`${which} of the function "${fn.name}" is not COMPOSITE type`);
+    if (tableArgType.schema !== tm.schema || tableArgType.name !== tm.name) {
+      reasons.push(`${which} of the function "${fn.name}" of type "${tableArgType.schema}.${tableArgType.name}" is not the table to which the computed field is being added`);
+    }
+  }
   if (sessionArg && sessionArgIndex === -1) reasons.push(`"${sessionArg}" is not an input argument of the function "${fn.name}"`);
+  else if (sessionArg && sessionArgIndex !== undefined && fn.args[sessionArgIndex]!.type.name !== 'json') {
+    // `ISANotJSON`: the session argument receives the session variables as json.
+    reasons.push(`"${sessionArg}" argument of the function "${fn.name}" is not of type JSON`);
+  }
   if (reasons.length === 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" because ${reasons[0]}`;
   if (reasons.length > 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" for the following reasons:\n${reasons.map((r) => `  • ${r}\n`).join('')}`;
   const inputArgs = fn.args.filter((_, i) => i !== tableArgIndex && i !== sessionArgIndex);
@@ -302,7 +315,8 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
         const why = conflict ?? `in table "${shown(ref)}": in computed field "${cf.name}": ${String(c)}`;
         warnings.push(`${tm.key}: ${why}`);
         inconsistent.push({
-          definition: { definition: cf.definition, name: cf.name, source, comment: (cf as { comment?: unknown }).comment ?? null, table: ref },
+          // The function as Hasura stores it: a qualified `{schema, name}` object.
+          definition: { definition: { ...cf.definition, function: tableRef(cf.definition?.function) ?? cf.definition?.function }, name: cf.name, source, comment: (cf as { comment?: unknown }).comment ?? null, table: ref },
           name: `computed_field ${cf.name} in table ${shown(ref)} in source ${source}`,
           reason: `Inconsistent object: ${why}`,
           type: 'computed_field',
