@@ -172,6 +172,14 @@ function errorResult(e: unknown, session: Session, text: string): GraphQLRespons
 
 let pollerIds = 0;
 
+/**
+ * Multiplexed statements become named prepared statements (one parse per connection, like
+ * execute/run.ts), bounded so a client minting endless subscription shapes cannot grow every
+ * live connection's statement cache without limit; past the bound they run unnamed.
+ */
+const MAX_PREPARED = 2000;
+const preparedNames = new Set<string>();
+
 class Poller {
   readonly id = `poller:${++pollerIds}`;
   readonly cohorts = new Map<string, Cohort>();
@@ -180,7 +188,7 @@ class Poller {
   private closed = false;
   /** undefined = not probed yet; null = cannot multiplex. */
   private types: string[] | null | undefined;
-  private multiplexed: { text: string; name: string } | undefined;
+  private multiplexed: { text: string; name: string | undefined } | undefined;
 
   constructor(
     readonly key: string,
@@ -271,14 +279,16 @@ class Poller {
     return this.mux.opts.schedule ? this.mux.opts.schedule(this.id, fn) : fn();
   }
 
-  private multiplexedStatement(types: string[]): { text: string; name: string } {
+  private multiplexedStatement(types: string[]): { text: string; name: string | undefined } {
     if (!this.multiplexed) {
       const inner = compileWith(this.statement, (i) => `(("_subs"."result_vars"->>${i})::${types[i] ?? 'text'})`);
       const text =
         `SELECT "_subs"."result_id" AS id, "_fld_resp"."data" AS data ` +
         `FROM unnest($1::int4[], $2::json[]) AS "_subs"("result_id", "result_vars") ` +
         `LEFT OUTER JOIN LATERAL (${inner}) AS "_fld_resp" ON true`;
-      this.multiplexed = { text, name: `lp_mx_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}` };
+      const name = `lp_mx_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;
+      if (preparedNames.size < MAX_PREPARED) preparedNames.add(name);
+      this.multiplexed = { text, name: preparedNames.has(name) ? name : undefined };
     }
     return this.multiplexed;
   }
@@ -292,7 +302,8 @@ class Poller {
       const st = this.multiplexedStatement(types);
       let rows: Array<{ id: number; data: Record<string, unknown> | null }>;
       try {
-        rows = await query(this.plan.pool, { name: st.name, text: st.text, values: [live.map((_, i) => i), live.map((c) => JSON.stringify(c.params))] }, this.plan.timeoutMs);
+        const values = [live.map((_, i) => i), live.map((c) => JSON.stringify(c.params))];
+        rows = await query(this.plan.pool, st.name ? { name: st.name, text: st.text, values } : { text: st.text, values }, this.plan.timeoutMs);
       } catch {
         // One cohort's value may be what failed: run each cohort alone so the error reaches only
         // the subscribers it belongs to (Hasura would fail the whole batch).
