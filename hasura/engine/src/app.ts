@@ -173,6 +173,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       startConcurrency: config.livePgConnections,
       maxPayloadBytes: config.limits.bodyLimitBytes,
     });
+    metrics.liveSubscriptions(() => ws.openSubscriptions());
     app.addHook('preClose', async () => {
       await ws.close();
     });

@@ -4,6 +4,7 @@
  */
 import { parse, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type pg from 'pg';
+import { inSpan } from '@linkport/common';
 import type { CreateEngine, EngineOptions, ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Metadata, Session } from './contract.ts';
 import { compileQueryRoot } from './compile/operation.ts';
 import { runMutationField } from './compile/mutation.ts';
@@ -183,14 +184,21 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     // Hasura answers APQ requests this way unless persisted queries are configured (Server/App.hs).
     const ext = (req as { extensions?: { persistedQuery?: unknown } | null }).extensions;
     if (ext && typeof ext === 'object' && ext.persistedQuery) throw new QErr('not-supported', 'Automatic Persisted Queries is not enabled', '$');
-    const doc = parseCached(req.query);
+    // Phase spans (common/src/telemetry inSpan): children of the request's span when it is sampled,
+    // nothing otherwise (a subscription planned over WebSocket has no request span). The SQL is the
+    // pg instrumentation's span under `graphql.execute` (`db.query.text`, parameters never
+    // recorded), after its `pg-pool.connect` span: the wait for a connection.
+    const doc = inSpan('graphql.parse', undefined, () => parseCached(req.query));
     const admin = isAdminRole(session);
     const backendOnly = useBackendOnly(session);
-    const schema = schemaFor(session.role, admin, backendOnly);
-    const op = pickOperation(doc, req.operationName);
-    const depthLimit = checkShape(doc, op, session.role);
     const vars = (req.variables ?? {}) as Record<string, unknown>;
-    const resolved = resolveOperation(schema, doc, op, vars, { ...limits, maxDepth: depthLimit });
+    const { schema, op, resolved } = inSpan('graphql.validate', undefined, (span) => {
+      const schema = schemaFor(session.role, admin, backendOnly);
+      const op = pickOperation(doc, req.operationName);
+      span?.setAttributes({ 'graphql.operation.type': op.operation, ...(op.name ? { 'graphql.operation.name': op.name.value } : {}) });
+      const depthLimit = checkShape(doc, op, session.role);
+      return { schema, op, resolved: resolveOperation(schema, doc, op, vars, { ...limits, maxDepth: depthLimit }) };
+    });
     const dbPool = opts.live ? livePool : pool;
     const timeoutMs = timeoutFor(session.role);
     const dbFields: ResolvedField[] = [];
@@ -220,12 +228,17 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     let dbData: Record<string, unknown> = {};
     if (resolved.kind === 'mutation') {
       // Root fields run in order, in one transaction; any error rolls all of them back (docs/research/hasura-v2.md §D).
-      if (dbFields.length) dbData = await inTransaction(dbPool, async (exec) => {
+      // A field's statement is compiled when its turn comes, so a mutation's compile work is inside
+      // its execute span.
+      if (dbFields.length) dbData = await inSpan('graphql.execute', undefined, () => inTransaction(dbPool, async (exec) => {
         const out: Record<string, unknown> = {};
         for (const f of dbFields) out[f.alias] = await runMutationField(ctx, f, exec);
         return out;
-      }, timeoutMs);
-    } else if (dbFields.length) dbData = await runJson(dbPool, compileQueryRoot(ctx, dbFields), timeoutMs);
+      }, timeoutMs));
+    } else if (dbFields.length) {
+      const statement = inSpan('graphql.compile', undefined, () => compileQueryRoot(ctx, dbFields));
+      dbData = await inSpan('graphql.execute', undefined, () => runJson(dbPool, statement, timeoutMs));
+    }
     return respond(dbData, introData());
   }
 
@@ -241,12 +254,21 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   let generation = 0;
 
   const engine: GraphQLEngine = {
-    async execute(req, session, opts = {}) {
-      try {
-        return await run(req, session, opts);
-      } catch (e) {
-        return errorResponse(e, session);
-      }
+    execute(req, session, opts = {}) {
+      // One span over the operation's phases (OTel GraphQL conventions); a Hasura error code is its
+      // `error.type` and marks it failed — the HTTP status stays 200, as Hasura answers.
+      return inSpan('graphql.operation', { 'graphql.role': session.role }, async (span) => {
+        try {
+          return await run(req, session, opts);
+        } catch (e) {
+          const res = errorResponse(e, session);
+          if (span) {
+            span.setAttribute('error.type', String(res.errors?.[0]?.extensions?.code ?? 'unexpected'));
+            span.setStatus({ code: 2 /* SpanStatusCode.ERROR */ });
+          }
+          return res;
+        }
+      });
     },
     prepareLive(req, session) {
       // A subscription's plan for the multiplexer (subscriptions/multiplexer.ts): compiled once,

@@ -38,6 +38,8 @@ export interface EngineMetrics {
   registry: Registry;
   /** The engine with its executions counted (the same wrapper for the same engine). */
   observe(engine: GraphQLEngine): GraphQLEngine;
+  /** Exports the number of open live subscriptions, read from `count` at each scrape. */
+  liveSubscriptions(count: () => number): void;
 }
 
 export function registerEngineMetrics(app: FastifyInstance, pools: Record<string, pg.Pool>): EngineMetrics {
@@ -66,6 +68,18 @@ export function registerEngineMetrics(app: FastifyInstance, pools: Record<string
   const wrapped = new WeakMap<GraphQLEngine, GraphQLEngine>();
   return {
     registry,
+    liveSubscriptions(count) {
+      // A gauge read at scrape time from the WebSocket transport's own counter (the one its caps
+      // check), so it cannot drift from what the server holds.
+      new client.Gauge({
+        name: 'linkport_graphql_live_subscriptions',
+        help: 'Live subscriptions open now, over every WebSocket connection and protocol.',
+        registers: [registry],
+        collect() {
+          this.set(count());
+        },
+      });
+    },
     observe(engine) {
       let w = wrapped.get(engine);
       if (w) return w;

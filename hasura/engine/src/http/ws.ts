@@ -57,6 +57,10 @@ export interface WsDeps {
 /** What the live queries of every connection share: the caps' counters and the execution queue. */
 class LiveShared {
   private total = 0;
+  /** Live subscriptions open right now, across connections (the engine's gauge reads it). */
+  get open(): number {
+    return this.total;
+  }
   private readonly perUser = new Map<string, number>();
   readonly queue: StartQueue;
   readonly caps: SubscriptionCaps;
@@ -169,7 +173,7 @@ function startLive(
   lq.start().catch(() => subs.remove(id, lq));
 }
 
-export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void> } {
+export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void>; openSubscriptions(): number } {
   const shared = new LiveShared(deps);
   const wss = new WebSocketServer({
     noServer: true,
@@ -194,6 +198,7 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
   };
   server.on('upgrade', onUpgrade);
   return {
+    openSubscriptions: () => shared.open,
     close: () =>
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade);
