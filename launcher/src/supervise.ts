@@ -135,23 +135,42 @@ function killGroup(pgid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** The kernel's start time of `pid` (clock ticks since boot, /proc/<pid>/stat field 22): with the pid, a process's identity. */
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * After the launcher was SIGKILLed: its own process group (PostgreSQL, redis-server, S3 ran in it)
- * and each service's group (from run.json) get SIGTERM, then SIGKILL after 10 s.
+ * and each service's group (from run.json) get SIGTERM, then SIGKILL after 10 s. A pid is signalled
+ * only while it is still the process it was when reaping began: a pid freed meanwhile may already
+ * belong to someone else (a backend of another PostgreSQL, another test's redis-server).
  */
 async function reapLeftovers(launcherPid: number, dataDir: string): Promise<void> {
-  let pids: number[] = [];
+  let recorded: number[] = [];
   try {
     const run = JSON.parse(fs.readFileSync(path.join(dataDir, 'run.json'), 'utf8')) as { launcherPid?: number; pids?: Record<string, number> };
-    if (run.launcherPid === launcherPid) pids = Object.values(run.pids ?? {});
+    if (run.launcherPid === launcherPid) recorded = Object.values(run.pids ?? {});
   } catch {
     // no run file yet: only the launcher's own group
   }
-  const groups = [launcherPid, ...pids].filter((p) => p > 1);
-  for (const g of groups) killGroup(g, 'SIGTERM');
-  for (const p of pids) if (alive(p)) process.kill(p, 'SIGTERM');
+  const identity = new Map(recorded.filter((p) => p > 1).map((p) => [p, startOf(p)] as const).filter(([, st]) => st !== undefined));
+  const same = (p: number) => identity.has(p) && startOf(p) === identity.get(p) && alive(p);
+  const pids = [...identity.keys()];
+  const signal = (sig: NodeJS.Signals) => {
+    // Groups first (a group id stays reserved while any member lives); the launcher's own group is
+    // signalled only once, now, while its members are surely ours.
+    for (const p of pids) if (same(p)) killGroup(p, sig);
+    for (const p of pids) if (same(p)) process.kill(p, sig);
+  };
+  if (launcherPid > 1) killGroup(launcherPid, 'SIGTERM');
+  signal('SIGTERM');
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && pids.some(alive)) await sleep(100);
-  for (const g of groups) killGroup(g, 'SIGKILL');
-  for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+  while (Date.now() < deadline && pids.some(same)) await sleep(100);
+  signal('SIGKILL');
 }

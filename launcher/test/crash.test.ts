@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { alive, fakeService, fixture, launch, portEnv, readRun, tempDataDir } from './helper.ts';
+import { alive, fakeService, fixture, killLater, launch, portEnv, readRun, tempDataDir } from './helper.ts';
 
 void test('a child that keeps dying after startup: restarted with backoff, then the crash loop ends the stack with its log tail', async (t) => {
   const dataDir = tempDataDir(t);
@@ -147,7 +147,7 @@ void test('relay and launcher both killed outright: the next start names the lef
   first.proc.kill('SIGKILL');
   process.kill(launcherPid, 'SIGKILL');
   await first.exit;
-  t.after(() => Object.values(pids).forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')));
+  t.after(killLater(pids));
 
   const second = launch(env);
   t.after(() => second.proc.kill('SIGKILL'));

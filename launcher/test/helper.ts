@@ -110,3 +110,26 @@ export function alive(pid: number): boolean {
 export function fakeService(name: string, port: string, extra: Record<string, unknown> = {}) {
   return { name, entry: fixture('fake-service.mjs'), port: Number(port), readiness: '/health', ...extra };
 }
+
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A cleanup that SIGKILLs these processes if they are still running — and only them: a pid that was
+ * freed and reused by the time the cleanup runs (another test's PostgreSQL backend or redis-server)
+ * is recognised by its start time and left alone.
+ */
+export function killLater(pids: Record<string, number>): () => void {
+  const seen = Object.values(pids).map((pid) => [pid, startOf(pid)] as const);
+  return () => {
+    for (const [pid, start] of seen) {
+      if (start !== undefined && startOf(pid) === start && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  };
+}

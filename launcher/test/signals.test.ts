@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
-import { alive, fakeService, portEnv, readRun, root, tempDataDir } from './helper.ts';
+import { alive, fakeService, killLater, portEnv, readRun, root, tempDataDir } from './helper.ts';
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -36,7 +36,7 @@ async function npmStart(t: { after(fn: () => void): void }) {
   const run = readRun(dataDir);
   const pids = { ...run.pids, launcher: run.launcherPid };
   const listening = [ports.PG_PORT, ports.REDIS_PORT, ports.S3_PORT, ports.CORE_PORT].map(Number);
-  t.after(() => Object.values(pids).forEach((pid) => alive(pid) && process.kill(pid, 'SIGKILL')));
+  t.after(killLater(pids));
   return { npm, pids, listening, output: () => out };
 }
 
