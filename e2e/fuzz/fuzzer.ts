@@ -11,6 +11,7 @@ import { Rand } from './gen/rand.ts';
 import { sendRaw } from './raw.ts';
 import type { ProberData, ProberResult } from './prober.ts';
 import { runWsCase, wsCase, type WsCase } from './ws.ts';
+import { pidAlive } from '@linkport/launcher';
 
 export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
@@ -464,20 +465,7 @@ export function stackIntegrity(stack: RunningStack, pidsBefore: Record<string, n
   return problems;
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
+const alive = pidAlive;
 
 /** Secrets and private addresses of a stack, for the leak check. */
 export function stackSecrets(stack: RunningStack): Secrets {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { reachableDataDir, startEmbeddedPostgres, startRedisServer, type RunningPostgres, type RunningRedis } from '@linkport/devstack';
 import type { RunningStack } from '@linkport/launcher';
+import { pidAlive } from '@linkport/launcher';
 
 /**
  * Real outages of the launcher's PostgreSQL and Redis (the launcher offers no restart of an infra
@@ -11,15 +12,7 @@ import type { RunningStack } from '@linkport/launcher';
  * who stops them after the stack (whose own handles then point at exited processes: no-ops).
  */
 
-export function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+export const alive = pidAlive;
 
 async function waitGone(pid: number, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -13,52 +13,15 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { freePort } from '@linkport/devstack/testing';
+import { freePort, startOtlpReceiver, spanAttr, type OtlpSpan } from '@linkport/devstack/testing';
 import { startStack, type RunningStack } from '@linkport/launcher';
 
-interface OtlpSpan {
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: Record<string, unknown> }[];
-  links?: { traceId: string; spanId: string }[];
-  service: string;
-}
 
-async function receiver(t: TestContext): Promise<{ url: string; spans: OtlpSpan[] }> {
-  const spans: OtlpSpan[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-        resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: Omit<OtlpSpan, 'service'>[] }[] }[];
-      };
-      for (const rs of body.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
-        for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, parentSpanId: s.parentSpanId || undefined, service });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans };
-}
+const receiver = startOtlpReceiver;
 
-const attr = (s: OtlpSpan, key: string): unknown => {
-  const v = s.attributes?.find((a) => a.key === key)?.value;
-  return v ? Object.values(v)[0] : undefined;
-};
+const attr = spanAttr;
 
 async function eventually<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

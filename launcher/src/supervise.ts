@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from './procs.ts';
 
 export const INNER_ENV = 'LINKPORT_LAUNCHER_INNER';
 /** Set in every service's environment: the launcher's pid, which the service watches (common/src/runtime.ts). */
@@ -117,15 +118,6 @@ function ancestryIntact(chain: Array<[number, number]>): boolean {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 function killGroup(pgid: number, sig: NodeJS.Signals): void {
   try {
@@ -160,7 +152,7 @@ async function reapLeftovers(launcherPid: number, dataDir: string): Promise<void
     // no run file yet: only the launcher's own group
   }
   const identity = new Map(recorded.filter((p) => p > 1).map((p) => [p, startOf(p)] as const).filter(([, st]) => st !== undefined));
-  const same = (p: number) => identity.has(p) && startOf(p) === identity.get(p) && alive(p);
+  const same = (p: number) => identity.has(p) && startOf(p) === identity.get(p) && pidAlive(p);
   const pids = [...identity.keys()];
   const signal = (sig: NodeJS.Signals) => {
     // Groups first (a group id stays reserved while any member lives); the launcher's own group is

@@ -6,45 +6,14 @@
  * The redirect server and the worker are real processes started as `npm start` does.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { startOtlpReceiver, spanAttr } from '@linkport/devstack/testing';
 import { root, setup, waitFor } from './helper.ts';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes?: { key: string; value: Record<string, unknown> }[];
-  links?: { traceId: string; spanId: string }[];
-  service: string;
-}
 
-async function receiver(t: TestContext): Promise<{ url: string; spans: OtlpSpan[] }> {
-  const spans: OtlpSpan[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-        resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: Omit<OtlpSpan, 'service'>[] }[] }[];
-      };
-      for (const rs of body.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
-        for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service });
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans };
-}
+const receiver = startOtlpReceiver;
 
 function start(t: TestContext, entry: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -58,10 +27,7 @@ function start(t: TestContext, entry: string, env: Record<string, string>) {
   return { output: () => out };
 }
 
-const attr = (s: OtlpSpan, key: string) => {
-  const v = s.attributes?.find((a) => a.key === key)?.value;
-  return v ? Object.values(v)[0] : undefined;
-};
+const attr = spanAttr;
 
 void test('a redirect and its click: server span in the caller trace, worker batch span linked to it', async (t) => {
   const e = await setup(t);

@@ -11,8 +11,9 @@
  * for the same reason, net/http `closeWriteAndWait`).
  *
  * Differences: the body is kept in memory (`memRequestBodyBytes` is accepted and ignored; our limits
- * are at most a few MiB); response buffering (`maxResponseBodyBytes`…) and `retryExpression` are
- * not implemented because the configuration does not use them.
+ * are at most a few MiB). Traefik's response buffering (`maxResponseBodyBytes`…) and
+ * `retryExpression` are outside this gateway's scope: the config schema (bufferingSchema, strict)
+ * refuses them with the key's name, so a file using them fails loudly instead of half-working.
  */
 import type { BufferingConfig } from '../config/schema.ts';
 import { plainAnswer, type Middleware } from './types.ts';
