@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { inSpan, tracingActive } from '@linkport/common';
 import type { Config } from '../config.ts';
-import { createS3Client, emulatorCompat, type S3Settings } from '../storage/client.ts';
+import { createS3Client, emulatorCompat, sdkNodeWarning, type S3Settings } from '../storage/client.ts';
 import { PathStylePresigner } from '../storage/presign.ts';
 import { Storage } from '../storage/storage.ts';
 
@@ -20,6 +20,8 @@ export function s3Settings(config: Config): S3Settings {
 export function s3Plugin(app: FastifyInstance, config: Config): Storage {
   const settings = s3Settings(config);
   const client = createS3Client(settings);
+  const nodeWarning = sdkNodeWarning();
+  if (nodeWarning) app.log.warn({ code: 'node_version_support' }, nodeWarning);
   app.addHook('onClose', async () => {
     client.destroy();
   });

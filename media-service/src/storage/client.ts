@@ -21,6 +21,7 @@ export interface S3Settings {
  *   "SDK gotcha").
  */
 export function createS3Client(s: S3Settings): S3Client {
+  quietSdkNodeWarning();
   const client = new S3Client({
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
     region: s.region,
@@ -31,6 +32,24 @@ export function createS3Client(s: S3Settings): S3Client {
   });
   if (emulatorCompat(s)) stripBucketTrailingSlash(client);
   return client;
+}
+
+/**
+ * The SDK prints a multi-line `NodeVersionSupportWarning` to stderr on Node < 22 (from
+ * @aws-sdk/core `emitWarningIfUnsupportedVersion`: releases after January 2027 need Node 22). The
+ * versions package-lock pins run on Node 20, so the raw print is turned off (the SDK's own switch)
+ * and the media service says it once, as a structured log line: see `sdkNodeWarning`.
+ */
+function quietSdkNodeWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/** The operator-facing form of the SDK's Node-version notice, or null on Node 22+. */
+export function sdkNodeWarning(version = process.version): string | null {
+  const major = Number(/^v(\d+)/.exec(version)?.[1] ?? 0);
+  return major < 22
+    ? `Node ${version}: AWS SDK releases after January 2027 need Node 22+; the pinned version works, upgrade Node before updating it`
+    : null;
 }
 
 /**

@@ -143,7 +143,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   async function submitPassword(req: IncomingMessage, res: ServerResponse, code: string, query: string): Promise<void> {
     const form = await readForm(req).catch((err: unknown) => (err instanceof BodyTooLargeError ? 'too-large' : null));
     if (form === 'too-large') {
-      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
+      // no `Connection: close`: readForm drains the rest of the body (see there for why)
+      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end('413 Payload Too Large');
       return;
     }

@@ -29,24 +29,35 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
- * Reads a small urlencoded body; rejects with BodyTooLargeError past `limit` bytes. The request is
- * not destroyed then — a reset would reach the client as a gateway 502 — but drained while the
- * caller answers 413 with `Connection: close`.
+ * Reads a small urlencoded body; rejects with BodyTooLargeError past `limit` bytes. The rest of the
+ * body is then read and discarded (a "lingering close", as nginx's `lingering_close`): closing
+ * with unread bytes in the kernel's receive buffer makes TCP send RST, and an RST that overtakes
+ * the 413 loses it — through the gateway that is a 502 for the client (fuzz case: a 2 MB password
+ * form). The caller answers 413 and keeps the connection; `lingerMs` bounds how long a body that
+ * never ends may keep it, after which the request is destroyed.
  */
-export function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchParams> {
+export function readForm(req: IncomingMessage, limit = 4096, lingerMs = 30_000): Promise<URLSearchParams> {
   return new Promise((resolve, reject) => {
     let size = 0;
+    let over = false;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
+      if (over) return;
       size += c.length;
       if (size > limit) {
+        over = true;
         chunks.length = 0;
+        const linger = setTimeout(() => req.destroy(), lingerMs);
+        linger.unref();
+        req.once('close', () => clearTimeout(linger));
         reject(new BodyTooLargeError(`body over ${limit} bytes`));
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+    req.on('end', () => {
+      if (!over) resolve(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+    });
     req.on('error', reject);
   });
 }
