@@ -14,10 +14,11 @@ const allowed = {
   gateway: ['common'],
   'hasura/engine': ['common', 'graphql-console'],
   redirect: ['common'],
+  events: ['common'],
   launcher: ['common', 'migrations', 'devstack'],
 };
 const packageOf = { 'hasura/engine': 'hasura-engine', 'hasura/console': 'graphql-console' };
-const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'launcher', 'e2e'];
+const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'events', 'launcher', 'e2e'];
 
 function boundary(dir, may) {
   const ok = new Set([packageOf[dir] ?? dir, ...may]);

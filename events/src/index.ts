@@ -1,0 +1,1 @@
+export { loadEventsConfig, type Config } from './config.ts';
