@@ -64,7 +64,19 @@ export function loadManifest(suiteDir: string): ManifestClass[] {
 }
 
 export function readYaml(file: string): unknown {
-  return YAML.parse(fs.readFileSync(file, 'utf8'), { merge: true, maxAliasCount: -1 });
+  const text = fs.readFileSync(file, 'utf8');
+  try {
+    return YAML.parse(text, { merge: true, maxAliasCount: -1 });
+  } catch (err) {
+    // PyYAML (upstream's loader) accepts a multi-line double-quoted value whose continuation lines
+    // are indented no deeper than its key (inherited_roles/basic_inherited_roles.yaml); the yaml
+    // package does not. Retry with those continuation lines indented under the key.
+    const fixed = text.replace(/^( *)(- )?([\w-]+: "[^"\n]*)\n((?:\1 {0,2}[^ \n][^"\n]*\n)*?\1 {0,2}[^ \n][^\n]*"\n)/gm,
+      (_m, ind: string, dash: string | undefined, head: string, rest: string) =>
+        `${ind}${dash ?? ''}${head}\n${rest.split('\n').map((l) => (l ? `${ind}    ${l.trimStart()}` : l)).join('\n')}`);
+    if (fixed === text) throw err;
+    return YAML.parse(fixed, { merge: true, maxAliasCount: -1 });
+  }
 }
 
 /** A case file's cases: a mapping, or a list of mappings run in order. */

@@ -34,8 +34,14 @@ const wantedDirs = [
   'queries/v1/select/boolexp/postgis',
   'queries/graphql_mutation/insert/geojson',
   'queries/graphql_mutation/enums',
+  'queries/graphql_query/functions/permissions',
+  'queries/graphql_mutation/functions',
+  'queries/graphql_mutation/functions/permissions/roles_inheritance',
+  'queries/graphql_query/permissions/inherited_roles',
+  'queries/graphql_query/permissions/roles_inheritance',
+  'queries/graphql_mutation/roles_inheritance',
 ];
-const testFiles = ['test_v1_queries.py', 'test_graphql_queries.py', 'test_graphql_mutations.py', 'test_inconsistent_meta.py'];
+const testFiles = ['test_v1_queries.py', 'test_graphql_queries.py', 'test_graphql_mutations.py', 'test_inconsistent_meta.py', 'test_roles_inheritance.py'];
 
 const [gitDir, commit = 'HEAD'] = process.argv.slice(2);
 if (!gitDir) {

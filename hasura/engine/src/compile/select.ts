@@ -61,7 +61,7 @@ function base(ctx: CompileContext, src: Source, args: Record<string, unknown>, p
 
 export function selectList(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
   const bs = base(ctx, src, field.args, field.path);
-  return sql`(SELECT coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, field.selection)}${bs.order ?? keyword('')}), '[]'::json) FROM ${bs.from})`;
+  return sql`(SELECT coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, field.selection, src.perm)}${bs.order ?? keyword('')}), '[]'::json) FROM ${bs.from})`;
 }
 
 export function selectAggregate(ctx: CompileContext, src: Source, field: ResolvedField): SQL {
@@ -69,8 +69,8 @@ export function selectAggregate(ctx: CompileContext, src: Source, field: Resolve
   const pairs = field.selection.map((f): [string, SQL] => {
     if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
     const m = fieldMeta(f.def.extensions);
-    if (m?.kind === 'nodes') return [f.alias, sql`coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, f.selection)}${bs.order ?? keyword('')})${bs.nodesFilter ?? keyword('')}, '[]'::json)`];
-    return [f.alias, aggregateFields(ctx, src.table, bs.alias, f)];
+    if (m?.kind === 'nodes') return [f.alias, sql`coalesce(json_agg(${rowObject(ctx, src.table, bs.alias, f.selection, src.perm)}${bs.order ?? keyword('')})${bs.nodesFilter ?? keyword('')}, '[]'::json)`];
+    return [f.alias, aggregateFields(ctx, src.table, bs.alias, f, src.perm)];
   });
   return sql`(SELECT ${object(pairs)} FROM ${bs.from})`;
 }
@@ -83,7 +83,7 @@ export function selectByPk(ctx: CompileContext, src: Source, field: ResolvedFiel
     const c = table.colByName.get(name)!;
     conds.push(sql`${r}.${identifier(c.name)} = ${columnValue(c, field.args[c.gqlName])}`);
   }
-  return sql`(SELECT ${rowObject(ctx, table, r, field.selection)} FROM ${identifier(table.schema, table.name)} AS ${r} WHERE ${join(conds, ' AND ')} LIMIT 1)`;
+  return sql`(SELECT ${rowObject(ctx, table, r, field.selection, perm)} FROM ${identifier(table.schema, table.name)} AS ${r} WHERE ${join(conds, ' AND ')} LIMIT 1)`;
 }
 
 /**
@@ -106,19 +106,31 @@ function jsonPathArg(path: string, errPath: string): string[] {
   return p.map(String);
 }
 
-export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields: ResolvedField[]): SQL {
+/**
+ * A field an inherited role's union grants through only some of its parents reads as null on rows
+ * none of those parents can see (`FieldAccessFilter` redaction, RQL/Types/Roles/Internal.hs;
+ * upstream inherited_roles/basic_inherited_roles.yaml: "when a role doesn't have access to a
+ * certain column in a row, it should be null").
+ */
+function redacted(ctx: CompileContext, table: TableModel, r: SQL, perm: SelectPerm | undefined, name: string, expr: SQL): SQL {
+  const when = perm?.redact?.get(name);
+  if (when === undefined) return expr;
+  return sql`(CASE WHEN ${boolExp({ ctx, perm: true, root: r, rootTable: table, depth: 0 }, table, r, when)} THEN ${expr} ELSE NULL END)`;
+}
+
+export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields: ResolvedField[], perm?: SelectPerm): SQL {
   const pairs = fields.map((f): [string, SQL] => {
     if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
     const m = fieldMeta(f.def.extensions);
     switch (m?.kind) {
       case 'column': {
         const col = sql`${r}.${identifier(m.column.name)}`;
-        if (typeof f.args.path === 'string') return [f.alias, sql`(${col} #> ${value(jsonPathArg(f.args.path, `${f.path}.args.path`))}::text[])`];
-        return [f.alias, columnOut(ctx, m.column, col)];
+        if (typeof f.args.path === 'string') return [f.alias, redacted(ctx, table, r, perm, m.column.name, sql`(${col} #> ${value(jsonPathArg(f.args.path, `${f.path}.args.path`))}::text[])`)];
+        return [f.alias, redacted(ctx, table, r, perm, m.column.name, columnOut(ctx, m.column, col))];
       }
       case 'objrel': {
         const a = ctx.alias();
-        return [f.alias, sql`(SELECT ${rowObject(ctx, m.target, a, f.selection)} FROM ${from(ctx, m.rel, m.target, a, r)} LIMIT 1)`];
+        return [f.alias, sql`(SELECT ${rowObject(ctx, m.target, a, f.selection, m.perm)} FROM ${from(ctx, m.rel, m.target, a, r)} LIMIT 1)`];
       }
       case 'arrrel':
       case 'arragg': {
@@ -132,7 +144,7 @@ export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields
       case 'computed':
       case 'computed_agg': {
         const call = computedCall(ctx, m.cf, table, r, f.args.args as Record<string, unknown> | undefined, f.path);
-        if (m.cf.returns.kind === 'scalar') return [f.alias, columnOut(ctx, m.cf.returns.column, call)];
+        if (m.cf.returns.kind === 'scalar') return [f.alias, redacted(ctx, table, r, perm, m.cf.name, columnOut(ctx, m.cf.returns.column, call))];
         const src: Source = { table: m.target!, perm: m.perm, fromItem: call };
         return [f.alias, m.kind === 'computed' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
       }
@@ -148,7 +160,7 @@ const AGG_SQL: Record<AggOp, string> = {
   stddev_samp: 'stddev_samp', var_pop: 'var_pop', var_samp: 'var_samp', variance: 'variance',
 };
 
-function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: ResolvedField): SQL {
+function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: ResolvedField, perm: SelectPerm | undefined): SQL {
   const pairs = field.selection.map((f): [string, SQL] => {
     if (!f.def) return [f.alias, nameLiteral(f.parentType.name)];
     const m = fieldMeta(f.def.extensions);
@@ -156,7 +168,7 @@ function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: 
       const cols = (f.args.columns as string[] | undefined) ?? [];
       const d = f.args.distinct === true ? keyword('DISTINCT ') : keyword('');
       if (cols.length === 0) return [f.alias, f.args.distinct === true ? sql`count(DISTINCT ${r}.*)` : keyword('count(*)')];
-      const colSql = cols.map((c) => sql`${r}.${identifier(c)}`);
+      const colSql = cols.map((c) => redacted(ctx, table, r, perm, c, sql`${r}.${identifier(c)}`));
       return [f.alias, cols.length === 1 ? sql`count(${d}${colSql[0]!})` : sql`count(${d}(${join(colSql, ', ')}))`];
     }
     if (m?.kind === 'aggop') {
@@ -165,7 +177,7 @@ function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: 
         if (!g.def) return [g.alias, nameLiteral(g.parentType.name)];
         const gm = fieldMeta(g.def.extensions);
         if (gm?.kind !== 'column') throw validationFailed(g.path, 'unexpected aggregate field');
-        const e = sql`${keyword(AGG_SQL[op])}(${r}.${identifier(gm.column.name)})`;
+        const e = sql`${keyword(AGG_SQL[op])}(${redacted(ctx, table, r, perm, gm.column.name, sql`${r}.${identifier(gm.column.name)}`)})`;
         // sum/max/min keep the column's type; the statistics are Float, except that a bignum column's
         // numeric result is stringified like the column (aggregations/article_agg_where.yaml).
         if (op === 'sum' || op === 'max' || op === 'min' || isBigNum(gm.column.type)) return [g.alias, columnOut(ctx, gm.column, e)];

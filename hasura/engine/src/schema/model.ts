@@ -40,7 +40,19 @@ export interface SelectPerm {
   computedFields: Set<string>;
   queryRootFields: string[] | undefined;
   subscriptionRootFields: string[] | undefined;
+  /**
+   * An inherited role's permission (docs auth/authorization/inherited-roles.mdx) is the union of
+   * its parents': `parts` are the parents' own permissions (flattened through parents that are
+   * inherited roles themselves), and `redact` maps each column / scalar computed field that not
+   * every part grants to the filter under which it is visible — elsewhere it reads as null
+   * (RQL/Types/Roles/Internal.hs `FieldAccessFilter`, the "redaction expression").
+   */
+  parts?: PermPart[];
+  redact?: Map<string, unknown>;
 }
+
+/** One parent permission inside an inherited role's union. */
+export interface PermPart { filter: unknown; columns: Set<string>; computedFields: Set<string> }
 
 /** Insert permission (docs syntax-defs.mdx "InsertPermission"; docs/research/hasura-v2.md §B.2). */
 export interface InsertPerm {

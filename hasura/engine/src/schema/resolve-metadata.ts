@@ -1,7 +1,7 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
 import type { EnumCatalog } from '../introspection/enums.ts';
-import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InconsistentObject, InsertPerm, Model, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
+import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InconsistentObject, InsertPerm, Model, PermPart, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 import { scalarName } from './scalars.ts';
 
 type TableRef = { schema: string; name: string };
@@ -364,5 +364,92 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       inputArgs: fn.args.filter((a) => a.name !== sessionArg),
     });
   }
+  for (const r of inheritRoles(md, tables, warnings)) roles.add(r);
   return { tables, functions, roles: [...roles].sort(), warnings, inconsistent };
+}
+
+interface InheritedRoleMeta { role_name: string; role_set: string[] }
+
+/** `inherited_roles` as metadata holds them (a list of `{role_name, role_set}`); malformed entries are skipped. */
+export function inheritedRoles(md: Metadata): InheritedRoleMeta[] {
+  const list = Array.isArray(md.inherited_roles) ? (md.inherited_roles as unknown[]) : [];
+  return list.filter((r): r is InheritedRoleMeta => !!r && typeof r === 'object'
+    && typeof (r as InheritedRoleMeta).role_name === 'string' && Array.isArray((r as InheritedRoleMeta).role_set)
+    && (r as InheritedRoleMeta).role_set.every((x) => typeof x === 'string'));
+}
+
+/**
+ * Gives every inherited role (docs auth/authorization/inherited-roles.mdx) the permissions it
+ * inherits, table by table, where it has none of its own (an explicit permission overrides the
+ * inherited one: override_inherited_permission.yaml). Parents that are inherited roles are
+ * resolved first; a cycle leaves the roles on it out (Hasura refuses such metadata: "found
+ * cycle(s) in roles", RQL/DDL/Schema/Cache/Permission.hs). Select permissions combine as
+ * RQL/Types/Roles/Internal.hs `CombinedSelPermInfo` does: columns and computed fields united,
+ * each one redacted to the parents that grant it, filters OR'ed, the largest limit, aggregations
+ * if any parent allows them, root fields united. Insert/update/delete are inherited only when
+ * every parent that has one has the same (`CheckPermission`: a conflict gives none).
+ */
+function inheritRoles(md: Metadata, tables: Map<string, TableModel>, warnings: string[]): string[] {
+  const defs = new Map(inheritedRoles(md).map((r) => [r.role_name, r.role_set]));
+  const state = new Map<string, 'busy' | 'done'>();
+  const resolve = (role: string): boolean => {
+    const st = state.get(role);
+    if (st === 'done') return true;
+    if (st === 'busy') return false;
+    const parents = defs.get(role);
+    if (!parents) return true; // a plain role
+    state.set(role, 'busy');
+    for (const p of parents) {
+      if (!resolve(p)) { warnings.push(`inherited role ${role}: its roles form a cycle`); return false; }
+    }
+    for (const t of tables.values()) {
+      if (!t.perms.has(role)) {
+        const sel = parents.map((p) => t.perms.get(p)).filter((p): p is SelectPerm => !!p);
+        if (sel.length > 0) t.perms.set(role, combineSelect(sel));
+      }
+      inheritSame(t.insertPerms, role, parents);
+      inheritSame(t.updatePerms, role, parents);
+      inheritSame(t.deletePerms, role, parents);
+    }
+    state.set(role, 'done');
+    return true;
+  };
+  const out: string[] = [];
+  for (const role of defs.keys()) if (resolve(role)) out.push(role);
+  return out;
+}
+
+function inheritSame<P>(perms: Map<string, P>, role: string, parents: string[]): void {
+  if (perms.has(role)) return;
+  const given = parents.map((p) => perms.get(p)).filter((p): p is P => p !== undefined);
+  if (given.length === 0) return;
+  const key = (p: P) => JSON.stringify(p, (_k, v: unknown) => (v instanceof Set ? [...v].sort() : v));
+  const first = key(given[0]!);
+  if (given.every((p) => key(p) === first)) perms.set(role, given[0]!);
+}
+
+export function combineSelect(perms: SelectPerm[]): SelectPerm {
+  const parts: PermPart[] = perms.flatMap((p) => p.parts ?? [{ filter: p.filter, columns: p.columns, computedFields: p.computedFields }]);
+  const columns = new Set(parts.flatMap((p) => [...p.columns]));
+  const computedFields = new Set(parts.flatMap((p) => [...p.computedFields]));
+  const redact = new Map<string, unknown>();
+  const visibleUnder = (has: (p: PermPart) => boolean): unknown => {
+    const granting = parts.filter(has);
+    return granting.length === 1 ? granting[0]!.filter : { _or: granting.map((p) => p.filter) };
+  };
+  for (const c of columns) if (!parts.every((p) => p.columns.has(c))) redact.set(c, visibleUnder((p) => p.columns.has(c)));
+  for (const c of computedFields) if (!parts.every((p) => p.computedFields.has(c))) redact.set(c, visibleUnder((p) => p.computedFields.has(c)));
+  const limits = perms.map((p) => p.limit).filter((l): l is number => l !== undefined);
+  const roots = (pick: (p: SelectPerm) => string[] | undefined): string[] | undefined =>
+    perms.some((p) => pick(p) === undefined) ? undefined : [...new Set(perms.flatMap((p) => pick(p)!))];
+  return {
+    columns, computedFields,
+    filter: parts.length === 1 ? parts[0]!.filter : { _or: parts.map((p) => p.filter) },
+    limit: limits.length ? Math.max(...limits) : undefined,
+    allowAggregations: perms.some((p) => p.allowAggregations),
+    queryRootFields: roots((p) => p.queryRootFields),
+    subscriptionRootFields: roots((p) => p.subscriptionRootFields),
+    parts,
+    ...(redact.size ? { redact } : {}),
+  };
 }
