@@ -35,6 +35,8 @@ export const configSchema = z.object({
   EVENTS_DISABLE_MIN_FAILURES: int(20, 1),
   EVENTS_CLICK_BATCH_MS: int(60_000, 100),
   EVENTS_SCHEDULER: envBool.default(true),
+  EVENTS_AUDIT_RETENTION_DAYS: int(90, 1),
+  EVENTS_LOG_RETENTION_DAYS: int(30, 1),
   EVENTS_SCHEDULER_TICK_MS: int(5_000, 10),
 });
 
