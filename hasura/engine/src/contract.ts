@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { SQL } from './sql/sql.ts';
+import type { Serving } from './rest/serving.ts';
 
 /** Hasura metadata, export_metadata format version 3 (`{version: 3, sources: [...]}`), as JSON. */
 export interface Metadata {
@@ -102,6 +103,8 @@ export interface GraphQLEngine {
   prepareLive?(req: GraphQLRequest, session: Session): LivePlan | GraphQLResponse;
   /** Bumped by every `reload`: a LivePlan of another generation must be planned again. */
   generation?(): number;
+  /** The allow-list and REST endpoints of the current metadata (rest/serving.ts). */
+  serving?(): Serving;
 }
 
 /** A subscription compiled for one session, re-run every refetch interval. */
@@ -115,6 +118,11 @@ export interface LivePlan {
   generation: number;
   /** The response for the statement's `data` cell (introspection fields and __typename added). */
   respond(dbData: Record<string, unknown>): GraphQLResponse;
+  /**
+   * A streaming subscription (compile/stream.ts): the statement also yields a `cursor` cell, and
+   * bind parameter `cursorParam` is the cursor value the streaming multiplexer advances.
+   */
+  stream?: { cursorParam: number; cursorKey: string } | undefined;
 }
 
 export interface ReloadOptions {
@@ -146,6 +154,8 @@ export interface EngineOptions {
   queryTimeoutMs?: number;
   /** A separate, small pool for live queries, so subscriptions never take HTTP's connections. */
   livePool?: pg.Pool;
+  /** HASURA_GRAPHQL_ENABLE_ALLOWLIST and its mode (allowlist/allowlist.ts); default off. */
+  allowlist?: 'off' | 'global' | 'full';
   /** The clock of the api_limits rate limiter (tests drive it). */
   now?: () => number;
 }

@@ -15,6 +15,7 @@
 import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { runOne } from './graphql.routes.ts';
 import type { LiveHandle, Multiplexer } from '../subscriptions/multiplexer.ts';
+import type { StreamHandle, StreamMultiplexer } from '../subscriptions/streaming.ts';
 
 export const DEFAULT_REFETCH_INTERVAL_MS = 1000;
 
@@ -206,6 +207,35 @@ export class MultiplexedLiveQuery {
       last: JSON.stringify(res),
       onChange: (r) => this.opts.onChange(r),
     });
+  }
+
+  stop(): void {
+    this.handle?.stop();
+    this.handle = undefined;
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.onStop?.();
+  }
+}
+
+/**
+ * A streaming subscription (subscriptions/streaming.ts): no first execution of its own — the
+ * streaming poller sends each non-empty batch, the first one included (Hasura sends nothing
+ * while the stream has no row).
+ */
+export class StreamingSubscription {
+  private stopped = false;
+  private handle: StreamHandle | undefined;
+
+  constructor(private readonly opts: { mux: StreamMultiplexer; request: GraphQLRequest; session: Session; onData(res: GraphQLResponse): void; onStop?: () => void }) {}
+
+  get running(): boolean {
+    return !this.stopped;
+  }
+
+  start(): Promise<void> {
+    if (!this.stopped) this.handle = this.opts.mux.add({ request: this.opts.request, session: this.opts.session, onData: (r) => this.opts.onData(r) });
+    return Promise.resolve();
   }
 
   stop(): void {

@@ -19,8 +19,9 @@ import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, HasuraError, Sessi
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { decodeRequest, runOne } from './graphql.routes.ts';
 import { QErr, gqlError } from '../errors.ts';
-import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue } from './live-query.ts';
+import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue, StreamingSubscription } from './live-query.ts';
 import { Multiplexer } from '../subscriptions/multiplexer.ts';
+import { DEFAULT_STREAM_INTERVAL_MS, StreamMultiplexer, type PollReport } from '../subscriptions/streaming.ts';
 
 /** Subscription caps (issue 11): per connection, per user, for the whole process. */
 export interface SubscriptionCaps {
@@ -47,6 +48,14 @@ export interface WsDeps {
   multiplexing?: boolean | undefined;
   /** Told the number of cohorts each multiplexed statement served (bench:subscriptions counts). */
   onLiveStatement?: ((cohorts: number) => void) | undefined;
+  /** `HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL`; default 1000 ms. */
+  streamRefetchIntervalMs?: number | undefined;
+  /** `HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE`: cohorts per statement; default 100. */
+  streamBatchSize?: number | undefined;
+  /** Told the number of cohorts each streaming statement served. */
+  onStreamStatement?: ((cohorts: number) => void) | undefined;
+  /** Told what each streaming poll did (metrics). */
+  onStreamPoll?: ((report: PollReport) => void) | undefined;
   caps?: SubscriptionCaps | undefined;
   /** Live-query executions running at once (the live pool's size); default 4. */
   startConcurrency?: number | undefined;
@@ -65,6 +74,7 @@ class LiveShared {
   readonly queue: StartQueue;
   readonly caps: SubscriptionCaps;
   readonly mux: Multiplexer;
+  readonly streams: StreamMultiplexer;
 
   constructor(deps: WsDeps) {
     this.caps = deps.caps ?? DEFAULT_CAPS;
@@ -77,6 +87,16 @@ class LiveShared {
       batchSize: deps.batchSize,
       schedule: (owner, fn) => this.queue.run(owner, fn),
       onStatement: deps.onLiveStatement,
+    });
+    // Streams are always served by their multiplexer (a cursor must advance); with multiplexing
+    // off each cohort is its own statement, the baseline bench:subscriptions compares with.
+    this.streams = new StreamMultiplexer({
+      engine: deps.engine,
+      intervalMs: deps.streamRefetchIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
+      batchSize: deps.multiplexing === false ? 1 : deps.streamBatchSize,
+      schedule: (owner, fn) => this.queue.run(owner, fn),
+      onStatement: deps.onStreamStatement,
+      onPoll: deps.onStreamPoll,
     });
   }
 
@@ -152,6 +172,27 @@ function startLive(
     on.refused([gqlError(SUBSCRIPTION_LIMIT_CODE, why)]);
     return;
   }
+  // A streaming subscription (`<table>_stream`) is recognised by its plan; a request error of
+  // the plan is the answer execute would give, sent as the first result.
+  const engine = deps.engine();
+  const plan = engine.prepareLive?.(request, session);
+  if (plan && !('respond' in plan) && isRequestError(plan)) {
+    on.first(plan);
+    return;
+  }
+  if (plan && 'respond' in plan && plan.stream) {
+    shared.acquire(owner);
+    const st: StreamingSubscription = new StreamingSubscription({
+      mux: shared.streams,
+      request,
+      session,
+      onData: (res) => on.change(res),
+      onStop: () => shared.release(owner),
+    });
+    subs.add(id, st);
+    void st.start();
+    return;
+  }
   shared.acquire(owner);
   const options = {
     engine: deps.engine,
@@ -203,6 +244,7 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade);
         shared.mux.close();
+        shared.streams.close();
         for (const c of wss.clients) c.close(1001, 'server shutting down');
         wss.close(() => resolve());
       }),

@@ -5,7 +5,7 @@ import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, Insert
  * so validation hands the compiler the field definitions it resolved.
  */
 export type FieldMeta =
-  | { kind: 'select' | 'select_by_pk' | 'select_aggregate'; table: TableModel; perm: SelectPerm | undefined }
+  | { kind: 'select' | 'select_by_pk' | 'select_aggregate' | 'select_stream'; table: TableModel; perm: SelectPerm | undefined }
   | { kind: 'function' | 'function_aggregate'; fnm: FunctionModel; table: TableModel; perm: SelectPerm | undefined }
   | { kind: 'column'; column: ColumnModel }
   | { kind: 'computed' | 'computed_agg'; cf: ComputedFieldModel; target: TableModel | undefined; perm: SelectPerm | undefined }

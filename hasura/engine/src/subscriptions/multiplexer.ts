@@ -88,7 +88,7 @@ interface Cohort {
 const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils.prepareValue;
 
 /** A bind value in the text form PostgreSQL's type input reads (node-pg's own serialisation). */
-function textForm(v: unknown): string | null {
+export function textForm(v: unknown): string | null {
   const p = prepareValue(v);
   if (p === null || p === undefined) return null;
   if (Buffer.isBuffer(p)) return `\\x${p.toString('hex')}`;
@@ -96,7 +96,7 @@ function textForm(v: unknown): string | null {
 }
 
 /** `compile` with each bind parameter written by `param(index)` instead of `$n`. */
-function compileWith(node: SQL, param: (i: number) => string): string {
+export function compileWith(node: SQL, param: (i: number) => string): string {
   const out: string[] = [];
   let n = 0;
   const walk = (x: SQL): void => {
@@ -117,7 +117,7 @@ function compileWith(node: SQL, param: (i: number) => string): string {
  * when PostgreSQL cannot prepare it (the poller then runs cohorts one by one, with the same error
  * a subscriber would get on its own).
  */
-async function parameterTypes(pool: pg.Pool, text: string): Promise<string[] | null> {
+export async function parameterTypes(pool: pg.Pool, text: string): Promise<string[] | null> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -145,7 +145,7 @@ async function parameterTypes(pool: pg.Pool, text: string): Promise<string[] | n
 const SET_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
 
 /** Runs `text` with `values` on `pool`, under `timeoutMs` when given (in its own transaction). */
-async function query<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig, timeoutMs: number | undefined): Promise<R[]> {
+export async function query<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig, timeoutMs: number | undefined): Promise<R[]> {
   if (timeoutMs === undefined) return (await pool.query<R>(config)).rows;
   const client = await pool.connect();
   let broken = false;
@@ -164,7 +164,7 @@ async function query<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.Quer
 }
 
 /** An error result in execute's shape (admin sees the internal message, as execute.ts does). */
-function errorResult(e: unknown, session: Session, text: string): GraphQLResponse {
+export function errorResult(e: unknown, session: Session, text: string): GraphQLResponse {
   const admin = session.isAdmin && session.role === 'admin';
   const qe = e instanceof QErr ? e : mapPgError(e, text);
   return { errors: [qe.toJSON(admin)] };
