@@ -138,3 +138,29 @@ export function reachableDataDir(wanted: string): string {
   fs.chmodSync(path.dirname(dir), 0o755);
   return dir;
 }
+
+/**
+ * A distribution's own PostgreSQL (Debian/Ubuntu `postgresql-<major>` keeps it in
+ * /usr/lib/postgresql/<major>/bin), when installed — for the few tests that need an extension the
+ * npm binaries lack: PostGIS ships only as `postgresql-<major>-postgis-3`, built against that
+ * server. `LINKPORT_SYSTEM_PG_BIN` names another bin dir. Undefined when absent, or when
+ * `extension` (e.g. `postgis`) is not installed for it; `reason` then says why.
+ */
+export function systemPgBinaries(opts: { major?: number; extension?: string } = {}): { binaries?: PgBinaries; reason?: string } {
+  const major = opts.major ?? 15;
+  const binDir = process.env.LINKPORT_SYSTEM_PG_BIN || `/usr/lib/postgresql/${major}/bin`;
+  const postgres = path.join(binDir, 'postgres');
+  const initdb = path.join(binDir, 'initdb');
+  if (!fs.existsSync(postgres) || !fs.existsSync(initdb)) {
+    return { reason: `no system PostgreSQL at ${binDir} (Debian: apt-get install postgresql-${major})` };
+  }
+  // Debian builds look for extensions under `pg_config --sharedir`/extension.
+  const share = spawnSync(path.join(binDir, 'pg_config'), ['--sharedir'], { encoding: 'utf8' });
+  const shareDir = share.status === 0 ? share.stdout.trim() : `/usr/share/postgresql/${major}`;
+  if (opts.extension && !fs.existsSync(path.join(shareDir, 'extension', `${opts.extension}.control`))) {
+    return { reason: `the ${opts.extension} extension is not installed for ${binDir} (Debian: apt-get install postgresql-${major}-postgis-3)` };
+  }
+  const v = spawnSync(postgres, ['--version'], { encoding: 'utf8' });
+  const version = /(\d+(?:\.\d+)*)/.exec(v.stdout ?? '')?.[1] ?? String(major);
+  return { binaries: { dir: path.dirname(binDir), initdb, postgres, version } };
+}

@@ -4,8 +4,12 @@
  * the expected outputs assume (`--stringify-numeric-types`).
  */
 import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
-import { createTestDatabase, testCluster } from '@linkport/devstack/testing';
+import { startEmbeddedPostgres, systemPgBinaries } from '@linkport/devstack';
+import { createTestDatabase, testCluster, type TestDatabase } from '@linkport/devstack/testing';
 import { buildApp } from '../src/app.ts';
 import { loadEngineConfig } from '../src/config.ts';
 
@@ -18,8 +22,48 @@ export interface LocalEngine {
   stop(): Promise<void>;
 }
 
-export async function startLocalEngine(opts: { adminSecret?: string } = {}): Promise<LocalEngine> {
-  const db = await createTestDatabase({ migrated: false });
+export interface LocalEngineOptions {
+  adminSecret?: string;
+  /**
+   * Run on a throwaway cluster of the system's PostgreSQL 15 with PostGIS (Debian's
+   * `postgresql-15-postgis-3`, which `.ci/run` installs) instead of the test cluster — the server
+   * upstream's PostGIS classes need. When it is not installed the engine runs on the test cluster
+   * and `missingExtensions` lists `postgis` (those classes are then skipped, saying why).
+   */
+  postgis?: boolean;
+}
+
+/** A database on a PG15+PostGIS cluster this process starts, or the reason there is none. */
+async function postgisDatabase(): Promise<{ db?: TestDatabase & { stopCluster(): Promise<void> }; reason?: string }> {
+  const { binaries, reason } = systemPgBinaries({ major: 15, extension: 'postgis' });
+  if (!binaries) return reason ? { reason } : {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-pg15-'));
+  fs.chmodSync(dir, 0o755);
+  const running = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false, binaries });
+  running.killOnExit();
+  const stopCluster = async () => {
+    await running.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const url = new URL(running.url);
+  url.pathname = '/conformance';
+  const admin = new pg.Client({ connectionString: running.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE conformance').finally(() => admin.end());
+  return {
+    db: {
+      name: 'conformance',
+      adminUrl: url.toString(),
+      roleUrl: () => url.toString(),
+      drop: async () => undefined,
+      stopCluster,
+    },
+  };
+}
+
+export async function startLocalEngine(opts: LocalEngineOptions = {}): Promise<LocalEngine> {
+  const own = opts.postgis ? await postgisDatabase() : {};
+  const db: TestDatabase = own.db ?? (await createTestDatabase({ migrated: false }));
   try {
     const client = new pg.Client({ connectionString: db.adminUrl });
     await client.connect();
@@ -35,6 +79,8 @@ export async function startLocalEngine(opts: { adminSecret?: string } = {}): Pro
     // cannot, so the statement is dropped from setups there (money then formats in the C locale).
     const sqlRewrites: Array<[RegExp, string]> = [];
     const notes: string[] = [];
+    if (own.db) notes.push(`PostGIS classes run on the system PostgreSQL 15 (${own.db.adminUrl.replace(/\/\/[^@]*@/, '//')})`);
+    else if (own.reason) notes.push(`PostGIS classes are skipped: ${own.reason}`);
     try {
       await client.query(`SET lc_monetary TO "en_US.utf-8"`);
     } catch {
@@ -61,6 +107,10 @@ export async function startLocalEngine(opts: { adminSecret?: string } = {}): Pro
       stop: async () => {
         await app.close();
         await db.drop();
+        if (own.db) {
+          await own.db.stopCluster();
+          return;
+        }
         // A cluster this process started itself (no LINKPORT_TEST_PG_URL) must stop too, or its
         // child process keeps us alive.
         if (!process.env.LINKPORT_TEST_PG_URL) {
@@ -71,6 +121,7 @@ export async function startLocalEngine(opts: { adminSecret?: string } = {}): Pro
     };
   } catch (err) {
     await db.drop().catch(() => undefined);
+    await own.db?.stopCluster().catch(() => undefined);
     throw err;
   }
 }

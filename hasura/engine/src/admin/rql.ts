@@ -170,10 +170,30 @@ function column(table: TableModel, name: string, path: string): ColumnModel {
  * function reads (WKT/EWKB); anything else is a bind parameter cast to the column's type.
  */
 function input(col: ColumnModel, v: unknown): SQL {
+  if (col.type.name === 'numeric' && typeof v === 'number') return sql`(${value(prepNumeric(v))})::${typeSql(col)}`;
   if (!isGeo(col)) return columnValue(col, v);
   if (v === null) return keyword('NULL');
   if (typeof v === 'object') return sql`ST_GeomFromGeoJSON(${value(JSON.stringify(v))}::text)::${typeSql(col)}`;
   return sql`(${value(v)}::text)::${typeSql(col)}`;
+}
+
+/**
+ * A JSON number for a `numeric` column as Hasura's RQL sends it: a prepared value
+ * (Postgres/SQL/Value.hs `PGValNumeric sc -> PG.toPrepVal sc`), which postgresql-binary encodes in
+ * PostgreSQL's base-10000 numeric format with the display scale rounded up to whole 4-digit groups
+ * — so 12345.67 is stored as 12345.6700 (upstream graphql_mutation/update/basic/numerics_inc.yaml
+ * expects it after an RQL insert). Integers keep scale 0; NaN/±Infinity are left to PostgreSQL.
+ */
+export function prepNumeric(n: number): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(n));
+  if (!m) return String(n);
+  const [, sign = '', int = '', frac = '', e = '0'] = m;
+  const exponent = Number(e) - frac.length;
+  const digits = `${int}${frac}`.replace(/^0+(?=\d)/, '');
+  if (exponent >= 0) return `${sign}${digits}${'0'.repeat(exponent)}`;
+  const scale = Math.ceil(-exponent / 4) * 4;
+  const padded = `${digits}${'0'.repeat(scale + exponent)}`.padStart(scale + 1, '0');
+  return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
 }
 
 /** `{"affected_rows": n, "returning": [...]}` over the rows a data-modifying CTE returned. */
