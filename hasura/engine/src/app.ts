@@ -21,9 +21,11 @@ import { checkConsistency } from './admin/consistency.ts';
 import { MetadataService } from './admin/service.ts';
 import { registerGraphQLRoutes } from './http/graphql.routes.ts';
 import { registerAdminRoutes } from './http/admin.routes.ts';
+import { registerRestRoutes } from './rest/routes.ts';
 import { attachWebSocket } from './http/ws.ts';
 import { registerEngineMetrics } from './http/metrics.ts';
 import { notFoundBody } from './errors.ts';
+import { startEvents } from './events/start.ts';
 
 /**
  * What `GET /v1/version` reports: the Hasura v2 release production runs on the same metadata
@@ -34,6 +36,8 @@ export const HASURA_VERSION = 'v2.44.0';
 export interface AppDeps {
   createEngine?: CreateEngine;
   jwks?: JwksCacheOptions;
+  /** The clock of event retries and scheduled events (tests); the system clock otherwise. */
+  eventsClock?: () => Date;
 }
 
 declare module 'fastify' {
@@ -89,6 +93,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       maxVariablesBytes: config.limits.maxVariablesBytes,
       queryTimeoutMs: timeout,
       livePool,
+      allowlist: config.allowlist,
     });
     let resourceVersion = stored?.resourceVersion ?? 0;
     if (!stored || (fromDir && JSON.stringify(stored.metadata) !== JSON.stringify(metadata))) {
@@ -112,6 +117,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     const graphql = () => metrics.observe(service.graphql);
     registerGraphQLRoutes(app, { auth, engine: graphql, preserve401: config.preserve401 });
     registerAdminRoutes(app, { auth, service, log: app.log });
+    registerRestRoutes(app, { auth, engine: graphql, serving: () => service.graphql.serving?.() });
 
     // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", "ERROR" when the
     // database is unreachable; ?strict=true turns the warning into a 500. Hasura answers the
@@ -174,6 +180,9 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       maxPayloadBytes: config.limits.bodyLimitBytes,
     });
     metrics.liveSubscriptions(() => ws.openSubscriptions());
+    // Event and scheduled triggers: catalog, SQL triggers, delivery (events/start.ts).
+    const events = await startEvents({ config, pool, service, metadata: effective, registry: metrics.registry, log: app.log, now: deps.eventsClock });
+    app.addHook('preClose', () => events.stop());
     app.addHook('preClose', async () => {
       await ws.close();
     });

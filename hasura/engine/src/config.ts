@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { envBool, envPort, loadConfig, logLevel } from '@linkport/common';
 import { parseJwtConfig, type JwtConfig } from './auth/jwt.config.ts';
+import type { EventsConfig } from './events/processor.ts';
 
 const schema = z
   .object({
@@ -56,6 +57,28 @@ const schema = z
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE: z.coerce.number().int().positive().default(100),
     /** `off`: every subscription polls on its own (the pre-multiplexing behaviour, for comparison in bench:subscriptions). */
     ENGINE_LIVE_QUERIES_MULTIPLEXING: z.enum(['on', 'off']).default('on'),
+    // Event and scheduled trigger delivery (events/processor.ts), Hasura's flags and defaults.
+    /** Webhook calls in flight at most (event and scheduled triggers together). */
+    HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE: z.coerce.number().int().positive().default(100),
+    /** Milliseconds between two fetches of pending events. */
+    HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
+    HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE: z.coerce.number().int().positive().default(100),
+    /** Seconds in-flight deliveries get to finish at shutdown before their events are unlocked. */
+    HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT: z.coerce.number().int().min(0).default(60),
+    /** A lock older than this is an engine that died mid-delivery (Hasura: 30 minutes, fixed). */
+    ENGINE_EVENTS_STALE_LOCK_SECONDS: z.coerce.number().int().positive().default(1800),
+    /** Milliseconds between two fetches of due cron and one-off scheduled events. */
+    ENGINE_SCHEDULED_EVENTS_FETCH_INTERVAL: z.coerce.number().int().positive().default(10_000),
+    /** `off`: this engine delivers nothing (another replica, or real Hasura, does). */
+    ENGINE_EVENTS_PROCESSOR: z.enum(['on', 'off']).default('on'),
+    /** Hasura's allow-list (allowlist/allowlist.ts): only operations in allow-listed query collections run for non-admin roles. */
+    HASURA_GRAPHQL_ENABLE_ALLOWLIST: envBool.default(false),
+    /** `global`: Hasura CE (role-scoped entries ignored); `full`: EE/Cloud (global ∪ the role's entries). */
+    ENGINE_ALLOWLIST_MODE: z.enum(['global', 'full']).default('global'),
+    /** Redis for @cached query results (cache/); unset = @cached is accepted and nothing is cached, as Hasura CE. */
+    REDIS_URL: z.string().url().optional(),
+    /** Hasura EE's HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL: the largest @cached ttl honoured (seconds). */
+    HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL: z.coerce.number().int().positive().default(3600),
   })
   .superRefine((env, ctx) => {
     // Startup rules of Hasura's setupAuthMode (Server/Auth.hs): JWT and webhook need an admin
@@ -103,6 +126,12 @@ export interface EngineConfig {
   pgConnections: number;
   livePgConnections: number;
   subscriptions: SubscriptionCaps;
+  events: EventsConfig & { enabled: boolean };
+  /** The environment webhook_from_env / value_from_env read (Hasura reads its process environment). */
+  webhookEnv: Record<string, string | undefined>;
+  allowlist: 'off' | 'global' | 'full';
+  redisUrl?: string | undefined;
+  cacheMaxTtlSeconds: number;
 }
 
 /** Request-level limits applied to every role (0 = off); api_limits metadata may tighten them. */
@@ -156,6 +185,19 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     },
     pgConnections: e.HASURA_GRAPHQL_PG_CONNECTIONS,
     livePgConnections: e.ENGINE_LIVE_PG_CONNECTIONS,
+    events: {
+      enabled: e.ENGINE_EVENTS_PROCESSOR === 'on',
+      httpPoolSize: e.HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE,
+      fetchIntervalMs: e.HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL,
+      fetchBatchSize: e.HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE,
+      staleLockSeconds: e.ENGINE_EVENTS_STALE_LOCK_SECONDS,
+      gracefulShutdownMs: e.HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT * 1000,
+      scheduledFetchIntervalMs: e.ENGINE_SCHEDULED_EVENTS_FETCH_INTERVAL,
+    },
+    webhookEnv: { ...env },
+    allowlist: e.HASURA_GRAPHQL_ENABLE_ALLOWLIST ? e.ENGINE_ALLOWLIST_MODE : 'off',
+    redisUrl: e.REDIS_URL,
+    cacheMaxTtlSeconds: e.HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL,
     subscriptions: {
       perConnection: e.ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       perUser: e.ENGINE_WS_MAX_SUBSCRIPTIONS_PER_USER,

@@ -15,6 +15,7 @@ import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
 import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdate, rqlModel, trackedTable } from './rql.ts';
 import { run, sql, value, type Compiled } from '../sql/sql.ts';
 import type { MetadataService } from './service.ts';
+import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
 
@@ -165,12 +166,17 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
 
   if (dataQueries.has(name)) return dataQuery(ctx, name, asArgs(args));
 
+  // Event and scheduled trigger commands that read or write event rows (events/ops.ts).
+  const eventOp = eventDbOps[name];
+  if (eventOp) return eventOp({ db: await tx(ctx), meta: ctx.meta, touch: () => { ctx.metaTouched = true; } }, asArgs(args));
+
   const op = metadataOps[name];
   if (!op) throw badRequest('parse-failed', `unknown command "${type}"`, `${path}.type`);
   // `track_table` (and friends) also accept the bare table name as args.
-  op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version);
+  // An op may answer something other than success (add_collection_to_allowlist's notice).
+  const answer = op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version);
   ctx.metaTouched = true;
-  return success;
+  return answer ?? success;
 }
 
 async function dropMissingFunctions(client: pg.PoolClient, meta: Metadata): Promise<boolean> {
@@ -280,6 +286,8 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
     const ctx: Ctx = { api, svc, meta: svc.current, metaTouched: false, ddl: false, allowInconsistent: false, after: [] };
     try {
       const result = await runCommand(ctx, body, '$');
+      // The SQL triggers of event triggers follow the metadata in the same transaction (events/ops.ts).
+      if ((ctx.metaTouched || ctx.ddl) && needsTriggerSync(svc, ctx.meta)) await beforeCommit(svc, await tx(ctx), ctx.meta);
       if (ctx.client) {
         if (ctx.metaTouched || ctx.ddl) {
           // New inconsistencies are refused before the SQL commits, so nothing half-applies.

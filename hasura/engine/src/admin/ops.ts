@@ -9,6 +9,10 @@ import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
 import { alreadyExists, badRequest, jsonKind, notExists } from '../errors.ts';
 import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
+import { functionPermissionOps } from './function-permissions.ts';
+import { eventMetadataOps } from '../events/ops.ts';
+import { allowlistOps } from '../allowlist/ops.ts';
+import { restOps } from '../rest/ops.ts';
 
 export type Args = Record<string, unknown>;
 export type MetadataOp = (m: Metadata, args: Args, version?: number) => unknown;
@@ -321,6 +325,10 @@ const removeApiLimits: MetadataOp = (m) => {
 };
 
 export const metadataOps: Record<string, MetadataOp> = {
+  ...functionPermissionOps,
+  ...eventMetadataOps,
+  ...allowlistOps,
+  ...restOps,
   set_api_limits: setApiLimits,
   remove_api_limits: removeApiLimits,
   track_table: trackTable,
