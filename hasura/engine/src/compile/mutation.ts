@@ -8,6 +8,7 @@ import type { ResolvedField } from '../validation/resolve.ts';
 import { boolExp } from './boolexp.ts';
 import { columnValue, geoValue, isGeo, isSessionVar, nameLiteral, typeSql, type CompileContext } from './context.ts';
 import { object, selectList } from './select.ts';
+import { functionRoot } from './function-root.ts';
 
 /**
  * Mutation root fields (docs/research/hasura-v2.md §D "Mutations"; Hasura Translate/{Insert,Update,Delete,Returning}.hs,
@@ -39,6 +40,8 @@ export async function runMutationField(ctx: CompileContext, f: ResolvedField, ex
       return out;
     }
     case 'delete': case 'delete_by_pk': return del(ctx, f, m, exec);
+    // A VOLATILE function exposed as a mutation: one statement in the operation's transaction.
+    case 'function': case 'function_aggregate': return (await exec(sql`SELECT ${functionRoot(ctx, m, f)} AS data`, '$')).data;
     default: throw validationFailed(f.path, `field '${f.name}' cannot be compiled`);
   }
 }

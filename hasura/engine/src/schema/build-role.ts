@@ -10,7 +10,7 @@ import { AGG_OPS, meta, type AggOp } from './meta.ts';
 import type { ColumnModel, ComputedFieldModel, Model, SelectPerm, TableModel } from './model.ts';
 import { argScalarName, scalarName } from './scalars.ts';
 import { isComparable, isJson, isNumeric } from './scalars.ts';
-import { rootFields, type RoleTypes } from './root-fields.ts';
+import { functionFields, rootFields, type RoleTypes } from './root-fields.ts';
 import { mutationFields, mutationPerms } from './mutation-fields.ts';
 
 /** The admin role bypasses permissions: every column, aggregations, no filter. */
@@ -61,13 +61,13 @@ const orderByEnum = new GraphQLEnumType({
 export function buildRoleSchema(model: Model, role: string | null, backendOnly = false): GraphQLSchema {
   const types = roleTypes(model, role);
   // A role with no mutation permission has no mutation_root ("no mutations exist", docs/research/hasura-v2.md §A.4).
-  const m = mutationFields(types, mutationPerms(role, backendOnly));
+  const m = { ...mutationFields(types, mutationPerms(role, backendOnly)), ...functionFields(types, 'mutation') };
   const q = rootFields(types, 'query');
   if (Object.keys(q).length === 0) q.no_queries_available = { type: new GraphQLNonNull(GraphQLString), extensions: meta({ kind: 'placeholder' }) };
   const s = rootFields(types, 'subscription');
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'query_root', fields: q }),
-    mutation: Object.keys(m).length ? new GraphQLObjectType({ name: 'mutation_root', fields: m }) : undefined,
+    mutation: Object.keys(m).length ? new GraphQLObjectType({ name: 'mutation_root', fields: sortMap(m) }) : undefined,
     subscription: Object.keys(s).length ? new GraphQLObjectType({ name: 'subscription_root', fields: s }) : undefined,
   });
   // `__schema.types` sorted by name, as Hasura's introspection (Introspect.hs) lists them.
@@ -361,5 +361,5 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
     return a;
   };
 
-  return { model, permOf, objectType, aggregateType, selectArgs, scalarType, columnType: colType, boolExp };
+  return { model, role, permOf, objectType, aggregateType, selectArgs, scalarType, columnType: colType, boolExp };
 }

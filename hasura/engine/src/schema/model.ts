@@ -117,13 +117,22 @@ export interface ComputedFieldModel {
   returns: { kind: 'scalar'; column: ColumnModel } | { kind: 'table'; target: string };
 }
 
-/** A tracked function returning SETOF a tracked table: root fields `<fn>` and `<fn>_aggregate`. */
+/**
+ * A tracked function returning rows of a tracked table (docs schema/postgres/custom-functions.mdx):
+ * `<fn>` and, for SETOF, `<fn>_aggregate`, on query_root or (VOLATILE, `exposed_as: mutation`)
+ * on mutation_root.
+ */
 export interface FunctionModel {
   fn: PgFunction;
   rootName: string;
   target: string;
   inputArgs: PgFunctionArg[];
   sessionArgIndex: number | undefined;
+  exposedAs: 'query' | 'mutation';
+  /** False for a function returning one row of the table: the field is then one nullable object. */
+  returnsSet: boolean;
+  /** Roles given `pg_create_function_permission` (and inherited roles whose parents have it). */
+  permissions: Set<string>;
 }
 
 export interface Model {

@@ -124,7 +124,7 @@ const deletePerm = (p: Record<string, unknown>): DeletePerm => ({ filter: p.filt
 
 /** Joins metadata with the catalog. Objects that do not resolve are skipped and reported. */
 interface CfMeta { name: string; definition?: { function?: unknown; table_argument?: string; session_argument?: string } }
-interface FnMeta { function?: unknown; configuration?: { custom_name?: string; session_argument?: string } }
+interface FnMeta { function?: unknown; configuration?: { custom_name?: string; session_argument?: string; exposed_as?: string }; permissions?: Array<{ role?: unknown }> }
 
 /** Every function metadata names (tracked functions and computed fields), for introspection. */
 export function referencedFunctions(md: Metadata): TableRef[] {
@@ -348,9 +348,14 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     // (SETOF or a single row of a tracked table's type).
     if (fn.returnTypType !== 'c') { bad(`the function ${JSON.stringify(shown(ref))} cannot be tracked because the function does not return a "COMPOSITE" type`); continue; }
     if (!tables.has(target)) { bad(`the function ${JSON.stringify(shown(ref))} cannot be tracked because the function does not return a table`); continue; }
-    if (!fn.returnsSet) { bad(`the function ${JSON.stringify(shown(ref))}: functions returning a single row are not supported yet`); continue; }
-    // VOLATILE functions are mutations in Hasura (docs schema/postgres/custom-functions.mdx), not queries.
-    if (fn.volatility === 'v') { warnings.push(`function ${fn.name}: VOLATILE functions are served as mutations, not yet supported`); continue; }
+    // VOLATILE functions are mutations unless `exposed_as: query`; a non-VOLATILE one cannot be a
+    // mutation (DDL/Function.hs `buildFunctionInfo`; upstream graphql_mutation/functions/smoke_errs.yaml).
+    const exposedAs = f.configuration?.exposed_as === 'query' || f.configuration?.exposed_as === 'mutation'
+      ? f.configuration.exposed_as : fn.volatility === 'v' ? 'mutation' : 'query';
+    if (exposedAs === 'mutation' && fn.volatility !== 'v') {
+      bad(`in function ${JSON.stringify(fn.name)}: the function ${JSON.stringify(fn.name)} cannot be tracked because the function was requested to be exposed as a mutation, but is not marked VOLATILE. Maybe the function was given the wrong volatility when it was defined?`);
+      continue;
+    }
     const sessionArg = f.configuration?.session_argument;
     const sessionArgIndex = sessionArg ? fn.args.findIndex((a) => a.name === sessionArg) : undefined;
     const rootName = f.configuration?.custom_name ?? defaultIdentifier(ref);
@@ -362,9 +367,12 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       fn, target, sessionArgIndex: sessionArgIndex !== undefined && sessionArgIndex >= 0 ? sessionArgIndex : undefined,
       rootName,
       inputArgs: fn.args.filter((a) => a.name !== sessionArg),
+      exposedAs,
+      returnsSet: fn.returnsSet,
+      permissions: new Set((f.permissions ?? []).map((p) => p.role).filter((r): r is string => typeof r === 'string')),
     });
   }
-  for (const r of inheritRoles(md, tables, warnings)) roles.add(r);
+  for (const r of inheritRoles(md, tables, functions, warnings)) roles.add(r);
   return { tables, functions, roles: [...roles].sort(), warnings, inconsistent };
 }
 
@@ -387,9 +395,10 @@ export function inheritedRoles(md: Metadata): InheritedRoleMeta[] {
  * RQL/Types/Roles/Internal.hs `CombinedSelPermInfo` does: columns and computed fields united,
  * each one redacted to the parents that grant it, filters OR'ed, the largest limit, aggregations
  * if any parent allows them, root fields united. Insert/update/delete are inherited only when
- * every parent that has one has the same (`CheckPermission`: a conflict gives none).
+ * every parent that has one has the same (`CheckPermission`: a conflict gives none); function
+ * permissions from any parent.
  */
-function inheritRoles(md: Metadata, tables: Map<string, TableModel>, warnings: string[]): string[] {
+function inheritRoles(md: Metadata, tables: Map<string, TableModel>, functions: FunctionModel[], warnings: string[]): string[] {
   const defs = new Map(inheritedRoles(md).map((r) => [r.role_name, r.role_set]));
   const state = new Map<string, 'busy' | 'done'>();
   const resolve = (role: string): boolean => {
@@ -411,6 +420,9 @@ function inheritRoles(md: Metadata, tables: Map<string, TableModel>, warnings: s
       inheritSame(t.updatePerms, role, parents);
       inheritSame(t.deletePerms, role, parents);
     }
+    // A function permission is inherited from any parent that has it (upstream
+    // graphql_mutation/functions/permissions/roles_inheritance/multiple_parents_inheritance.yaml).
+    for (const f of functions) if (parents.some((p) => f.permissions.has(p))) f.permissions.add(role);
     state.set(role, 'done');
     return true;
   };
