@@ -4,7 +4,7 @@ import { validationFailed } from '../errors.ts';
 import type { ResolvedField } from '../validation/resolve.ts';
 import type { CompileContext } from './context.ts';
 import { object, selectAggregate, selectByPk, selectList } from './select.ts';
-import { functionCall } from './functions.ts';
+import { functionRoot } from './function-root.ts';
 import { streamOnce } from './stream.ts';
 
 /**
@@ -25,10 +25,7 @@ function rootField(ctx: CompileContext, f: ResolvedField): SQL {
     case 'select_by_pk': return selectByPk(ctx, { table: m.table, perm: m.perm }, f);
     case 'select_stream': return streamOnce(ctx, f);
     case 'function':
-    case 'function_aggregate': {
-      const src = { table: m.table, perm: m.perm, fromItem: functionCall(ctx, m.fnm, f.args.args as Record<string, unknown> | undefined, f.path) };
-      return m.kind === 'function' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f);
-    }
+    case 'function_aggregate': return functionRoot(ctx, m, f);
     default: throw validationFailed(f.path, `field '${f.name}' cannot be compiled`);
   }
 }

@@ -16,6 +16,8 @@ import { streamField, streamRootName } from './stream.ts';
 /** The per-role type builders root fields are made from (cached: one GraphQL type per name). */
 export interface RoleTypes {
   model: Model;
+  /** The role the schema is for; null for admin. */
+  role: string | null;
   permOf(t: TableModel): SelectPerm | undefined;
   objectType(t: TableModel): GraphQLObjectType;
   aggregateType(t: TableModel): GraphQLObjectType;
@@ -70,7 +72,23 @@ export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): G
     const stream = which === 'subscription' && ok('select_stream') ? streamField(types, t, perm, label) : undefined;
     if (stream) f[streamRootName(t)] = stream;
   }
+  Object.assign(f, functionFields(types, 'query'));
+  return sortMap(f);
+}
+
+/**
+ * Tracked functions' root fields exposed as `exposedAs` (GraphQL/Schema.hs
+ * `buildQueryAndSubscriptionFields` / `buildMutationFields`): for admin; for a role with a
+ * function permission; and, for query functions only, for any role that can select from the
+ * returning table (HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS, default true). A function exposed
+ * as a mutation always needs a function permission ("Note [Function Permissions]").
+ */
+export function functionFields(types: RoleTypes, exposedAs: 'query' | 'mutation'): GraphQLFieldConfigMap<unknown, unknown> {
+  const { model, permOf, objectType, aggregateType, selectArgs, scalarType } = types;
+  const f: GraphQLFieldConfigMap<unknown, unknown> = {};
   for (const fnm of model.functions) {
+    if (fnm.exposedAs !== exposedAs) continue;
+    if (types.role !== null && !fnm.permissions.has(types.role) && exposedAs === 'mutation') continue;
     const t = model.tables.get(fnm.target)!;
     const perm = permOf(t);
     if (!perm) continue;
@@ -88,10 +106,10 @@ export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): G
     }
     const sorted = sortMap(args);
     f[fnm.rootName] = {
-      type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))), args: sorted,
+      type: fnm.returnsSet ? new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(t)))) : objectType(t), args: sorted,
       description: `execute function "${fnm.fn.name}" which returns "${t.name}"`, extensions: meta({ kind: 'function', fnm, table: t, perm }),
     };
-    if (perm.allowAggregations) f[`${fnm.rootName}_aggregate`] = {
+    if (perm.allowAggregations && fnm.returnsSet) f[`${fnm.rootName}_aggregate`] = {
       type: new GraphQLNonNull(aggregateType(t)), args: sorted,
       description: `execute function "${fnm.fn.name}" and query aggregates on result of table type "${t.name}"`, extensions: meta({ kind: 'function_aggregate', fnm, table: t, perm }),
     };
