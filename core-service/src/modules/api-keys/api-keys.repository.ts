@@ -36,9 +36,11 @@ export async function listForUser(db: Pool, userId: string): Promise<ApiKeyRow[]
 
 /** Revokes only the owner's live key; returns its hash so the in-process cache can drop it. */
 export async function revoke(db: Pool, userId: string, id: string, at: Date): Promise<{ hash: Buffer; name: string } | undefined> {
+  // Announced on linkport_revocations with the revoke (auth.repository.ts REVOCATION_CHANNEL).
   const { rows } = await db.query<{ key_hash: Buffer; name: string }>(
-    `UPDATE core.api_keys SET revoked_at = $3
-      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING key_hash, name`,
+    `WITH r AS (UPDATE core.api_keys SET revoked_at = $3
+      WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING key_hash, name)
+     SELECT key_hash, name, pg_notify('linkport_revocations', json_build_object('kind', 'api_key', 'id', $1::text, 'user_id', $2::text)::text) FROM r`,
     [id, userId, at],
   );
   const r = rows[0];

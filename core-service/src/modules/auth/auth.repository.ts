@@ -43,20 +43,31 @@ export async function markUsed(db: Db, id: string, at: Date): Promise<void> {
   await db.query('UPDATE core.refresh_tokens SET used_at = $2 WHERE id = $1', [id, at]);
 }
 
+/**
+ * Revocations are announced on the PostgreSQL channel `linkport_revocations` (JSON
+ * `{kind: 'session', sid} | {kind: 'user_sessions', user_id} | {kind: 'api_key', id, user_id}`), in
+ * the statement that revokes, so a listener hears of it exactly when it commits. The GraphQL
+ * engine listens and closes the WebSockets those credentials opened (hasura/engine
+ * src/subscriptions/revocation.ts); HTTP verifiers keep checking PostgreSQL through their caches.
+ */
+export const REVOCATION_CHANNEL = 'linkport_revocations';
+
 export async function revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {
-  const { rowCount } = await db.query(
-    'UPDATE core.refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL',
+  const { rows } = await db.query<{ n: number }>(
+    `WITH r AS (UPDATE core.refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL RETURNING 1)
+     SELECT count(*)::int AS n, pg_notify('${REVOCATION_CHANNEL}', json_build_object('kind', 'session', 'sid', $1::text)::text) FROM r`,
     [familyId, at],
   );
-  return rowCount ?? 0;
+  return rows[0]?.n ?? 0;
 }
 
 export async function revokeAllForUser(db: Db, userId: string, at: Date): Promise<number> {
-  const { rowCount } = await db.query(
-    'UPDATE core.refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
+  const { rows } = await db.query<{ n: number }>(
+    `WITH r AS (UPDATE core.refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING 1)
+     SELECT count(*)::int AS n, pg_notify('${REVOCATION_CHANNEL}', json_build_object('kind', 'user_sessions', 'user_id', $1::text)::text) FROM r`,
     [userId, at],
   );
-  return rowCount ?? 0;
+  return rows[0]?.n ?? 0;
 }
 
 /**
