@@ -16,6 +16,10 @@ import { keysRoutes } from './modules/keys/keys.routes.ts';
 import { KeyStore } from './modules/keys/keys.service.ts';
 import { meRoutes } from './modules/me/me.routes.ts';
 import { MeService } from './modules/me/me.service.ts';
+import { transferRoutes } from './modules/transfer/transfer.routes.ts';
+import { TransferService } from './modules/transfer/transfer.service.ts';
+import { TransferStorage } from './modules/transfer/transfer.storage.ts';
+import { TransferWorker } from './modules/transfer/transfer.worker.ts';
 import { verifyRoutes } from './modules/verify/verify.routes.ts';
 import { CredentialVerifier } from './modules/verify/verify.service.ts';
 import { dbPlugin } from './plugins/db.ts';
@@ -33,6 +37,8 @@ export interface AppOptions {
   hashParams?: HashParams;
   /** false: do not load signing keys (building the OpenAPI document needs no database). */
   initKeys?: boolean;
+  /** false: no transfer worker in this app even when configured (tests drive their own). */
+  transferWorker?: boolean;
 }
 
 /** Accepted as the request id when the gateway sends one; anything else gets a fresh UUID. */
@@ -120,6 +126,30 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(meRoutes, { prefix: PREFIX, me, verifier, secureCookies });
   await app.register(apiKeysRoutes, { prefix: PREFIX, apiKeys, verifier });
   await app.register(consoleRoutes, { prefix: PREFIX });
+
+  // Import/export jobs (modules/transfer/README.md): a worker in this process unless turned off.
+  const storage = TransferStorage.fromConfig(config);
+  const worker =
+    storage && config.TRANSFER_WORKER && opts.transferWorker !== false
+      ? new TransferWorker({
+          pool,
+          storage,
+          log: app.log,
+          pollMs: config.TRANSFER_POLL_MS,
+          leaseSeconds: config.TRANSFER_LEASE_SECONDS,
+          maxAttempts: config.TRANSFER_MAX_ATTEMPTS,
+          maxImportRows: config.TRANSFER_MAX_IMPORT_ROWS,
+          retentionHours: config.TRANSFER_RETENTION_HOURS,
+        })
+      : undefined;
+  if (worker) {
+    app.addHook('onReady', async () => worker.start());
+    // preClose: the running job is handed back before the pool closes.
+    app.addHook('preClose', async () => worker.stop());
+  }
+  if (storage) app.addHook('onClose', async () => storage.close());
+  const transfer = new TransferService({ pool, storage, worker, maxImportBytes: config.TRANSFER_MAX_IMPORT_BYTES, downloadTtlSeconds: config.TRANSFER_DOWNLOAD_URL_TTL_SECONDS, now: clock });
+  await app.register(transferRoutes, { prefix: PREFIX, transfer, verifier, maxImportBytes: config.TRANSFER_MAX_IMPORT_BYTES });
   return app;
 }
 
