@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compareBody, headersSubset, type Difference } from './compare.ts';
 import { asSubscription, httpRequest, wsRequest, type Reply } from './client.ts';
-import { fixtureStyle, loadManifest, readCases, readYaml, runsOnPostgres, shortDir, type Case, type ManifestClass } from './suite.ts';
+import { fixtureStyle, hasValuesFixture, loadManifest, readCases, readYaml, runsOnPostgres, shortDir, type Case, type ManifestClass } from './suite.ts';
 
 export interface RunOptions {
   url: string;
@@ -138,11 +138,11 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
     };
     const testSetup = async () => {
       if (style === 'method') await post('/v1/query', f('setup.yaml'));
-      if (style === 'mutation') await post('/v1/query', f('values_setup.yaml'));
+      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_setup.yaml'));
     };
     const testTeardown = async () => {
       if (style === 'method') await post('/v1/query', f('teardown.yaml'));
-      if (style === 'mutation') await post('/v1/query', f('values_teardown.yaml'));
+      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_teardown.yaml'));
     };
 
     let classError: string | undefined;

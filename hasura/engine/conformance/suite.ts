@@ -90,8 +90,13 @@ export const shortDir = (dir: string) => dir.replace(/^queries\//, '');
 
 export type FixtureStyle = 'class' | 'method' | 'mutation' | 'v2';
 
+/** per_method_db_data_for_mutation_tests: values_setup/values_teardown around each test, whatever the setup API version. */
+export const hasValuesFixture = (c: ManifestClass): boolean =>
+  c.fixtures.includes('use_mutation_fixtures') || c.fixtures.includes('per_method_db_data_for_mutation_tests');
+
 export function fixtureStyle(c: ManifestClass): FixtureStyle {
-  if (c.attrs.setup_metadata_api_version === 'v2') return 'v2';
+  // conftest.py compares with "v1": any other value ("v2", "2") is the metadata-API setup.
+  if (c.attrs.setup_metadata_api_version !== undefined && c.attrs.setup_metadata_api_version !== 'v1') return 'v2';
   // Current upstream spells the mutation fixtures per_class_db_schema_for_mutation_tests +
   // per_method_db_data_for_mutation_tests (schema_setup per class, values_setup per test), as the
   // 2022 suite's use_mutation_fixtures did (tests-py/conftest.py).

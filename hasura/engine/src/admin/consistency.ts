@@ -106,7 +106,8 @@ export function dropObjects(m: Metadata, objects: InconsistentObject[]): void {
         continue;
       }
       if (o.type === 'function') {
-        const fn = parseTableName(d.function);
+        // The definition is the function's name (as Hasura shows it), or `{function, …}`.
+        const fn = parseTableName(d.function ?? o.definition);
         source.functions = (source.functions ?? []).filter((f) => {
           const ref = parseTableName((f as { function?: unknown }).function ?? f);
           return !(fn && ref && sameTable(fn, ref));
