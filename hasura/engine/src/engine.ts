@@ -12,6 +12,7 @@ import { runMutationField } from './compile/mutation.ts';
 import { CompileContext } from './compile/context.ts';
 import { runIntrospection } from './execute/introspection.ts';
 import { inTransaction, runJson } from './execute/run.ts';
+import { sql, value } from './sql/sql.ts';
 import { introspect } from './introspection/introspect.ts';
 import { buildRoleSchema } from './schema/build-role.ts';
 import { fieldMeta } from './schema/meta.ts';
@@ -233,6 +234,9 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       // its execute span.
       if (dbFields.length) dbData = await inSpan('graphql.execute', undefined, () => inTransaction(dbPool, async (exec) => {
         const out: Record<string, unknown> = {};
+        // The session as `hasura.user` for the transaction: event triggers record it as the
+        // event's session_variables (Hasura's setHeadersTx; init_pg_source.sql insert_event_log).
+        await exec(sql`SELECT set_config('hasura.user', ${value(JSON.stringify({ ...session.vars, 'x-hasura-role': session.role }))}, true) AS data`, '$');
         for (const f of dbFields) out[f.alias] = await runMutationField(ctx, f, exec);
         return out;
       }, timeoutMs));

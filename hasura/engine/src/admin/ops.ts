@@ -9,6 +9,7 @@ import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
 import { alreadyExists, badRequest, jsonKind, notExists } from '../errors.ts';
 import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
+import { eventMetadataOps } from '../events/ops.ts';
 import { functionPermissionOps } from './function-permissions.ts';
 import { eventMetadataOps } from '../events/ops.ts';
 import { allowlistOps } from '../allowlist/ops.ts';
@@ -325,6 +326,7 @@ const removeApiLimits: MetadataOp = (m) => {
 };
 
 export const metadataOps: Record<string, MetadataOp> = {
+  ...eventMetadataOps,
   ...functionPermissionOps,
   ...eventMetadataOps,
   ...allowlistOps,

@@ -1,0 +1,121 @@
+/**
+ * One webhook delivery as Hasura's event and scheduled trigger processors make it (upstream
+ * Eventing/HTTP.hs, Hasura/HTTP.hs `addDefaultHeaders`): a JSON POST with `Content-Type:
+ * application/json` and `User-Agent: hasura-graphql-engine/<version>` (those two replace any
+ * configured header of the same name), the configured headers (value or value_from_env), a
+ * response timeout, and the invocation record Hasura writes (`WebhookRequest`, `Response`:
+ * `webhook_response` for 2xx, `client_error` otherwise, request headers logged as configured so a
+ * value_from_env secret is logged by its variable name).
+ *
+ * Redirects are not followed: a 3xx is a failed delivery, as every status >= 300 is for Hasura
+ * (`isClientError`). The response body kept for the log is bounded.
+ */
+import type { HeaderConf } from './model.ts';
+
+export const HASURA_USER_AGENT = 'hasura-graphql-engine/v2.44.0';
+const MAX_LOGGED_BODY = 64 * 1024;
+
+export type Env = Record<string, string | undefined>;
+
+export interface WebhookOutcome {
+  /** HTTP status when the webhook answered; undefined for a connection error or timeout. */
+  status: number | undefined;
+  ok: boolean;
+  /** `Retry-After` in whole positive seconds (`parseRetryHeader`: anything else is ignored). */
+  retryAfterSeconds: number | undefined;
+  /** The invocation's request and response, as Hasura records them. */
+  request: unknown;
+  response: unknown;
+  /** Why the delivery failed, for logs (never sent anywhere). */
+  error?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Resolves configured headers; a missing environment variable is a configuration error. */
+export function resolveHeaders(conf: HeaderConf[] | undefined, env: Env): Array<[string, string]> {
+  return (conf ?? []).map((h) => {
+    if (h.value !== undefined) return [h.name, h.value];
+    const v = env[h.value_from_env ?? ''];
+    if (v === undefined) throw new ConfigError(`environment variable "${h.value_from_env}" not set`);
+    return [h.name, v];
+  });
+}
+
+export function resolveWebhook(conf: { webhook?: string | undefined; webhook_from_env?: string | undefined }, env: Env): string {
+  if (typeof conf.webhook === 'string') return conf.webhook;
+  const v = env[conf.webhook_from_env ?? ''];
+  if (v === undefined) throw new ConfigError(`environment variable "${conf.webhook_from_env}" not set`);
+  return v;
+}
+
+const isDefault = (name: string) => ['content-type', 'user-agent'].includes(name.toLowerCase());
+
+export function parseRetryAfter(v: string | null): number | undefined {
+  if (v === null || !/^\s*\d+\s*$/.test(v)) return undefined;
+  const n = Number(v);
+  return n > 0 ? n : undefined;
+}
+
+async function readBounded(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+      if (size >= MAX_LOGGED_BODY) break;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_LOGGED_BODY).toString('utf8');
+}
+
+/**
+ * POSTs `payload` to `url`. `version` is the invocation log's (`invocationVersionET` "2" for event
+ * triggers, `invocationVersionST` "1" for scheduled ones).
+ */
+export async function postWebhook(opts: {
+  url: string;
+  payload: unknown;
+  headers: Array<[string, string]>;
+  headerConf: HeaderConf[] | undefined;
+  timeoutMs: number;
+  version: '1' | '2';
+  signal?: AbortSignal;
+}): Promise<WebhookOutcome> {
+  const body = JSON.stringify(opts.payload);
+  const sent: Array<[string, string]> = [['Content-Type', 'application/json'], ['User-Agent', HASURA_USER_AGENT], ...opts.headers.filter(([n]) => !isDefault(n))];
+  const logged = sent.map(([name, value]) => opts.headerConf?.find((h) => h.name === name) ?? { name, value });
+  const request = { payload: opts.payload, headers: logged, version: opts.version };
+  const signals = [AbortSignal.timeout(Math.max(1, opts.timeoutMs))];
+  if (opts.signal) signals.push(opts.signal);
+  try {
+    const res = await fetch(opts.url, { method: 'POST', body, headers: sent, redirect: 'manual', signal: AbortSignal.any(signals) });
+    const text = await readBounded(res);
+    const ok = res.status >= 200 && res.status < 300;
+    const headers = [...res.headers.entries()].map(([name, value]) => ({ name, value }));
+    const response = ok
+      ? { type: 'webhook_response', data: { body: text, headers, status: res.status }, version: opts.version }
+      : { type: 'client_error', data: { message: text }, version: opts.version };
+    return {
+      status: res.status,
+      ok,
+      retryAfterSeconds: ok ? undefined : parseRetryAfter(res.headers.get('retry-after')),
+      request,
+      response,
+      ...(ok ? {} : { error: `webhook answered ${res.status}` }),
+    };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+    const message = timedOut ? 'ResponseTimeout' : (e.cause?.code ?? e.cause?.message ?? e.message);
+    // HClient: Hasura logs the http-client exception; status unknown.
+    return { status: undefined, ok: false, retryAfterSeconds: undefined, request, response: { type: 'client_error', data: { message }, version: opts.version }, error: message };
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The metadata API's event and scheduled trigger commands (docs/docs/api-reference/metadata-api/
+ * {event-triggers,scheduled-triggers}.mdx; upstream RQL/DDL/EventTrigger.hs,
+ * RQL/DDL/ScheduledTrigger.hs). Pure metadata edits are `metadataOps` (spread into admin/ops.ts);
+ * the ones that read or write event rows are `eventDbOps`, run by admin/commands.ts inside the
+ * request's transaction. `beforeCommit` brings the SQL triggers in line with the new metadata in
+ * that same transaction, so a refused change leaves no trigger behind.
+ */
+import type { Metadata, TableMetadata } from '../contract.ts';
+import { alreadyExists, badRequest, notExists } from '../errors.ts';
+import { isPgError, mapPgError } from '../execute/pg-errors.ts';
+import { findSource, findTable, tableText } from '../metadata/model.ts';
+import { run, sql, value, type Queryable } from '../sql/sql.ts';
+import { allTriggers, findTrigger, orderTrigger, parseCreateEventTrigger, parseHeaders, tableTriggers } from './model.ts';
+import { syncEventTriggers } from './triggers.ts';
+import { checkSchedule, cronTriggers, parseCreateCronTrigger, parseSTRetryConf } from '../scheduled/model.ts';
+import { scheduledSql } from '../scheduled/processor.ts';
+
+type Args = Record<string, unknown>;
+const success = { message: 'success' };
+
+// ── event triggers: metadata edits ─────────────────────────────────────────────────────────────
+
+function createEventTrigger(m: Metadata, args: Args): void {
+  const q = parseCreateEventTrigger(args);
+  const source = findSource(m, q.source);
+  if (!source) throw notExists(`source with name "${q.source}" does not exist`);
+  const table = findTable(source, q.table);
+  if (!table) throw notExists(`table "${tableText(q.table)}" does not exist in source: ${source.name}`);
+  const existing = findTrigger(m, q.conf.name, source.name);
+  if (q.replace) {
+    if (!existing) throw notExists(`event trigger "${q.conf.name}" does not exist`);
+    if (existing.table !== table) throw badRequest('not-supported', 'cannot replace table or schema for trigger');
+    table.event_triggers = tableTriggers(table).map((t) => (t.name === q.conf.name ? orderTrigger(q.conf) : t));
+    return;
+  }
+  if (existing) throw alreadyExists(`Event trigger with name "${q.conf.name}" already exists`);
+  table.event_triggers = [...tableTriggers(table), orderTrigger(q.conf)];
+}
+
+function deleteEventTrigger(m: Metadata, args: Args): void {
+  const name = args.name;
+  if (typeof name !== 'string') throw badRequest('parse-failed', 'key "name" not found');
+  const found = findTrigger(m, name, typeof args.source === 'string' ? args.source : 'default');
+  if (!found) throw notExists(`event trigger "${name}" does not exist`);
+  const t: TableMetadata = found.table;
+  const rest = tableTriggers(t).filter((x) => x.name !== name);
+  if (rest.length) t.event_triggers = rest;
+  else delete t.event_triggers;
+}
+
+/** By their /v1/query names (/v1/metadata adds `pg_`). */
+export const eventMetadataOps: Record<string, (m: Metadata, args: Args) => unknown> = {
+  create_event_trigger: createEventTrigger,
+  delete_event_trigger: deleteEventTrigger,
+};
+
+// ── operations on event rows ───────────────────────────────────────────────────────────────────
+
+export interface EventOpContext {
+  db: Queryable;
+  meta: Metadata;
+  /** The metadata was edited (it is saved and the SQL triggers synced with it). */
+  touch(): void;
+}
+
+export type EventDbOp = (ctx: EventOpContext, args: Args) => Promise<unknown>;
+
+/** checkEvent + markForDelivery (redeliverEventTx). */
+const redeliverEvent: EventDbOp = async ({ db }, args) => {
+  if (typeof args.event_id !== 'string') throw badRequest('parse-failed', 'key "event_id" not found');
+  const { rows } = await run<{ locked: boolean }>(db, sql`
+    SELECT l.locked IS NOT NULL AND l.locked >= (NOW() - interval '30 minute') AS locked
+      FROM hdb_catalog.event_log l WHERE l.id = ${value(args.event_id)}`);
+  const row = rows[0];
+  if (!row) throw notExists('event not found');
+  if (row.locked) throw badRequest('busy', 'event is already being processed');
+  await run(db, sql`UPDATE hdb_catalog.event_log SET delivered = 'f', error = 'f', tries = 0, next_retry_at = NULL WHERE id = ${value(args.event_id)}`);
+  return success;
+};
+
+/** runInvokeEventTrigger: a MANUAL event with `{old: null, new: payload}`, the admin's session recorded. */
+const invokeEventTrigger: EventDbOp = async ({ db, meta }, args) => {
+  if (typeof args.name !== 'string') throw badRequest('parse-failed', 'key "name" not found');
+  if (!('payload' in args)) throw badRequest('parse-failed', 'key "payload" not found');
+  const found = findTrigger(meta, args.name, typeof args.source === 'string' ? args.source : 'default');
+  if (!found) throw notExists(`event trigger "${args.name}" does not exist`);
+  if (found.conf.definition?.enable_manual !== true) throw badRequest('not-supported', 'manual mode is not enabled for event trigger');
+  await run(db, sql`SELECT set_config('hasura.user', ${value(JSON.stringify({ 'x-hasura-role': 'admin' }))}, true)`);
+  const { rows } = await run<{ id: string }>(db, sql`
+    SELECT hdb_catalog.insert_event_log(${value(found.table.table.schema)}, ${value(found.table.table.name)}, ${value(args.name)}, 'MANUAL',
+      ${value(JSON.stringify({ old: null, new: args.payload }))}::json) AS id`);
+  return { event_id: rows[0]?.id };
+};
+
+// ── scheduled triggers ─────────────────────────────────────────────────────────────────────────
+
+const createCronTrigger: EventDbOp = async ({ db, meta, touch }, args) => {
+  const { conf, replace } = parseCreateCronTrigger(args);
+  const list = cronTriggers(meta);
+  const exists = list.some((c) => c.name === conf.name);
+  if (exists && !replace) throw alreadyExists(`cron trigger with name: ${conf.name} already exists`);
+  meta.cron_triggers = exists ? list.map((c) => (c.name === conf.name ? conf : c)) : [...list, conf];
+  // A replaced schedule drops the events generated for the old one; the generator makes new ones.
+  if (exists) await run(db, scheduledSql.dropFuture([conf.name]));
+  touch();
+  return success;
+};
+
+const deleteCronTrigger: EventDbOp = async ({ db, meta, touch }, args) => {
+  const name = args.name;
+  if (typeof name !== 'string') throw badRequest('parse-failed', 'key "name" not found');
+  const list = cronTriggers(meta);
+  if (!list.some((c) => c.name === name)) throw notExists(`cron trigger with name: ${name} does not exist`);
+  const rest = list.filter((c) => c.name !== name);
+  if (rest.length) meta.cron_triggers = rest;
+  else delete meta.cron_triggers;
+  await run(db, scheduledSql.dropFuture([name]));
+  touch();
+  return success;
+};
+
+function parseTime(v: unknown, path: string): Date {
+  const d = typeof v === 'string' ? new Date(v) : undefined;
+  if (!d || Number.isNaN(d.getTime())) throw badRequest('parse-failed', 'could not parse timestamp', path);
+  return d;
+}
+
+const createScheduledEvent: EventDbOp = async ({ db }, args) => {
+  if (typeof args.webhook !== 'string') throw badRequest('parse-failed', 'key "webhook" not found');
+  const at = parseTime(args.schedule_at, '$.args.schedule_at');
+  const retry = parseSTRetryConf(args.retry_conf);
+  const headers = parseHeaders(args.headers) ?? [];
+  const { rows } = await run<{ id: string }>(db, sql`
+    INSERT INTO hdb_catalog.hdb_scheduled_events (webhook_conf, scheduled_time, retry_conf, payload, header_conf, comment)
+    VALUES (${value(JSON.stringify(args.webhook))}::json, ${value(at)}::timestamptz, ${value(JSON.stringify(retry))}::json,
+            ${value(JSON.stringify(args.payload ?? null))}::json, ${value(JSON.stringify(headers))}::json, ${value(typeof args.comment === 'string' ? args.comment : null)})
+    RETURNING id`);
+  return { message: 'success', event_id: rows[0]?.id };
+};
+
+function scheduledType(v: unknown): 'cron' | 'one_off' {
+  if (v === 'cron' || v === 'one_off') return v;
+  throw badRequest('parse-failed', 'expected "cron" or "one_off"', '$.args.type');
+}
+
+const deleteScheduledEvent: EventDbOp = async ({ db }, args) => {
+  const type = scheduledType(args.type);
+  if (typeof args.event_id !== 'string') throw badRequest('parse-failed', 'key "event_id" not found');
+  const { rowCount } = await run(db, type === 'cron'
+    ? sql`DELETE FROM hdb_catalog.hdb_cron_events WHERE id = ${value(args.event_id)}`
+    : sql`DELETE FROM hdb_catalog.hdb_scheduled_events WHERE id = ${value(args.event_id)}`);
+  if (!rowCount) throw notExists(`event_id ${args.event_id} does not exist`);
+  return success;
+};
+
+function pagination(args: Args): { limit: number | null; offset: number } {
+  const p = (args.pagination ?? {}) as Args;
+  const limit = typeof p.limit === 'number' && p.limit >= 0 ? Math.floor(p.limit) : null;
+  const offset = typeof p.offset === 'number' && p.offset >= 0 ? Math.floor(p.offset) : 0;
+  return { limit, offset };
+}
+
+/** get_scheduled_events: newest first, optionally filtered by trigger and status. */
+const getScheduledEvents: EventDbOp = async ({ db }, args) => {
+  const type = scheduledType(args.type);
+  const { limit, offset } = pagination(args);
+  const statuses = Array.isArray(args.status) ? args.status.filter((s): s is string => typeof s === 'string') : null;
+  const trigger = typeof args.trigger_name === 'string' ? args.trigger_name : null;
+  if (type === 'cron' && trigger === null) throw badRequest('parse-failed', 'key "trigger_name" not found');
+  const where = sql`(${value(statuses)}::text[] IS NULL OR t.status = ANY(${value(statuses)}::text[]))
+    ${type === 'cron' ? sql`AND t.trigger_name = ${value(trigger)}` : sql``}`;
+  const from = type === 'cron' ? sql`hdb_catalog.hdb_cron_events t` : sql`hdb_catalog.hdb_scheduled_events t`;
+  const { rows } = await run<{ events: unknown[] }>(db, sql`
+    SELECT coalesce(json_agg(row_to_json(q.*)), '[]') AS events FROM (
+      SELECT t.* FROM ${from} WHERE ${where} ORDER BY t.scheduled_time DESC LIMIT ${value(limit)} OFFSET ${value(offset)}) q`);
+  const out: Record<string, unknown> = { events: rows[0]?.events ?? [] };
+  if (args.get_rows_count === true) {
+    const c = await run<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM ${from} WHERE ${where}`);
+    out.count = c.rows[0]?.n ?? 0;
+  }
+  return out;
+};
+
+/** get_scheduled_event_invocations: by event_id, or by cron trigger_name. */
+const getScheduledEventInvocations: EventDbOp = async ({ db }, args) => {
+  const type = scheduledType(args.type);
+  const { limit, offset } = pagination(args);
+  const eventId = typeof args.event_id === 'string' ? args.event_id : null;
+  const trigger = typeof args.trigger_name === 'string' ? args.trigger_name : null;
+  const stmt = type === 'cron'
+    ? sql`SELECT i.* FROM hdb_catalog.hdb_cron_event_invocation_logs i JOIN hdb_catalog.hdb_cron_events e ON e.id = i.event_id
+           WHERE (${value(eventId)}::text IS NULL OR i.event_id = ${value(eventId)}) AND (${value(trigger)}::text IS NULL OR e.trigger_name = ${value(trigger)})`
+    : sql`SELECT i.* FROM hdb_catalog.hdb_scheduled_event_invocation_logs i WHERE (${value(eventId)}::text IS NULL OR i.event_id = ${value(eventId)})`;
+  const { rows } = await run<{ invocations: unknown[] }>(db, sql`
+    SELECT coalesce(json_agg(row_to_json(q.*)), '[]') AS invocations FROM (${stmt} ORDER BY i.created_at DESC LIMIT ${value(limit)} OFFSET ${value(offset)}) q`);
+  return { invocations: rows[0]?.invocations ?? [] };
+};
+
+/** By their /v1/metadata names without `pg_` (the scheduled ones have none). */
+export const eventDbOps: Record<string, EventDbOp> = {
+  redeliver_event: redeliverEvent,
+  invoke_event_trigger: invokeEventTrigger,
+  create_cron_trigger: createCronTrigger,
+  delete_cron_trigger: deleteCronTrigger,
+  create_scheduled_event: createScheduledEvent,
+  delete_scheduled_event: deleteScheduledEvent,
+  get_scheduled_events: getScheduledEvents,
+  get_scheduled_event_invocations: getScheduledEventInvocations,
+};
+
+// ── the SQL triggers follow the metadata ───────────────────────────────────────────────────────
+
+export interface EventSettings {
+  stringify: boolean;
+}
+
+const settings = new WeakMap<object, EventSettings & { synced: boolean }>();
+
+/** app.ts binds the settings to its MetadataService; commands.ts passes the service back. */
+export function bindEventSettings(owner: object, s: EventSettings, haveTriggers: boolean): void {
+  settings.set(owner, { ...s, synced: haveTriggers });
+}
+
+/** Whether `beforeCommit` has work: triggers in the new metadata, or SQL triggers made before. */
+export function needsTriggerSync(owner: object, meta: Metadata): boolean {
+  return allTriggers(meta).length > 0 || (settings.get(owner)?.synced ?? false);
+}
+
+/**
+ * Called by executeAdmin in the request's transaction, before COMMIT, when the metadata or the
+ * schema changed: the SQL triggers are made to match (a bad column is refused, rolling back all).
+ */
+export async function beforeCommit(owner: object, db: Queryable, meta: Metadata): Promise<void> {
+  const s = settings.get(owner) ?? { stringify: true, synced: false };
+  try {
+    await syncEventTriggers(db, meta, { stringify: s.stringify, strict: true });
+  } catch (err) {
+    // A refusal from PostgreSQL (no TRIGGER privilege on the table, say) is Hasura's postgres-error.
+    throw isPgError(err) ? mapPgError(err) : err;
+  }
+  settings.set(owner, { ...s, synced: allTriggers(meta).length > 0 });
+}
+
+export { checkSchedule };

@@ -1,0 +1,290 @@
+/**
+ * The event-trigger delivery processor, in the engine process as in Hasura (upstream
+ * Eventing/EventTrigger.hs `processEventQueue`/`processEvent`, Backends/Postgres/DDL/
+ * EventTrigger.hs for the SQL):
+ *
+ * - Every HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL it locks up to HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE
+ *   pending events of the triggers in the metadata with `UPDATE ... SET locked = NOW() WHERE id IN
+ *   (SELECT ... FOR UPDATE SKIP LOCKED)`, so several engines on one database never take the same
+ *   event; a full batch is followed by another fetch at once. At most
+ *   HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE deliveries run at a time.
+ * - A lock older than 30 minutes (Hasura's `interval '30 minute'`; ENGINE_EVENTS_STALE_LOCK_SECONDS)
+ *   counts as abandoned — the engine holding it died mid-delivery — so the event is fetched again:
+ *   delivery is at least once.
+ * - Each attempt is one invocation log row and `tries + 1`; 2xx marks the event delivered;
+ *   otherwise `retryOrSetError`: while tries < num_retries, or whenever the webhook sent a
+ *   positive integer `Retry-After` (Hasura retries then even past num_retries), it is retried after
+ *   Retry-After or interval_sec; else it is marked error. The log row and the state change are one
+ *   statement, so a crash never leaves one without the other.
+ * - An event whose trigger is no longer in the metadata is put back for 60 s (as upstream does).
+ * - stop(): no new fetches; in-flight deliveries get `graceMs` to finish
+ *   (HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT), then are abandoned and their events unlocked
+ *   (`unlockEventsTx`) for another engine to deliver.
+ *
+ * Time: `now()` decides next_retry_at and when a retry is due (one clock for both; tests control it).
+ */
+import type pg from 'pg';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metadata } from '../contract.ts';
+import { run, sql, value } from '../sql/sql.ts';
+import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, type Env, type WebhookOutcome } from './http.ts';
+import { allTriggers, DEFAULT_RETRY, type EventTriggerConf } from './model.ts';
+import type { EventMetrics } from './metrics.ts';
+
+export interface EventsConfig {
+  httpPoolSize: number;
+  fetchIntervalMs: number;
+  fetchBatchSize: number;
+  staleLockSeconds: number;
+  gracefulShutdownMs: number;
+  /** One-off scheduled events and cron events are fetched this often. */
+  scheduledFetchIntervalMs: number;
+}
+
+export const defaultEventsConfig: EventsConfig = {
+  httpPoolSize: 100,
+  fetchIntervalMs: 1000,
+  fetchBatchSize: 100,
+  staleLockSeconds: 30 * 60,
+  gracefulShutdownMs: 60_000,
+  scheduledFetchIntervalMs: 10_000,
+};
+
+interface EventRow {
+  id: string;
+  schema_name: string;
+  table_name: string;
+  trigger_name: string;
+  payload: Record<string, unknown>;
+  tries: number;
+  created_at: string;
+  created_ms: number;
+  retry_ms: number | null;
+}
+
+/** Bounded concurrency shared by the event and scheduled processors (the HTTP pool). */
+export class Slots {
+  private used = 0;
+  constructor(readonly size: number) {}
+  get free(): number {
+    return this.size - this.used;
+  }
+  take(): void {
+    this.used++;
+  }
+  give(): void {
+    this.used--;
+  }
+}
+
+export interface ProcessorDeps {
+  pool: pg.Pool;
+  /** The live metadata; read again only when `version()` changes. */
+  metadata: () => Metadata;
+  version: () => number;
+  env: Env;
+  log: FastifyBaseLogger;
+  config: EventsConfig;
+  metrics?: EventMetrics | undefined;
+  now?: () => Date;
+  slots?: Slots;
+}
+
+const sqls = {
+  /** fetchEvents, with next_retry_at compared to the processor's clock. */
+  fetch: (names: string[], limit: number, now: Date, staleSeconds: number) => sql`
+    UPDATE hdb_catalog.event_log SET locked = NOW()
+     WHERE id IN (SELECT l.id FROM hdb_catalog.event_log l
+                   WHERE l.delivered = 'f' AND l.error = 'f'
+                     AND (l.locked IS NULL OR l.locked < NOW() - make_interval(secs => ${value(staleSeconds)}))
+                     AND (l.next_retry_at IS NULL OR l.next_retry_at <= ${value(now)}::timestamptz)
+                     AND l.archived = 'f'
+                     AND l.trigger_name = ANY(${value(names)}::text[])
+                   ORDER BY locked NULLS FIRST, next_retry_at NULLS FIRST, created_at
+                   LIMIT ${value(limit)}
+                   FOR UPDATE SKIP LOCKED)
+    RETURNING id, schema_name, table_name, trigger_name, payload::json AS payload, tries,
+      to_json(created_at)#>>'{}' AS created_at,
+      (extract(epoch FROM created_at::timestamptz) * 1000)::float8 AS created_ms,
+      (extract(epoch FROM next_retry_at::timestamptz) * 1000)::float8 AS retry_ms`,
+  /** insertInvocation + setSuccess/setRetry/setError, as one statement. */
+  record: (e: EventRow, o: WebhookOutcome, state: { delivered: boolean; error: boolean; retryAt: Date | null }) => sql`
+    WITH inv AS (
+      INSERT INTO hdb_catalog.event_invocation_logs (event_id, trigger_name, status, request, response)
+      VALUES (${value(e.id)}, ${value(e.trigger_name)}, ${value(o.status ?? null)}, ${value(JSON.stringify(o.request))}::json, ${value(JSON.stringify(o.response))}::json))
+    UPDATE hdb_catalog.event_log
+       SET tries = tries + 1, delivered = ${value(state.delivered)}, error = ${value(state.error)},
+           next_retry_at = ${value(state.retryAt)}::timestamptz, locked = NULL
+     WHERE id = ${value(e.id)}`,
+  retryLater: (id: string, at: Date) => sql`UPDATE hdb_catalog.event_log SET next_retry_at = ${value(at)}::timestamptz, locked = NULL WHERE id = ${value(id)}`,
+  unlock: (ids: string[]) => sql`UPDATE hdb_catalog.event_log SET locked = NULL WHERE id = ANY(${value(ids)}::text[]) AND locked IS NOT NULL`,
+};
+
+/** The decision `retryOrSetError` makes after a failed attempt. */
+export function retryDecision(tries: number, numRetries: number, intervalSec: number, retryAfter: number | undefined, now: Date): Date | null {
+  if (tries >= numRetries && retryAfter === undefined) return null;
+  return new Date(now.getTime() + (retryAfter ?? intervalSec) * 1000);
+}
+
+export class EventProcessor {
+  private readonly deps: ProcessorDeps;
+  private readonly now: () => Date;
+  private readonly slots: Slots;
+  private triggers = new Map<string, EventTriggerConf>();
+  private seenVersion = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly inflight = new Map<string, { done: Promise<void>; abort: AbortController }>();
+
+  constructor(deps: ProcessorDeps) {
+    this.deps = deps;
+    this.now = deps.now ?? (() => new Date());
+    this.slots = deps.slots ?? new Slots(deps.config.httpPoolSize);
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+  }
+
+  /** Runs one fetch-and-dispatch round now (tests; `start` runs them on the interval). Returns the events taken. */
+  async tick(): Promise<number> {
+    this.refreshTriggers();
+    const names = [...this.triggers.keys()];
+    const capacity = Math.min(this.slots.free, this.deps.config.fetchBatchSize);
+    if (names.length === 0 || capacity <= 0 || this.stopping) return 0;
+    const { rows } = await run<EventRow>(this.deps.pool, sqls.fetch(names, capacity, this.now(), this.deps.config.staleLockSeconds));
+    for (const e of rows) this.dispatch(e);
+    return rows.length;
+  }
+
+  /** Resolves when every delivery started so far has been recorded. */
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight.values()].map((x) => x.done));
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  private refreshTriggers(): void {
+    const v = this.deps.version();
+    if (v === this.seenVersion) return;
+    this.seenVersion = v;
+    const map = new Map<string, EventTriggerConf>();
+    for (const t of allTriggers(this.deps.metadata())) map.set(t.conf.name, t.conf);
+    this.triggers = map;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let taken = 0;
+      try {
+        taken = await this.tick();
+      } catch (err) {
+        // The database is away: try again next interval (the fetch is idempotent).
+        this.deps.log.warn({ err: (err as Error).message }, 'event trigger fetch failed; retrying');
+      }
+      if (this.stopping) break;
+      // A full batch means more are waiting: fetch again at once (when a delivery slot is free).
+      const full = taken > 0 && taken >= Math.min(this.deps.config.fetchBatchSize, this.slots.size);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, full && this.slots.free > 0 ? 0 : this.deps.config.fetchIntervalMs);
+      });
+    }
+  }
+
+  private dispatch(e: EventRow): void {
+    const abort = new AbortController();
+    this.slots.take();
+    this.deps.metrics?.httpWorkers.inc();
+    const done = this.process(e, abort.signal)
+      .catch((err: unknown) => {
+        this.deps.log.error({ err: (err as Error).message, event_id: e.id }, 'event trigger delivery could not be recorded; the event stays locked until the stale-lock timeout');
+      })
+      .finally(() => {
+        this.slots.give();
+        this.deps.metrics?.httpWorkers.dec();
+        this.inflight.delete(e.id);
+        // A slot came free: a waiting full queue may fetch now.
+        if (this.slots.free === 1) this.wake?.();
+      });
+    this.inflight.set(e.id, { done, abort });
+  }
+
+  private async process(e: EventRow, signal: AbortSignal): Promise<void> {
+    const conf = this.triggers.get(e.trigger_name);
+    if (!conf) {
+      this.deps.log.warn({ trigger: e.trigger_name, event_id: e.id }, 'event trigger not found in the metadata; retrying in 60 s');
+      await run(this.deps.pool, sqls.retryLater(e.id, new Date(this.now().getTime() + 60_000)));
+      return;
+    }
+    const retry = { ...DEFAULT_RETRY, ...conf.retry_conf };
+    const payload = {
+      event: e.payload,
+      created_at: e.created_at,
+      id: e.id,
+      delivery_info: { max_retries: retry.num_retries, current_retry: e.tries },
+      trigger: { name: conf.name },
+      table: { schema: e.schema_name, name: e.table_name },
+    };
+    const started = Date.now();
+    let outcome: WebhookOutcome;
+    try {
+      const url = resolveWebhook(conf, this.deps.env);
+      const headers = resolveHeaders(conf.headers, this.deps.env);
+      outcome = await postWebhook({ url, payload, headers, headerConf: conf.headers, timeoutMs: retry.timeout_sec * 1000, version: '2', signal });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // HOther: recorded with status 500, as upstream does for a failure that is not HTTP.
+      outcome = { status: 500, ok: false, retryAfterSeconds: undefined, request: { payload, headers: [], version: '2' }, response: { type: 'client_error', data: { message: err.message }, version: '2' }, error: err.message };
+    }
+    if (signal.aborted) return; // shutting down: stop() unlocks the event for another engine
+    const now = this.now();
+    const retryAt = outcome.ok ? null : retryDecision(e.tries, retry.num_retries, retry.interval_sec, outcome.retryAfterSeconds, now);
+    await run(this.deps.pool, sqls.record(e, outcome, { delivered: outcome.ok, error: !outcome.ok && retryAt === null, retryAt }));
+    const m = this.deps.metrics;
+    if (m) {
+      m.invocations.inc({ status: outcome.ok ? 'success' : 'failed', trigger_name: conf.name });
+      m.webhookTime.observe({ trigger_name: conf.name }, (Date.now() - started) / 1000);
+      if (outcome.ok || retryAt === null) {
+        m.processed.inc({ status: outcome.ok ? 'success' : 'failed', trigger_name: conf.name });
+      }
+      if (outcome.ok) {
+        // event_processing_time: from when the event was due (created or retry time) to delivered.
+        const start = e.retry_ms ?? e.created_ms;
+        m.processingTime.observe({ trigger_name: conf.name }, Math.max(0, now.getTime() - start) / 1000);
+      }
+    }
+    if (!outcome.ok) this.deps.log.info({ trigger: conf.name, event_id: e.id, status: outcome.status, error: outcome.error, retry_at: retryAt?.toISOString() ?? null }, 'event delivery failed');
+  }
+
+  /** Stops fetching; waits up to graceMs for deliveries in flight, then unlocks the rest. */
+  async stop(graceMs = this.deps.config.gracefulShutdownMs): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    await this.loop?.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      this.idle().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (finished) return;
+    const ids = [...this.inflight.keys()];
+    for (const x of this.inflight.values()) x.abort.abort();
+    await Promise.all([...this.inflight.values()].map((x) => x.done));
+    if (ids.length) {
+      await run(this.deps.pool, sqls.unlock(ids)).catch((err: unknown) => {
+        this.deps.log.warn({ err: (err as Error).message, events: ids.length }, 'could not unlock events at shutdown; the stale-lock timeout will free them');
+      });
+      this.deps.log.info({ events: ids.length }, 'unlocked events still in flight at shutdown');
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Event and scheduled triggers at engine startup (as Hasura's `initSource` and event processor
+ * threads): the hdb_catalog event tables created when absent, the SQL triggers brought in line with
+ * the metadata, the settings admin requests use bound to the metadata service, and the two delivery
+ * loops started (unless ENGINE_EVENTS_PROCESSOR=off). Neither the catalog nor the triggers may stop
+ * the engine from serving GraphQL: a role without the rights to create them gets a warning, and
+ * the admin API refuses trigger changes with PostgreSQL's reason.
+ */
+import type pg from 'pg';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from '@linkport/common';
+import type { Metadata } from '../contract.ts';
+import type { EngineConfig } from '../config.ts';
+import type { MetadataService } from '../admin/service.ts';
+import { ensureEventCatalog } from './catalog.ts';
+import { syncEventTriggers } from './triggers.ts';
+import { bindEventSettings } from './ops.ts';
+import { allTriggers } from './model.ts';
+import { registerEventMetrics } from './metrics.ts';
+import { EventProcessor, Slots } from './processor.ts';
+import { ScheduledProcessor } from '../scheduled/processor.ts';
+
+export interface EventsHandle {
+  events: EventProcessor | undefined;
+  scheduled: ScheduledProcessor | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startEvents(opts: {
+  config: EngineConfig;
+  pool: pg.Pool;
+  service: MetadataService;
+  metadata: Metadata;
+  registry: Registry;
+  log: FastifyBaseLogger;
+  now?: (() => Date) | undefined;
+}): Promise<EventsHandle> {
+  const { config, pool, service, log } = opts;
+  const haveTriggers = allTriggers(opts.metadata).length > 0;
+  let catalog = true;
+  try {
+    await ensureEventCatalog(pool);
+  } catch (err) {
+    catalog = false;
+    log.warn({ err: (err as Error).message }, 'could not create the event trigger catalog (hdb_catalog.event_log...); event and scheduled triggers are off');
+  }
+  if (catalog) {
+    try {
+      await syncEventTriggers(pool, opts.metadata, { stringify: config.stringifyNumericTypes });
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not create the SQL triggers of the event triggers; changes to those tables record no events');
+    }
+  }
+  bindEventSettings(service, { stringify: config.stringifyNumericTypes }, haveTriggers);
+  if (!catalog || !config.events.enabled) return { events: undefined, scheduled: undefined, stop: async () => undefined };
+
+  const metrics = registerEventMetrics(opts.registry, pool);
+  const slots = new Slots(config.events.httpPoolSize);
+  // The live metadata, read again only when its resource version moves.
+  const deps = {
+    pool,
+    metadata: () => service.current,
+    version: () => service.version,
+    env: config.webhookEnv,
+    log,
+    config: config.events,
+    metrics,
+    slots,
+    ...(opts.now ? { now: opts.now } : {}),
+  };
+  const events = new EventProcessor(deps);
+  const scheduled = new ScheduledProcessor(deps);
+  events.start();
+  scheduled.start();
+  return {
+    events,
+    scheduled,
+    async stop() {
+      await Promise.all([events.stop(), scheduled.stop()]);
+    },
+  };
+}
