@@ -6,14 +6,16 @@
  */
 import type pg from 'pg';
 import type { Metadata, MetadataSource } from '../contract.ts';
-import { cloneMetadata, defaultSource, emptyMetadata, parseTableName } from '../metadata/model.ts';
-import { QErr, badRequest } from '../errors.ts';
-import { metadataOps, type Args } from './ops.ts';
+import { cloneMetadata, defaultSource, emptyMetadata, parseTableName, type QualifiedTable } from '../metadata/model.ts';
+import { QErr, badRequest, jsonKind } from '../errors.ts';
+import { fkKey, metadataOps, type Args, type OpFacts } from './ops.ts';
+import { foreignKeysOf } from './catalog.ts';
+import { splitSqlStatements } from './split-sql.ts';
 import { checkConsistency, dropObjects } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
 import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
 import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdate, rqlModel, trackedTable } from './rql.ts';
-import { run, sql, value, type Compiled } from '../sql/sql.ts';
+import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
 import type { MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
 
@@ -75,9 +77,17 @@ function toV3(input: Args): Metadata {
 }
 
 async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknown> {
+  // Aeson's own wording for a body that is not an object (upstream v1/basic/query_string_input_err.yaml).
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('parse-failed', `parsing Object failed, expected Object, but encountered ${jsonKind(body)}`, path);
+  }
   const cmd = asArgs(body);
   const type = cmd.type;
   if (typeof type !== 'string') throw badRequest('parse-failed', 'key "type" not found', path);
+  // RQLQuery's `version` is 1 or 2 (upstream v1/basic/query_v2_invalid_version.yaml).
+  if (cmd.version !== undefined && cmd.version !== 1 && cmd.version !== 2) {
+    throw badRequest('parse-failed', `expected 1 or 2, encountered ${typeof cmd.version === 'number' ? cmd.version : jsonKind(cmd.version)}`, `${path}.version`);
+  }
   if (ctx.api === 'v2query' && !v2Commands.has(type)) {
     throw badRequest('parse-failed', `unknown command "${type}" for /v2/query`, `${path}.type`);
   }
@@ -113,7 +123,7 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
       return out;
     }
     case 'run_sql':
-      return runSql(ctx, asArgs(args));
+      return runSql(ctx, asArgs(args), `${path}.args`);
     case 'export_metadata': {
       const m = cloneMetadata(ctx.meta);
       return version === 2 ? { resource_version: ctx.svc.version, metadata: m } : m;
@@ -174,9 +184,20 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
   if (!op) throw badRequest('parse-failed', `unknown command "${type}"`, `${path}.type`);
   // `track_table` (and friends) also accept the bare table name as args.
   // An op may answer something other than success (add_collection_to_allowlist's notice).
-  const answer = op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version);
+  const facts = name === 'untrack_table' ? await opFacts(await tx(ctx), ctx.meta) : undefined;
+  const answer = op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version, facts);
   ctx.metaTouched = true;
   return answer ?? success;
+}
+
+/** The database facts an op needs (ops.ts `OpFacts`): here, where object relationships' foreign keys point. */
+export async function opFacts(db: Queryable, meta: Metadata): Promise<OpFacts> {
+  const fkTargets = new Map<string, QualifiedTable>();
+  for (const s of meta.sources) {
+    if (s.name !== 'default') continue;
+    for (const fk of await foreignKeysOf(db, s.tables.map((t) => t.table))) fkTargets.set(fkKey(fk.owner, fk.columns), fk.target);
+  }
+  return { fkTargets };
 }
 
 async function dropMissingFunctions(client: pg.PoolClient, meta: Metadata): Promise<boolean> {
@@ -213,21 +234,42 @@ async function runUserSql(db: pg.PoolClient, text: string): Promise<SqlResult | 
   return { fields: last.fields.map((f) => f.name), rows: last.rows as unknown[][], command: last.command };
 }
 
-async function runSql(ctx: Ctx, args: Args): Promise<unknown> {
+async function runSql(ctx: Ctx, args: Args, path: string): Promise<unknown> {
   const text = args.sql;
-  if (typeof text !== 'string') throw badRequest('parse-failed', 'key "sql" not found');
-  const client = await tx(ctx);
+  if (typeof text !== 'string') throw badRequest('parse-failed', 'key "sql" not found', path);
   const readOnly = args.read_only === true;
   const check = args.check_metadata_consistency !== false && !readOnly && ddlPattern.test(text);
+  // `no_transaction: true` runs the SQL on its own connection, outside any transaction (statements
+  // such as CREATE INDEX CONCURRENTLY refuse one; docs schema-api/run-sql.mdx, upstream
+  // v1/run_sql/sql_no_tx.yaml). The metadata is then reconciled against what it committed.
+  const noTx = args.no_transaction === true;
+  const client = await tx(ctx);
   const before = check ? await snapshot(client, ctx.meta) : undefined;
   if (readOnly) await client.query('SET TRANSACTION READ ONLY');
   let result;
   try {
-    await client.query('SAVEPOINT run_sql');
-    result = await runUserSql(client, text);
-    await client.query('RELEASE SAVEPOINT run_sql');
+    if (noTx) {
+      const own = await ctx.svc.pool.connect();
+      try {
+        const statements = splitSqlStatements(text);
+        for (const statement of statements.length ? statements : [text]) {
+          try {
+            result = await runUserSql(own, statement);
+          } catch (err) {
+            if (isPgError(err)) throw runSqlError(err, statement, path);
+            throw err;
+          }
+        }
+      } finally {
+        own.release();
+      }
+    } else {
+      await client.query('SAVEPOINT run_sql');
+      result = await runUserSql(client, text);
+      await client.query('RELEASE SAVEPOINT run_sql');
+    }
   } catch (err) {
-    if (isPgError(err)) throw runSqlError(err, text);
+    if (isPgError(err)) throw runSqlError(err, text, path);
     throw err;
   }
   if (check && before) {

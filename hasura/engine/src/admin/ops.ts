@@ -9,14 +9,33 @@ import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { findSource, findTable, parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
 import { alreadyExists, badRequest, jsonKind, notExists } from '../errors.ts';
 import { ApiLimitsError, parseApiLimits } from '../limits/api-limits.ts';
-import { eventMetadataOps } from '../events/ops.ts';
 import { functionPermissionOps } from './function-permissions.ts';
 import { eventMetadataOps } from '../events/ops.ts';
 import { allowlistOps } from '../allowlist/ops.ts';
 import { restOps } from '../rest/ops.ts';
 
 export type Args = Record<string, unknown>;
-export type MetadataOp = (m: Metadata, args: Args, version?: number) => unknown;
+
+/** What an op may need from the database, looked up by the caller (commands.ts `opFacts`). */
+export interface OpFacts {
+  /**
+   * The table an object relationship's `foreign_key_constraint_on: col(s)` points at, keyed by
+   * `fkKey(owner, cols)`: the dependents of a table include relationships of other tables whose
+   * foreign key references it (upstream v1/track_table/track_untrack_table_deps.yaml).
+   */
+  fkTargets?: Map<string, QualifiedTable>;
+}
+export type MetadataOp = (m: Metadata, args: Args, version?: number, facts?: OpFacts) => unknown;
+
+export const fkKey = (owner: QualifiedTable, cols: string[]) => JSON.stringify([owner.schema, owner.name, [...cols].sort()]);
+
+/** The owner-side columns of an object relationship's `foreign_key_constraint_on`, if that form. */
+export function fkColumns(using: Record<string, unknown>): string[] | undefined {
+  const fk = using.foreign_key_constraint_on;
+  if (typeof fk === 'string') return [fk];
+  if (Array.isArray(fk) && fk.every((c) => typeof c === 'string')) return fk as string[];
+  return undefined;
+}
 
 function source(m: Metadata, args: Args): MetadataSource {
   const name = typeof args.source === 'string' ? args.source : 'default';
@@ -48,6 +67,9 @@ const trackTable: MetadataOp = (m, args, version) => {
   const t = tableArg(v2 ? args.table : args);
   const s = source(m, args);
   if (findTable(s, t)) throw badRequest('already-tracked', `view/table already tracked: "${tableText(t)}"`);
+  // Table/API.hs `trackExistingTableOrViewPhase1`: a tracked function of that name refuses it
+  // (upstream v1/track_table/track_function_table_same_name.yaml).
+  if (trackedFunction(s, t)) throw badRequest('not-supported', `function with name "${tableText(t)}" already exists`);
   const entry: TableMetadata = { table: { schema: t.schema, name: t.name } };
   if (args.is_enum === true) entry.is_enum = true;
   if (v2 && args.configuration && typeof args.configuration === 'object') {
@@ -64,13 +86,14 @@ function normalizeConfiguration(c: Record<string, unknown>): NonNullable<TableMe
 }
 
 /** Relationships of other tables that point at `t` (the dependents untrack/drop must handle). */
-export function relationshipsTargeting(s: MetadataSource, t: QualifiedTable): Array<{ on: TableMetadata; kind: 'object' | 'array'; name: string }> {
+export function relationshipsTargeting(s: MetadataSource, t: QualifiedTable, facts?: OpFacts): Array<{ on: TableMetadata; kind: 'object' | 'array'; name: string }> {
   const out: Array<{ on: TableMetadata; kind: 'object' | 'array'; name: string }> = [];
   for (const tbl of s.tables) {
     if (sameTable(tbl.table, t)) continue;
     for (const kind of ['object', 'array'] as const) {
       for (const r of tbl[`${kind}_relationships`] ?? []) {
-        const target = relationshipTarget(r.using);
+        const cols = kind === 'object' ? fkColumns(r.using) : undefined;
+        const target = relationshipTarget(r.using) ?? (cols ? facts?.fkTargets?.get(fkKey(tbl.table, cols)) : undefined);
         if (target && sameTable(target, t)) out.push({ on: tbl, kind, name: r.name });
       }
     }
@@ -88,14 +111,15 @@ export function relationshipTarget(using: Record<string, unknown>): QualifiedTab
 }
 
 export function dependencyError(objects: string[]) {
-  return badRequest('dependency-error', `cannot drop due to the following dependent objects : ${objects.join(', ')}`);
+  // SchemaCacheTypes.hs / Table/API.hs: "…dependent objects: " + reportSchemaObjs (sorted).
+  return badRequest('dependency-error', `cannot drop due to the following dependent objects: ${[...objects].sort().join(', ')}`);
 }
 
-const untrackTable: MetadataOp = (m, args) => {
+const untrackTable: MetadataOp = (m, args, _version, facts) => {
   const s = source(m, args);
   const t = tableArg(args.table ?? args);
   if (!findTable(s, t)) throw badRequest('already-untracked', `view/table already untracked: "${tableText(t)}"`);
-  const deps = relationshipsTargeting(s, t);
+  const deps = relationshipsTargeting(s, t, facts);
   if (deps.length > 0 && args.cascade !== true) {
     throw dependencyError(deps.map((d) => `relationship ${tableText(d.on.table)}.${d.name} in source "${s.name}"`));
   }
@@ -145,12 +169,32 @@ function createRelationship(kind: 'object' | 'array'): MetadataOp {
     }
     const rel: { name: string; using: Record<string, unknown>; comment?: string } = {
       name,
-      using: (args.using ?? {}) as Record<string, unknown>,
+      using: qualifiedUsing((args.using ?? {}) as Record<string, unknown>),
     };
     if (typeof args.comment === 'string') rel.comment = args.comment;
     const key = `${kind}_relationships` as const;
     t[key] = [...(t[key] ?? []), rel];
   };
+}
+
+/**
+ * Hasura parses table names in a relationship into `{schema, name}` (QualifiedTable's JSON), so
+ * that is what it stores and reports, e.g. in an inconsistency's `definition` (upstream
+ * v1/relationships/array_relationship_col_not_foreign_key_error.yaml).
+ */
+function qualifiedUsing(using: Record<string, unknown>): Record<string, unknown> {
+  const out = structuredClone(using);
+  const fk = out.foreign_key_constraint_on;
+  if (fk && typeof fk === 'object' && !Array.isArray(fk) && 'table' in fk) {
+    const t = parseTableName((fk as Args).table);
+    if (t) (fk as Args).table = { schema: t.schema, name: t.name };
+  }
+  const manual = out.manual_configuration as Args | undefined;
+  if (manual && typeof manual === 'object' && manual.remote_table !== undefined) {
+    const t = parseTableName(manual.remote_table);
+    if (t) manual.remote_table = { schema: t.schema, name: t.name };
+  }
+  return out;
 }
 
 function findRelationship(t: TableMetadata, name: string): 'object' | 'array' {
@@ -250,6 +294,13 @@ const dropComputedField: MetadataOp = (m, args) => {
   t.computed_fields = list.filter((c) => c.name !== args.name);
 };
 
+function trackedFunction(s: MetadataSource, fn: QualifiedTable): boolean {
+  return ((s.functions ?? []) as Array<{ function?: unknown }>).some((f) => {
+    const ref = parseTableName(f.function ?? f);
+    return !!ref && sameTable(ref, fn);
+  });
+}
+
 function functionName(args: Args): QualifiedTable {
   const fn = parseTableName('function' in args ? args.function : args);
   if (!fn) throw badRequest('parse-failed', 'expected a function name');
@@ -263,6 +314,9 @@ const trackFunction: MetadataOp = (m, args) => {
   if (list.some((f) => sameTable(parseTableName(f.function)!, fn))) {
     throw badRequest('already-tracked', `function already tracked : "${tableText(fn)}"`);
   }
+  // Function/API.hs `trackFunctionP1`: a tracked table of that name refuses it
+  // (upstream v1/track_table/track_table_function_same_name.yaml).
+  if (findTable(s, fn)) throw badRequest('not-supported', `table with name "${tableText(fn)}" already exists`);
   const entry: Record<string, unknown> = { function: { name: fn.name, schema: fn.schema } };
   if (args.configuration) entry.configuration = args.configuration;
   s.functions = [...list, entry];
@@ -326,7 +380,6 @@ const removeApiLimits: MetadataOp = (m) => {
 };
 
 export const metadataOps: Record<string, MetadataOp> = {
-  ...eventMetadataOps,
   ...functionPermissionOps,
   ...eventMetadataOps,
   ...allowlistOps,

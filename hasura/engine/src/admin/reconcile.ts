@@ -11,6 +11,7 @@ import { sameTable, tableText, type QualifiedTable } from '../metadata/model.ts'
 import { catalogByName, catalogByOid, type CatalogTable } from './catalog.ts';
 import type { Queryable } from '../sql/sql.ts';
 import { dependencyError, relationshipTarget, relationshipsTargeting } from './ops.ts';
+import { badRequest } from '../errors.ts';
 
 export type Snapshot = Map<string, { table: QualifiedTable; catalog: CatalogTable }>;
 
@@ -126,9 +127,14 @@ export async function reconcile(db: Queryable, m: Metadata, before: Snapshot, ca
       changed = true;
     }
     const nowCols = new Map(now.columns.map((c) => [c.attnum, c.name]));
+    const nowTypes = new Map(now.columns.map((c) => [c.attnum, c.type]));
     for (const col of old.columns) {
       const renamedTo = nowCols.get(col.attnum);
-      if (renamedTo === col.name) continue;
+      if (renamedTo === col.name) {
+        const type = nowTypes.get(col.attnum);
+        if (type !== undefined && type !== col.type) typeChanged(entry, col.name, s.name);
+        continue;
+      }
       changed = true;
       if (renamedTo !== undefined) renameColumn(s.tables, entry, col.name, renamedTo);
       else problems.push(...dropColumn(s.tables, entry, col.name, cascade, s.name));
@@ -136,6 +142,43 @@ export async function reconcile(db: Queryable, m: Metadata, before: Snapshot, ca
   }
   if (problems.length > 0 && !cascade) throw dependencyError(problems);
   return changed;
+}
+
+const isSessionVariable = (v: unknown) => typeof v === 'string' && /^x-hasura-/i.test(v);
+
+/** Whether a boolean expression compares `column` with a static value (not a session variable). */
+function staticUse(e: unknown, column: string): boolean {
+  if (!e || typeof e !== 'object') return false;
+  if (Array.isArray(e)) return e.some((x) => staticUse(x, column));
+  for (const [k, v] of Object.entries(e)) {
+    if (['_and', '_or', '_not', '$and', '$or', '$not'].includes(k)) {
+      if (staticUse(v, column)) return true;
+    } else if (k === column) {
+      // `col: value` shorthand, or `{op: value, …}`; `_ceq` etc. name columns, not values.
+      const ops = v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : [['_eq', v] as const];
+      if (ops.some(([op, x]) => !/^[_$]c/.test(op) && !isSessionVariable(x))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Schema/Diff.hs `alterColumnsInMetadata`: a column whose type changed may not have dependents
+ * "on type" — permissions that compare it with, or preset it to, a static value (Permission.hs
+ * `getDepReason`, SchemaCache.hs `getColExpDeps`); the change is refused with dependency-error
+ * (upstream v1/run_sql/sql_alter_test_bool_col.yaml). Cascade does not apply.
+ */
+function typeChanged(owner: TableMetadata, column: string, source: string): void {
+  const deps: string[] = [];
+  for (const k of permKinds) {
+    for (const p of owner[`${k}_permissions`] ?? []) {
+      const perm = p.permission;
+      const preset = perm.set && typeof perm.set === 'object' && column in perm.set && !isSessionVariable((perm.set as Record<string, unknown>)[column]);
+      if (preset || staticUse(perm.filter, column) || staticUse(perm.check, column)) deps.push(`permission ${tableText(owner.table)}.${p.role}.${k} in source "${source}"`);
+    }
+  }
+  if (deps.length === 0) return;
+  throw badRequest('dependency-error', `cannot change type of column "${column}" in table "${tableText(owner.table)}" because of the following dependencies: ${deps.sort().join(', ')}`, '$.args');
 }
 
 function renameTable(tables: TableMetadata[], from: QualifiedTable, to: QualifiedTable): void {

@@ -20,7 +20,7 @@ import { isBigNum } from '../schema/scalars.ts';
 import type { ColumnModel, Model, TableModel } from '../schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
 import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type Queryable, type SQL } from '../sql/sql.ts';
-import type { QualifiedTable } from '../metadata/model.ts';
+import { tableText, type QualifiedTable } from '../metadata/model.ts';
 import { QErr, badRequest } from '../errors.ts';
 
 const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
@@ -34,7 +34,8 @@ export async function rqlModel(db: Queryable, md: Metadata): Promise<Model> {
 /** RQL refuses untracked tables the way Hasura does (`select_article_table_not_present_err.yaml`). */
 export function trackedTable(model: Model, t: QualifiedTable): TableModel {
   const tm = model.tables.get(tableKey(t.schema, t.name));
-  if (!tm) throw badRequest('not-exists', `table ${t.schema === 'public' ? `"${t.name}"` : `"${t.schema}"."${t.name}"`} does not exist`, '$.args.table');
+  // `table "schema.name" does not exist` (upstream v1/track_table/track_untrack_table_non_public_schema.yaml).
+  if (!tm) throw badRequest('not-exists', `table "${tableText(t)}" does not exist`, '$.args.table');
   return tm;
 }
 

@@ -95,7 +95,10 @@ export function mapPgError(e: unknown, statement?: string): QErr {
   return mk('unexpected', 'database query error', txErr(pe, statement, true));
 }
 
-/** run_sql's failure: `postgres-error` "query execution failed" with the `PGTxErr` as internal (RunSQL.hs). */
-export function runSqlError(err: PgError, sql: string): QErr {
-  return new QErr('postgres-error', 'query execution failed', '$', txErr(err, sql, false), 400);
+/**
+ * run_sql's failure: `postgres-error` "query execution failed" with the `PGTxErr` as internal
+ * (RunSQL.hs), at the command's `args` (upstream v1/run_sql/sql_select_query_read_only.yaml).
+ */
+export function runSqlError(err: PgError, sql: string, path = '$.args'): QErr {
+  return new QErr('postgres-error', 'query execution failed', path, txErr(err, sql, false), 400);
 }
