@@ -40,6 +40,24 @@ const wantedDirs = [
   'queries/graphql_query/permissions/inherited_roles',
   'queries/graphql_query/permissions/roles_inheritance',
   'queries/graphql_mutation/roles_inheritance',
+  // /v1/query data queries (issue 13 item 5) and metadata refusals (item 4).
+  'queries/v1/select/permissions',
+  'queries/v1/select/boolexp/basic',
+  'queries/v1/select/boolexp/jsonb',
+  'queries/v1/select/boolexp/search',
+  'queries/v1/select/limits',
+  'queries/v1/select/offset',
+  'queries/v1/count/permissions',
+  'queries/v1/insert/basic',
+  'queries/v1/insert/onconflict',
+  'queries/v1/insert/permissions',
+  'queries/v1/update/basic',
+  'queries/v1/update/permissions',
+  'queries/v1/permissions',
+  'queries/v1/set_table_configuration',
+  'queries/v1/set_table_custom_fields',
+  'queries/v1/non_empty_text',
+  'queries/v1/bulk',
 ];
 const testFiles = ['test_v1_queries.py', 'test_graphql_queries.py', 'test_graphql_mutations.py', 'test_inconsistent_meta.py', 'test_roles_inheritance.py'];
 
