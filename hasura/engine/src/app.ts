@@ -23,6 +23,7 @@ import { registerGraphQLRoutes } from './http/graphql.routes.ts';
 import { registerAdminRoutes } from './http/admin.routes.ts';
 import { registerRestRoutes } from './rest/routes.ts';
 import { attachWebSocket } from './http/ws.ts';
+import { RevocationListener } from './subscriptions/revocation.ts';
 import { registerEngineMetrics } from './http/metrics.ts';
 import { notFoundBody } from './errors.ts';
 import { startEvents } from './events/start.ts';
@@ -178,8 +179,27 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       // one pool connection each, so a flood of starts queues instead of failing to get one.
       startConcurrency: config.livePgConnections,
       maxPayloadBytes: config.limits.bodyLimitBytes,
+      streamRefetchIntervalMs: config.streaming.refetchIntervalMs,
+      streamBatchSize: config.streaming.batchSize,
+      revocationVerifyUrl: config.revocation.verifyUrl,
     });
     metrics.liveSubscriptions(() => ws.openSubscriptions());
+    // Core's revocations close the WebSockets they concern within the 5 s bound (issue 11).
+    const revocations = config.revocation.listen
+      ? new RevocationListener({
+          databaseUrl: config.databaseUrl,
+          onRevoked: (e) => {
+            const n = ws.revoke(e);
+            if (n > 0) app.log.info({ revocation: e.kind, closed: n }, 'closed WebSockets of a revoked credential');
+          },
+          onResync: () => void ws.reverify().catch(() => undefined),
+          onError: (err) => app.log.warn({ err: (err as Error).message }, 'revocation listener lost its connection; reconnecting'),
+        })
+      : undefined;
+    revocations?.start();
+    app.addHook('preClose', async () => {
+      await revocations?.close();
+    });
     // Event and scheduled triggers: catalog, SQL triggers, delivery (events/start.ts).
     const events = await startEvents({ config, pool, service, metadata: effective, registry: metrics.registry, log: app.log, now: deps.eventsClock });
     app.addHook('preClose', () => events.stop());

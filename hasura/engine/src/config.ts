@@ -57,6 +57,13 @@ const schema = z
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE: z.coerce.number().int().positive().default(100),
     /** `off`: every subscription polls on its own (the pre-multiplexing behaviour, for comparison in bench:subscriptions). */
     ENGINE_LIVE_QUERIES_MULTIPLEXING: z.enum(['on', 'off']).default('on'),
+    /** Streaming subscriptions' polling interval and cohorts per statement (Hasura's defaults; subscriptions/streaming.ts). */
+    HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: z.coerce.number().int().positive().default(1000),
+    HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE: z.coerce.number().int().positive().default(100),
+    /** `off`: no LISTEN for core's revocations (subscriptions/revocation.ts). */
+    ENGINE_REVOCATION_LISTEN: z.enum(['on', 'off']).default('on'),
+    /** Core's verify endpoint, to re-verify open WebSockets when revocation events may have been missed. */
+    ENGINE_REVOCATION_VERIFY_URL: z.url().optional(),
     // Event and scheduled trigger delivery (events/processor.ts), Hasura's flags and defaults.
     /** Webhook calls in flight at most (event and scheduled triggers together). */
     HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE: z.coerce.number().int().positive().default(100),
@@ -122,6 +129,8 @@ export interface EngineConfig {
   liveQueryRefetchIntervalMs: number;
   liveQueryBatchSize: number;
   liveQueryMultiplexing: boolean;
+  streaming: StreamingConfig;
+  revocation: RevocationConfig;
   limits: RequestLimits;
   pgConnections: number;
   livePgConnections: number;
@@ -143,6 +152,16 @@ export interface RequestLimits {
   bodyLimitBytes: number;
   maxVariablesBytes: number;
   queryTimeoutMs: number;
+}
+
+export interface StreamingConfig {
+  refetchIntervalMs: number;
+  batchSize: number;
+}
+
+export interface RevocationConfig {
+  listen: boolean;
+  verifyUrl: string | undefined;
 }
 
 export interface SubscriptionCaps {
@@ -174,6 +193,8 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     liveQueryRefetchIntervalMs: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL,
     liveQueryBatchSize: e.HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE,
     liveQueryMultiplexing: e.ENGINE_LIVE_QUERIES_MULTIPLEXING === 'on',
+    streaming: { refetchIntervalMs: e.HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL, batchSize: e.HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE },
+    revocation: { listen: e.ENGINE_REVOCATION_LISTEN === 'on', verifyUrl: e.ENGINE_REVOCATION_VERIFY_URL },
     limits: {
       maxDepth: e.HASURA_GRAPHQL_MAX_DEPTH,
       maxNodes: e.ENGINE_MAX_NODES,

@@ -264,6 +264,11 @@ export class LiveQueries {
     return this.byId.size;
   }
 
+  /** The ids running now. */
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
   add(id: string, lq: Stoppable): void {
     this.byId.set(id, lq);
   }

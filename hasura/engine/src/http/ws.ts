@@ -22,6 +22,7 @@ import { QErr, gqlError } from '../errors.ts';
 import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue, StreamingSubscription } from './live-query.ts';
 import { Multiplexer } from '../subscriptions/multiplexer.ts';
 import { DEFAULT_STREAM_INTERVAL_MS, StreamMultiplexer, type PollReport } from '../subscriptions/streaming.ts';
+import { credentialOf, revokes, type Credential, type RevocationEvent } from '../subscriptions/revocation.ts';
 
 /** Subscription caps (issue 11): per connection, per user, for the whole process. */
 export interface SubscriptionCaps {
@@ -61,6 +62,22 @@ export interface WsDeps {
   startConcurrency?: number | undefined;
   /** Largest WebSocket message accepted (the HTTP body limit); default 2 MiB. */
   maxPayloadBytes?: number | undefined;
+  /**
+   * Core's verify endpoint (ENGINE_REVOCATION_VERIFY_URL): open credentials are re-verified there
+   * when revocation events may have been missed (subscriptions/revocation.ts). Undefined = no re-verify.
+   */
+  revocationVerifyUrl?: string | undefined;
+}
+
+/** An initialised connection, as revocation and shutdown see it. */
+interface OpenConnection {
+  credential: Credential | undefined;
+  /** The bearer token it was opened with (re-verified after missed revocations). */
+  authorization: string | undefined;
+  /** Closes it because its credential was revoked. */
+  revoke(): void;
+  /** Sends `complete` for every running operation, then closes (shutdown). */
+  shutdown(): void;
 }
 
 /** What the live queries of every connection share: the caps' counters and the execution queue. */
@@ -75,6 +92,7 @@ class LiveShared {
   readonly caps: SubscriptionCaps;
   readonly mux: Multiplexer;
   readonly streams: StreamMultiplexer;
+  readonly connections = new Set<OpenConnection>();
 
   constructor(deps: WsDeps) {
     this.caps = deps.caps ?? DEFAULT_CAPS;
@@ -214,7 +232,19 @@ function startLive(
   lq.start().catch(() => subs.remove(id, lq));
 }
 
-export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promise<void>; openSubscriptions(): number } {
+/** Close code for a revoked credential: graphql-transport-ws's Unauthorized. */
+export const REVOKED_CLOSE_CODE = 4401;
+
+export interface WebSocketServerHandle {
+  close(): Promise<void>;
+  openSubscriptions(): number;
+  /** Closes (4401) every connection opened with a credential `e` revokes; returns how many. */
+  revoke(e: RevocationEvent): number;
+  /** Re-verifies every open credential with core (revocations may have been missed); returns how many were closed. */
+  reverify(): Promise<number>;
+}
+
+export function attachWebSocket(server: Server, deps: WsDeps): WebSocketServerHandle {
   const shared = new LiveShared(deps);
   const wss = new WebSocketServer({
     noServer: true,
@@ -240,24 +270,93 @@ export function attachWebSocket(server: Server, deps: WsDeps): { close(): Promis
   server.on('upgrade', onUpgrade);
   return {
     openSubscriptions: () => shared.open,
+    revoke(e) {
+      let n = 0;
+      for (const c of [...shared.connections]) {
+        if (c.credential && revokes(e, c.credential)) {
+          c.revoke();
+          n++;
+        }
+      }
+      return n;
+    },
+    async reverify() {
+      const url = deps.revocationVerifyUrl;
+      if (!url) return 0;
+      let n = 0;
+      const conns = [...shared.connections].filter((c) => c.authorization);
+      // A few at a time: a resync must not flood core.
+      for (let i = 0; i < conns.length; i += 16) {
+        await Promise.all(conns.slice(i, i + 16).map(async (c) => {
+          try {
+            const res = await fetch(url, { headers: { authorization: c.authorization! }, signal: AbortSignal.timeout(3000) });
+            await res.body?.cancel();
+            if (res.status === 401) {
+              c.revoke();
+              n++;
+            }
+          } catch {
+            // core unreachable: try again on the next resync
+          }
+        }));
+      }
+      return n;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.off('upgrade', onUpgrade);
+        // Every running operation gets its `complete`, then the connection closes as Hasura's
+        // shutdown closes it: 1012 "shutting server down" (WebSocket/Server.hs shutdown →
+        // forceConnReconnect), a code clients read as "reconnect".
+        for (const c of [...shared.connections]) c.shutdown();
         shared.mux.close();
         shared.streams.close();
-        for (const c of wss.clients) c.close(1001, 'server shutting down');
+        for (const c of wss.clients) if (c.readyState === c.OPEN || c.readyState === c.CONNECTING) c.close(1012, 'shutting server down');
         wss.close(() => resolve());
       }),
   };
 }
 
-async function authenticate(deps: WsDeps, req: IncomingMessage, payload: unknown): Promise<{ session: Session; expiresAt?: number | undefined }> {
+/**
+ * Registers an initialised connection for revocation and shutdown; forgotten when it closes.
+ * `credential` comes from the token the authenticator just verified.
+ */
+function register(shared: LiveShared, ws: WebSocket, headers: Record<string, string>, subs: LiveQueries, live: Set<string>): void {
+  const conn: OpenConnection = {
+    credential: credentialOf(headers),
+    authorization: headers.authorization,
+    revoke: () => {
+      subs.stopAll();
+      ws.close(REVOKED_CLOSE_CODE, 'Unauthorized');
+    },
+    shutdown: () => {
+      for (const id of [...subs.ids(), ...live]) send(ws, { type: 'complete', id });
+      subs.stopAll();
+      live.clear();
+    },
+  };
+  shared.connections.add(conn);
+  ws.on('close', () => shared.connections.delete(conn));
+}
+
+/**
+ * JWT `exp` reached: Hasura's `tokenExpiryHandler` (Transport/WebSocket.hs) sleeps until the
+ * token's expiry, then the connection's handler returns (WebSocket/Server.hs, `EJwtExpired`) and
+ * the socket is dropped — no close frame, no message: the client sees an abnormal closure (1006)
+ * and reconnects with a fresh token. `terminate()` does the same.
+ */
+function expire(ws: WebSocket, subs: LiveQueries): void {
+  subs.stopAll();
+  ws.terminate();
+}
+
+async function authenticate(deps: WsDeps, req: IncomingMessage, payload: unknown): Promise<{ session: Session; expiresAt?: number | undefined; headers: Record<string, string> }> {
   const fromPayload =
     payload && typeof payload === 'object' && (payload as { headers?: unknown }).headers && typeof (payload as { headers: unknown }).headers === 'object'
       ? normalizeHeaders((payload as { headers: Record<string, unknown> }).headers)
       : {};
   const headers = { ...normalizeHeaders(req.headers), ...fromPayload };
-  return deps.auth.authenticate(headers);
+  return { ...(await deps.auth.authenticate(headers)), headers };
 }
 
 const send = (ws: WebSocket, msg: unknown) => {
@@ -317,7 +416,8 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: Liv
             send(ws, { type: 'connection_ack' });
             send(ws, { type: 'ka' });
             t.every(deps.keepAliveMs, () => send(ws, { type: 'ka' }));
-            t.at(r.expiresAt, () => ws.close(1000, 'Authentication token expired'));
+            t.at(r.expiresAt, () => expire(ws, subs));
+            register(shared, ws, r.headers, subs, live);
           },
           (err: unknown) => {
             initError = err instanceof QErr ? err.message : 'authentication failed';
@@ -419,7 +519,8 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: 
             session = r.session;
             send(ws, { type: 'connection_ack' });
             t.every(deps.keepAliveMs, () => send(ws, { type: 'ping', payload: { message: 'keepalive' } }));
-            t.at(r.expiresAt, () => ws.close(4403, 'Forbidden'));
+            t.at(r.expiresAt, () => expire(ws, subs));
+            register(shared, ws, r.headers, subs, live);
           },
           () => ws.close(4403, 'Forbidden'),
         );
