@@ -103,6 +103,12 @@ void test('links: GraphQL → /v1/graphql (anonymous allowed), healthz → /heal
   assert.equal(ups.hasura!.seen[0]!.headers['x-replaced-path'], '/v1/links/graphql');
   assert.equal((await call(`${url}/v1/links/graphql`, { method: 'POST', headers: { Authorization: 'Bearer bad' } })).status, 401);
   assert.equal((await call(`${url}/v1/links/healthz`)).body, 'hasura /healthz');
+  // RESTified endpoints: /v1/links/api/<url> → Hasura's /api/rest/<url>, query kept, forwardAuth as GraphQL.
+  const rest = await call(`${url}/v1/links/api/links/abc/stats?days=7`, { headers: { Authorization: 'Bearer good' } });
+  assert.equal(rest.body, 'hasura /api/rest/links/abc/stats?days=7');
+  assert.equal(ups.hasura!.seen.at(-1)!.headers['x-user-id'], 'u1');
+  assert.equal(ups.hasura!.seen.at(-1)!.headers['x-replaced-path'], '/v1/links/api/links/abc/stats');
+  assert.equal((await call(`${url}/v1/links/api/links`, { headers: { Authorization: 'Bearer bad' } })).status, 401);
   assert.equal((await call(`${url}/v1/links/console`)).body, 'core /v1/core/console');
   for (const p of ['/v1/links/v1/metadata', '/v1/metadata', '/v2/query', '/v1/links/graphql/x']) {
     assert.notEqual((await call(`${url}${p}`)).headers['x-upstream'], 'hasura', p);

@@ -28,6 +28,7 @@ const sourceCriterion = z
 
 export const stripPrefixSchema = z.strictObject({ prefixes: z.array(z.string()).default([]), forceSlash: z.boolean().optional() });
 export const replacePathSchema = z.strictObject({ path: z.string().startsWith('/') });
+export const replacePathRegexSchema = z.strictObject({ regex: z.string().min(1), replacement: z.string() });
 export const forwardAuthSchema = z.strictObject({
   address: z.url(),
   trustForwardHeader: z.boolean().optional(),
@@ -88,6 +89,7 @@ export const middlewareSchema = z
   .strictObject({
     stripPrefix: stripPrefixSchema.optional(),
     replacePath: replacePathSchema.optional(),
+    replacePathRegex: replacePathRegexSchema.optional(),
     forwardAuth: forwardAuthSchema.optional(),
     rateLimit: rateLimitSchema.optional(),
     headers: headersSchema.optional(),
@@ -146,6 +148,7 @@ export type HeadersConfig = z.infer<typeof headersSchema>;
 export type BufferingConfig = z.infer<typeof bufferingSchema>;
 export type StripPrefixConfig = z.infer<typeof stripPrefixSchema>;
 export type ReplacePathConfig = z.infer<typeof replacePathSchema>;
+export type ReplacePathRegexConfig = z.infer<typeof replacePathRegexSchema>;
 export type RequestIdConfig = z.infer<typeof requestIdSchema>;
 
 /** The merged configuration of all files, each element remembering the file it came from. */

@@ -6,6 +6,7 @@ import { forwardAuth } from './forwardAuth.ts';
 import { headers } from './headers.ts';
 import { createLimiter, rateLimit, type Limiter } from './rateLimit.ts';
 import { replacePath } from './replacePath.ts';
+import { replacePathRegex } from './replacePathRegex.ts';
 import { requestId } from './requestId.ts';
 import { stripPrefix } from './stripPrefix.ts';
 import type { Handler, Middleware } from './types.ts';
@@ -40,6 +41,7 @@ export function expandMiddlewares(cfg: DynamicConfig, refs: string[]): string[] 
 export function buildMiddleware(name: string, m: MiddlewareConfig, scope: string, store: LimiterStore): Middleware {
   if (m.stripPrefix) return stripPrefix(m.stripPrefix);
   if (m.replacePath) return replacePath(m.replacePath);
+  if (m.replacePathRegex) return replacePathRegex(m.replacePathRegex);
   if (m.forwardAuth) return forwardAuth(m.forwardAuth);
   // Traefik instantiates middlewares per router, so each router has its own buckets.
   if (m.rateLimit) return rateLimit(m.rateLimit, store.get(`${scope}/${name}`, m.rateLimit));
