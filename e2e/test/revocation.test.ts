@@ -6,12 +6,20 @@
  *  - the JWT minted for an API key only travels on the gateway → upstream hop;
  *  - a revoked API key (and a replayed minted JWT) is refused at once by the instance that revoked
  *    it and within 5 s (REVOCATION_BOUND_MS) by every other instance;
- *  - logout and password change end the session's access tokens within the same bound.
+ *  - logout and password change end the session's access tokens within the same bound;
+ *  - the same three revocations close, within 5 s, the GraphQL WebSockets (a running subscription
+ *    on a real engine process) opened with those credentials — core announces each revocation on
+ *    PostgreSQL's `linkport_revocations` channel, the engine listens and closes with 4401
+ *    (hasura/engine/src/subscriptions/revocation.ts) — and leaves every other connection open.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway, gatewayEnvSchema, loadDynamicDir } from '@linkport/gateway';
 import { REVOCATION_BOUND_MS } from '@linkport/core-service';
@@ -190,4 +198,129 @@ void test('sessions: logout and password change end the access tokens within 5 s
   advance(REVOCATION_BOUND_MS);
   for (const old of [u.access, otherDevice]) assert.equal((await call(gwB, '/v1/media/assets', { headers: bearer(old) })).status, 401);
   for (const gw of [gwA, gwB]) assert.equal((await call(gw, '/v1/media/assets', { headers: bearer(fresh) })).status, 200);
+});
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** The GraphQL engine as its own process (hasura/engine/src/server.ts) on the core test database. */
+async function engineProcess(t: test.TestContext, b: Awaited<ReturnType<typeof build>>, coreUrl: string): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'hasura/engine/src/server.ts'], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      HASURA_GRAPHQL_DATABASE_URL: b.db.roleUrl('links_admin'),
+      HASURA_GRAPHQL_ADMIN_SECRET: 'e2e-admin-secret',
+      HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: `${coreUrl}/v1/core/.well-known/jwks.json`, issuer: b.config.JWT_ISSUER, audience: b.config.JWT_AUDIENCE }),
+      HASURA_GRAPHQL_UNAUTHORIZED_ROLE: 'anonymous',
+      HASURA_GRAPHQL_METADATA_DIR: path.join(repo, 'hasura/metadata'),
+    },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()).slice(-4000));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  t.after(async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`engine exited: ${stderr}`);
+    const ok = await call(url, '/health/ready').then((r) => r.status === 200, () => false);
+    if (ok) return url.replace('http', 'ws') + '/v1/graphql';
+    if (Date.now() > deadline) throw new Error(`engine not ready: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A graphql-transport-ws connection running one subscription; resolves once its first result arrived. */
+async function subscribed(t: test.TestContext, url: string, token: string) {
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  t.after(() => ws.terminate());
+  const closed = new Promise<{ code: number; reason: string; at: number }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { headers: { Authorization: `Bearer ${token}` } } })));
+    ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw)) as { type: string; payload?: unknown };
+      if (m.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { links_links(limit: 1) { id } }' } }));
+      else if (m.type === 'next') resolve();
+      else if (m.type === 'error') reject(new Error(JSON.stringify(m.payload)));
+    });
+    closed.then((c) => reject(new Error(`closed before the first result: ${c.code} ${c.reason}`)), () => undefined);
+  });
+  return { ws, closed };
+}
+
+/** Asserts `conn` gets closed with 4401 within the bound after `from`. */
+async function closedWithin(conn: Awaited<ReturnType<typeof subscribed>>, from: number, what: string): Promise<number> {
+  const bound = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000 + 500).unref());
+  const c = await Promise.race([conn.closed, bound]);
+  assert.notEqual(c, 'timeout', `${what}: still open after 5 s`);
+  const { code, at } = c as { code: number; at: number };
+  assert.equal(code, 4401, what);
+  assert.ok(at - from <= 5_000, `${what}: closed after ${at - from} ms`);
+  return at - from;
+}
+
+void test('WebSockets: logout, password change and API key revoke close the GraphQL subscriptions they opened within 5 s (4401); other connections stay', async (t) => {
+  const b = await build(t);
+  const coreUrl = await listen(b.app);
+  const url = await engineProcess(t, b, coreUrl);
+  const { app } = b;
+
+  // logout: that session only
+  const s = await newUser(app);
+  const bystander = await newUser(app);
+  const c1 = await subscribed(t, url, s.access);
+  const other = await subscribed(t, url, bystander.access);
+  let at = Date.now();
+  const out = await app.inject({ method: 'POST', url: '/v1/core/auth/logout', payload: { refresh_token: s.refresh } });
+  assert.equal(out.statusCode, 204, out.body);
+  const logoutMs = await closedWithin(c1, at, 'logout');
+
+  // password change: every session of the user, the caller's new pair works
+  const u = await newUser(app);
+  const login = await app.inject({ method: 'POST', url: '/v1/core/auth/login', payload: { email: u.email, password: u.password } });
+  const otherDevice = login.json<{ access_token: string }>().access_token;
+  const c2 = await subscribed(t, url, u.access);
+  const c3 = await subscribed(t, url, otherDevice);
+  at = Date.now();
+  const changed = await app.inject({ method: 'POST', url: '/v1/core/me/password', headers: bearer(u.access), payload: { current_password: u.password, new_password: `${u.password}-new` } });
+  assert.equal(changed.statusCode, 200, changed.body);
+  const pwMs = Math.max(await closedWithin(c2, at, 'password change'), await closedWithin(c3, at, 'password change, other device'));
+  const fresh = changed.json<{ access_token: string }>().access_token;
+  const c4 = await subscribed(t, url, fresh);
+
+  // API key: the JWT minted for it (what the gateway forwards to the engine) dies with the key
+  const created = await app.inject({ method: 'POST', url: '/v1/core/api-keys', headers: bearer(bystander.access), payload: { name: 'ws', scopes: ['links:read'] } });
+  assert.equal(created.statusCode, 201, created.body);
+  const key = created.json<{ id: string; key: string }>();
+  const verified = await app.inject({ method: 'GET', url: '/v1/core/auth/verify', headers: bearer(key.key) });
+  assert.equal(verified.statusCode, 200, verified.body);
+  const minted = String(verified.headers.authorization).replace(/^Bearer /, '');
+  assert.equal(jwtPayload(minted).api_key_id, key.id);
+  const c5 = await subscribed(t, url, minted);
+  at = Date.now();
+  const del = await app.inject({ method: 'DELETE', url: `/v1/core/api-keys/${key.id}`, headers: bearer(bystander.access) });
+  assert.equal(del.statusCode, 204, del.body);
+  const keyMs = await closedWithin(c5, at, 'API key revoke');
+
+  // Nothing else was closed: the bystander's session (whose API key was revoked) and the new pair.
+  await new Promise((r) => setTimeout(r, 300));
+  for (const c of [other, c4]) assert.equal(c.ws.readyState, WebSocket.OPEN);
+  t.diagnostic(`closed after: logout ${logoutMs} ms, password change ${pwMs} ms, API key revoke ${keyMs} ms`);
 });
