@@ -12,7 +12,7 @@ import { buildClientSchema, getIntrospectionQuery, Kind, type GraphQLSchema, typ
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
-import { QErr, invalidJsonMessage, statusForCode } from '../errors.ts';
+import { QErr, statusForCode } from '../errors.ts';
 import { matchEndpoint, METHODS, type ResolvedEndpoint } from './endpoints.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { Serving } from './serving.ts';
@@ -113,17 +113,16 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestRouteDeps): v
       if (found.kind === 'not-found') throw new QErr('not-found', 'Endpoint not found', '$');
       if (found.kind === 'method') throw new QErr('method-not-allowed', `Allowed methods: ${found.allowed.join(', ')}`, '$', undefined, 405);
       if (found.kind === 'ambiguous') throw new QErr('unexpected', 'Multiple endpoints match request', '$');
+      // App.hs: a body that is a JSON object gives variables; anything else is ignored.
       let body: Record<string, unknown> | undefined;
       const text = typeof req.body === 'string' ? req.body : '';
-      if (req.method !== 'GET' && text.trim() !== '') {
-        let parsed: unknown;
+      if (text.trim() !== '') {
         try {
-          parsed = JSON.parse(text);
-        } catch (err) {
-          throw new QErr('invalid-json', invalidJsonMessage(err), '$');
+          const parsed: unknown = JSON.parse(text);
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+        } catch {
+          // not JSON: no body variables, as upstream
         }
-        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new QErr('bad-request', 'the request body must be a JSON object of variables', '$');
-        body = parsed as Record<string, unknown>;
       }
       const query = [...new URLSearchParams(rawQuery).entries()];
       const variables = restVariables(found.endpoint, found.params, query, body);
