@@ -282,10 +282,14 @@ async function runCase(
  * `queries/graphql_query/basic/select_query_batching_with_one_error.yaml`, has the new form):
  * - Hasura ≥ 2.10 quotes GraphQL names with single quotes: `field "x" not found in type: …` →
  *   `field 'x' not found…`, `… for type "t"` → `… for type 't'` (docs/research/hasura-v2.md §B.3).
- * Only `message`/`error` strings are touched; data is compared as written.
+ *   Only the GraphQL parser's texts changed: metadata texts still double-quote their names
+ *   (`computed field "x"`: upstream `Data.Text.Extended` `<<>`/`<>>` are `dquote`), so the rule
+ *   is anchored on the parser's message, not on any `field "…"`.
+ * Only `message`/`error` strings and inconsistency `reason`s (`internal[].reason`, which repeat
+ * the `error` text) are touched; data is compared as written.
  */
 export const messageRewrites: ReadonlyArray<readonly [RegExp, string]> = [
-  [/field "(\w+)"/g, "field '$1'"],
+  [/field "(\w+)" not found in type/g, "field '$1' not found in type"],
   [/for type "([^"]+)"/g, "for type '$1'"],
 ];
 
@@ -293,7 +297,7 @@ export function currentWording(v: unknown, inMessage = false): unknown {
   if (typeof v === 'string') return inMessage ? messageRewrites.reduce((s, [re, to]) => s.replace(re, to), v) : v;
   if (Array.isArray(v)) return v.map((x) => currentWording(x, inMessage));
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'data' ? x : currentWording(x, inMessage || k === 'message' || k === 'error')]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'data' ? x : currentWording(x, inMessage || k === 'message' || k === 'error' || k === 'reason')]));
   }
   return v;
 }

@@ -81,4 +81,11 @@ void test('2022-era messages are compared in current wording, data as written', 
     { errors: [{ message: "field 'random' not found in type: 'query_root'" }], data: { s: 'field "x"' } },
   );
   assert.deepEqual(currentWording({ error: 'expected an object for type "t"' }), { error: "expected an object for type 't'" });
+  // Metadata texts keep their double quotes, and an inconsistency's reason reads as its error.
+  const computed = 'in table "author": in computed field "full_name": no such function exists: "f"';
+  assert.deepEqual(currentWording({ internal: [{ reason: computed }], error: computed }), { internal: [{ reason: computed }], error: computed });
+  assert.deepEqual(
+    currentWording({ internal: [{ reason: 'field "a" not found in type: \'t\'' }], error: 'field "a" not found in type: \'t\'' }),
+    { internal: [{ reason: "field 'a' not found in type: 't'" }], error: "field 'a' not found in type: 't'" },
+  );
 });
