@@ -9,6 +9,11 @@
  *   - engine CPU (utime+stime of the engine process, /proc) per second and its RSS;
  *   - click committed → change delivered to a subscriber, p50/p99 over every delivery that
  *     carries a click's new count.
+ * Streaming rows (modes `stream-on`, `stream-off`): the same subscribers each stream their links
+ * clicked since they subscribed (`links_links_stream(cursor: {initial_value: {last_clicked_at: <start>}})`,
+ * subscriptions/streaming.ts); a click sets `last_clicked_at`, so its row arrives in the subscriber's
+ * next batch. `stream-off` serves every cohort with its own statement (batch size 1) — streams
+ * have no per-subscription mode, a cursor must be advanced by the multiplexer either way.
  * Defaults fit 2 cores: 2,000 subscriptions / 200 connections / 200 users; the issue's figures are
  * `--subs 10000 --conns 1000 --users 1000`. Other flags: --seconds (per mode, default 10),
  * --clicks (per second, default 50), --interval (refetch ms, default 1000), --batch (default 100).
@@ -32,7 +37,7 @@ const { values: flags } = parseArgs({
     clicks: { type: 'string', default: process.env.BENCH_CLICKS ?? '50' },
     interval: { type: 'string', default: process.env.BENCH_INTERVAL ?? '1000' },
     batch: { type: 'string', default: process.env.BENCH_BATCH ?? '100' },
-    modes: { type: 'string', default: process.env.BENCH_MODES ?? 'on,off' },
+    modes: { type: 'string', default: process.env.BENCH_MODES ?? 'on,off,stream-on,stream-off' },
   },
 });
 const SUBS = Number(flags.subs);
@@ -45,6 +50,8 @@ const SECRET = 'bench-secret';
 const LINKS_PER_USER = 3;
 const uid = (u: number) => `00000000-0000-4000-8000-${(u + 1).toString(16).padStart(12, '0')}`;
 const QUERY = 'subscription { links_links(order_by: {code: asc}) { code click_count } }';
+const STREAM = 'subscription ($from: timestamptz!) { links_links_stream(cursor: {initial_value: {last_clicked_at: $from}}, batch_size: 100) { code click_count } }';
+type Mode = 'on' | 'off' | 'stream-on' | 'stream-off';
 
 const SEED = `
 INSERT INTO core.users (id, email, password_hash)
@@ -76,6 +83,8 @@ async function startEngine(url: string, multiplexing: 'on' | 'off'): Promise<{ c
       HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(INTERVAL),
       HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE: flags.batch,
       ENGINE_LIVE_QUERIES_MULTIPLEXING: multiplexing,
+      HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(INTERVAL),
+      HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE: flags.batch,
       ENGINE_WS_MAX_SUBSCRIPTIONS: String(Math.max(SUBS, 10_000)),
       ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(Math.max(100, Math.ceil(SUBS / CONNS))),
     },
@@ -98,8 +107,10 @@ interface Conn { ws: WebSocket }
 /** Commit times of clicks by `<code>:<count>`: a delivery showing that count measures from it. */
 const committed = new Map<string, number>();
 
-async function mode(dbUrl: string, adminUrl: string, m: 'on' | 'off') {
-  const { child, port } = await startEngine(dbUrl, m);
+async function mode(dbUrl: string, adminUrl: string, m: Mode) {
+  const stream = m.startsWith('stream');
+  const { child, port } = await startEngine(dbUrl, m.endsWith('off') ? 'off' : 'on');
+  const from = new Date().toISOString();
   const conns: Conn[] = [];
   const latencies: number[] = [];
   let firsts = 0;
@@ -119,10 +130,22 @@ async function mode(dbUrl: string, adminUrl: string, m: 'on' | 'off') {
       // One connection carries one user's session (Hasura authenticates per connection).
       const u = ci % USERS;
       const acked = new Promise<void>((r) => c.ws.on('message', (raw) => {
-        const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: { data?: { links_links?: Array<{ code: string; click_count: string }> } } };
+        const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: { data?: { links_links?: Array<{ code: string; click_count: string }>; links_links_stream?: Array<{ code: string; click_count: string }> } } };
         if (msg.type === 'connection_ack') return r();
         if (msg.type === 'error') { errors++; return; }
         if (msg.type !== 'next' || !msg.id) return;
+        if (stream) {
+          // Every batch is news: each row is a click's new count.
+          const batch = msg.payload?.data?.links_links_stream;
+          if (!batch) { errors++; return; }
+          deliveries++;
+          const now = performance.now();
+          for (const r0 of batch) {
+            const t = committed.get(`${r0.code}:${Number(r0.click_count)}`);
+            if (t !== undefined) latencies.push(now - t);
+          }
+          return;
+        }
         const rows = msg.payload?.data?.links_links;
         if (!rows) { errors++; return; }
         const key = `${ci}:${msg.id}`;
@@ -141,10 +164,11 @@ async function mode(dbUrl: string, adminUrl: string, m: 'on' | 'off') {
       }));
       c.ws.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': SECRET, 'x-hasura-role': 'user', 'x-hasura-user-id': uid(u) } } }));
       await acked;
-      for (const i of mine) c.ws.send(JSON.stringify({ type: 'subscribe', id: String(i), payload: { query: QUERY } }));
+      for (const i of mine) c.ws.send(JSON.stringify({ type: 'subscribe', id: String(i), payload: stream ? { query: STREAM, variables: { from } } : { query: QUERY } }));
     }));
     const t0 = performance.now();
-    while (firsts + errors < SUBS) {
+    // A stream sends nothing until it has rows: its subscriptions are running once the engine counts them.
+    while (!stream && firsts + errors < SUBS) {
       if (performance.now() - t0 > 120_000) throw new Error(`only ${firsts} of ${SUBS} first results`);
       await sleep(50);
     }
@@ -171,7 +195,7 @@ async function mode(dbUrl: string, adminUrl: string, m: 'on' | 'off') {
     const every = 1000 / CLICK_RATE;
     while (performance.now() - w0 < SECONDS * 1000) {
       const code = codes[Math.floor(Math.random() * codes.length)]!;
-      const r = await clicker.query<{ n: string }>('UPDATE links.links SET click_count = click_count + 1 WHERE code = $1 RETURNING click_count AS n', [code]);
+      const r = await clicker.query<{ n: string }>('UPDATE links.links SET click_count = click_count + 1, last_clicked_at = clock_timestamp() WHERE code = $1 RETURNING click_count AS n', [code]);
       committed.set(`${code}:${Number(r.rows[0]!.n)}`, performance.now());
       clicks++;
       const next = w0 + clicks * every;
@@ -205,9 +229,9 @@ try {
   await seed.query(SEED);
   await seed.end();
   console.log(`${SUBS} subscriptions over ${CONNS} connections, ${USERS} users (${LINKS_PER_USER} links each), ${CLICK_RATE} clicks/s, refetch ${INTERVAL} ms, batch ${flags.batch}, ${SECONDS} s per mode`);
-  for (const m of (flags.modes ?? 'on,off').split(',') as Array<'on' | 'off'>) {
+  for (const m of (flags.modes ?? 'on,off').split(',') as Mode[]) {
     const r = await mode(db.roleUrl('links_admin'), db.adminUrl, m);
-    console.log(`\nmultiplexing ${r.mode.toUpperCase()}`);
+    console.log(m.startsWith('stream') ? `\nstreaming, multiplexing ${m.endsWith('off') ? 'OFF (one statement per cohort)' : 'ON'}` : `\nlive queries, multiplexing ${r.mode.toUpperCase()}`);
     console.log(`  all first results in        ${r.startupMs.toFixed(0)} ms (${r.errors} errors)`);
     console.log(`  PostgreSQL statements       ${r.statementsPerInterval.toFixed(1)} per refetch interval`);
     console.log(`  engine CPU                  ${(r.cpuPerSecond * 100).toFixed(1)} % of one core; RSS ${r.rssMiB.toFixed(0)} MiB`);
