@@ -7,11 +7,18 @@ import { z } from 'zod';
 import { createPool, createRedis, envPort, loadConfig, observePool, observeRedisCommands, pingPool, pingRedis, runProcess, serveProbes } from '@linkport/common';
 import { loadRedirectConfig } from './config.ts';
 import { ClickSink } from './worker/click-sink.ts';
+import { RollupReconciler } from './worker/reconcile.ts';
 import { ClickConsumer } from './worker/consumer.ts';
 import { WorkerMetrics } from './worker/metrics.ts';
 import { maintainPartitions } from './worker/partitions.ts';
 
-const probeEnv = z.object({ WORKER_PORT: envPort.default(3005) });
+const probeEnv = z.object({
+  WORKER_PORT: envPort.default(3005),
+  // 'legacy' is the pre-issue-16 write path, kept as bench:redirect's baseline (click-sink.ts).
+  WORKER_SINK: z.enum(['statement', 'legacy']).default('statement'),
+  WORKER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
+  WORKER_RECONCILE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 31).default(25),
+});
 
 await runProcess({
   name: 'click-worker',
@@ -27,7 +34,7 @@ await runProcess({
     const metrics = new WorkerMetrics({ redis, stream: config.CLICK_STREAM, deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
     observePool(metrics.registry, 'click-worker', pool);
     observeRedisCommands(metrics.registry, 'click-worker', redis);
-    const consumer = new ClickConsumer(redis, new ClickSink(pool), log, {
+    const consumer = new ClickConsumer(redis, new ClickSink(pool, config.WORKER_SINK), log, {
       stream: config.CLICK_STREAM,
       deadStream: config.CLICK_DEAD_STREAM,
       group: config.CLICK_GROUP,
@@ -43,6 +50,8 @@ await runProcess({
     await partitions();
     const timer = setInterval(() => void partitions(), config.WORKER_PARTITION_INTERVAL_MS);
     await consumer.start();
+    const reconciler = new RollupReconciler(pool, metrics.registry, log, { intervalMs: config.WORKER_RECONCILE_INTERVAL_MS, windowHours: config.WORKER_RECONCILE_WINDOW_HOURS });
+    if (config.WORKER_SINK === 'statement') reconciler.start();
     const probes = await serveProbes({
       host: config.HOST,
       port: config.WORKER_PORT,
@@ -58,6 +67,7 @@ await runProcess({
       async close() {
         probes.draining();
         clearInterval(timer);
+        await reconciler.stop();
         await consumer.stop();
         log.info(consumer.stats, 'click worker stopped');
         redis.disconnect();

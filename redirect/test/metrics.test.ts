@@ -43,7 +43,7 @@ void test('redirect and worker metrics count exactly the traffic sent', async (t
   // The worker: a real process; its probe port is in its start log line.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'redirect/src/worker.ts')], {
     cwd: root,
-    env: { ...process.env, ...e.env({ LOG_LEVEL: 'info', WORKER_PORT: '0', WORKER_BLOCK_MS: '100' }) },
+    env: { ...process.env, ...e.env({ LOG_LEVEL: 'info', WORKER_PORT: '0', WORKER_BLOCK_MS: '100', WORKER_RECONCILE_INTERVAL_MS: '1000' }) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
@@ -73,4 +73,17 @@ void test('redirect and worker metrics count exactly the traffic sent', async (t
   assert.equal(sampleValue(w, 'linkport_click_stream', { stat: 'dead_letters' }), 0);
   assert.equal(sampleValue(w, 'pg_pool_max_connections', { pool: 'click-worker' }), 4);
   assert.ok(w.some((x) => x.name === 'process_resident_memory_bytes'));
+
+  // Reconciliation: 0 mismatches, then a rollup edited behind the worker's back shows up.
+  const reconciled = async (pred: (m: Awaited<ReturnType<typeof scrape>>) => boolean, what: string) =>
+    waitFor(async () => {
+      const m = await scrape(`${probes}/metrics`);
+      return pred(m) ? m : undefined;
+    }, 20_000, what);
+  const since = sampleValue(w, 'linkport_rollup_reconciled_timestamp_seconds');
+  const ok = await reconciled((m) => sampleValue(m, 'linkport_rollup_reconciled_timestamp_seconds') > since, 'a reconciliation after the clicks');
+  for (const rollup of ['hourly_stats', 'account_hourly_stats', 'daily_stats']) assert.equal(sampleValue(ok, 'linkport_rollup_mismatches', { rollup }), 0, rollup);
+  await e.admin.query(`UPDATE links.hourly_stats SET clicks = clicks + 1`);
+  const bad = await reconciled((m) => sampleValue(m, 'linkport_rollup_mismatches', { rollup: 'hourly_stats' }) > 0, 'the mismatch reported');
+  assert.equal(sampleValue(bad, 'linkport_rollup_mismatches', { rollup: 'daily_stats' }), 0);
 });

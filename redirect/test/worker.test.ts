@@ -97,6 +97,13 @@ void test('click worker: kill -9 mid-batch and restart → exact totals, no dupl
     const mobile = stats.find((s) => s.dimension === 'device' && s.value === 'mobile');
     assert.equal(mobile?.clicks, expected.filter((c) => c.ua === PHONE).length);
   }
+  // Stream entries == rows == counters == rollups (hourly cube, account marginals), bots apart.
+  const [cube] = await q(`SELECT sum(clicks) FILTER (WHERE NOT is_bot) AS humans, sum(clicks) FILTER (WHERE is_bot) AS bots FROM links.hourly_stats`);
+  assert.equal(Number(cube.humans), humans.length);
+  assert.equal(Number(cube.bots), N / 10);
+  const [acct] = await q(`SELECT sum(clicks) AS n FROM links.account_hourly_stats WHERE dimension = 'country' AND owner_id = $1`, [e.ownerId]);
+  assert.equal(Number(acct.n), N);
+  assert.equal((await q(`SELECT * FROM links.rollup_mismatches(now() - interval '3 days', date_trunc('hour', now()) + interval '1 hour')`)).length, 0);
   const dead = await redis.xrange('clicks:dead', '-', '+');
   const errors = dead.map(([, f]) => f[f.indexOf('error') + 1]);
   assert.ok(errors.includes('not a click entry'));

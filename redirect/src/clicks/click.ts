@@ -15,6 +15,14 @@ export interface Click {
    * span links to it (one batch serves many traces, so a link, not a parent).
    */
   tp?: string;
+  /**
+   * Analytics dimensions (issue 16): the destination the rules chose before UTM/query merging, the
+   * rule that chose it ('ab' marks an A/B variant), and the final Location when it differs (its
+   * utm_* parameters are the click's UTM dimensions). Optional: entries without them still parse.
+   */
+  target?: string;
+  rule?: string;
+  location?: string;
 }
 
 /**
@@ -26,6 +34,8 @@ export interface Click {
 export function packClick(c: Click): string {
   const base = `1\t${c.id}\t${c.linkId}\t${c.code}\t${c.ts}\t${c.visitor}\t${noTab(c.ua)}\t${noTab(c.referrer)}\t${c.country}`;
   // An optional tenth value: older workers never see it (they read nine), newer ones link to it.
+  // Values 11-13 (target, rule, location) follow only when a target is known.
+  if (c.target) return `${base}\t${c.tp ?? ''}\t${noTab(c.target)}\t${c.rule ?? ''}\t${noTab(c.location ?? '')}`;
   return c.tp ? `${base}\t${c.tp}` : base;
 }
 
@@ -42,8 +52,8 @@ export function parseClick(fields: string[]): Click | null {
   const m = new Map<string, string>();
   if (fields.length === 2 && fields[0] === 'c') {
     const v = fields[1]!.split('\t');
-    if (v[0] !== '1' || (v.length !== 9 && v.length !== 10)) return null;
-    const keys = ['', 'id', 'link', 'code', 'ts', 'v', 'ua', 'ref', 'co', 'tp'];
+    if (v[0] !== '1' || (v.length !== 9 && v.length !== 10 && v.length !== 13)) return null;
+    const keys = ['', 'id', 'link', 'code', 'ts', 'v', 'ua', 'ref', 'co', 'tp', 'dst', 'rule', 'loc'];
     for (let i = 1; i < v.length; i++) m.set(keys[i]!, v[i]!);
   } else {
     for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
@@ -64,5 +74,6 @@ export function parseClick(fields: string[]): Click | null {
     referrer: m.get('ref') ?? '',
     country: m.get('co') ?? '',
     ...(TRACEPARENT.test(m.get('tp') ?? '') ? { tp: m.get('tp')! } : {}),
+    ...(m.get('dst') ? { target: m.get('dst')!, rule: m.get('rule') ?? '', location: m.get('loc') ?? '' } : {}),
   };
 }

@@ -10,7 +10,37 @@ export interface EnrichedClick extends Click {
   os: string;
   referrerHost: string;
   isBot: boolean;
+  utmSource: string;
+  utmMedium: string;
+  utmCampaign: string;
+  /** The A/B variant's URL when the rules picked one ('' otherwise). */
+  variant: string;
+  destination: string;
 }
+
+const NO_UTM = { utmSource: '', utmMedium: '', utmCampaign: '' };
+
+/**
+ * utm_source/medium/campaign of the URL the visitor was sent to (the link's UTM values and the
+ * visitor's own query merged, decide.ts buildLocation), each cut to 200 characters. Real traffic
+ * repeats a few locations per link, so results are memoised like agents.
+ */
+export function utmOf(location: string): { utmSource: string; utmMedium: string; utmCampaign: string } {
+  if (!location.includes('utm_')) return NO_UTM;
+  let u = utms.get(location);
+  if (!u) {
+    try {
+      const q = new URL(location).searchParams;
+      const v = (k: string) => (q.get(k) ?? '').slice(0, 200);
+      u = { utmSource: v('utm_source'), utmMedium: v('utm_medium'), utmCampaign: v('utm_campaign') };
+    } catch {
+      u = NO_UTM;
+    }
+    utms.set(location, u);
+  }
+  return u;
+}
+const utms = new LRUCache<string, { utmSource: string; utmMedium: string; utmCampaign: string }>({ max: 10_000 });
 
 /**
  * Link-preview fetchers and scanners that isbot 5 does not name (checked against its pattern list);
@@ -61,5 +91,14 @@ export function parseAgent(ua: string): Agent {
 }
 
 export function enrich(streamId: string, c: Click): EnrichedClick {
-  return { ...c, ...parseAgent(c.ua), streamId, referrerHost: referrerHost(c.referrer) };
+  const target = (c.target ?? '').slice(0, 2048);
+  return {
+    ...c,
+    ...parseAgent(c.ua),
+    ...utmOf(c.location || target),
+    streamId,
+    referrerHost: referrerHost(c.referrer),
+    variant: c.rule === 'ab' ? target : '',
+    destination: target,
+  };
 }
