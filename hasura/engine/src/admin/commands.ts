@@ -5,7 +5,9 @@
  * metadata; the copy becomes the live metadata only when everything succeeded.
  */
 import type pg from 'pg';
-import type { Metadata, MetadataSource } from '../contract.ts';
+import type { Metadata, MetadataSource, Session } from '../contract.ts';
+
+const ADMIN_SESSION: Session = { role: 'admin', vars: {}, isAdmin: true };
 import { cloneMetadata, defaultSource, emptyMetadata, parseTableName, type QualifiedTable } from '../metadata/model.ts';
 import { QErr, badRequest, jsonKind } from '../errors.ts';
 import { fkKey, metadataOps, type Args, type OpFacts } from './ops.ts';
@@ -23,6 +25,8 @@ export type AdminApi = 'metadata' | 'query' | 'v2query';
 
 interface Ctx {
   api: AdminApi;
+  /** Who asks: admin for everything; another role only for data queries, under its permissions. */
+  session: Session;
   svc: MetadataService;
   meta: Metadata;
   client?: pg.PoolClient;
@@ -284,6 +288,7 @@ async function runSql(ctx: Ctx, args: Args, path: string): Promise<unknown> {
 }
 
 async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
+  const session = ctx.session;
   const table = parseTableName(args.table);
   if (!table) throw badRequest('parse-failed', 'key "table" not found');
   const client = await tx(ctx);
@@ -295,23 +300,25 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
   switch (type) {
     case 'insert':
       if (!Array.isArray(args.objects) || args.objects.length === 0) return { affected_rows: 0 };
-      built = compileInsert(model, table, args);
+      built = compileInsert(model, table, args, session);
       break;
     case 'select':
-      built = compileSelect(model, table, args);
+      built = compileSelect(model, table, args, true, session);
       break;
     case 'count':
-      built = compileCount(model, table, args);
+      built = compileCount(model, table, args, session);
       break;
     case 'delete':
-      built = compileDelete(model, table, args);
+      built = compileDelete(model, table, args, session);
       break;
     default:
-      built = compileUpdate(model, table, args);
+      built = compileUpdate(model, table, args, session);
   }
   try {
     await client.query('SAVEPOINT dml');
-    const { rows } = await client.query<{ result: unknown }>(built.text, built.values);
+    const { rows } = await client.query<{ result: unknown; ok?: boolean }>(built.text, built.values);
+    // A row the role's insert/update `check` rejects undoes the statement (DML/Mutation.hs).
+    if (rows[0]?.ok === false) throw new QErr('permission-error', 'check constraint of an insert/update permission has failed', '$.args');
     await client.query('RELEASE SAVEPOINT dml');
     return rows[0]?.result;
   } catch (err) {
@@ -321,11 +328,23 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
 }
 
 /** Runs one admin request body; the caller has checked the session is admin. */
-export async function executeAdmin(svc: MetadataService, api: AdminApi, body: unknown): Promise<unknown> {
+/**
+ * Whether a non-admin role may send `body` to /v1/query or /v2/query: data queries (select, count,
+ * insert, update, delete) and bulks of them run under the role's permissions, as Hasura's
+ * `runQuery` allows them (RQL/DML/*.hs take the UserInfo); everything else is admin only.
+ */
+export function roleMayRun(api: AdminApi, body: unknown): boolean {
+  if (api === 'metadata' || !body || typeof body !== 'object' || Array.isArray(body)) return false;
+  const { type, args } = body as Args;
+  if (type === 'bulk') return Array.isArray(args) && args.every((a) => roleMayRun(api, a));
+  return typeof type === 'string' && dataQueries.has(type);
+}
+
+export async function executeAdmin(svc: MetadataService, api: AdminApi, body: unknown, session: Session = ADMIN_SESSION): Promise<unknown> {
   return svc.exclusive(async () => {
     const cmd = asArgs(body);
     if (api === 'metadata') svc.checkResourceVersion(cmd.resource_version);
-    const ctx: Ctx = { api, svc, meta: svc.current, metaTouched: false, ddl: false, allowInconsistent: false, after: [] };
+    const ctx: Ctx = { api, session, svc, meta: svc.current, metaTouched: false, ddl: false, allowInconsistent: false, after: [] };
     try {
       const result = await runCommand(ctx, body, '$');
       // The SQL triggers of event triggers follow the metadata in the same transaction (events/ops.ts).

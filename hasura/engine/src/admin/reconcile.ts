@@ -7,10 +7,10 @@
  * `cascade: true`, in which case they are dropped too.
  */
 import type { Metadata, TableMetadata } from '../contract.ts';
-import { sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
-import { catalogByName, catalogByOid, type CatalogTable } from './catalog.ts';
+import { parseTableName, sameTable, tableText, type QualifiedTable } from '../metadata/model.ts';
+import { catalogByName, catalogByOid, foreignKeysOf, type CatalogTable } from './catalog.ts';
 import type { Queryable } from '../sql/sql.ts';
-import { dependencyError, relationshipTarget, relationshipsTargeting } from './ops.ts';
+import { dependencyError, fkColumns, fkKey, relationshipTarget, relationshipsTargeting } from './ops.ts';
 import { badRequest } from '../errors.ts';
 
 export type Snapshot = Map<string, { table: QualifiedTable; catalog: CatalogTable }>;
@@ -68,8 +68,6 @@ function renameColumnInPermission(p: Perm, from: string, to: string): void {
   if (perm.set && typeof perm.set === 'object') {
     perm.set = Object.fromEntries(Object.entries(perm.set).map(([k, v]) => [k === from ? to : k, v]));
   }
-  if (perm.filter !== undefined) perm.filter = renameInBoolExp(perm.filter, from, to);
-  if (perm.check !== undefined) perm.check = renameInBoolExp(perm.check, from, to);
 }
 
 /** Columns of `owner` a relationship defined on `owner` uses. */
@@ -100,6 +98,23 @@ export async function reconcile(db: Queryable, m: Metadata, before: Snapshot, ca
   let changed = false;
   const problems: string[] = [];
   const find = (q: QualifiedTable) => s.tables.find((t) => sameTable(t.table, q));
+  let targets: RelTarget | undefined;
+  // Where each relationship leads (foreign keys from the catalog as it is now), looked up once.
+  const relTargets = async (): Promise<RelTarget> => {
+    if (targets) return targets;
+    const fks = new Map((await foreignKeysOf(db, s.tables.map((t) => t.table))).map((fk) => [fkKey(fk.owner, fk.columns), fk.target]));
+    targets = (on, rel) => {
+      const t = find(on);
+      for (const kind of ['object', 'array'] as const) {
+        const r = (t?.[`${kind}_relationships`] ?? []).find((x) => x.name === rel);
+        if (!r) continue;
+        const cols = kind === 'object' ? fkColumns(r.using) : undefined;
+        return relationshipTarget(r.using) ?? (cols ? fks.get(fkKey(on, cols)) : undefined);
+      }
+      return undefined;
+    };
+    return targets;
+  };
 
   // Dropped tables first: their own metadata goes with them; others' relationships to them are dependents.
   const dropped = [...before.entries()].filter(([oid]) => !after.has(oid)).map(([, v]) => v.table);
@@ -136,7 +151,7 @@ export async function reconcile(db: Queryable, m: Metadata, before: Snapshot, ca
         continue;
       }
       changed = true;
-      if (renamedTo !== undefined) renameColumn(s.tables, entry, col.name, renamedTo);
+      if (renamedTo !== undefined) renameColumn(s.tables, entry, col.name, renamedTo, await relTargets());
       else problems.push(...dropColumn(s.tables, entry, col.name, cascade, s.name));
     }
   }
@@ -195,8 +210,43 @@ function renameTable(tables: TableMetadata[], from: QualifiedTable, to: Qualifie
   }
 }
 
-function renameColumn(tables: TableMetadata[], owner: TableMetadata, from: string, to: string): void {
+type RelTarget = (on: QualifiedTable, rel: string) => QualifiedTable | undefined;
+
+/**
+ * Renames `from` → `to` of table `owner` wherever a boolean expression evaluated at `cur` reaches
+ * it: its own keys when `cur` is the owner, and through relationships and `_exists` of any other
+ * table's permission (Hasura follows a column rename into every permission that depends on it,
+ * e.g. upstream v1/run_sql/sql_rename_columns_article.yaml: article's filter through `author`).
+ */
+function renameDeep(e: unknown, cur: QualifiedTable | undefined, owner: QualifiedTable, from: string, to: string, relTarget: RelTarget): unknown {
+  if (!e || typeof e !== 'object') return e;
+  if (Array.isArray(e)) return e.map((x) => renameDeep(x, cur, owner, from, to, relTarget));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (['_and', '_or', '$and', '$or', '_not', '$not'].includes(k)) out[k] = renameDeep(v, cur, owner, from, to, relTarget);
+    else if (k === '_exists' && v && typeof v === 'object') {
+      const ex = v as { _table?: unknown; _where?: unknown };
+      const t = parseTableName(ex._table);
+      out[k] = { ...ex, _where: renameDeep(ex._where, t, owner, from, to, relTarget) };
+    } else {
+      const target = cur ? relTarget(cur, k) : undefined;
+      const value = target ? renameDeep(v, target, owner, from, to, relTarget) : v;
+      out[cur && sameTable(cur, owner) && k === from ? to : k] = value;
+    }
+  }
+  return out;
+}
+
+function renameColumn(tables: TableMetadata[], owner: TableMetadata, from: string, to: string, relTarget: RelTarget): void {
   for (const k of permKinds) for (const p of owner[`${k}_permissions`] ?? []) renameColumnInPermission(p, from, to);
+  for (const t of tables) {
+    for (const k of permKinds) {
+      for (const p of t[`${k}_permissions`] ?? []) {
+        if (p.permission.filter !== undefined) p.permission.filter = renameDeep(p.permission.filter, t.table, owner.table, from, to, relTarget);
+        if (p.permission.check !== undefined) p.permission.check = renameDeep(p.permission.check, t.table, owner.table, from, to, relTarget);
+      }
+    }
+  }
   for (const r of [...(owner.object_relationships ?? []), ...(owner.array_relationships ?? [])]) {
     const fk = r.using.foreign_key_constraint_on;
     if (fk === from) r.using.foreign_key_constraint_on = to;

@@ -9,7 +9,7 @@
  */
 import type { Metadata, Session } from '../contract.ts';
 import { boolExp } from '../compile/boolexp.ts';
-import { CompileContext, columnValue, typeSql } from '../compile/context.ts';
+import { CompileContext, columnValue, isSessionVar, typeSql } from '../compile/context.ts';
 import { from } from '../compile/orderby.ts';
 import { geoJsonOut, object } from '../compile/select.ts';
 import { introspect } from '../introspection/introspect.ts';
@@ -17,11 +17,11 @@ import { introspectFunctions } from '../introspection/functions.ts';
 import { introspectEnums } from '../introspection/enums.ts';
 import { tableKey, type PgTypeRef } from '../introspection/catalog.ts';
 import { isBigNum } from '../schema/scalars.ts';
-import type { ColumnModel, Model, TableModel } from '../schema/model.ts';
+import type { ColumnModel, Model, SelectPerm, TableModel } from '../schema/model.ts';
 import { buildModel, referencedFunctions, trackedTables } from '../schema/resolve-metadata.ts';
 import { compile, identifier, join, keyword, sql, TRUE, value, type Compiled, type Queryable, type SQL } from '../sql/sql.ts';
 import { tableText, type QualifiedTable } from '../metadata/model.ts';
-import { QErr, badRequest } from '../errors.ts';
+import { QErr, badRequest, jsonKind } from '../errors.ts';
 
 const ADMIN: Session = { role: 'admin', vars: {}, isAdmin: true };
 
@@ -52,7 +52,8 @@ function guarded<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof QErr && !e.path.startsWith('$.args')) throw badRequest(e.code, e.message);
+    // Aeson-relative paths of argument parse errors ($.limit, $.on_conflict…) are Hasura's too.
+    if (e instanceof QErr && !/^\$\.(args|limit|offset|on_conflict)\b/.test(e.path)) throw badRequest(e.code, e.message);
     throw e;
   }
 }
@@ -77,25 +78,50 @@ function orderBy(table: TableModel, a: SQL, ob: unknown, path: string): SQL | un
   return parts.length ? join(parts, ', ') : undefined;
 }
 
+/**
+ * `limit`/`offset`: Aeson's parse error (its path is relative to the args object, as upstream
+ * v1/select/limits/select_query_article_string_limit_error.yaml shows), and DML/Select.hs's
+ * `NotSupported "unexpected negative value"`.
+ */
 const intArg = (v: unknown, name: string, path: string): number | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest('parse-failed', `expected Int, but encountered ${typeof v === 'string' ? 'String' : typeof v}`, `${path}.${name}`);
-  if (v < 0) throw badRequest('unexpected', `unexpected negative value`, `${path}.${name}`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw badRequest('parse-failed', `parsing Int failed, expected Number, but encountered ${jsonKind(v)}`, `${path.replace(/^\$\.args/, '$')}.${name}`);
+  }
+  if (v < 0) throw badRequest('not-supported', `unexpected negative value`, `${path}.${name}`);
   return v;
 };
 
+const roleText = (ctx: CompileContext) => ctx.session.role;
+
+/** The role's select permission (admin: every column), or Hasura's refusal (DML/Internal.hs `askSelPermInfo`). */
+function selectPermOf(ctx: CompileContext, table: TableModel, path: string, extra = ''): SelectPerm {
+  const perm = ctx.permOf(table);
+  if (!perm) throw badRequest('permission-denied', `select on "${tableText(table)}" for role "${roleText(ctx)}" is not allowed. ${extra}`, path);
+  return perm;
+}
+
+/** `role "r" does not have permission to <verb> column "c"` (DML/Internal.hs `checkPermOnCol`). */
+function permittedColumn(ctx: CompileContext, allowed: Set<string>, col: ColumnModel, verb: string, path: string): void {
+  if (!ctx.admin && !allowed.has(col.name)) throw badRequest('permission-denied', `role "${roleText(ctx)}" does not have permission to ${verb} column "${col.name}"`, path);
+}
+
 /** One row as Hasura's RQL returns it: column names as keys, bignums as strings (--stringify). */
-function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unknown, path: string): SQL {
+function rowObject(ctx: CompileContext, table: TableModel, r: SQL, columns: unknown, path: string, indexed = true): SQL {
   const list = Array.isArray(columns) ? columns : ['*'];
   const pairs: Array<[string, SQL]> = [];
+  const perm = ctx.admin ? undefined : ctx.permOf(table);
   list.forEach((c, i) => {
+    const at = indexed ? `${path}[${i}]` : path;
     if (c === '*') {
-      for (const col of table.columns) pairs.push([col.name, out(ctx, col.type, sql`${r}.${identifier(col.name)}`)]);
+      // A role's `*` is the columns it may select.
+      for (const col of table.columns) if (!perm || perm.columns.has(col.name)) pairs.push([col.name, out(ctx, col.type, sql`${r}.${identifier(col.name)}`)]);
       return;
     }
     if (typeof c === 'string') {
       const col = table.colByName.get(c);
-      if (!col) throw noColumn(c, `${path}[${i}]`);
+      if (!col) throw noColumn(c, at);
+      if (!ctx.admin) permittedColumn(ctx, perm?.columns ?? new Set(), col, 'select', at);
       pairs.push([c, out(ctx, col.type, sql`${r}.${identifier(col.name)}`)]);
       return;
     }
@@ -124,31 +150,42 @@ function out(ctx: CompileContext, type: PgTypeRef, expr: SQL): SQL {
   return ctx.stringify && isBigNum(type) ? sql`(${expr})::text` : expr;
 }
 
-export function compileSelect(model: Model, t: QualifiedTable, args: SelArgs, stringify = true): Compiled {
+/** The role's row filter (admin: none), as the GraphQL compiler applies it. */
+function permFilter(ctx: CompileContext, table: TableModel, a: SQL, filter: unknown): SQL {
+  if (ctx.admin) return TRUE;
+  return boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, filter);
+}
+
+export function compileSelect(model: Model, t: QualifiedTable, args: SelArgs, stringify = true, session: Session = ADMIN): Compiled {
   const table = trackedTable(model, t);
   return guarded(() => {
-    const ctx = new CompileContext(model, ADMIN, stringify);
+    const ctx = new CompileContext(model, session, stringify);
+    const perm = selectPermOf(ctx, table, '$.args');
     const a = ctx.alias();
     const r = ctx.alias();
     const ord = orderBy(table, a, args.order_by, '$.args.order_by');
-    const limit = intArg(args.limit, 'limit', '$.args');
+    const asked = intArg(args.limit, 'limit', '$.args');
+    // The permission's row limit caps the caller's (DML/Select.hs `convSelectQ`).
+    const limit = !ctx.admin && perm.limit !== undefined ? Math.min(asked ?? perm.limit, perm.limit) : asked;
     const offset = intArg(args.offset, 'offset', '$.args');
-    const base = sql`(SELECT ${a}.* FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
+    const base = sql`(SELECT ${a}.* FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)} AND ${permFilter(ctx, table, a, perm.filter)}${ord ? sql` ORDER BY ${ord}` : keyword('')}${limit !== undefined ? sql` LIMIT ${value(limit)}` : keyword('')}${offset !== undefined ? sql` OFFSET ${value(offset)}` : keyword('')})`;
     return compile(sql`SELECT coalesce(json_agg(${rowObject(ctx, table, r, args.columns, '$.args.columns')}), '[]'::json) AS result FROM ${base} AS ${r}`);
   });
 }
 
-export function compileCount(model: Model, t: QualifiedTable, args: { where?: unknown; distinct?: unknown }): Compiled {
+export function compileCount(model: Model, t: QualifiedTable, args: { where?: unknown; distinct?: unknown }, session: Session = ADMIN): Compiled {
   const table = trackedTable(model, t);
   return guarded(() => {
-    const ctx = new CompileContext(model, ADMIN, true);
+    const ctx = new CompileContext(model, session, true);
+    // DML/Count.hs: count needs the select permission, and says so.
+    const perm = selectPermOf(ctx, table, '$.args', '; "count" is only allowed if the role has "select" permissions on the table');
     const a = ctx.alias();
     const distinct = Array.isArray(args.distinct) ? args.distinct : [];
     distinct.forEach((c, i) => {
       if (typeof c !== 'string' || !table.colByName.has(c)) throw noColumn(String(c), `$.args.distinct[${i}]`);
     });
     const counted = distinct.length ? sql`count(DISTINCT (${join(distinct.map((c) => sql`${a}.${identifier(c as string)}`), ', ')}))` : keyword('count(*)');
-    return compile(sql`SELECT json_build_object('count', ${counted}) AS result FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)}`);
+    return compile(sql`SELECT json_build_object('count', ${counted}) AS result FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)} AND ${permFilter(ctx, table, a, perm.filter)}`);
   });
 }
 
@@ -197,17 +234,61 @@ export function prepNumeric(n: number): string {
   return `${sign}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
 }
 
-/** `{"affected_rows": n, "returning": [...]}` over the rows a data-modifying CTE returned. */
-function mutationResult(ctx: CompileContext, table: TableModel, cte: SQL, modify: SQL, returning: unknown): Compiled {
+/**
+ * `{"affected_rows": n, "returning": [...]}` over the rows a data-modifying CTE returned, and `ok`:
+ * whether every row passed the permission's `check` (the CTE's `__check` column, if any).
+ */
+function mutationResult(ctx: CompileContext, table: TableModel, cte: SQL, modify: SQL, returning: unknown, checked: boolean): Compiled {
   const r = ctx.alias();
   const rows = Array.isArray(returning) && returning.length > 0
-    ? sql`, 'returning', (SELECT coalesce(json_agg(${rowObject(ctx, table, r, returning, '$.args.returning')}), '[]'::json) FROM ${cte} AS ${r})`
+    ? sql`, 'returning', (SELECT coalesce(json_agg(${rowObject(ctx, table, r, returning, '$.args.returning', false)}), '[]'::json) FROM ${cte} AS ${r})`
     : keyword('');
-  return compile(sql`WITH ${cte} AS (${modify}) SELECT json_build_object('affected_rows', (SELECT count(*) FROM ${cte})${rows}) AS result`);
+  const ok = checked ? sql`(SELECT coalesce(bool_and("__check"), true) FROM ${cte})` : TRUE;
+  return compile(sql`WITH ${cte} AS (${modify}) SELECT json_build_object('affected_rows', (SELECT count(*) FROM ${cte})${rows}) AS result, ${ok} AS ok`);
+}
+
+/** The `check` column a role's insert/update adds to RETURNING (Hasura's `checkRetCol`). */
+function checkColumn(ctx: CompileContext, table: TableModel, a: SQL, check: unknown): SQL {
+  return ctx.admin ? keyword('') : sql`, (${boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, check)})::boolean AS "__check"`;
+}
+
+/** A permission preset: a session variable's value or a static value, as the column's type. */
+function preset(ctx: CompileContext, c: ColumnModel, v: unknown): SQL {
+  if (isSessionVar(v)) return sql`(${value(ctx.sessionVar(v))})::${typeSql(c)}`;
+  return input(c, v);
+}
+
+interface OnConflictArgs { action?: unknown; constraint?: unknown; constraint_on?: unknown }
+
+/**
+ * `on_conflict: {action: ignore|update, constraint | constraint_on: [cols]}` (DML/Insert.hs
+ * `convInsertQuery`, `OnConflict` JSON): `update` sets every inserted column from EXCLUDED.
+ */
+function onConflict(ctx: CompileContext, table: TableModel, a: SQL, oc: unknown, cols: ColumnModel[]): SQL {
+  if (oc === undefined || oc === null) return keyword('');
+  if (typeof oc !== 'object' || Array.isArray(oc)) throw badRequest('parse-failed', `parsing Object failed, expected Object, but encountered ${jsonKind(oc)}`, '$.on_conflict');
+  const c = oc as OnConflictArgs;
+  // Aeson's missing-key error, at the path Hasura reports (upstream v1/insert/onconflict/article_on_conflict_no_action_specified.yaml).
+  if (c.action === undefined) throw badRequest('parse-failed', "the key 'action' was not present", '$.on_conflict');
+  if (c.action !== 'ignore' && c.action !== 'update') throw badRequest('parse-failed', 'expected "ignore" or "update" for action', '$.on_conflict.action');
+  let target: SQL;
+  if (typeof c.constraint === 'string') target = sql`ON CONSTRAINT ${identifier(c.constraint)}`;
+  else if (Array.isArray(c.constraint_on)) {
+    const on = c.constraint_on.map((n, i) => column(table, String(n), `$.args.on_conflict.constraint_on[${i}]`));
+    target = sql`(${join(on.map((x) => identifier(x.name)), ', ')})`;
+  } else if (c.action === 'ignore') target = keyword('');
+  else throw badRequest('parse-failed', 'Expecting "constraint" or "constraint_on" when the "action" is "update"', '$.args.on_conflict');
+  if (c.action === 'ignore' || cols.length === 0) return sql` ON CONFLICT ${target} DO NOTHING`;
+  const upd = ctx.admin ? undefined : ctx.mutation.upd(table);
+  if (!ctx.admin && !upd) throw badRequest('permission-denied', `update on "${tableText(table)}" for role "${roleText(ctx)}" is not allowed. `, '$.args');
+  const settable = upd ? cols.filter((x) => upd.columns.has(x.name) && !(x.name in upd.set)) : cols;
+  const filter = upd ? sql` WHERE ${boolExp({ ctx, perm: true, root: a, rootTable: table, depth: 0 }, table, a, upd.filter)}` : keyword('');
+  if (settable.length === 0) return sql` ON CONFLICT ${target} DO NOTHING`;
+  return sql` ON CONFLICT ${target} DO UPDATE SET ${join(settable.map((x) => sql`${identifier(x.name)} = EXCLUDED.${identifier(x.name)}`), ', ')}${filter}`;
 }
 
 /** RQL insert: every object's missing columns take their DEFAULT (not NULL), as Hasura's does. */
-export function compileInsert(model: Model, t: QualifiedTable, args: { objects?: unknown; returning?: unknown }): Compiled {
+export function compileInsert(model: Model, t: QualifiedTable, args: { objects?: unknown; returning?: unknown; on_conflict?: unknown }, session: Session = ADMIN): Compiled {
   const table = trackedTable(model, t);
   const objects = Array.isArray(args.objects) ? args.objects : [];
   objects.forEach((o, i) => {
@@ -215,50 +296,81 @@ export function compileInsert(model: Model, t: QualifiedTable, args: { objects?:
   });
   const rows = objects as Row[];
   return guarded(() => {
-    const ctx = new CompileContext(model, ADMIN, true);
+    const ctx = new CompileContext(model, session, true);
+    const ins = ctx.mutation.ins(table);
+    if (!ins) throw badRequest('permission-denied', `insert on "${tableText(table)}" for role "${roleText(ctx)}" is not allowed. `, '$.args');
     const names = [...new Set(rows.flatMap((o) => Object.keys(o)))];
     const cols = names.map((n) => column(table, n, '$.args.objects'));
+    for (const c of cols) permittedColumn(ctx, ins.columns, c, 'insert', '$.args.objects');
+    // Presets of the permission win over the given values (DML/Insert.hs `convInsertQuery`).
+    const presets = ctx.admin ? [] : Object.keys(ins.set).map((n) => table.colByName.get(n)).filter((c): c is ColumnModel => !!c);
+    const all = [...new Set([...cols, ...presets])];
     const target = identifier(table.schema, table.name);
-    const values = rows.map((o) => sql`(${join(cols.map((c) => (c.name in o ? input(c, o[c.name]) : keyword('DEFAULT'))), ', ')})`);
-    const insert = cols.length
-      ? sql`INSERT INTO ${target} (${join(cols.map((c) => identifier(c.name)), ', ')}) VALUES ${join(values, ', ')} RETURNING *`
-      : sql`INSERT INTO ${target} DEFAULT VALUES RETURNING *`;
-    return mutationResult(ctx, table, ctx.alias(), insert, args.returning);
+    const val = (o: Row, c: ColumnModel) => (!ctx.admin && c.name in ins.set ? preset(ctx, c, ins.set[c.name]) : c.name in o ? input(c, o[c.name]) : keyword('DEFAULT'));
+    const values = rows.map((o) => sql`(${join(all.map((c) => val(o, c)), ', ')})`);
+    const a = ctx.alias();
+    // `returning` is checked before `on_conflict` (upstream v1/insert/onconflict/article_on_conflict_error_missing_article_constraint.yaml).
+    if (Array.isArray(args.returning)) rowObject(ctx, table, a, args.returning, '$.args.returning', false);
+    const conflict = onConflict(ctx, table, a, args.on_conflict, cols);
+    const insert = all.length
+      ? sql`INSERT INTO ${target} AS ${a} (${join(all.map((c) => identifier(c.name)), ', ')}) VALUES ${join(values, ', ')}${conflict} RETURNING *${checkColumn(ctx, table, a, ins.check)}`
+      : sql`INSERT INTO ${target} AS ${a} DEFAULT VALUES${conflict} RETURNING *${checkColumn(ctx, table, a, ins.check)}`;
+    return mutationResult(ctx, table, ctx.alias(), insert, args.returning, !ctx.admin);
   });
 }
 
 /** RQL update: `$set`, `$inc`, `$mul`, `$default` (a list of columns), over the rows `where` selects. */
-export function compileUpdate(model: Model, t: QualifiedTable, args: { where?: unknown; $set?: unknown; $inc?: unknown; $mul?: unknown; $default?: unknown; returning?: unknown }): Compiled {
+export function compileUpdate(model: Model, t: QualifiedTable, args: { where?: unknown; $set?: unknown; $inc?: unknown; $mul?: unknown; $default?: unknown; returning?: unknown }, session: Session = ADMIN): Compiled {
   const table = trackedTable(model, t);
+  // Aeson: `where` is required (upstream v1/update/basic/person_error_no_where_clause.yaml).
+  if (!('where' in args)) throw badRequest('parse-failed', 'key "where" not found', '$');
   return guarded(() => {
-    const ctx = new CompileContext(model, ADMIN, true);
+    const ctx = new CompileContext(model, session, true);
+    const upd = ctx.mutation.upd(table);
+    if (!upd) throw badRequest('permission-denied', `update on "${tableText(table)}" for role "${roleText(ctx)}" is not allowed. `, '$.args');
     const a = ctx.alias();
     const items: SQL[] = [];
     const each = (op: string, fn: (c: ColumnModel, v: unknown) => SQL) => {
       const obj = args[op as '$set'];
       if (obj === undefined || obj === null) return;
       if (typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('parse-failed', 'expected Object', `$.args.${op}`);
-      for (const [name, v] of Object.entries(obj)) items.push(fn(column(table, name, `$.args.${op}`), v));
+      const at = `$.args["${op}"]`;
+      for (const [name, v] of Object.entries(obj)) {
+        const c = column(table, name, at);
+        if (!ctx.admin && c.name in upd.set) {
+          // DML/Update.hs: a preset column cannot be set (upstream v1/update/permissions/user_update_resident_preset_error.yaml).
+          throw badRequest('not-supported', `column "${c.name}" is not updatable for role "${roleText(ctx)}"; its value is predefined in permission`, at);
+        }
+        permittedColumn(ctx, upd.columns, c, 'update', at);
+        items.push(fn(c, v));
+      }
     };
     each('$set', (c, v) => sql`${identifier(c.name)} = ${input(c, v)}`);
-    each('$inc', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} + ${columnValue(c, v)}`);
-    each('$mul', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} * ${columnValue(c, v)}`);
+    each('$inc', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} + ${input(c, v)}`);
+    each('$mul', (c, v) => sql`${identifier(c.name)} = ${a}.${identifier(c.name)} * ${input(c, v)}`);
     if (Array.isArray(args.$default)) {
-      for (const name of args.$default) items.push(sql`${identifier(column(table, String(name), '$.args.$default').name)} = DEFAULT`);
+      for (const name of args.$default) {
+        const c = column(table, String(name), '$.args["$default"]');
+        permittedColumn(ctx, upd.columns, c, 'update', '$.args["$default"]');
+        items.push(sql`${identifier(c.name)} = DEFAULT`);
+      }
     }
-    // Update.hs `validateUpdateQueryWith`: UnexpectedPayload when nothing is set.
+    if (!ctx.admin) for (const [n, v] of Object.entries(upd.set)) { const c = table.colByName.get(n); if (c) items.push(sql`${identifier(c.name)} = ${preset(ctx, c, v)}`); }
+    // Update.hs `validateUpdateQueryWith`: UnexpectedPayload when nothing is set (presets count).
     if (items.length === 0) throw badRequest('unexpected-payload', 'atleast one of $set, $inc, $mul, $default is required');
-    const update = sql`UPDATE ${identifier(table.schema, table.name)} AS ${a} SET ${join(items, ', ')} WHERE ${where(ctx, table, a, args.where)} RETURNING ${a}.*`;
-    return mutationResult(ctx, table, ctx.alias(), update, args.returning);
+    const update = sql`UPDATE ${identifier(table.schema, table.name)} AS ${a} SET ${join(items, ', ')} WHERE ${where(ctx, table, a, args.where)} AND ${permFilter(ctx, table, a, upd.filter)} RETURNING ${a}.*${checkColumn(ctx, table, a, upd.check)}`;
+    return mutationResult(ctx, table, ctx.alias(), update, args.returning, !ctx.admin);
   });
 }
 
-export function compileDelete(model: Model, t: QualifiedTable, args: { where?: unknown; returning?: unknown }): Compiled {
+export function compileDelete(model: Model, t: QualifiedTable, args: { where?: unknown; returning?: unknown }, session: Session = ADMIN): Compiled {
   const table = trackedTable(model, t);
   return guarded(() => {
-    const ctx = new CompileContext(model, ADMIN, true);
+    const ctx = new CompileContext(model, session, true);
+    const del = ctx.mutation.del(table);
+    if (!del) throw badRequest('permission-denied', `delete on "${tableText(table)}" for role "${roleText(ctx)}" is not allowed. `, '$.args');
     const a = ctx.alias();
-    const del = sql`DELETE FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)} RETURNING ${a}.*`;
-    return mutationResult(ctx, table, ctx.alias(), del, args.returning);
+    const stmt = sql`DELETE FROM ${identifier(table.schema, table.name)} AS ${a} WHERE ${where(ctx, table, a, args.where)} AND ${permFilter(ctx, table, a, del.filter)} RETURNING ${a}.*`;
+    return mutationResult(ctx, table, ctx.alias(), stmt, args.returning, false);
   });
 }

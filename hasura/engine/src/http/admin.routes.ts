@@ -1,12 +1,13 @@
 /**
  * `POST /v1/metadata`, `POST /v1/query`, `POST /v2/query` (docs/research/hasura-v2.md §C.2): admin only — any other
- * role gets 400 `access-denied` "restricted access : admin only"; a missing or wrong admin secret
+ * role gets 400 `access-denied` "restricted access : admin only", except for /v1/query and /v2/query
+ * data queries, which run under the role's permissions; a missing or wrong admin secret
  * 401 (App.hs `onlyAdmin`, validate.py `test_forbidden_when_admin_secret_reqd` expects 401/404).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { QErr, adminOnly, invalidJsonMessage } from '../errors.ts';
-import { executeAdmin, type AdminApi } from '../admin/commands.ts';
+import { executeAdmin, roleMayRun, type AdminApi } from '../admin/commands.ts';
 import type { MetadataService } from '../admin/service.ts';
 
 export interface AdminRouteDeps {
@@ -23,14 +24,17 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     app.post(path, async (req, reply) => {
       try {
         const { session } = await deps.auth.authenticate(normalizeHeaders(req.headers));
-        if (session.role !== 'admin') throw adminOnly();
+        const admin = session.role === 'admin';
+        if (!admin && api === 'metadata') throw adminOnly();
         let body: unknown;
         try {
           body = JSON.parse(typeof req.body === 'string' ? req.body : '');
         } catch (err) {
           throw new QErr('invalid-json', invalidJsonMessage(err), '$');
         }
-        return send(reply, 200, await executeAdmin(deps.service, api, body));
+        // Other roles may run /v1/query and /v2/query data queries under their permissions (commands.ts `roleMayRun`).
+        if (!admin && !roleMayRun(api, body)) throw adminOnly();
+        return send(reply, 200, await executeAdmin(deps.service, api, body, session));
       } catch (err) {
         if (err instanceof QErr) return send(reply, err.status, err.body());
         deps.log.error({ err }, `${path} failed`);

@@ -218,7 +218,8 @@ void test('RQL update/delete: $inc, $mul, $default, relationship where, returnin
   const empty = await post(app, '/v1/query', { type: 'update', args: { table: 'acc', where: {} } });
   assert.deepEqual([empty.status, empty.body.code], [400, 'unexpected-payload']);
   const unknown = await post(app, '/v1/query', { type: 'update', args: { table: 'acc', where: {}, $set: { nope: 1 } } });
-  assert.deepEqual([unknown.status, unknown.body], [400, { path: '$.args.$set', error: 'column "nope" does not exist', code: 'not-exists' }]);
+  // Aeson writes a key that is not an identifier as ["key"] (upstream v1/update/permissions/user_cannot_update_id_col_article.yaml).
+  assert.deepEqual([unknown.status, unknown.body], [400, { path: '$.args["$set"]', error: 'column "nope" does not exist', code: 'not-exists' }]);
   const badWhere = await post(app, '/v1/query', { type: 'delete', args: { table: 'acc', where: { nope: { $eq: 1 } } } });
   assert.deepEqual([badWhere.status, badWhere.body.code, badWhere.body.path], [400, 'validation-failed', '$.args']);
   const del = await post(app, '/v1/query', { type: 'delete', args: { table: 'acc', where: { o: { id: { $in: [2] } } }, returning: ['*'] } });
