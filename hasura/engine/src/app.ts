@@ -22,8 +22,12 @@ import { MetadataService } from './admin/service.ts';
 import { registerGraphQLRoutes } from './http/graphql.routes.ts';
 import { registerAdminRoutes } from './http/admin.routes.ts';
 import { registerRestRoutes } from './rest/routes.ts';
+import { QueryCache } from './cache/cache.ts';
+import { registerCacheRoutes } from './cache/routes.ts';
+import { createRedis } from '@linkport/common';
 import { attachWebSocket } from './http/ws.ts';
 import { RevocationListener } from './subscriptions/revocation.ts';
+import { registerSubscriptionMetrics, type PollObservation } from './subscriptions/metrics.ts';
 import { registerEngineMetrics } from './http/metrics.ts';
 import { notFoundBody } from './errors.ts';
 import { startEvents } from './events/start.ts';
@@ -116,9 +120,16 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
 
     const metrics = registerEngineMetrics(app, { query: queryPool, live: livePool, admin: pool, ...(metaPool === pool ? {} : { metadata: metaPool }) });
     const graphql = () => metrics.observe(service.graphql);
-    registerGraphQLRoutes(app, { auth, engine: graphql, preserve401: config.preserve401 });
+    // @cached (cache/cache.ts): with Redis as Hasura EE; without, the directive is accepted and nothing cached (CE).
+    // Request path: a command fails at once while Redis is down (no offline queue) or after 250 ms.
+    const redis = config.redisUrl ? createRedis(config.redisUrl, { name: 'query-cache', log: app.log as import('@linkport/common').Logger, enableOfflineQueue: false, commandTimeout: 250 }) : undefined;
+    if (redis) app.addHook('onClose', async () => { redis.disconnect(); });
+    const cache = new QueryCache({ redis, maxTtlSeconds: config.cacheMaxTtlSeconds, serving: () => service.graphql.serving?.(), registry: metrics.registry,
+      onUnavailable: (err) => app.log.warn({ err: err.message }, 'query cache unavailable: @cached queries run uncached until Redis answers') });
+    registerCacheRoutes(app, { auth, cache });
+    registerGraphQLRoutes(app, { auth, engine: graphql, preserve401: config.preserve401, cache });
     registerAdminRoutes(app, { auth, service, log: app.log });
-    registerRestRoutes(app, { auth, engine: graphql, serving: () => service.graphql.serving?.() });
+    registerRestRoutes(app, { auth, engine: graphql, serving: () => service.graphql.serving?.(), run: (engine, req, session, clientIp) => cache.run(engine, req, session, { clientIp }) });
 
     // GET /healthz (App.hs): "OK", "WARN: inconsistent objects in schema", "ERROR" when the
     // database is unreachable; ?strict=true turns the warning into a 500. Hasura answers the
@@ -166,6 +177,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
     });
 
+    let observePoll: ((p: PollObservation) => void) | undefined;
     const ws = attachWebSocket(app.server, {
       auth,
       engine: graphql,
@@ -182,8 +194,10 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       streamRefetchIntervalMs: config.streaming.refetchIntervalMs,
       streamBatchSize: config.streaming.batchSize,
       revocationVerifyUrl: config.revocation.verifyUrl,
+      onPoll: (p) => observePoll?.(p),
     });
     metrics.liveSubscriptions(() => ws.openSubscriptions());
+    observePoll = registerSubscriptionMetrics(metrics.registry, () => ws.stats());
     // Core's revocations close the WebSockets they concern within the 5 s bound (issue 11).
     const revocations = config.revocation.listen
       ? new RevocationListener({

@@ -84,6 +84,8 @@ const schema = z
     ENGINE_ALLOWLIST_MODE: z.enum(['global', 'full']).default('global'),
     /** Redis for @cached query results (cache/); unset = @cached is accepted and nothing is cached, as Hasura CE. */
     REDIS_URL: z.string().url().optional(),
+    /** Hasura EE's name for the same; wins over REDIS_URL. */
+    HASURA_GRAPHQL_REDIS_URL: z.string().url().optional(),
     /** Hasura EE's HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL: the largest @cached ttl honoured (seconds). */
     HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL: z.coerce.number().int().positive().default(3600),
   })
@@ -217,7 +219,7 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     },
     webhookEnv: { ...env },
     allowlist: e.HASURA_GRAPHQL_ENABLE_ALLOWLIST ? e.ENGINE_ALLOWLIST_MODE : 'off',
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.HASURA_GRAPHQL_REDIS_URL ?? e.REDIS_URL,
     cacheMaxTtlSeconds: e.HASURA_GRAPHQL_CACHE_MAX_ENTRY_TTL,
     subscriptions: {
       perConnection: e.ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,

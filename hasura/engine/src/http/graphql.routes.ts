@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Session } from '../contract.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { QErr, gqlErrors, invalidJsonMessage, jsonKind, statusForCode } from '../errors.ts';
+import type { QueryCache } from '../cache/cache.ts';
 
 type Variant = 'v1' | 'v1alpha1';
 
@@ -14,6 +15,8 @@ export interface GraphQLRouteDeps {
   auth: Authenticator;
   engine: () => GraphQLEngine;
   preserve401: boolean;
+  /** @cached queries (cache/cache.ts); absent = every request runs. */
+  cache?: QueryCache | undefined;
 }
 
 /** Validates one request object the way Hasura's GQLReq FromJSON does. */
@@ -86,7 +89,15 @@ export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDe
       for (const item of parsed.value) out.push(await runOne(engine, decodeRequest(item), session, opts));
       return send(reply, 200, out);
     }
-    const res = await runOne(engine, decodeRequest(parsed.value), session, opts);
+    const decoded = decodeRequest(parsed.value);
+    let cacheHeaders: Record<string, string> | undefined;
+    let res: GraphQLResponse;
+    if (deps.cache?.enabled && isRequest(decoded)) {
+      // runOne's answer to an engine that throws, through the cache (which handles Redis failures itself).
+      const safe: GraphQLEngine = { ...engine, execute: (r, s, o) => runOne(engine, r, s, o) };
+      ({ response: res, headers: cacheHeaders } = await deps.cache.run(safe, decoded, session, opts));
+    } else res = await runOne(engine, decoded, session, opts);
+    if (cacheHeaders) reply.headers(cacheHeaders);
     let status = 200;
     if (variant === 'v1alpha1' && res.errors?.length && res.data === undefined) status = statusForCode(res.errors[0]!.extensions.code);
     return send(reply, status, res);

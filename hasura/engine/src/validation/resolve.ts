@@ -54,6 +54,8 @@ export function resolveOperation(
   const multi = op.operation === 'subscription' && (op.directives ?? []).some((d) => d.name.value === '_multiple_top_level_fields');
   for (const d of op.directives ?? []) {
     if (multi && d.name.value === '_multiple_top_level_fields') continue;
+    // Hasura's `@cached(ttl, refresh)` on queries (cache/cache.ts does the caching; CE ignores it).
+    if (op.operation === 'query' && d.name.value === 'cached') continue;
     throw validationFailed('$', KNOWN_FIELD_DIRECTIVES.has(d.name.value)
       ? `directive "${d.name.value}" is not allowed on a ${op.operation}`
       : `directive "${d.name.value}" is not defined in the schema`);
