@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startTestS3 } from '@linkport/devstack/testing';
+import type { AppOptions } from '../../src/app.ts';
 import { bearer, build, type Built } from '../helper.ts';
 
 export const FIXTURES = path.join(import.meta.dirname, 'fixtures');
@@ -18,7 +19,7 @@ export interface TransferBuilt extends Built {
 }
 
 /** core with a real S3 front (devstack's SigV4-checking server) and a fast-polling worker. */
-export async function buildTransfer(t: TestContext, env: Record<string, string> = {}): Promise<TransferBuilt> {
+export async function buildTransfer(t: TestContext, env: Record<string, string> = {}, app: AppOptions = {}): Promise<TransferBuilt> {
   const s3 = await startTestS3([BUCKET]);
   const s3Env = {
     S3_ENDPOINT: s3.endpoint,
@@ -27,7 +28,7 @@ export async function buildTransfer(t: TestContext, env: Record<string, string> 
     S3_BUCKET: BUCKET,
     TRANSFER_POLL_MS: '50',
   };
-  const built = await build(t, { env: { ...s3Env, ...env } });
+  const built = await build(t, { env: { ...s3Env, ...env }, app });
   // After the app closes (hooks run last-in first-out).
   t.after(() => s3.stop());
   return Object.assign(built, { s3Env });
