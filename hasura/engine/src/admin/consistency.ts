@@ -120,6 +120,11 @@ export function dropObjects(m: Metadata, objects: InconsistentObject[]): void {
       if (o.type === 'computed_field') t.computed_fields = ((t.computed_fields ?? []) as Array<{ name: string }>).filter((c) => c.name !== d.name);
       if (o.type === 'object_relation') t.object_relationships = (t.object_relationships ?? []).filter((r) => r.name !== d.name);
       if (o.type === 'array_relation') t.array_relationships = (t.array_relationships ?? []).filter((r) => r.name !== d.name);
+      for (const kind of ['select', 'insert', 'update', 'delete'] as const) {
+        // A permission the engine judged (e.g. naming a computed field it may not list).
+        const role = (d as { role?: unknown }).role;
+        if (o.type === `${kind}_permission` && t[`${kind}_permissions`]) t[`${kind}_permissions`] = t[`${kind}_permissions`]!.filter((p) => p.role !== role);
+      }
     }
   }
 }

@@ -50,11 +50,15 @@ function tableArg(v: unknown): QualifiedTable {
   return t;
 }
 
-function trackedTable(m: Metadata, args: Args): TableMetadata {
+/** `path`: where the refusal points; computed-field ops look the table up `withPathK "table"`. */
+function trackedTable(m: Metadata, args: Args, path?: string): TableMetadata {
   const s = source(m, args);
   const t = tableArg(args.table);
   const found = findTable(s, t);
-  if (!found) throw notExists(`table "${tableText(t)}" does not exist in source: ${s.name}`);
+  if (!found) {
+    const e = notExists(`table "${tableText(t)}" does not exist in source: ${s.name}`);
+    throw path ? e.at(path) : e;
+  }
   return found;
 }
 
@@ -277,8 +281,10 @@ const setPermissionComment: MetadataOp = (m, args) => {
 
 // ── computed fields, functions, inherited roles, sources ─────────────────────────────────────────
 
+// RQL/DDL/ComputedField.hs: the table is looked up at `$.args.table`, the field at `$.args.name`
+// (upstream v1/computed_fields/add_and_drop.yaml, add_computed_field_errors.yaml).
 const addComputedField: MetadataOp = (m, args) => {
-  const t = trackedTable(m, args);
+  const t = trackedTable(m, args, '$.args.table');
   const name = String(args.name ?? '');
   const list = (t.computed_fields ?? []) as Array<{ name: string }>;
   if (list.some((c) => c.name === name)) throw alreadyExists(`computed field "${name}" already exists`);
@@ -287,11 +293,32 @@ const addComputedField: MetadataOp = (m, args) => {
   t.computed_fields = [...list, entry];
 };
 
+/** Whether a boolean expression of the table itself names `field` (a computed field's dependents). */
+function boolExpNames(e: unknown, field: string): boolean {
+  if (!e || typeof e !== 'object') return false;
+  if (Array.isArray(e)) return e.some((x) => boolExpNames(x, field));
+  return Object.entries(e).some(([k, v]) => k === field || (['_and', '_or', '_not'].includes(k) && boolExpNames(v, field)));
+}
+
+/**
+ * `runDropComputedField`: the permissions that use the field (its `computed_fields` list or its
+ * filter) are its dependents — refused with `dependency-error` unless `cascade`, which drops them
+ * (`purgeComputedFieldDependency`; upstream v1/computed_fields/create_permissions.yaml).
+ */
 const dropComputedField: MetadataOp = (m, args) => {
-  const t = trackedTable(m, args);
+  const s = source(m, args);
+  const t = trackedTable(m, args, '$.args.table');
+  const name = String(args.name);
   const list = (t.computed_fields ?? []) as Array<{ name: string }>;
-  if (!list.some((c) => c.name === args.name)) throw notExists(`computed field "${String(args.name)}" does not exist`);
-  t.computed_fields = list.filter((c) => c.name !== args.name);
+  if (!list.some((c) => c.name === name)) throw notExists(`computed field "${name}" does not exist`).at('$.args.name');
+  const kinds = ['select', 'insert', 'update', 'delete'] as const;
+  const uses = (p: { permission: Record<string, unknown> }) =>
+    (Array.isArray(p.permission.computed_fields) && p.permission.computed_fields.includes(name))
+    || boolExpNames(p.permission.filter, name) || boolExpNames(p.permission.check, name);
+  const deps = kinds.flatMap((k) => (t[`${k}_permissions`] ?? []).filter(uses).map((p) => `permission ${tableText(t.table)}.${p.role}.${k} in source "${s.name}"`));
+  if (deps.length > 0 && args.cascade !== true) throw dependencyError(deps);
+  for (const k of kinds) if (t[`${k}_permissions`]) t[`${k}_permissions`] = t[`${k}_permissions`]!.filter((p) => !uses(p));
+  t.computed_fields = list.filter((c) => c.name !== name);
 };
 
 function trackedFunction(s: MetadataSource, fn: QualifiedTable): boolean {

@@ -183,6 +183,45 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, inputArgs, returns: { kind: 'scalar', column } };
 }
 
+/**
+ * A select permission may list only scalar computed fields of its table (RQL/DDL/Permission.hs
+ * `buildSelPermInfo`: `askComputedFieldInfo`, then `ReturnsTable` refused — those follow the
+ * returning table's permission). A permission that does not hold is inconsistent and left out
+ * (upstream v1/computed_fields/create_permissions.yaml).
+ */
+function checkPermissionComputedFields(
+  ref: TableRef, meta: TableMetadata, tm: TableModel, tables: Map<string, TableModel>, source: string,
+  unsupported: Set<string>, inconsistent: InconsistentObject[],
+): void {
+  for (const sp of meta.select_permissions ?? []) {
+    const listed = asList(sp.permission.computed_fields) ?? [];
+    let why: string | undefined;
+    for (const name of listed) {
+      const c = tm.computed.get(name);
+      if (!c) {
+        if (unsupported.has(`${tm.key}.${name}`)) continue;
+        why = `computed field ${JSON.stringify(name)} does not exist`;
+      } else if (c.returns.kind === 'table') {
+        why = `select permissions on computed field ${JSON.stringify(name)} are auto-derived from the permissions on its returning table ${JSON.stringify(shown(tables.get(c.returns.target)!))} and cannot be specified manually`;
+      }
+      if (why) break;
+    }
+    if (!why) continue;
+    tm.perms.delete(sp.role);
+    inconsistent.push({
+      // The permission as Hasura stores it (`SelPerm` with its defaults).
+      definition: {
+        role: sp.role, source, comment: sp.comment ?? null,
+        permission: { allow_aggregations: false, computed_fields: [], ...sp.permission },
+        table: ref,
+      },
+      name: `select_permission ${sp.role} in table ${shown(ref)} in source ${source}`,
+      reason: `Inconsistent object: in table "${shown(ref)}": in permission for role "${sp.role}": ${why}`,
+      type: 'select_permission',
+    });
+  }
+}
+
 const shown = (r: TableRef) => (r.schema === 'public' ? r.name : `${r.schema}.${r.name}`);
 
 export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map(), enums: EnumCatalog = new Map()): Model {
@@ -303,12 +342,13 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       tm.relByName.set(rel.name, rel);
     }
   }
+  const unsupported = new Set<string>();
   for (const { ref, meta } of tracked) {
     const tm = tables.get(tableKey(ref.schema, ref.name));
     if (!tm) continue;
     for (const cf of (meta.computed_fields ?? []) as CfMeta[]) {
       const c = computedField(cf, tm, fns);
-      if (typeof c === 'object' && 'unsupported' in c) { warnings.push(`${tm.key}: ${c.unsupported}`); continue; }
+      if (typeof c === 'object' && 'unsupported' in c) { warnings.push(`${tm.key}: ${c.unsupported}`); unsupported.add(`${tm.key}.${cf.name}`); continue; }
       const conflict = tm.colByName.has(cf.name) || tm.colByGql.has(cf.name) ? 'field definition conflicts with postgres column'
         : tm.relByName.has(cf.name) ? 'field definition conflicts with relationship' : undefined;
       if (typeof c === 'string' || conflict) {
@@ -326,6 +366,7 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       if (c.returns.kind === 'table' && !tables.has(c.returns.target)) { warnings.push(`${tm.key}: computed field ${cf.name} returns an untracked table`); continue; }
       tm.computed.set(c.name, c);
     }
+    checkPermissionComputedFields(ref, meta, tm, tables, source, unsupported, inconsistent);
   }
   const functions: FunctionModel[] = [];
   const rootNames = new Set<string>();
