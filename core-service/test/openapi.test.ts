@@ -34,6 +34,12 @@ void test('served at /v1/core/openapi.json, every route documents a 2xx response
     '/v1/core/auth/verify',
     '/v1/core/me',
     '/v1/core/me/password',
+    '/v1/core/transfer/exports',
+    '/v1/core/transfer/imports',
+    '/v1/core/transfer/jobs',
+    '/v1/core/transfer/jobs/{id}',
+    '/v1/core/transfer/jobs/{id}/download',
+    '/v1/core/transfer/jobs/{id}/problems',
   ]);
   for (const [p, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
