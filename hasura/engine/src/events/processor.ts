@@ -65,6 +65,7 @@ interface EventRow {
 /** Bounded concurrency shared by the event and scheduled processors (the HTTP pool). */
 export class Slots {
   private used = 0;
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
   constructor(readonly size: number) {}
   get free(): number {
     return this.size - this.used;
@@ -74,6 +75,15 @@ export class Slots {
   }
   give(): void {
     this.used--;
+    for (const w of this.waiters.filter((x) => this.free >= x.n)) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+  /** Resolves when at least `n` slots are free (at once if they are). */
+  whenFree(n: number): Promise<void> {
+    if (this.free >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 }
 
@@ -151,13 +161,17 @@ export class EventProcessor {
 
   /** Runs one fetch-and-dispatch round now (tests; `start` runs them on the interval). Returns the events taken. */
   async tick(): Promise<number> {
+    return (await this.round()).taken;
+  }
+
+  private async round(): Promise<{ taken: number; asked: number }> {
     this.refreshTriggers();
     const names = [...this.triggers.keys()];
-    const capacity = Math.min(this.slots.free, this.deps.config.fetchBatchSize);
-    if (names.length === 0 || capacity <= 0 || this.stopping) return 0;
-    const { rows } = await run<EventRow>(this.deps.pool, sqls.fetch(names, capacity, this.now(), this.deps.config.staleLockSeconds));
+    const asked = Math.min(this.slots.free, this.deps.config.fetchBatchSize);
+    if (names.length === 0 || asked <= 0 || this.stopping) return { taken: 0, asked };
+    const { rows } = await run<EventRow>(this.deps.pool, sqls.fetch(names, asked, this.now(), this.deps.config.staleLockSeconds));
     for (const e of rows) this.dispatch(e);
-    return rows.length;
+    return { taken: rows.length, asked };
   }
 
   /** Resolves when every delivery started so far has been recorded. */
@@ -179,20 +193,24 @@ export class EventProcessor {
   }
 
   private async run(): Promise<void> {
+    // As processEventQueue: a full fetch means more are waiting, so the next fetch comes as soon
+    // as delivery slots free up (half a batch, to keep fetches few); a short one means the queue
+    // is drained and the loop sleeps HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL.
+    const refill = Math.max(1, Math.floor(Math.min(this.deps.config.fetchBatchSize, this.slots.size) / 2));
     while (!this.stopping) {
-      let taken = 0;
+      let more = false;
       try {
-        taken = await this.tick();
+        const { taken, asked } = await this.round();
+        more = taken > 0 && taken === asked;
       } catch (err) {
         // The database is away: try again next interval (the fetch is idempotent).
         this.deps.log.warn({ err: (err as Error).message }, 'event trigger fetch failed; retrying');
       }
       if (this.stopping) break;
-      // A full batch means more are waiting: fetch again at once (when a delivery slot is free).
-      const full = taken > 0 && taken >= Math.min(this.deps.config.fetchBatchSize, this.slots.size);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        this.timer = setTimeout(resolve, full && this.slots.free > 0 ? 0 : this.deps.config.fetchIntervalMs);
+        if (more) void this.slots.whenFree(refill).then(resolve);
+        else this.timer = setTimeout(resolve, this.deps.config.fetchIntervalMs);
       });
     }
   }
@@ -209,8 +227,6 @@ export class EventProcessor {
         this.slots.give();
         this.deps.metrics?.httpWorkers.dec();
         this.inflight.delete(e.id);
-        // A slot came free: a waiting full queue may fetch now.
-        if (this.slots.free === 1) this.wake?.();
       });
     this.inflight.set(e.id, { done, abort });
   }
