@@ -145,9 +145,13 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     app.get('/healthz', health);
     app.get('/hasura/healthz', health);
     // Readiness as every Linkport service spells it: 503 while the database is unreachable.
+    // Inconsistent metadata is reported (as /healthz warns) but does not take the engine out:
+    // Hasura serves the consistent part of the schema.
     app.get('/health/ready', async (_req, reply) => {
       const ok = await databaseReachable(queryPool);
-      return reply.code(ok ? 200 : 503).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks: { database: ok ? 'ok' : 'unreachable' } }));
+      const bad = service.inconsistent.length;
+      const metadata = bad === 0 ? 'consistent' : `inconsistent (${bad} object${bad === 1 ? '' : 's'}: see get_inconsistent_metadata)`;
+      return reply.code(ok ? 200 : 503).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks: { database: ok ? 'ok' : 'unreachable', metadata } }));
     });
     app.get('/health/live', async (_req, reply) => reply.header('content-type', 'application/json; charset=utf-8').send('{"status":"ok"}'));
     app.get('/v1/version', async (_req, reply) =>

@@ -74,7 +74,7 @@ void test('the engine survives a PostgreSQL stop, answers clean errors and 503s,
   assert.equal(healthz.body, 'ERROR');
   const ready = await app.inject({ url: '/health/ready' });
   assert.equal(ready.statusCode, 503);
-  assert.deepEqual(JSON.parse(ready.body), { status: 'unavailable', checks: { database: 'unreachable' } });
+  assert.deepEqual(JSON.parse(ready.body), { status: 'unavailable', checks: { database: 'unreachable', metadata: 'consistent' } });
   assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200);
   await sleep(3000);
   assert.deepEqual((await post(app, '/v1/graphql', items, USER)).body, connectionError);

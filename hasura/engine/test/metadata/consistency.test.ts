@@ -72,6 +72,9 @@ void test('a function taking a table row, dropped objects, refusals: the API sta
   assert.equal(listed.body.inconsistent_objects.length, 2);
   const health = await app.inject({ method: 'GET', url: '/healthz' });
   assert.deepEqual([health.statusCode, health.body], [200, 'WARN: inconsistent objects in schema']);
+  // Readiness reports it too, and stays ready: the consistent part is served.
+  const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+  assert.deepEqual([ready.statusCode, JSON.parse(ready.body)], [200, { status: 'ok', checks: { database: 'ok', metadata: 'inconsistent (2 objects: see get_inconsistent_metadata)' } }]);
   assert.deepEqual((await gql(app, '{ author(limit: 1) { name } }')).data, { author: [{ name: 'A' }] });
   assert.ok((await gql(app, '{ article { id } }')).errors, 'the inconsistent table is left out of the schema');
 
@@ -79,4 +82,5 @@ void test('a function taking a table row, dropped objects, refusals: the API sta
   assert.equal((await post(app, '/v1/query', { type: 'reload_metadata', args: {} })).body.is_consistent, true);
   const ok = await app.inject({ method: 'GET', url: '/healthz' });
   assert.deepEqual([ok.statusCode, ok.body], [200, 'OK']);
+  assert.equal(JSON.parse((await app.inject({ method: 'GET', url: '/health/ready' })).body).checks.metadata, 'consistent');
 });
