@@ -22,7 +22,7 @@ void test('hasura/metadata: load → write gives identical files', (t) => {
   assert.equal(metadata.sources[0]?.name, 'default');
   assert.deepEqual(
     metadata.sources[0]!.tables.map((x) => `${x.table.schema}.${x.table.name}`),
-    ['links.clicks', 'links.daily_stats', 'links.domains', 'links.link_tags', 'links.links', 'links.tags'],
+    ['links.analytics_rows', 'links.clicks', 'links.daily_stats', 'links.domains', 'links.link_tags', 'links.links', 'links.tags'],
   );
   writeMetadataDir(out, metadata);
   const expected = listFiles(projectDir).sort();
