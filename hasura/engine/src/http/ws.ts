@@ -21,7 +21,8 @@ import { decodeRequest, runOne } from './graphql.routes.ts';
 import { QErr, gqlError } from '../errors.ts';
 import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue, StreamingSubscription } from './live-query.ts';
 import { Multiplexer } from '../subscriptions/multiplexer.ts';
-import { DEFAULT_STREAM_INTERVAL_MS, StreamMultiplexer, type PollReport } from '../subscriptions/streaming.ts';
+import { DEFAULT_STREAM_INTERVAL_MS, StreamMultiplexer } from '../subscriptions/streaming.ts';
+import type { MultiplexerStats, SubscriptionKind } from '../subscriptions/metrics.ts';
 import { credentialOf, revokes, type Credential, type RevocationEvent } from '../subscriptions/revocation.ts';
 
 /** Subscription caps (issue 11): per connection, per user, for the whole process. */
@@ -55,8 +56,8 @@ export interface WsDeps {
   streamBatchSize?: number | undefined;
   /** Told the number of cohorts each streaming statement served. */
   onStreamStatement?: ((cohorts: number) => void) | undefined;
-  /** Told what each streaming poll did (metrics). */
-  onStreamPoll?: ((report: PollReport) => void) | undefined;
+  /** Told what each poll did, live or streaming (subscriptions/metrics.ts). */
+  onPoll?: ((report: { kind: 'live' | 'streaming'; durationMs: number; statements: number }) => void) | undefined;
   caps?: SubscriptionCaps | undefined;
   /** Live-query executions running at once (the live pool's size); default 4. */
   startConcurrency?: number | undefined;
@@ -105,6 +106,7 @@ class LiveShared {
       batchSize: deps.batchSize,
       schedule: (owner, fn) => this.queue.run(owner, fn),
       onStatement: deps.onLiveStatement,
+      onPoll: deps.onPoll,
     });
     // Streams are always served by their multiplexer (a cursor must advance); with multiplexing
     // off each cohort is its own statement, the baseline bench:subscriptions compares with.
@@ -114,7 +116,7 @@ class LiveShared {
       batchSize: deps.multiplexing === false ? 1 : deps.streamBatchSize,
       schedule: (owner, fn) => this.queue.run(owner, fn),
       onStatement: deps.onStreamStatement,
-      onPoll: deps.onStreamPoll,
+      onPoll: deps.onPoll,
     });
   }
 
@@ -238,6 +240,8 @@ export const REVOKED_CLOSE_CODE = 4401;
 export interface WebSocketServerHandle {
   close(): Promise<void>;
   openSubscriptions(): number;
+  /** Pollers, cohorts and subscribers of the live and streaming multiplexers. */
+  stats(): Record<SubscriptionKind, MultiplexerStats>;
   /** Closes (4401) every connection opened with a credential `e` revokes; returns how many. */
   revoke(e: RevocationEvent): number;
   /** Re-verifies every open credential with core (revocations may have been missed); returns how many were closed. */
@@ -270,6 +274,10 @@ export function attachWebSocket(server: Server, deps: WsDeps): WebSocketServerHa
   server.on('upgrade', onUpgrade);
   return {
     openSubscriptions: () => shared.open,
+    stats: () => ({
+      live: { pollers: shared.mux.pollerCount, cohorts: shared.mux.cohortCount, subscribers: shared.mux.subscribers },
+      streaming: { pollers: shared.streams.pollerCount, cohorts: shared.streams.cohortCount, subscribers: shared.streams.subscribers },
+    }),
     revoke(e) {
       let n = 0;
       for (const c of [...shared.connections]) {

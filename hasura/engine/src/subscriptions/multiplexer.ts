@@ -57,6 +57,8 @@ export interface MultiplexerOptions {
   schedule?: (owner: string, fn: () => Promise<void>) => Promise<void>;
   /** Called after each statement with the number of cohorts it served (bench and tests count). */
   onStatement?: (cohorts: number) => void;
+  /** Called after each poll of a poller (subscriptions/metrics.ts). */
+  onPoll?: (report: { kind: 'live'; durationMs: number; cohorts: number; subscribers: number; statements: number }) => void;
 }
 
 /** What `add` returns: stop() removes the subscriber (idempotent). */
@@ -246,6 +248,11 @@ class Poller {
     this.timer = undefined;
     if (this.closed) return;
     this.running = true;
+    const started = performance.now();
+    const cohortsAtStart = this.cohorts.size;
+    const subscribersAtStart = this.size;
+    let statements = 0;
+    const count = (n: number) => { statements += n; };
     try {
       // Metadata changed since these plans were made: plan every member again (it may move to
       // another poller, or get an error), as a new subscription would be.
@@ -266,11 +273,12 @@ class Poller {
       const size = Math.max(1, this.mux.opts.batchSize ?? DEFAULT_BATCH_SIZE);
       const batches: Cohort[][] = [];
       for (let i = 0; i < cohorts.length; i += size) batches.push(cohorts.slice(i, i + size));
-      await Promise.all(batches.map((b) => this.schedule_(() => this.runBatch(b))));
+      await Promise.all(batches.map((b) => this.schedule_(() => this.runBatch(b, count))));
     } catch {
       // A batch's own errors are delivered to its cohorts; nothing else may stop the poller.
     } finally {
       this.running = false;
+      this.mux.opts.onPoll?.({ kind: 'live', durationMs: performance.now() - started, cohorts: cohortsAtStart, subscribers: subscribersAtStart, statements });
       if (this.cohorts.size > 0) this.schedule();
     }
   }
@@ -293,7 +301,7 @@ class Poller {
     return this.multiplexed;
   }
 
-  private async runBatch(batch: Cohort[]): Promise<void> {
+  private async runBatch(batch: Cohort[], count: (statements: number) => void): Promise<void> {
     if (this.closed) return;
     const live = batch.filter((c) => c.members.size > 0);
     if (live.length === 0) return;
@@ -307,9 +315,11 @@ class Poller {
       } catch {
         // One cohort's value may be what failed: run each cohort alone so the error reaches only
         // the subscribers it belongs to (Hasura would fail the whole batch).
+        count(1 + live.length);
         await Promise.all(live.map((c) => this.runOne(c)));
         return;
       }
+      count(1);
       this.mux.opts.onStatement?.(live.length);
       for (const r of rows) {
         const c = live[r.id];
@@ -317,6 +327,7 @@ class Poller {
       }
       return;
     }
+    count(live.length);
     await Promise.all(live.map((c) => this.runOne(c)));
   }
 

@@ -169,3 +169,23 @@ void test('revocation fallback: after the listener reconnects, credentials core 
   assert.equal((closed as { code: number }).code, 4401);
   assert.equal(b.ws.readyState, WebSocket.OPEN, 'a credential core still accepts stays open');
 });
+
+void test('metrics: pollers, cohorts and subscribers per kind at scrape; poll durations and statements per kind', async (t) => {
+  const { app: a, url, pool } = await app(t);
+  await pool.query("INSERT INTO events (owner, body) VALUES ('u1', 'a')");
+  const c = client(t, url);
+  await c.init(ADMIN);
+  c.send({ type: 'start', id: 'live', payload: { query: 'subscription { events { id } }' } });
+  for (const id of ['s1', 's2']) c.send({ type: 'start', id, payload: { query: STREAM } });
+  await c.until(() => ['live', 's1', 's2'].every((id) => c.messages.some((m) => m.id === id)));
+  await new Promise((r) => setTimeout(r, 1200));
+  const body = (await a.inject({ method: 'GET', url: '/metrics' })).body;
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1]);
+  assert.equal(value('linkport_graphql_subscription_subscribers{kind="streaming"}'), 2);
+  assert.equal(value('linkport_graphql_subscription_cohorts{kind="streaming"}'), 1, 'two streams at the same cursor: one cohort');
+  assert.equal(value('linkport_graphql_subscription_pollers{kind="streaming"}'), 1);
+  assert.equal(value('linkport_graphql_subscription_subscribers{kind="live"}'), 1);
+  assert.ok(value('linkport_graphql_subscription_poll_duration_seconds_count{kind="streaming"}') >= 2, body);
+  assert.ok(value('linkport_graphql_subscription_poll_duration_seconds_count{kind="live"}') >= 1, body);
+  assert.ok(value('linkport_graphql_subscription_statements_total{kind="streaming"}') >= 2);
+});
