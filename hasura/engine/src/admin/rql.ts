@@ -264,13 +264,19 @@ interface OnConflictArgs { action?: unknown; constraint?: unknown; constraint_on
  * `on_conflict: {action: ignore|update, constraint | constraint_on: [cols]}` (DML/Insert.hs
  * `convInsertQuery`, `OnConflict` JSON): `update` sets every inserted column from EXCLUDED.
  */
-function onConflict(ctx: CompileContext, table: TableModel, a: SQL, oc: unknown, cols: ColumnModel[]): SQL {
-  if (oc === undefined || oc === null) return keyword('');
+function parseOnConflict(oc: unknown): OnConflictArgs | undefined {
+  if (oc === undefined || oc === null) return undefined;
   if (typeof oc !== 'object' || Array.isArray(oc)) throw badRequest('parse-failed', `parsing Object failed, expected Object, but encountered ${jsonKind(oc)}`, '$.on_conflict');
   const c = oc as OnConflictArgs;
   // Aeson's missing-key error, at the path Hasura reports (upstream v1/insert/onconflict/article_on_conflict_no_action_specified.yaml).
   if (c.action === undefined) throw badRequest('parse-failed', "the key 'action' was not present", '$.on_conflict');
   if (c.action !== 'ignore' && c.action !== 'update') throw badRequest('parse-failed', 'expected "ignore" or "update" for action', '$.on_conflict.action');
+  return c;
+}
+
+function onConflict(ctx: CompileContext, table: TableModel, a: SQL, oc: unknown, cols: ColumnModel[]): SQL {
+  const c = parseOnConflict(oc);
+  if (!c) return keyword('');
   let target: SQL;
   if (typeof c.constraint === 'string') target = sql`ON CONSTRAINT ${identifier(c.constraint)}`;
   else if (Array.isArray(c.constraint_on)) {
@@ -309,7 +315,9 @@ export function compileInsert(model: Model, t: QualifiedTable, args: { objects?:
     const val = (o: Row, c: ColumnModel) => (!ctx.admin && c.name in ins.set ? preset(ctx, c, ins.set[c.name]) : c.name in o ? input(c, o[c.name]) : keyword('DEFAULT'));
     const values = rows.map((o) => sql`(${join(all.map((c) => val(o, c)), ', ')})`);
     const a = ctx.alias();
-    // `returning` is checked before `on_conflict` (upstream v1/insert/onconflict/article_on_conflict_error_missing_article_constraint.yaml).
+    // Order as Hasura's: the arguments parse (on_conflict's shape) before `returning` is checked,
+    // and that before on_conflict's columns (upstream v1/insert/onconflict/*_error*.yaml).
+    parseOnConflict(args.on_conflict);
     if (Array.isArray(args.returning)) rowObject(ctx, table, a, args.returning, '$.args.returning', false);
     const conflict = onConflict(ctx, table, a, args.on_conflict, cols);
     const insert = all.length
