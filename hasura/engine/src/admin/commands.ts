@@ -15,6 +15,7 @@ import { foreignKeysOf } from './catalog.ts';
 import { splitSqlStatements } from './split-sql.ts';
 import { checkConsistency, dropObjects } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
+import { reconcileComputedFieldFunctions, snapshotComputedFieldFunctions } from './computed-field-functions.ts';
 import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
 import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdate, rqlModel, trackedTable } from './rql.ts';
 import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
@@ -249,6 +250,7 @@ async function runSql(ctx: Ctx, args: Args, path: string): Promise<unknown> {
   const noTx = args.no_transaction === true;
   const client = await tx(ctx);
   const before = check ? await snapshot(client, ctx.meta) : undefined;
+  const cfBefore = check ? await snapshotComputedFieldFunctions(client, ctx.meta) : undefined;
   if (readOnly) await client.query('SET TRANSACTION READ ONLY');
   let result;
   try {
@@ -277,6 +279,7 @@ async function runSql(ctx: Ctx, args: Args, path: string): Promise<unknown> {
     throw err;
   }
   if (check && before) {
+    if (cfBefore && await reconcileComputedFieldFunctions(client, ctx.meta, cfBefore, args.cascade === true)) ctx.metaTouched = true;
     if (await reconcile(client, ctx.meta, before, args.cascade === true)) ctx.metaTouched = true;
     // Tracked functions the SQL dropped leave the metadata, as Hasura's run_sql purges them
     // (RQL/DDL/Schema.hs `runRunSQL` → schema diff → `purgeDependentObject` for functions).
