@@ -120,6 +120,8 @@ export const services: ServiceDef[] = [
       HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: c.jwksUrl, issuer: c.jwtIssuer, audience: c.jwtAudience }),
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: 'anonymous',
       HASURA_GRAPHQL_METADATA_DIR: c.repoPath('hasura/metadata'),
+      // @cached query results (hasura/engine/src/cache/cache.ts; Hasura EE's feature).
+      REDIS_URL: c.redisUrl,
     }),
   },
   {
