@@ -5,6 +5,9 @@
  * the `DuplicateRestVariables`, `InvalidRestSegments` and `AmbiguousRestEndpoints`
  * inconsistencies), and matched per request as RQL/Types/Endpoint/Trie.hs `matchPath` does.
  * Messages are upstream's, as server/tests-py/queries/endpoints/*.yaml check them.
+ * Not reproduced: upstream also validates every collection query against the admin schema at each
+ * metadata change (`getInconsistentQueryCollections`); here a query's errors surface when its
+ * endpoint is called (docs/engine-serving.md).
  */
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Metadata } from '../contract.ts';
