@@ -46,9 +46,12 @@ export class QErr extends Error {
     return new QErr(this.code, this.message, path, this.internal, status);
   }
 
-  /** The admin APIs' encoding (`encodeQErr`); the admin APIs answer only the admin, so `internal` is kept. */
-  body(): Record<string, unknown> {
-    return { path: this.path, error: this.message, code: this.code, ...(this.internal !== undefined ? { internal: this.internal } : {}) };
+  /**
+   * The admin APIs' encoding (`encodeQErr`). `internal` only for the admin (Hasura's
+   * `HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS` default; other roles reach /v1/query data queries).
+   */
+  body(withInternal = true): Record<string, unknown> {
+    return { path: this.path, error: this.message, code: this.code, ...(withInternal && this.internal !== undefined ? { internal: this.internal } : {}) };
   }
 
   /** The GraphQL encoding (`encodeGQErr`); Hasura writes `extensions` before `message`. */

@@ -22,9 +22,10 @@ const send = (reply: FastifyReply, status: number, body: unknown) =>
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   const route = (path: string, api: AdminApi) =>
     app.post(path, async (req, reply) => {
+      let admin = false;
       try {
         const { session } = await deps.auth.authenticate(normalizeHeaders(req.headers));
-        const admin = session.role === 'admin';
+        admin = session.role === 'admin';
         if (!admin && api === 'metadata') throw adminOnly();
         let body: unknown;
         try {
@@ -36,7 +37,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
         if (!admin && !roleMayRun(api, body)) throw adminOnly();
         return send(reply, 200, await executeAdmin(deps.service, api, body, session));
       } catch (err) {
-        if (err instanceof QErr) return send(reply, err.status, err.body());
+        // A PostgreSQL error's statement and detail (`internal`) are the admin's to see only.
+        if (err instanceof QErr) return send(reply, err.status, err.body(admin));
         deps.log.error({ err }, `${path} failed`);
         return send(reply, 500, { path: '$', error: 'an unexpected error occurred', code: 'unexpected' });
       }
