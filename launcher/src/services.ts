@@ -78,6 +78,12 @@ export const services: ServiceDef[] = [
       JWT_ISSUER: c.jwtIssuer,
       JWT_AUDIENCE: c.jwtAudience,
       JWT_PRIVATE_KEYS: c.env.JWT_PRIVATE_KEYS,
+      // Import/export jobs write to the same bucket as media, under transfer/ (modules/transfer).
+      S3_ENDPOINT: c.s3.endpoint,
+      S3_REGION: c.s3.region,
+      S3_ACCESS_KEY_ID: c.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: c.s3.secretAccessKey,
+      S3_BUCKET: c.s3.bucket,
     }),
   },
   {
@@ -120,6 +126,8 @@ export const services: ServiceDef[] = [
       HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ jwk_url: c.jwksUrl, issuer: c.jwtIssuer, audience: c.jwtAudience }),
       HASURA_GRAPHQL_UNAUTHORIZED_ROLE: 'anonymous',
       HASURA_GRAPHQL_METADATA_DIR: c.repoPath('hasura/metadata'),
+      // Open WebSockets re-verified here after missed revocations (hasura/engine/src/subscriptions/revocation.ts).
+      ENGINE_REVOCATION_VERIFY_URL: `${c.url('core')}/v1/core/auth/verify`,
       // @cached query results (hasura/engine/src/cache/cache.ts; Hasura EE's feature).
       REDIS_URL: c.redisUrl,
     }),
