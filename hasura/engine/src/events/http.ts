@@ -42,8 +42,18 @@ export function resolveHeaders(conf: HeaderConf[] | undefined, env: Env): Array<
   });
 }
 
+/**
+ * The webhook URL: `webhook_from_env`, or `webhook` with its `{{ENV_VAR}}` templates filled in
+ * (InputWebhook, RQL/Types/Common.hs: the upstream tests write `webhook: "{{EVENT_WEBHOOK_HANDLER}}"`).
+ */
 export function resolveWebhook(conf: { webhook?: string | undefined; webhook_from_env?: string | undefined }, env: Env): string {
-  if (typeof conf.webhook === 'string') return conf.webhook;
+  if (typeof conf.webhook === 'string') {
+    return conf.webhook.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`environment variable "${name}" not set`);
+      return v;
+    });
+  }
   const v = env[conf.webhook_from_env ?? ''];
   if (v === undefined) throw new ConfigError(`environment variable "${conf.webhook_from_env}" not set`);
   return v;

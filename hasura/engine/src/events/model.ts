@@ -7,6 +7,16 @@
 import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { badRequest } from '../errors.ts';
 import { parseTableName, type QualifiedTable } from '../metadata/model.ts';
+import { CronExpressionParser } from 'cron-parser';
+
+function checkCron(schedule: string, path: string): void {
+  try {
+    if (schedule.trim().split(/\s+/).length !== 5) throw new Error('five fields expected');
+    CronExpressionParser.parse(schedule, { tz: 'UTC' });
+  } catch (err) {
+    throw badRequest('parse-failed', `invalid cron expression: ${(err as Error).message}`, path);
+  }
+}
 
 export type Columns = '*' | string[];
 export interface OpSpec {
@@ -100,6 +110,21 @@ export function parseHeaders(v: unknown, path = '$.args.headers'): HeaderConf[] 
   });
 }
 
+/** AutoTriggerLogCleanupConfig FromJSON: schedule and clear_older_than required. */
+function checkCleanupConfig(v: unknown): void {
+  const path = '$.args.cleanup_config';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw parseFailed('expected an object', path);
+  const o = v as Record<string, unknown>;
+  if (typeof o.schedule !== 'string') throw parseFailed('key "schedule" not found', path);
+  if (typeof o.clear_older_than !== 'number' || !Number.isInteger(o.clear_older_than) || o.clear_older_than <= 0) {
+    throw parseFailed('key "clear_older_than" not found or not a positive integer (hours)', path);
+  }
+  for (const k of ['batch_size', 'timeout'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) <= 0)) throw parseFailed('expected a positive integer', `${path}.${k}`);
+  }
+  checkCron(o.schedule, `${path}.schedule`);
+}
+
 export interface CreateEventTrigger {
   source: string;
   table: QualifiedTable;
@@ -138,6 +163,7 @@ export function parseCreateEventTrigger(args: Record<string, unknown>): CreateEv
   if (hasEnv) conf.webhook_from_env = fromEnv as string;
   const headers = parseHeaders(args.headers);
   if (headers) conf.headers = headers;
+  if (args.cleanup_config !== undefined && args.cleanup_config !== null) checkCleanupConfig(args.cleanup_config);
   for (const k of ['request_transform', 'response_transform', 'cleanup_config'] as const) {
     if (args[k] !== undefined && args[k] !== null) conf[k] = args[k];
   }

@@ -93,6 +93,64 @@ const invokeEventTrigger: EventDbOp = async ({ db, meta }, args) => {
   return { event_id: rows[0]?.id };
 };
 
+// ── reading event logs (metadata-api/event-triggers.mdx: pg_get_event_logs, pg_get_event_invocation_logs, pg_get_event_by_id) ──
+
+const EVENT_COLUMNS = sql`id, schema_name, table_name, trigger_name, payload, delivered, error, tries, created_at, locked, next_retry_at, archived`;
+
+function limitOffset(args: Args): { limit: number; offset: number } {
+  const limit = args.limit === undefined ? 100 : args.limit;
+  const offset = args.offset === undefined ? 0 : args.offset;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw badRequest('parse-failed', 'expected a non-negative integer', '$.args.limit');
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw badRequest('parse-failed', 'expected a non-negative integer', '$.args.offset');
+  return { limit, offset };
+}
+
+function knownTrigger(meta: Metadata, args: Args): string {
+  if (typeof args.name !== 'string') throw badRequest('parse-failed', 'key "name" not found');
+  if (!findTrigger(meta, args.name, typeof args.source === 'string' ? args.source : 'default')) throw notExists(`event trigger "${args.name}" does not exist`);
+  return args.name;
+}
+
+/** status: pending (not yet delivered or failed), processed (delivered or failed), all; archived never. */
+const getEventLogs: EventDbOp = async ({ db, meta }, args) => {
+  const name = knownTrigger(meta, args);
+  const { limit, offset } = limitOffset(args);
+  const status = args.status ?? 'all';
+  if (status !== 'pending' && status !== 'processed' && status !== 'all') throw badRequest('parse-failed', 'expected "pending", "processed" or "all"', '$.args.status');
+  const filter = status === 'pending' ? sql`AND NOT delivered AND NOT error` : status === 'processed' ? sql`AND (delivered OR error)` : sql``;
+  const { rows } = await run<{ out: unknown[] }>(db, sql`
+    SELECT coalesce(json_agg(row_to_json(q.*)), '[]') AS out FROM (
+      SELECT ${EVENT_COLUMNS} FROM hdb_catalog.event_log
+       WHERE trigger_name = ${value(name)} AND NOT archived ${filter}
+       ORDER BY created_at DESC LIMIT ${value(limit)} OFFSET ${value(offset)}) q`);
+  return rows[0]?.out ?? [];
+};
+
+const getEventInvocationLogs: EventDbOp = async ({ db, meta }, args) => {
+  const name = knownTrigger(meta, args);
+  const { limit, offset } = limitOffset(args);
+  const { rows } = await run<{ out: unknown[] }>(db, sql`
+    SELECT coalesce(json_agg(row_to_json(q.*)), '[]') AS out FROM (
+      SELECT id, trigger_name, event_id, status, request, response, created_at FROM hdb_catalog.event_invocation_logs
+       WHERE trigger_name = ${value(name)} ORDER BY created_at DESC LIMIT ${value(limit)} OFFSET ${value(offset)}) q`);
+  return rows[0]?.out ?? [];
+};
+
+const getEventById: EventDbOp = async ({ db }, args) => {
+  if (typeof args.event_id !== 'string') throw badRequest('parse-failed', 'key "event_id" not found');
+  const limit = args.invocation_log_limit ?? 100;
+  const offset = args.invocation_log_offset ?? 0;
+  const lo = limitOffset({ limit, offset });
+  const { rows } = await run<{ event: unknown; invocations: unknown[] }>(db, sql`
+    SELECT (SELECT row_to_json(e.*) FROM (SELECT ${EVENT_COLUMNS} FROM hdb_catalog.event_log WHERE id = ${value(args.event_id)}) e) AS event,
+           (SELECT coalesce(json_agg(row_to_json(i.*)), '[]') FROM (
+              SELECT id, trigger_name, event_id, status, request, response, created_at FROM hdb_catalog.event_invocation_logs
+               WHERE event_id = ${value(args.event_id)} ORDER BY created_at DESC LIMIT ${value(lo.limit)} OFFSET ${value(lo.offset)}) i) AS invocations`);
+  const row = rows[0];
+  if (!row?.event) throw notExists(`event with id "${args.event_id}" does not exist`);
+  return { event: row.event, invocations: row.invocations };
+};
+
 // ── scheduled triggers ─────────────────────────────────────────────────────────────────────────
 
 const createCronTrigger: EventDbOp = async ({ db, meta, touch }, args) => {
@@ -200,6 +258,9 @@ const getScheduledEventInvocations: EventDbOp = async ({ db }, args) => {
 /** By their /v1/metadata names without `pg_` (the scheduled ones have none). */
 export const eventDbOps: Record<string, EventDbOp> = {
   redeliver_event: redeliverEvent,
+  get_event_logs: getEventLogs,
+  get_event_invocation_logs: getEventInvocationLogs,
+  get_event_by_id: getEventById,
   invoke_event_trigger: invokeEventTrigger,
   create_cron_trigger: createCronTrigger,
   delete_cron_trigger: deleteCronTrigger,

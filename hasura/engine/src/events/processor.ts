@@ -30,6 +30,10 @@ import { run, sql, value } from '../sql/sql.ts';
 import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, type Env, type WebhookOutcome } from './http.ts';
 import { allTriggers, DEFAULT_RETRY, type EventTriggerConf } from './model.ts';
 import type { EventMetrics } from './metrics.ts';
+import { runCleanups, type CleanupResult } from './cleanup.ts';
+
+/** How often the loop looks for due log cleanups (their schedules are cron, minute resolution). */
+const CLEANUP_EVERY_MS = 60_000;
 
 export interface EventsConfig {
   httpPoolSize: number;
@@ -136,12 +140,30 @@ export function retryDecision(tries: number, numRetries: number, intervalSec: nu
   return new Date(now.getTime() + (retryAfter ?? intervalSec) * 1000);
 }
 
+/**
+ * Recording an outcome survives a short database outage: a delivered event that cannot be marked
+ * so would stay locked until the stale-lock timeout and be sent again. A few tries, then the caller
+ * logs and leaves it to that timeout (at-least-once either way).
+ */
+export async function withRetries<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000]): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = delaysMs[i];
+      if (delay === undefined) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 export class EventProcessor {
   private readonly deps: ProcessorDeps;
   private readonly now: () => Date;
   private readonly slots: Slots;
   private triggers = new Map<string, EventTriggerConf>();
   private seenVersion = -1;
+  private lastCleanup = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -192,6 +214,12 @@ export class EventProcessor {
     this.triggers = map;
   }
 
+  /** Due log cleanups (cleanup_config) run now; `run` does this once a minute. */
+  async cleanup(): Promise<CleanupResult[]> {
+    this.refreshTriggers();
+    return runCleanups(this.deps.pool, [...this.triggers.values()], this.now());
+  }
+
   private async run(): Promise<void> {
     // As processEventQueue: a full fetch means more are waiting, so the next fetch comes as soon
     // as delivery slots free up (half a batch, to keep fetches few); a short one means the queue
@@ -207,6 +235,10 @@ export class EventProcessor {
         this.deps.log.warn({ err: (err as Error).message }, 'event trigger fetch failed; retrying');
       }
       if (this.stopping) break;
+      if (Date.now() - this.lastCleanup >= CLEANUP_EVERY_MS) {
+        this.lastCleanup = Date.now();
+        await this.cleanup().catch((err: unknown) => this.deps.log.warn({ err: (err as Error).message }, 'event log cleanup failed; retrying next minute'));
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         if (more) void this.slots.whenFree(refill).then(resolve);
@@ -261,7 +293,7 @@ export class EventProcessor {
     if (signal.aborted) return; // shutting down: stop() unlocks the event for another engine
     const now = this.now();
     const retryAt = outcome.ok ? null : retryDecision(e.tries, retry.num_retries, retry.interval_sec, outcome.retryAfterSeconds, now);
-    await run(this.deps.pool, sqls.record(e, outcome, { delivered: outcome.ok, error: !outcome.ok && retryAt === null, retryAt }));
+    await withRetries(() => run(this.deps.pool, sqls.record(e, outcome, { delivered: outcome.ok, error: !outcome.ok && retryAt === null, retryAt })));
     const m = this.deps.metrics;
     if (m) {
       m.invocations.inc({ status: outcome.ok ? 'success' : 'failed', trigger_name: conf.name });

@@ -108,6 +108,7 @@ interface Desired {
   table: { schema: string; name: string };
   op: Op;
   spec: OpSpec;
+  onReplication: boolean;
 }
 
 export interface SyncResult {
@@ -125,7 +126,7 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
   const desired: Desired[] = [];
   for (const { table, conf } of allTriggers(meta)) {
     for (const { op, spec } of triggerOps(conf)) {
-      desired.push({ trigger: conf.name, sqlName: sqlTriggerName(conf.name, op), table: table.table, op, spec });
+      desired.push({ trigger: conf.name, sqlName: sqlTriggerName(conf.name, op), table: table.table, op, spec, onReplication: conf.trigger_on_replication === true });
     }
   }
   const { rows: existing } = await run<{ name: string }>(db, sql`
@@ -140,7 +141,7 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
     result.dropped.push(name);
   }
   // Events of triggers gone from the metadata are archived, never delivered (runDeleteEventTriggerQuery).
-  const liveNames = [...new Set(desired.map((d) => d.trigger)), ...allTriggers(meta).map((t) => t.conf.name)];
+  const liveNames = allTriggers(meta).map((t) => t.conf.name);
   if (result.dropped.length) {
     await run(db, sql`UPDATE hdb_catalog.event_log SET archived = 't'
       WHERE archived = 'f' AND delivered = 'f' AND NOT (trigger_name = ANY(${value(liveNames)}::text[]))`);
@@ -172,6 +173,8 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
         FOR EACH ROW EXECUTE PROCEDURE ${identifier('hdb_catalog', d.sqlName)}()`);
       result.created.push(d.sqlName);
     }
+    // trigger_on_replication: fire on logical-replication apply too (mkTrigger's ENABLE ALWAYS).
+    if (d.onReplication) await run(db, sql`ALTER TABLE ${identifier(d.table.schema, d.table.name)} ENABLE ALWAYS TRIGGER ${identifier(d.sqlName)}`);
   }
   return result;
 }

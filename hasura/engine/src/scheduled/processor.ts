@@ -23,7 +23,7 @@ import type { Metadata } from '../contract.ts';
 import { identifier, run, sql, value } from '../sql/sql.ts';
 import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, type Env, type WebhookOutcome } from '../events/http.ts';
 import type { EventMetrics } from '../events/metrics.ts';
-import { retryDecision, Slots, type EventsConfig } from '../events/processor.ts';
+import { retryDecision, withRetries, Slots, type EventsConfig } from '../events/processor.ts';
 import type { HeaderConf } from '../events/model.ts';
 import { cronTriggers, DEFAULT_ST_RETRY, nextTimes, type CronTrigger, type STRetryConf } from './model.ts';
 
@@ -242,7 +242,7 @@ export class ScheduledProcessor {
     if (signal.aborted) return;
     const retryAt = outcome.ok ? null : retryDecision(row.tries, target.retry.num_retries, target.retry.retry_interval_seconds, outcome.retryAfterSeconds, this.now());
     const status = outcome.ok ? 'delivered' : retryAt ? 'scheduled' : 'error';
-    await run(this.deps.pool, scheduledSql.record(kind, row.id, outcome, status, retryAt));
+    await withRetries(() => run(this.deps.pool, scheduledSql.record(kind, row.id, outcome, status, retryAt)));
     if (status !== 'scheduled') this.deps.metrics?.scheduledProcessed.inc({ type: kind, status: outcome.ok ? 'success' : 'failed' });
   }
 

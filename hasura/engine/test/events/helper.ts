@@ -86,7 +86,7 @@ export interface EventsTestApp {
 }
 
 /** The engine with its own delivery loops off (tests drive processors with `processor()`). */
-export async function eventsApp(t: TestContext, opts: { env?: Record<string, string>; db?: TestDatabase; processor?: 'on' | 'off' } = {}): Promise<EventsTestApp> {
+export async function eventsApp(t: TestContext, opts: { env?: Record<string, string>; db?: TestDatabase; dropDb?: boolean; processor?: 'on' | 'off' } = {}): Promise<EventsTestApp> {
   const db = opts.db ?? (await createTestDatabase({ migrated: false }));
   const clock = new TestClock();
   const env = {
@@ -102,7 +102,7 @@ export async function eventsApp(t: TestContext, opts: { env?: Record<string, str
   t.after(async () => {
     await app.close();
     await pool.end();
-    if (!opts.db) await db.drop();
+    if (!opts.db || opts.dropDb) await db.drop();
   });
   return { app, db, pool, clock, env };
 }

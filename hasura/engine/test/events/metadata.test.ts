@@ -1,0 +1,122 @@
+/**
+ * Event triggers through the metadata's other doors: a metadata directory (table YAML
+ * `event_triggers`, cron_triggers.yaml) applied at boot creates the SQL triggers before anything is
+ * served; `{{ENV}}` webhook templates (upstream tests write `webhook: "{{EVENT_WEBHOOK_HANDLER}}"`);
+ * untrack_table and run_sql DDL keep the SQL triggers in line; the log-reading APIs
+ * (pg_get_event_logs, pg_get_event_invocation_logs, pg_get_event_by_id); cleanup_config deleting
+ * old logs on its schedule, once across two replicas.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase } from '@linkport/devstack/testing';
+import { writeMetadataDir } from '../../src/metadata/files.ts';
+import { runCleanups } from '../../src/events/cleanup.ts';
+import type { EventTriggerConf } from '../../src/events/model.ts';
+import type { Metadata } from '../../src/contract.ts';
+import { admin, createTrigger, drain, eventRows, eventsApp, invocations, processor, setupTable, startReceiver } from './helper.ts';
+
+void test('a metadata directory with event_triggers and cron_triggers: SQL triggers exist at boot, templates resolved', async (t) => {
+  const db = await createTestDatabase({ migrated: false });
+  const hook = await startReceiver(t);
+  const setup = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: db.adminUrl }));
+  await setup.connect();
+  await setup.query('CREATE SCHEMA hge_tests; CREATE TABLE hge_tests."TEST_T2" (c1 int PRIMARY KEY, c2 text)');
+  await setup.end();
+  const trigger: EventTriggerConf = {
+    name: 't2_all', definition: { enable_manual: false, insert: { columns: '*' }, update: { columns: ['c2'] } },
+    retry_conf: { num_retries: 0, interval_sec: 10, timeout_sec: 60 }, webhook: '{{EVENT_WEBHOOK_HANDLER}}/t2',
+  };
+  const metadata: Metadata = {
+    version: 3,
+    sources: [{ name: 'default', kind: 'postgres', configuration: { connection_info: { database_url: { from_env: 'HASURA_GRAPHQL_DATABASE_URL' } } },
+      tables: [{ table: { schema: 'hge_tests', name: 'TEST_T2' }, event_triggers: [trigger] }] }],
+    cron_triggers: [{ name: 'nightly', webhook: '{{EVENT_WEBHOOK_HANDLER}}/cron', schedule: '0 3 * * *', include_in_metadata: true, payload: {} }],
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-events-md-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  writeMetadataDir(dir, metadata);
+  assert.match(fs.readFileSync(path.join(dir, 'databases/default/tables/hge_tests_TEST_T2.yaml'), 'utf8'), /event_triggers:\n\s+- name: t2_all/);
+
+  const ta = await eventsApp(t, { db, dropDb: true, env: { HASURA_GRAPHQL_METADATA_DIR: dir, EVENT_WEBHOOK_HANDLER: hook.url } });
+  const trig = await ta.pool.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'hge_tests."TEST_T2"'::regclass AND NOT tgisinternal ORDER BY 1`);
+  assert.deepEqual(trig.rows.map((r) => r.tgname), ['notify_hasura_t2_all_INSERT', 'notify_hasura_t2_all_UPDATE']);
+  await ta.pool.query(`INSERT INTO hge_tests."TEST_T2" VALUES (1, 'a')`);
+  await drain(processor(t, ta));
+  assert.equal(hook.deliveries.length, 1);
+  assert.deepEqual(hook.deliveries[0]!.body.table, { schema: 'hge_tests', name: 'TEST_T2' });
+  const exported = await admin(ta.app, { type: 'export_metadata', args: {} });
+  assert.deepEqual(exported.body.cron_triggers.map((c: { name: string }) => c.name), ['nightly']);
+
+  // A column added by run_sql reaches '*' payloads at once (the functions spell their columns out).
+  assert.equal((await admin(ta.app, { type: 'run_sql', args: { sql: 'ALTER TABLE hge_tests."TEST_T2" ADD COLUMN c3 int DEFAULT 7' } }, '/v2/query')).status, 200);
+  await ta.pool.query(`INSERT INTO hge_tests."TEST_T2" VALUES (2, 'b')`);
+  await drain(processor(t, ta));
+  assert.deepEqual(hook.deliveries[1]!.body.event.data.new, { c1: 2, c2: 'b', c3: 7 });
+
+  // untrack_table takes the table's event triggers with it, SQL triggers included.
+  const un = await admin(ta.app, { type: 'untrack_table', args: { table: { schema: 'hge_tests', name: 'TEST_T2' } } }, '/v1/query');
+  assert.equal(un.status, 200, JSON.stringify(un.body));
+  assert.equal((await ta.pool.query("SELECT 1 FROM pg_proc WHERE proname LIKE 'notify_hasura_t2_all%'")).rowCount, 0);
+});
+
+void test('pg_get_event_logs, pg_get_event_invocation_logs, pg_get_event_by_id', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  await setupTable(ta.app, 'CREATE TABLE logs_t (id int PRIMARY KEY)', 'logs_t');
+  await createTrigger(ta.app, { name: 'logs_ins', table: 'logs_t', webhook: hook.url, insert: { columns: '*' } });
+  await ta.pool.query('INSERT INTO logs_t VALUES (1), (2)');
+  const pending = await admin(ta.app, { type: 'pg_get_event_logs', args: { name: 'logs_ins', status: 'pending' } });
+  assert.equal(pending.status, 200, JSON.stringify(pending.body));
+  assert.equal(pending.body.length, 2);
+  await drain(processor(t, ta));
+  assert.equal((await admin(ta.app, { type: 'pg_get_event_logs', args: { name: 'logs_ins', status: 'pending' } })).body.length, 0);
+  const processed = await admin(ta.app, { type: 'pg_get_event_logs', args: { name: 'logs_ins', status: 'processed', limit: 1 } });
+  assert.equal(processed.body.length, 1);
+  assert.equal(processed.body[0].delivered, true);
+  const inv = await admin(ta.app, { type: 'pg_get_event_invocation_logs', args: { name: 'logs_ins' } });
+  assert.equal(inv.body.length, 2);
+  const byId = await admin(ta.app, { type: 'pg_get_event_by_id', args: { event_id: processed.body[0].id } });
+  assert.equal(byId.body.event.id, processed.body[0].id);
+  assert.equal(byId.body.invocations.length, 1);
+  assert.equal(byId.body.invocations[0].status, 200);
+  const unknown = await admin(ta.app, { type: 'pg_get_event_logs', args: { name: 'nope' } });
+  assert.deepEqual([unknown.status, unknown.body.code], [400, 'not-exists']);
+  const noEvent = await admin(ta.app, { type: 'pg_get_event_by_id', args: { event_id: 'nope' } });
+  assert.deepEqual([noEvent.status, noEvent.body.code], [400, 'not-exists']);
+});
+
+void test('cleanup_config: old processed logs deleted on schedule, pending and recent ones kept, one replica per run', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  await setupTable(ta.app, 'CREATE TABLE clean_t (id int PRIMARY KEY)', 'clean_t');
+  const bad = await createTrigger(ta.app, { name: 'clean_ins', table: 'clean_t', webhook: hook.url, insert: { columns: '*' }, cleanup_config: { schedule: 'hourly', clear_older_than: 1 } });
+  assert.deepEqual([bad.status, bad.body.code], [400, 'parse-failed']);
+  const r = await createTrigger(ta.app, {
+    name: 'clean_ins', table: 'clean_t', webhook: hook.url, insert: { columns: '*' },
+    cleanup_config: { schedule: '0 * * * *', clear_older_than: 2, clean_invocation_logs: true, batch_size: 2 },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await ta.pool.query('INSERT INTO clean_t SELECT g FROM generate_series(1, 5) g');
+  await drain(processor(t, ta));
+  await ta.pool.query('INSERT INTO clean_t VALUES (6)'); // pending: never cleaned
+  // Four delivered events (and the pending one) are four hours old; one delivered event is recent.
+  await ta.pool.query(`UPDATE hdb_catalog.event_log SET created_at = created_at - interval '4 hours' WHERE payload->'data'->'new'->>'id' IN ('1','2','3','4','6')`);
+
+  const triggers = (await admin(ta.app, { type: 'export_metadata', args: {} })).body.sources[0].tables[0].event_triggers as EventTriggerConf[];
+  assert.deepEqual(await runCleanups(ta.pool, triggers, ta.clock.now()), [], 'nothing due yet');
+  const scheduled = await ta.pool.query("SELECT count(*)::int AS n FROM hdb_catalog.hdb_event_log_cleanups WHERE status = 'scheduled'");
+  assert.equal(scheduled.rows[0].n, 5);
+  ta.clock.advance(3600_000 + 1000); // the next full hour has passed; the recent event is ~1 h old, under clear_older_than 2
+  const [a, b] = await Promise.all([runCleanups(ta.pool, triggers, ta.clock.now()), runCleanups(ta.pool, triggers, ta.clock.now())]);
+  const results = [...a, ...b];
+  assert.equal(results.length, 1, 'one replica took the run');
+  assert.deepEqual(results[0], { trigger: 'clean_ins', deletedEvents: 4, deletedInvocations: 4 });
+  const left = await eventRows(ta.pool);
+  assert.deepEqual(left.map((e) => [e.payload.data.new.id, e.delivered]).sort(), [[5, true], [6, false]]);
+  assert.equal((await invocations(ta.pool)).length, 1);
+  const run = await ta.pool.query("SELECT deleted_event_logs, deleted_event_invocation_logs FROM hdb_catalog.hdb_event_log_cleanups WHERE status = 'completed'");
+  assert.deepEqual(run.rows, [{ deleted_event_logs: 4, deleted_event_invocation_logs: 4 }]);
+});
