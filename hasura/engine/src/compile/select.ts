@@ -176,6 +176,12 @@ function aggregateFields(ctx: CompileContext, table: TableModel, r: SQL, field: 
       const inner = f.selection.map((g): [string, SQL] => {
         if (!g.def) return [g.alias, nameLiteral(g.parentType.name)];
         const gm = fieldMeta(g.def.extensions);
+        if (gm?.kind === 'computed' && gm.cf.returns.kind === 'scalar') {
+          // A scalar computed field aggregates its call, with its args, and answers in its own
+          // type (Schema/Select.hs `mkColumnAggComputedField` reuses the field's parser).
+          const call = computedCall(ctx, gm.cf, table, r, g.args.args as Record<string, unknown> | undefined, g.path);
+          return [g.alias, columnOut(ctx, gm.cf.returns.column, sql`${keyword(AGG_SQL[op])}(${redacted(ctx, table, r, perm, gm.cf.name, call)})`)];
+        }
         if (gm?.kind !== 'column') throw validationFailed(g.path, 'unexpected aggregate field');
         const e = sql`${keyword(AGG_SQL[op])}(${redacted(ctx, table, r, perm, gm.column.name, sql`${r}.${identifier(gm.column.name)}`)})`;
         // sum/max/min keep the column's type; the statistics are Float, except that a bignum column's

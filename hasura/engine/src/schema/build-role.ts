@@ -136,6 +136,14 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
   };
   const opColumns = (t: TableModel, op: AggOp): ColumnModel[] =>
     visibleCols(t).filter((c) => !c.enumOf && (op === 'max' || op === 'min' ? isComparable(c.type) : isNumeric(c.type)));
+  /**
+   * Scalar computed fields the role may select, in aggregates (Schema/Select.hs
+   * `tableAggregationFields`, `supportsAggregateComputedFields` for Postgres): numeric ones under
+   * every operator, comparable ones under max/min (`onlyNumComputedFields`/`onlyComparableComputedFields`).
+   */
+  const opComputed = (t: TableModel, op: AggOp): ComputedFieldModel[] =>
+    visibleComputed(t).filter((c) => c.returns.kind === 'scalar' && !c.returns.column.enumOf
+      && (isNumeric(c.returns.column.type) || ((op === 'max' || op === 'min') && isComparable(c.returns.column.type))));
   const opFieldType = (c: ColumnModel, op: AggOp): Scalar | GraphQLEnumType =>
     op === 'max' || op === 'min' || op === 'sum' ? colType(c) : GraphQLFloat;
 
@@ -338,11 +346,19 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
         };
         for (const op of AGG_OPS) {
           const cols = opColumns(t, op);
-          if (cols.length === 0) continue;
+          const cfs = opComputed(t, op);
+          if (cols.length === 0 && cfs.length === 0) continue;
           const opType = new GraphQLObjectType({
             name: `${t.id}_${op}_fields`,
             description: `aggregate ${op} on columns`,
-            fields: sortMap(Object.fromEntries(cols.map((c) => [c.gqlName, { type: opFieldType(c, op) as GraphQLOutputType, extensions: meta({ kind: 'column', column: c }) }]))),
+            fields: sortMap({
+              ...Object.fromEntries(cols.map((c) => [c.gqlName, { type: opFieldType(c, op) as GraphQLOutputType, extensions: meta({ kind: 'column', column: c }) }])),
+              // The computed field's own parser — its type and its `args` — under every operator.
+              ...Object.fromEntries(cfs.map((c) => [c.name, {
+                type: colType((c.returns as { column: ColumnModel }).column) as GraphQLOutputType, args: computedArgs(t, c),
+                description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target: undefined, perm: undefined }),
+              }])),
+            }),
           });
           f[op] = { type: opType, extensions: meta({ kind: 'aggop', op }) };
         }

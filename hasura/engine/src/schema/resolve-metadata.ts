@@ -173,7 +173,9 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   if (inputArgs.some((a) => !a.name)) return { unsupported: `computed field "${cf.name}": the function has unnamed input arguments` };
   const target = tableKey(fn.returnType.schema, fn.returnType.name);
   if (fn.returnTypType === 'c') {
-    if (!fn.returnsSet) return { unsupported: `computed field "${cf.name}": only SETOF table results are supported yet` };
+    // SETOF or a single row alike: pg_function_metadata.sql `returns_table` looks only at the
+    // return type, and Schema/Select.hs `computedFieldPG` (`CFRSetofTable`) answers a list of the
+    // table's rows for both — the single-row function being the FROM item, as Hasura selects it.
     return { name: cf.name, fn, tableArgIndex, sessionArgIndex: sessionArgIndex === -1 ? undefined : sessionArgIndex, inputArgs, returns: { kind: 'table', target } };
   }
   const column: ColumnModel = {
