@@ -108,7 +108,9 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
       if (config.EVENTS_SCHEDULER) scheduler.start();
     },
     async close() {
-      if (started) await Promise.all([runner.stop(), scheduler.stop()]);
+      // Always: a test may have ticked the scheduler by hand, and its lock connection must go back
+      // before pool.end() (which waits for every checked-out client).
+      await Promise.all([started ? runner.stop() : undefined, scheduler.stop()]);
       await app.close();
       await sender.close();
       await pool.end();
