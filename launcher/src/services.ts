@@ -78,6 +78,12 @@ export const services: ServiceDef[] = [
       JWT_ISSUER: c.jwtIssuer,
       JWT_AUDIENCE: c.jwtAudience,
       JWT_PRIVATE_KEYS: c.env.JWT_PRIVATE_KEYS,
+      // Import/export jobs write to the same bucket as media, under transfer/ (modules/transfer).
+      S3_ENDPOINT: c.s3.endpoint,
+      S3_REGION: c.s3.region,
+      S3_ACCESS_KEY_ID: c.s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: c.s3.secretAccessKey,
+      S3_BUCKET: c.s3.bucket,
     }),
   },
   {
