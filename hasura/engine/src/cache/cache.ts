@@ -101,7 +101,8 @@ export class QueryCache {
 
   /** The cache key and family of a request as `session` sends it. */
   keys(req: GraphQLRequest, session: Session, doc: DocumentNode): { key: string; family: string } {
-    const vars = this.serving()?.sessionVarsOf(session.role) ?? [];
+    const used = this.serving()?.sessionVarsOf(session.role) ?? ['*'];
+    const vars = used.includes('*') ? Object.keys(session.vars).filter((v) => v !== 'x-hasura-role').sort() : used;
     const family = sha(canonical([print(doc), req.operationName ?? null, session.role, vars.map((v) => [v, session.vars[v] ?? null])]));
     return { family, key: sha(`${family}\0${canonical(req.variables ?? {})}`) };
   }

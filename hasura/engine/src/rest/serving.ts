@@ -13,7 +13,7 @@ export interface Serving {
   allowlist: InlinedAllowlist;
   endpoints: ResolvedEndpoint[];
   inconsistent: InconsistentObject[];
-  /** Lower-cased `x-hasura-*` names the role's permissions (any table, any kind) refer to. */
+  /** Lower-cased `x-hasura-*` names the role's permissions (any table, any kind, its inherited roles' too) refer to; `['*']` = all. */
   sessionVarsOf(role: string): string[];
 }
 
@@ -35,6 +35,7 @@ function collectVars(v: unknown, out: Set<string>): void {
 export function buildServing(md: Metadata): Serving {
   const { all, inconsistent } = resolveEndpoints(md);
   const varsByRole = new Map<string, string[]>();
+  const wholeSession = JSON.stringify(md).includes('"session_argument"');
   return {
     allowlist: inlineAllowlist(md),
     endpoints: all,
@@ -42,15 +43,30 @@ export function buildServing(md: Metadata): Serving {
     sessionVarsOf(role) {
       let vars = varsByRole.get(role);
       if (vars) return vars;
+      // An inherited role's permissions are its constituents' (docs auth/authorization/inherited-roles):
+      // their variables all count, through nested inherited roles too.
+      const inherited = new Map<string, string[]>();
+      for (const r of (Array.isArray(md.inherited_roles) ? md.inherited_roles : []) as Array<{ role_name?: unknown; role_set?: unknown }>) {
+        if (typeof r.role_name === 'string' && Array.isArray(r.role_set)) inherited.set(r.role_name, r.role_set.filter((x): x is string => typeof x === 'string'));
+      }
+      const roles = new Set<string>();
+      const expand = (r: string) => {
+        if (roles.has(r)) return;
+        roles.add(r);
+        for (const c of inherited.get(r) ?? []) expand(c);
+      };
+      expand(role);
       const found = new Set<string>();
       for (const s of md.sources ?? []) {
         for (const t of s.tables ?? []) {
           for (const kind of ['select', 'insert', 'update', 'delete'] as const) {
-            for (const p of t[`${kind}_permissions`] ?? []) if (p.role === role) collectVars(p.permission, found);
+            for (const p of t[`${kind}_permissions`] ?? []) if (roles.has(p.role)) collectVars(p.permission, found);
           }
         }
       }
-      vars = [...found].sort();
+      // A function or computed field with a `session_argument` gets the whole session: then every
+      // variable is part of the key ('*'), which can only make keys more specific.
+      vars = wholeSession ? ['*'] : [...found].sort();
       varsByRole.set(role, vars);
       return vars;
     },
