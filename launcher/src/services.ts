@@ -166,6 +166,21 @@ export const services: ServiceDef[] = [
     }),
   },
   {
+    // Hasura event-trigger receiver, webhook delivery and scheduled jobs (events/README.md); private.
+    name: 'events',
+    entry: 'events/src/server.ts',
+    port: { env: 'EVENTS_PORT', default: 3006 },
+    readiness: http('/health/ready'),
+    after: [],
+    env: (c) => ({
+      EVENTS_PORT: String(c.port('events')),
+      DATABASE_URL: c.roleUrl('links_admin'),
+      EVENTS_HASURA_SECRET: c.env.EVENTS_HASURA_SECRET ?? 'linkport-events-local-secret',
+      // Local development delivers to receivers on this machine; production never sets it.
+      EVENTS_ALLOW_LOOPBACK: c.env.EVENTS_ALLOW_LOOPBACK ?? '1',
+    }),
+  },
+  {
     name: 'gateway',
     entry: 'gateway/src/server.ts',
     port: { env: 'GATEWAY_PORT', default: localDefaults.ports.gateway },
