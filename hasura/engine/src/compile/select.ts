@@ -141,12 +141,10 @@ export function rowObject(ctx: CompileContext, table: TableModel, r: SQL, fields
         };
         return [f.alias, m.kind === 'arrrel' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
       }
-      case 'computed':
-      case 'computed_agg': {
+      case 'computed': {
         const call = computedCall(ctx, m.cf, table, r, f.args.args as Record<string, unknown> | undefined, f.path);
         if (m.cf.returns.kind === 'scalar') return [f.alias, redacted(ctx, table, r, perm, m.cf.name, columnOut(ctx, m.cf.returns.column, call))];
-        const src: Source = { table: m.target!, perm: m.perm, fromItem: call };
-        return [f.alias, m.kind === 'computed' ? selectList(ctx, src, f) : selectAggregate(ctx, src, f)];
+        return [f.alias, selectList(ctx, { table: m.target!, perm: m.perm, fromItem: call }, f)];
       }
       default:
         throw validationFailed(f.path, `field '${f.name}' cannot be selected here`);

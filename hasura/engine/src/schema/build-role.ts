@@ -318,9 +318,8 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
             type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(objectType(target)))), args: sortMap({ ...computedArgs(t, c), ...selectArgs(target) }),
             description: 'A computed field, executes function ' + JSON.stringify(c.fn.name), extensions: meta({ kind: 'computed', cf: c, target, perm }),
           };
-          if (perm?.allowAggregations) f[`${c.name}_aggregate`] = {
-            type: new GraphQLNonNull(aggregateType(target)), args: sortMap({ ...computedArgs(t, c), ...selectArgs(target) }), extensions: meta({ kind: 'computed_agg', cf: c, target, perm }),
-          };
+          // No `<field>_aggregate`: Hasura gives a table computed field only its list field
+          // (Schema/Select.hs `computedFieldPG`, `CFRSetofTable`).
         }
         return sortMap(f);
       },

@@ -8,7 +8,7 @@ export type FieldMeta =
   | { kind: 'select' | 'select_by_pk' | 'select_aggregate' | 'select_stream'; table: TableModel; perm: SelectPerm | undefined }
   | { kind: 'function' | 'function_aggregate'; fnm: FunctionModel; table: TableModel; perm: SelectPerm | undefined }
   | { kind: 'column'; column: ColumnModel }
-  | { kind: 'computed' | 'computed_agg'; cf: ComputedFieldModel; target: TableModel | undefined; perm: SelectPerm | undefined }
+  | { kind: 'computed'; cf: ComputedFieldModel; target: TableModel | undefined; perm: SelectPerm | undefined }
   | { kind: 'objrel' | 'arrrel' | 'arragg'; rel: RelModel; target: TableModel; perm: SelectPerm | undefined }
   | { kind: 'aggregate' | 'nodes' | 'count' }
   | { kind: 'aggop'; op: AggOp }
