@@ -145,7 +145,7 @@ export function retryDecision(tries: number, numRetries: number, intervalSec: nu
  * so would stay locked until the stale-lock timeout and be sent again. A few tries, then the caller
  * logs and leaves it to that timeout (at-least-once either way).
  */
-export async function withRetries<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000]): Promise<T> {
+export async function withRetries<T>(fn: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000, 5000, 10_000]): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn();

@@ -48,7 +48,9 @@ export async function startEvents(opts: {
     try {
       await syncEventTriggers(pool, opts.metadata, { stringify: config.stringifyNumericTypes });
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not create the SQL triggers of the event triggers; changes to those tables record no events');
+      // Typically `must be owner of table`: the engine's role needs TRIGGER on the tables (as
+      // Hasura's does), and every role writing them USAGE on hdb_catalog and INSERT on event_log.
+      log.warn({ err: (err as Error).message }, 'could not create the SQL triggers of the event triggers (the engine role needs TRIGGER on those tables); changes to them record no events');
     }
   }
   bindEventSettings(service, { stringify: config.stringifyNumericTypes }, haveTriggers);
