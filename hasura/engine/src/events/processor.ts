@@ -271,13 +271,15 @@ export class EventProcessor {
       return;
     }
     const retry = { ...DEFAULT_RETRY, ...conf.retry_conf };
+    // EventPayload's fields in their declared order (genericToJSON): id, table, trigger, event,
+    // delivery_info {current_retry, max_retries}, created_at (the row's LocalTime, no zone).
     const payload = {
-      event: e.payload,
-      created_at: e.created_at,
       id: e.id,
-      delivery_info: { max_retries: retry.num_retries, current_retry: e.tries },
-      trigger: { name: conf.name },
       table: { schema: e.schema_name, name: e.table_name },
+      trigger: { name: conf.name },
+      event: e.payload,
+      delivery_info: { current_retry: e.tries, max_retries: retry.num_retries },
+      created_at: e.created_at,
     };
     const started = Date.now();
     let outcome: WebhookOutcome;
