@@ -274,33 +274,47 @@ export const eventDbOps: Record<string, EventDbOp> = {
 
 export interface EventSettings {
   stringify: boolean;
+  /** The hdb_catalog event tables exist (start.ts created or found them). */
+  catalog: boolean;
 }
 
-const settings = new WeakMap<object, EventSettings & { synced: boolean }>();
+interface Bound extends EventSettings {
+  /** Event or cron triggers were in the last metadata synced: removing them is work too. */
+  synced: boolean;
+}
+
+const settings = new WeakMap<object, Bound>();
+const hasAny = (meta: Metadata) => allTriggers(meta).length > 0 || cronTriggers(meta).length > 0;
 
 /** app.ts binds the settings to its MetadataService; commands.ts passes the service back. */
-export function bindEventSettings(owner: object, s: EventSettings, haveTriggers: boolean): void {
-  settings.set(owner, { ...s, synced: haveTriggers });
+export function bindEventSettings(owner: object, s: EventSettings, meta: Metadata): void {
+  settings.set(owner, { ...s, synced: hasAny(meta) });
 }
 
-/** Whether `beforeCommit` has work: triggers in the new metadata, or SQL triggers made before. */
+/** Whether `beforeCommit` has work: triggers in the new metadata, or triggers synced before. */
 export function needsTriggerSync(owner: object, meta: Metadata): boolean {
-  return allTriggers(meta).length > 0 || (settings.get(owner)?.synced ?? false);
+  return hasAny(meta) || (settings.get(owner)?.synced ?? false);
 }
 
 /**
  * Called by executeAdmin in the request's transaction, before COMMIT, when the metadata or the
- * schema changed: the SQL triggers are made to match (a bad column is refused, rolling back all).
+ * schema changed: the SQL triggers are made to match (a bad column is refused, rolling back all),
+ * and the future events of cron triggers no longer in the metadata (replace_metadata, clear_metadata)
+ * are dropped, as delete_cron_trigger drops them.
  */
 export async function beforeCommit(owner: object, db: Queryable, meta: Metadata): Promise<void> {
-  const s = settings.get(owner) ?? { stringify: true, synced: false };
+  const s = settings.get(owner) ?? { stringify: true, catalog: true, synced: false };
   try {
     await syncEventTriggers(db, meta, { stringify: s.stringify, strict: true });
+    if (s.catalog) {
+      await run(db, sql`DELETE FROM hdb_catalog.hdb_cron_events
+        WHERE status = 'scheduled' AND tries = 0 AND NOT (trigger_name = ANY(${value(cronTriggers(meta).map((c) => c.name))}::text[]))`);
+    }
   } catch (err) {
     // A refusal from PostgreSQL (no TRIGGER privilege on the table, say) is Hasura's postgres-error.
     throw isPgError(err) ? mapPgError(err) : err;
   }
-  settings.set(owner, { ...s, synced: allTriggers(meta).length > 0 });
+  settings.set(owner, { ...s, synced: hasAny(meta) });
 }
 
 export { checkSchedule };

@@ -15,7 +15,6 @@ import type { MetadataService } from '../admin/service.ts';
 import { ensureEventCatalog } from './catalog.ts';
 import { syncEventTriggers } from './triggers.ts';
 import { bindEventSettings } from './ops.ts';
-import { allTriggers } from './model.ts';
 import { registerEventMetrics } from './metrics.ts';
 import { EventProcessor, Slots } from './processor.ts';
 import { ScheduledProcessor } from '../scheduled/processor.ts';
@@ -36,7 +35,6 @@ export async function startEvents(opts: {
   now?: (() => Date) | undefined;
 }): Promise<EventsHandle> {
   const { config, pool, service, log } = opts;
-  const haveTriggers = allTriggers(opts.metadata).length > 0;
   let catalog = true;
   try {
     await ensureEventCatalog(pool);
@@ -53,7 +51,7 @@ export async function startEvents(opts: {
       log.warn({ err: (err as Error).message }, 'could not create the SQL triggers of the event triggers (the engine role needs TRIGGER on those tables); changes to them record no events');
     }
   }
-  bindEventSettings(service, { stringify: config.stringifyNumericTypes }, haveTriggers);
+  bindEventSettings(service, { stringify: config.stringifyNumericTypes, catalog }, opts.metadata);
   if (!catalog || !config.events.enabled) return { events: undefined, scheduled: undefined, stop: async () => undefined };
 
   const metrics = registerEventMetrics(opts.registry, pool);

@@ -114,4 +114,13 @@ void test('cron trigger: 100 events generated ahead, delivered on schedule by on
   assert.equal(left.rows[0].n, 0);
   const gone = await admin(ta.app, { type: 'delete_cron_trigger', args: { name: 'every_five' } });
   assert.deepEqual([gone.status, gone.body.code], [400, 'not-exists']);
+
+  // replace_metadata without a cron trigger drops its future events too.
+  await admin(ta.app, { type: 'create_cron_trigger', args: { name: 'hourly', webhook: hook.url, schedule: '0 * * * *', include_in_metadata: true } });
+  await a.generate();
+  const count = async () => (await ta.pool.query("SELECT count(*)::int AS n FROM hdb_catalog.hdb_cron_events WHERE trigger_name = 'hourly' AND status = 'scheduled'")).rows[0].n;
+  assert.equal(await count(), 100);
+  const { cron_triggers: _dropped, ...rest } = (await admin(ta.app, { type: 'export_metadata', args: {} })).body;
+  assert.equal((await admin(ta.app, { type: 'replace_metadata', args: rest })).status, 200);
+  assert.equal(await count(), 0);
 });
