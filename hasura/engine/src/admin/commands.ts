@@ -21,6 +21,7 @@ import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdat
 import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
 import type { MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
+import { checkAllowlistEntries } from '../allowlist/ops.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
 
@@ -138,6 +139,7 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
       const wrapped = version === 2 || ('metadata' in a && !('sources' in a));
       const input = wrapped ? asArgs(a.metadata) : a;
       ctx.meta = toV3(input);
+      checkAllowlistEntries(ctx.meta, wrapped ? '$.args.metadata' : '$.args');
       ctx.metaTouched = true;
       if (wrapped && a.allow_inconsistent_metadata === true) {
         ctx.allowInconsistent = true;

@@ -152,6 +152,17 @@ const updateScopeOfCollectionInAllowlist: MetadataOp = (m, args) => {
   entry.scope = scope;
 };
 
+/**
+ * replace_metadata's parse of `allowlist` (Metadata.hs: an InsOrdHashMap keyed by collection):
+ * an entry per collection at most.
+ */
+export function checkAllowlistEntries(m: Metadata, path: string): void {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  for (const e of allowlist(m)) (seen.has(e.collection) ? dups : seen).add(e.collection);
+  if (dups.size) throw badRequest('parse-failed', `multiple declarations exist for the following allowlist entries: ${[...dups].join(', ')}`, path);
+}
+
 export const allowlistOps: Record<string, MetadataOp> = {
   create_query_collection: createQueryCollection,
   rename_query_collection: renameQueryCollection,

@@ -93,3 +93,11 @@ void test('role-scoped entries: ignored in CE mode, honoured for their roles in 
     else assert.equal(editor.body.errors?.[0]?.message, 'query is not allowed');
   }
 });
+
+void test('replace_metadata refuses two allow-list entries for one collection (upstream test_replace_validation)', async (t) => {
+  const a = await app(t);
+  const base = (await meta(a, 'export_metadata', {})).body;
+  const r = await post(a, '/v1/metadata', { type: 'replace_metadata', version: 2, args: { metadata: { ...base, allowlist: [{ collection: 'collection_1' }, { collection: 'collection_1', scope: { global: true } }] } } });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.deepEqual(r.body, { path: '$.args.metadata', error: 'multiple declarations exist for the following allowlist entries: collection_1', code: 'parse-failed' });
+});
