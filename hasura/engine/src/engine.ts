@@ -25,10 +25,12 @@ import { pickOperation, resolveOperation, type ResolvedField } from './validatio
 import { connectionError, isConnectionError } from './execute/pg-errors.ts';
 import { HARD_MAX_DEPTH, measureOperation } from './limits/measure.ts';
 import { limitFor, parseApiLimits, rateFor, RateLimiter, stricter, type ApiLimits } from './limits/api-limits.ts';
+import { checkAllowlist } from './allowlist/allowlist.ts';
+import { buildServing, type Serving } from './rest/serving.ts';
 
 const PLACEHOLDER = "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions.";
 
-interface State { model: Model; schemas: Map<string, GraphQLSchema>; apiLimits: ApiLimits }
+interface State { model: Model; schemas: Map<string, GraphQLSchema>; apiLimits: ApiLimits; serving: Serving }
 
 /** Views take mutations only when PostgreSQL can write through them (`isMutable`, docs/research/hasura-v2.md §A.4). */
 const VIEW_MUTABILITY = `SELECT n.nspname AS schema, c.relname AS name, pg_relation_is_updatable(c.oid, true) AS bits
@@ -51,7 +53,10 @@ async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache): Promise<
   // refused here, so the metadata is reported inconsistent rather than silently unlimited.
   const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
   const model = buildModel(md, catalog, fns, await introspectEnums(pool, md, catalog, enumCache));
-  return { model, schemas: new Map([['\0admin', adminSchemaOrPrune(model)]]), apiLimits };
+  // Allow-list, REST endpoints (rest/serving.ts): their inconsistencies are reported with the model's.
+  const serving = buildServing(md);
+  model.inconsistent.push(...serving.inconsistent);
+  return { model, schemas: new Map([['\0admin', adminSchemaOrPrune(model)]]), apiLimits, serving };
 }
 
 /**
@@ -191,6 +196,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     // pg instrumentation's span under `graphql.execute` (`db.query.text`, parameters never
     // recorded), after its `pg-pool.connect` span: the wait for a connection.
     const doc = inSpan('graphql.parse', undefined, () => parseCached(req.query));
+    checkAllowlist(options.allowlist ?? 'off', state.serving.allowlist, doc, session);
     const admin = isAdminRole(session);
     const backendOnly = useBackendOnly(session);
     const vars = (req.variables ?? {}) as Record<string, unknown>;
@@ -310,6 +316,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       generation++;
     },
     roles() { return state.model.roles; },
+    serving() { return state.serving; },
     inconsistencies() { return state.model.inconsistent; },
     batchLimit(role) { return stricter(options.maxBatch ?? 0, limitFor(state.apiLimits, 'batch', role)); },
   };
