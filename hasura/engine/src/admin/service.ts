@@ -9,6 +9,7 @@ import { cloneMetadata, normalizeMetadata } from '../metadata/model.ts';
 import type { MetadataStore } from '../metadata/store.ts';
 import { QErr } from '../errors.ts';
 import { checkConsistency, type InconsistentObject } from './consistency.ts';
+import { roleCycles } from '../schema/resolve-metadata.ts';
 
 export interface ApplyOptions {
   /** Keep inconsistent objects (replace_metadata with allow_inconsistent_metadata, run_sql). */
@@ -61,6 +62,10 @@ export class MetadataService {
    */
   async commit(next: Metadata, opts: ApplyOptions = {}): Promise<InconsistentObject[]> {
     const normalized = normalizeMetadata(next);
+    // Roles inheriting from each other in a cycle make the whole metadata unusable: refused even
+    // with allow_inconsistent_metadata (Schema/Cache/Permission.hs `orderRoles` throws).
+    const cycles = roleCycles(normalized);
+    if (cycles.length > 0) throw new QErr('cyclic-dependency', `found cycle(s) in roles: ${cycles.map((c) => JSON.stringify(c)).join(', ')}`, '$.args', undefined, 400);
     const changed = JSON.stringify(normalized) !== JSON.stringify(normalizeMetadata(this.metadata));
     if (!changed && !opts.forceReload) return this.inconsistentObjects;
     const { effective, inconsistent } = await checkConsistency(this.pool, normalized);

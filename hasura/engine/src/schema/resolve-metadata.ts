@@ -432,6 +432,38 @@ export function inheritedRoles(md: Metadata): InheritedRoleMeta[] {
 }
 
 /**
+ * The cycles among inherited roles, each as the path Hasura prints: from a role back to itself
+ * along the parents (RQL/DDL/Schema/Cache/Permission.hs `orderRoles`: such metadata is refused
+ * with `found cycle(s) in roles: ["a","b","a"]`; upstream test_graphql_queries.py
+ * `test_throw_error_when_roles_form_a_cycle`). Each cycle starts at its first role by name.
+ */
+export function roleCycles(md: Metadata): string[][] {
+  const defs = new Map(inheritedRoles(md).map((r) => [r.role_name, r.role_set]));
+  const seen = new Set<string>();
+  const cycles: string[][] = [];
+  for (const start of [...defs.keys()].sort()) {
+    if (seen.has(start)) continue;
+    // Depth-first along parents for a path that comes back to `start`.
+    const visited = new Set<string>();
+    const walk = (role: string, path: string[]): string[] | undefined => {
+      for (const p of defs.get(role) ?? []) {
+        if (p === start) return [...path, p];
+        if (visited.has(p) || !defs.has(p)) continue;
+        visited.add(p);
+        const found = walk(p, [...path, p]);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    const cycle = walk(start, [start]);
+    if (!cycle) continue;
+    for (const r of cycle) seen.add(r);
+    cycles.push(cycle);
+  }
+  return cycles;
+}
+
+/**
  * Gives every inherited role (docs auth/authorization/inherited-roles.mdx) the permissions it
  * inherits, table by table, where it has none of its own (an explicit permission overrides the
  * inherited one: override_inherited_permission.yaml). Parents that are inherited roles are
