@@ -58,6 +58,8 @@ const upstreamComplete = [
   'v1/basic', 'v1/select', 'v1/count', 'v1/delete', 'v1/insert', 'v1/update', 'v1/bulk',
   'v1/run_sql', 'v1/relationships', 'v1/set_table_is_enum',
   'graphql_query/boolexp/postgis', 'graphql_query/enums', 'graphql_mutation/insert/geojson', 'graphql_mutation/enums',
+  'v1/computed_fields', 'graphql_query/computed_fields', 'graphql_query/permissions/inherited_roles',
+  'graphql_query/permissions/roles_inheritance', 'graphql_mutation/functions/permissions/roles_inheritance',
 ];
 
 void test('upstream directories at 100 % stay there', async (t) => {
