@@ -14,7 +14,7 @@
  * transaction-scoped advisory lock, and only the missing pieces are created.
  */
 import type pg from 'pg';
-import { run, sql, type SQL } from '../sql/sql.ts';
+import { run, sql, type Queryable, type SQL } from '../sql/sql.ts';
 
 /** Constant DDL (no input in it): upstream init_pg_source.sql, statement by statement. */
 const sourceDdl: SQL[] = [
@@ -145,9 +145,7 @@ export async function ensureEventCatalog(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    // One creator at a time across replicas (IF NOT EXISTS alone races on the catalog rows).
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('hasura-engine:event-catalog'))");
-    for (const stmt of [...sourceDdl, ...scheduledDdl]) await run(client, stmt);
+    await createIn(client);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -155,4 +153,16 @@ export async function ensureEventCatalog(pool: pg.Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/** The same inside the caller's transaction (an admin request creating the first trigger). */
+export async function ensureEventCatalogIn(db: Queryable): Promise<void> {
+  const { rows } = await run<{ ok: boolean }>(db, present);
+  if (!rows[0]?.ok) await createIn(db);
+}
+
+async function createIn(db: Queryable): Promise<void> {
+  // One creator at a time across replicas (IF NOT EXISTS alone races on the catalog rows).
+  await run(db, sql`SELECT pg_advisory_xact_lock(hashtext('hasura-engine:event-catalog'))`);
+  for (const stmt of [...sourceDdl, ...scheduledDdl]) await run(db, stmt);
 }

@@ -13,6 +13,7 @@ import { findSource, findTable, tableText } from '../metadata/model.ts';
 import { run, sql, value, type Queryable } from '../sql/sql.ts';
 import { allTriggers, findTrigger, orderTrigger, parseCreateEventTrigger, parseHeaders, tableTriggers } from './model.ts';
 import { syncEventTriggers } from './triggers.ts';
+import { ensureEventCatalogIn } from './catalog.ts';
 import { checkSchedule, cronTriggers, parseCreateCronTrigger, parseSTRetryConf } from '../scheduled/model.ts';
 import { scheduledSql } from '../scheduled/processor.ts';
 
@@ -303,8 +304,13 @@ export function needsTriggerSync(owner: object, meta: Metadata): boolean {
  * are dropped, as delete_cron_trigger drops them.
  */
 export async function beforeCommit(owner: object, db: Queryable, meta: Metadata): Promise<void> {
-  const s = settings.get(owner) ?? { stringify: true, catalog: true, synced: false };
+  const s = { ...(settings.get(owner) ?? { stringify: true, catalog: true, synced: false }) };
   try {
+    // The catalog may be missing (dropped, or not creatable at startup): the first trigger makes it.
+    if (hasAny(meta)) {
+      await ensureEventCatalogIn(db);
+      s.catalog = true;
+    }
     await syncEventTriggers(db, meta, { stringify: s.stringify, strict: true });
     if (s.catalog) {
       await run(db, sql`DELETE FROM hdb_catalog.hdb_cron_events

@@ -120,3 +120,17 @@ void test('cleanup_config: old processed logs deleted on schedule, pending and r
   const run = await ta.pool.query("SELECT deleted_event_logs, deleted_event_invocation_logs FROM hdb_catalog.hdb_event_log_cleanups WHERE status = 'completed'");
   assert.deepEqual(run.rows, [{ deleted_event_logs: 4, deleted_event_invocation_logs: 4 }]);
 });
+
+void test('a missing event catalog is created by the admin request that adds the first trigger', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  await ta.pool.query(`DROP TABLE hdb_catalog.event_log, hdb_catalog.event_invocation_logs, hdb_catalog.hdb_event_log_cleanups,
+    hdb_catalog.hdb_cron_event_invocation_logs, hdb_catalog.hdb_cron_events, hdb_catalog.hdb_scheduled_event_invocation_logs, hdb_catalog.hdb_scheduled_events;
+    DROP FUNCTION hdb_catalog.insert_event_log(text, text, text, text, json)`);
+  await setupTable(ta.app, 'CREATE TABLE cat_t (id int PRIMARY KEY)', 'cat_t');
+  const r = await createTrigger(ta.app, { name: 'cat_ins', table: 'cat_t', webhook: hook.url, insert: { columns: '*' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await ta.pool.query('INSERT INTO cat_t VALUES (1)');
+  await drain(processor(t, ta));
+  assert.equal(hook.deliveries.length, 1);
+});
