@@ -80,6 +80,8 @@ export const bufferingSchema = z.strictObject({
   maxRequestBodyBytes: z.number().int().default(0),
   memRequestBodyBytes: z.number().int().optional(),
 });
+/** src `pkg/config/dynamic/middlewares.go` Retry: attempts (total tries), initialInterval (exponential backoff, capped at 2×). */
+export const retrySchema = z.strictObject({ attempts: z.number().int().min(1), initialInterval: duration.default(0) });
 export const chainSchema = z.strictObject({ middlewares: z.array(z.string()).min(1) });
 /** Our request-id plugin (gateway/plugins-local/src/github.com/linkport/requestid). */
 export const requestIdSchema = z.strictObject({ headerName: z.string().min(1).default('X-Request-Id') });
@@ -94,6 +96,7 @@ export const middlewareSchema = z
     rateLimit: rateLimitSchema.optional(),
     headers: headersSchema.optional(),
     buffering: bufferingSchema.optional(),
+    retry: retrySchema.optional(),
     chain: chainSchema.optional(),
     plugin: pluginSchema.optional(),
   })
@@ -109,12 +112,48 @@ export const routerSchema = z.strictObject({
   observability: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * `loadBalancer.healthCheck` (doc `reference/routing-configuration/http/load-balancing/service.md`,
+ * src `pkg/healthcheck/healthcheck.go`): defaults interval 30s, timeout 5s, method GET; without
+ * `status` any 2xx/3xx is healthy.
+ */
+export const healthCheckSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  interval: duration.default('30s'),
+  unhealthyInterval: duration.optional(),
+  timeout: duration.default('5s'),
+  status: z.number().int().min(100).max(599).optional(),
+  method: z.string().min(1).default('GET'),
+  hostname: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  scheme: z.enum(['http', 'https']).optional(),
+  headers: headerMap.optional(),
+});
+/** `loadBalancer.sticky.cookie` (src `pkg/server/service/loadbalancer/wrr/wrr.go`, `pkg/config/dynamic/http_config.go` Cookie). */
+export const stickyCookieSchema = z.strictObject({
+  name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a cookie name (RFC 6265 token)').optional(),
+  secure: z.boolean().default(false),
+  httpOnly: z.boolean().default(false),
+  sameSite: z.enum(['none', 'lax', 'strict', '']).default(''),
+  maxAge: z.number().int().default(0),
+  path: z.string().startsWith('/').default('/'),
+  domain: z.string().optional(),
+});
+
 export const serviceSchema = z.strictObject({
   loadBalancer: z.strictObject({
     // an empty list is allowed and answers 503 "no available server" (src loadbalancer/wrr/wrr.go)
-    servers: z.array(z.strictObject({ url: z.url({ protocol: /^https?$/ }) })),
+    servers: z.array(
+      z.strictObject({
+        url: z.url({ protocol: /^https?$/ }),
+        // src dynamic.Server.Weight: *int, default 1; 0 keeps the server out of the rotation
+        weight: z.number().int().min(0).optional(),
+      }),
+    ),
     passHostHeader: z.boolean().default(true),
     serversTransport: z.string().optional(),
+    healthCheck: healthCheckSchema.optional(),
+    sticky: z.strictObject({ cookie: stickyCookieSchema }).optional(),
   }),
 });
 
@@ -146,6 +185,9 @@ export type ForwardAuthConfig = z.infer<typeof forwardAuthSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 export type HeadersConfig = z.infer<typeof headersSchema>;
 export type BufferingConfig = z.infer<typeof bufferingSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+export type HealthCheckConfig = z.infer<typeof healthCheckSchema>;
+export type StickyCookieConfig = z.infer<typeof stickyCookieSchema>;
 export type StripPrefixConfig = z.infer<typeof stripPrefixSchema>;
 export type ReplacePathConfig = z.infer<typeof replacePathSchema>;
 export type ReplacePathRegexConfig = z.infer<typeof replacePathRegexSchema>;

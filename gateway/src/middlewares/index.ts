@@ -8,6 +8,7 @@ import { createLimiter, rateLimit, type Limiter } from './rateLimit.ts';
 import { replacePath } from './replacePath.ts';
 import { replacePathRegex } from './replacePathRegex.ts';
 import { requestId } from './requestId.ts';
+import { retry } from './retry.ts';
 import { stripPrefix } from './stripPrefix.ts';
 import type { Handler, Middleware } from './types.ts';
 
@@ -47,6 +48,7 @@ export function buildMiddleware(name: string, m: MiddlewareConfig, scope: string
   if (m.rateLimit) return rateLimit(m.rateLimit, store.get(`${scope}/${name}`, m.rateLimit));
   if (m.headers) return headers(m.headers);
   if (m.buffering) return buffering(m.buffering);
+  if (m.retry) return retry(m.retry);
   if (m.plugin?.requestid) return requestId(m.plugin.requestid);
   throw new Error(`middleware ${name}: unsupported type`);
 }

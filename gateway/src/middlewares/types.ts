@@ -20,6 +20,15 @@ export interface Ctx {
   /** customRequestHeaders `X-Forwarded-For: ""` suppresses the proxy's XFF append (src headers/header.go). */
   suppressXForwardedFor?: boolean;
   log: AccessLogEntry;
+  /**
+   * Set by the retry middleware: told about an upstream failure before anything was answered;
+   * true means "I will send the request again", so the service writes no error.
+   */
+  upstreamFailed?: (err: NodeJS.ErrnoException) => boolean;
+  /** Servers that already failed this request (retry): the balancer picks another while one is healthy. */
+  avoid?: Set<string>;
+  /** The hop-by-hop/X-Forwarded-For rewrite was done (a retried request must not get it twice). */
+  forwardPrepared?: boolean;
   /** Response header modifiers; run innermost-first just before the status line is written. */
   onResponseHeaders: Array<(res: ServerResponse) => void>;
 }

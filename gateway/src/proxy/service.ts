@@ -1,5 +1,6 @@
 /**
- * A `loadBalancer` service: round-robin over its servers (src `loadbalancer/wrr`), forwarding with
+ * A `loadBalancer` service: the server is chosen by balancer.ts (weighted round robin, health checks,
+ * sticky cookie as src `loadbalancer/wrr`), forwarding with
  * Traefik's proxy behaviour (src `pkg/proxy/httputil/proxy.go`). HTTP goes through an undici Pool
  * per server (keep-alive, measured ~1.5–2× http-proxy-3's throughput here); WebSocket upgrades go
  * through http-proxy-3, which splices the sockets after 101.
@@ -17,6 +18,7 @@ import type { ProxyServer } from 'http-proxy-3';
 import { Pool, type Dispatcher } from 'undici';
 import type { ServiceConfig, ServersTransportConfig } from '../config/schema.ts';
 import { parseDuration } from '../config/duration.ts';
+import { Balancer, type LbServer } from './balancer.ts';
 import { httpError, plainAnswer, requestURI, statusText, type Ctx, type Handler } from '../middlewares/types.ts';
 
 export const kProxyState = Symbol('gateway.proxyState');
@@ -90,6 +92,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   /** The client went away before the answer was complete. */
   private gone = false;
+  /** The upstream's status line arrived: from here on a failure is not retried. */
+  private started = false;
 
   constructor(
     private readonly ctx: Ctx,
@@ -110,6 +114,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     const { ctx, state } = this;
+    this.started = true;
     ctx.log.OriginStatus = statusCode;
     ctx.log.OriginDuration = Math.round((performance.now() - (state.originStart as number)) * 1e6);
     const res = ctx.res;
@@ -138,6 +143,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     // will never read (an early 413/415): the answer stands. Destroying the response now would
     // reset the client's connection and lose that answer.
     if (ctx.res.writableEnded) return;
+    // Nothing reached the client yet: the retry middleware may send the request again.
+    if (!this.gone && !this.started && ctx.upstreamFailed?.(err as NodeJS.ErrnoException)) return;
     const status = proxyErrorStatus(err as NodeJS.ErrnoException, state, this.gone);
     if (status === 499) {
       ctx.log.DownstreamStatus = 499;
@@ -157,22 +164,21 @@ export interface ServiceOptions {
 
 export interface Service {
   handle: Handler;
+  readonly balancer: Balancer;
   /** Closes the connection pools once their requests in flight are done (undici Pool.close). */
   close(): Promise<void>;
 }
 
-export function createService({ config, transport, proxy }: ServiceOptions): Service {
+export function createService({ name, config, transport, proxy }: ServiceOptions): Service {
   const lb = config.loadBalancer;
-  const servers = lb.servers.map((s) => {
-    const u = new URL(s.url);
-    return { url: s.url.replace(/\/+$/, ''), origin: new URL(u.origin), host: u.host, pool: undefined as Pool | undefined };
-  });
+  const balancer = new Balancer({ serviceName: name, servers: lb.servers, healthCheck: lb.healthCheck, sticky: lb.sticky });
+  const sticky = lb.sticky !== undefined;
   const timeouts = transport?.forwardingTimeouts;
   const responseHeaderTimeoutMs = timeouts?.responseHeaderTimeout !== undefined ? parseDuration(timeouts.responseHeaderTimeout) || undefined : undefined;
   const idleMs = (timeouts?.idleConnTimeout !== undefined ? parseDuration(timeouts.idleConnTimeout) : undefined) ?? 90_000;
   const dialMs = (timeouts?.dialTimeout !== undefined ? parseDuration(timeouts.dialTimeout) : undefined) ?? 30_000;
   const pools = new Map<string, Pool>();
-  const pool = (server: { origin: URL; pool?: Pool }): Pool => {
+  const pool = (server: LbServer): Pool => {
     if (server.pool) return server.pool;
     const origin = server.origin;
     let p = pools.get(origin.origin);
@@ -192,26 +198,28 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
     server.pool = p;
     return p;
   };
-  let next = 0;
 
   // Synchronous: the answer is streamed by ForwardHandler, nothing here needs awaiting.
   const handle: Handler = (ctx) => {
     const { req, res } = ctx;
-    const server = servers[next++ % Math.max(servers.length, 1)];
+    const h = req.headers;
+    const server = sticky ? balancer.pick(h.cookie, ctx.upgrade ? undefined : ctx.onResponseHeaders, ctx.avoid) : balancer.next(ctx.avoid);
     if (!server) {
       httpError(res, 503, 'no available server\n');
       return;
     }
     ctx.log.ServiceURL = server.url;
     ctx.log.ServiceAddr = server.host;
-    const h = req.headers;
     const upgrade = ctx.upgrade !== undefined;
     // before the hop headers go: a chunked body is announced by Transfer-Encoding alone
     const hasBody = ctx.body !== undefined ? ctx.body.length > 0 : Number(h['content-length'] ?? 0) > 0 || h['transfer-encoding'] !== undefined;
-    stripHopHeaders(h, upgrade);
-    if (!ctx.suppressXForwardedFor) {
-      const prior = h['x-forwarded-for'];
-      h['x-forwarded-for'] = prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp;
+    if (!ctx.forwardPrepared) {
+      ctx.forwardPrepared = true;
+      stripHopHeaders(h, upgrade);
+      if (!ctx.suppressXForwardedFor) {
+        const prior = h['x-forwarded-for'];
+        h['x-forwarded-for'] = prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp;
+      }
     }
     if (!lb.passHostHeader) h.host = server.host;
     req.url = requestURI(ctx);
@@ -251,7 +259,9 @@ export function createService({ config, transport, proxy }: ServiceOptions): Ser
   };
   return {
     handle,
+    balancer,
     close: async () => {
+      balancer.close();
       await Promise.all([...pools.values()].map((p) => p.close().catch(() => {})));
     },
   };
