@@ -91,6 +91,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     const create = deps.createEngine ?? defaultCreateEngine;
     const engine: GraphQLEngine = await create(queryPool, effective, {
       stringifyNumericTypes: config.stringifyNumericTypes,
+      inferFunctionPermissions: config.inferFunctionPermissions,
       maxDepth: config.limits.maxDepth,
       maxNodes: config.limits.maxNodes,
       maxAliases: config.limits.maxAliases,

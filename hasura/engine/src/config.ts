@@ -26,6 +26,8 @@ const schema = z
      * `if-empty`: only when the store holds no metadata yet. */
     HASURA_GRAPHQL_METADATA_BOOTSTRAP: z.enum(['replace', 'if-empty']).default('replace'),
     HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: envBool.default(true),
+    /** Query functions open to every role that may select their table (Hasura's default), or only to roles given a function permission. */
+    HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS: envBool.default(true),
     HASURA_GRAPHQL_PRESERVE_401_ERRORS: envBool.default(false),
     HASURA_GRAPHQL_ENABLE_CONSOLE: envBool.default(true),
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
@@ -123,6 +125,7 @@ export interface EngineConfig {
   metadataDir?: string | undefined;
   metadataBootstrap: 'replace' | 'if-empty';
   stringifyNumericTypes: boolean;
+  inferFunctionPermissions: boolean;
   preserve401: boolean;
   enableConsole: boolean;
   wsKeepAliveSeconds: number;
@@ -187,6 +190,7 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     metadataDir: e.HASURA_GRAPHQL_METADATA_DIR,
     metadataBootstrap: e.HASURA_GRAPHQL_METADATA_BOOTSTRAP,
     stringifyNumericTypes: e.HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES,
+    inferFunctionPermissions: e.HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS,
     preserve401: e.HASURA_GRAPHQL_PRESERVE_401_ERRORS,
     enableConsole: e.HASURA_GRAPHQL_ENABLE_CONSOLE,
     wsKeepAliveSeconds: e.HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE,

@@ -135,6 +135,8 @@ export type CreateEngine = (pool: pg.Pool, metadata: Metadata, options?: EngineO
 export interface EngineOptions {
   /** Hasura's --stringify-numeric-types (bigint, numeric as strings). Default true for Linkport. */
   stringifyNumericTypes?: boolean;
+  /** HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS (default true). */
+  inferFunctionPermissions?: boolean;
   /** Maximum selection depth (0 = unlimited) — our guard against depth bombs. */
   maxDepth?: number;
   /** Maximum number of root fields × nested selections cost (0 = unlimited). */

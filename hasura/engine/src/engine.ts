@@ -37,7 +37,7 @@ const VIEW_MUTABILITY = `SELECT n.nspname AS schema, c.relname AS name, pg_relat
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN unnest($1::text[], $2::text[]) AS w(s, t) ON w.s = n.nspname AND w.t = c.relname WHERE c.relkind = 'v'`;
 
-async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache): Promise<State> {
+async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache, inferFunctionPermissions: boolean): Promise<State> {
   const catalog = await introspect(pool, trackedTables(md).map((t) => t.ref));
   const views = [...catalog.values()].filter((t) => t.kind === 'v');
   if (views.length) {
@@ -52,7 +52,7 @@ async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache): Promise<
   // set_api_limits validated the JSON; a hand-edited api_limits.yaml that does not parse is
   // refused here, so the metadata is reported inconsistent rather than silently unlimited.
   const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
-  const model = buildModel(md, catalog, fns, await introspectEnums(pool, md, catalog, enumCache));
+  const model = buildModel(md, catalog, fns, await introspectEnums(pool, md, catalog, enumCache), { inferFunctionPermissions });
   // Allow-list, REST endpoints (rest/serving.ts): their inconsistencies are reported with the model's.
   const serving = buildServing(md);
   model.inconsistent.push(...serving.inconsistent);
@@ -135,7 +135,7 @@ function useBackendOnly(s: Session): boolean {
 
 export const createEngine: CreateEngine = async (pool, metadata, options: EngineOptions = {}) => {
   const enumCache: EnumCache = new Map();
-  let state = await load(pool, metadata, enumCache);
+  let state = await load(pool, metadata, enumCache, options.inferFunctionPermissions ?? true);
   const stringify = options.stringifyNumericTypes ?? true;
   const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
   const maxNodes = options.maxNodes ?? 0;
@@ -312,7 +312,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       // Enum values are read again only when asked (reload_metadata, DDL) or when the enum table
       // changed, as Hasura's schema cache keeps them (introspection/enums.ts).
       if (opts.refresh) enumCache.clear();
-      state = await load(pool, md, enumCache);
+      state = await load(pool, md, enumCache, options.inferFunctionPermissions ?? true);
       generation++;
     },
     roles() { return state.model.roles; },

@@ -143,6 +143,8 @@ export interface Model {
   warnings: string[];
   /** Objects left out of the schema, in get_inconsistent_metadata's shape. */
   inconsistent: InconsistentObject[];
+  /** HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS: query functions open to roles that may select their table. */
+  inferFunctionPermissions?: boolean;
 }
 
 /** One entry of `get_inconsistent_metadata` (RQL/Types/Metadata/Object.hs `InconsistentMetadata`). */

@@ -226,7 +226,7 @@ function checkPermissionComputedFields(
 
 const shown = (r: TableRef) => (r.schema === 'public' ? r.name : `${r.schema}.${r.name}`);
 
-export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map(), enums: EnumCatalog = new Map()): Model {
+export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog = new Map(), enums: EnumCatalog = new Map(), opts: { inferFunctionPermissions?: boolean } = {}): Model {
   const warnings: string[] = [];
   const inconsistent: InconsistentObject[] = [];
   const source = md.sources?.[0]?.name ?? 'default';
@@ -418,7 +418,7 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     });
   }
   for (const r of inheritRoles(md, tables, functions, warnings)) roles.add(r);
-  return { tables, functions, roles: [...roles].sort(), warnings, inconsistent };
+  return { tables, functions, roles: [...roles].sort(), warnings, inconsistent, inferFunctionPermissions: opts.inferFunctionPermissions ?? true };
 }
 
 interface InheritedRoleMeta { role_name: string; role_set: string[] }

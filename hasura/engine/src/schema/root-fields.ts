@@ -80,7 +80,8 @@ export function rootFields(types: RoleTypes, which: 'query' | 'subscription'): G
  * Tracked functions' root fields exposed as `exposedAs` (GraphQL/Schema.hs
  * `buildQueryAndSubscriptionFields` / `buildMutationFields`): for admin; for a role with a
  * function permission; and, for query functions only, for any role that can select from the
- * returning table (HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS, default true). A function exposed
+ * returning table (HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS, default true; when false, query
+ * functions too need a function permission). A function exposed
  * as a mutation always needs a function permission ("Note [Function Permissions]").
  */
 export function functionFields(types: RoleTypes, exposedAs: 'query' | 'mutation'): GraphQLFieldConfigMap<unknown, unknown> {
@@ -88,7 +89,7 @@ export function functionFields(types: RoleTypes, exposedAs: 'query' | 'mutation'
   const f: GraphQLFieldConfigMap<unknown, unknown> = {};
   for (const fnm of model.functions) {
     if (fnm.exposedAs !== exposedAs) continue;
-    if (types.role !== null && !fnm.permissions.has(types.role) && exposedAs === 'mutation') continue;
+    if (types.role !== null && !fnm.permissions.has(types.role) && (exposedAs === 'mutation' || model.inferFunctionPermissions === false)) continue;
     const t = model.tables.get(fnm.target)!;
     const perm = permOf(t);
     if (!perm) continue;
