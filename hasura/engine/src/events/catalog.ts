@@ -18,7 +18,6 @@ import { run, sql, type Queryable, type SQL } from '../sql/sql.ts';
 
 /** Constant DDL (no input in it): upstream init_pg_source.sql, statement by statement. */
 const sourceDdl: SQL[] = [
-  sql`CREATE SCHEMA IF NOT EXISTS hdb_catalog`,
   // Hasura's own uuid function, so the column default survives pgcrypto being dropped (issue 4217).
   sql`CREATE OR REPLACE FUNCTION hdb_catalog.gen_hasura_uuid() RETURNS uuid AS 'select gen_random_uuid()' LANGUAGE SQL`,
   sql`CREATE TABLE IF NOT EXISTS hdb_catalog.event_log (
@@ -164,5 +163,9 @@ export async function ensureEventCatalogIn(db: Queryable): Promise<void> {
 async function createIn(db: Queryable): Promise<void> {
   // One creator at a time across replicas (IF NOT EXISTS alone races on the catalog rows).
   await run(db, sql`SELECT pg_advisory_xact_lock(hashtext('hasura-engine:event-catalog'))`);
+  // CREATE SCHEMA checks the database privilege even when the schema exists, and the engine's role
+  // (links_admin) may create in hdb_catalog but not in the database: only create it when absent.
+  const { rows } = await run<{ ok: boolean }>(db, sql`SELECT to_regnamespace('hdb_catalog') IS NOT NULL AS ok`);
+  if (!rows[0]?.ok) await run(db, sql`CREATE SCHEMA hdb_catalog`);
   for (const stmt of [...sourceDdl, ...scheduledDdl]) await run(db, stmt);
 }

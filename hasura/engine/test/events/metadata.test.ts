@@ -134,3 +134,10 @@ void test('a missing event catalog is created by the admin request that adds the
   await drain(processor(t, ta));
   assert.equal(hook.deliveries.length, 1);
 });
+
+void test('the engine as links_admin (CREATE on hdb_catalog only, not on the database) creates the event catalog at startup', async (t) => {
+  const db = await createTestDatabase();
+  const ta = await eventsApp(t, { db, dropDb: true, env: { HASURA_GRAPHQL_DATABASE_URL: db.roleUrl('links_admin') } });
+  const { rows } = await ta.pool.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'hdb_catalog' AND tablename IN ('event_log', 'hdb_cron_events') ORDER BY 1");
+  assert.deepEqual(rows, [{ tablename: 'event_log', tableowner: 'links_admin' }, { tablename: 'hdb_cron_events', tableowner: 'links_admin' }]);
+});
