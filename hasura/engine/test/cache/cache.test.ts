@@ -86,10 +86,11 @@ void test('@cached over a REST endpoint whose query carries it', async (t) => {
   const redis = await startTestRedis();
   t.after(() => redis.stop());
   const { app, code } = await setup(t, { REDIS_URL: redis.url });
-  await post(app, '/v1/metadata', { type: 'bulk', args: [
+  const created = await post(app, '/v1/metadata', { type: 'bulk', args: [
     { type: 'create_query_collection', args: { name: 'cached', definition: { queries: [{ name: 'stats', query: STATS }] } } },
     { type: 'create_rest_endpoint', args: { name: 'cached_stats', url: 'cached/:code', methods: ['GET'], definition: { query: { collection_name: 'cached', query_name: 'stats' } } } },
   ] });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
   const a = await app.inject({ method: 'GET', url: `/api/rest/cached/${code}`, headers: asUser(USERS.alice) });
   const b = await app.inject({ method: 'GET', url: `/api/rest/cached/${code}`, headers: asUser(USERS.alice) });
   assert.equal(a.statusCode, 200, a.body);
