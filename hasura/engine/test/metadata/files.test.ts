@@ -22,7 +22,8 @@ void test('hasura/metadata: load → write gives identical files', (t) => {
   assert.equal(metadata.sources[0]?.name, 'default');
   assert.deepEqual(
     metadata.sources[0]!.tables.map((x) => `${x.table.schema}.${x.table.name}`),
-    ['links.analytics_rows', 'links.clicks', 'links.daily_stats', 'links.domains', 'links.link_tags', 'links.links', 'links.tags'],
+    ['links.analytics_rows', 'links.clicks', 'links.daily_stats', 'links.domains', 'links.link_tags', 'links.links', 'links.tags',
+     'webhooks.attempts', 'webhooks.dead_letters', 'webhooks.deliveries', 'webhooks.endpoints', 'webhooks.messages', 'webhooks.notifications'],
   );
   writeMetadataDir(out, metadata);
   const expected = listFiles(projectDir).sort();
@@ -47,4 +48,25 @@ void test('the links permissions never expose the password hash and scope rows t
   }
   // `!include` strings keep the CLI's double quotes.
   assert.match(fs.readFileSync(path.join(projectDir, 'databases/default/tables/tables.yaml'), 'utf8'), /^- "!include links_clicks.yaml"$/m);
+});
+
+void test('the webhooks permissions: secrets are write-only, every role sees and changes only its own rows (events/README.md)', () => {
+  const tables = loadMetadataDir(projectDir).sources[0]!.tables.filter((x) => x.table.schema === 'webhooks');
+  const own = { owner_id: { _eq: 'X-Hasura-User-Id' } };
+  for (const t of tables) {
+    for (const p of t.select_permissions ?? []) {
+      assert.ok(!(p.permission.columns as string[]).some((c) => /^(previous_)?secret$/.test(c)), `${t.table.name} ${p.role}`);
+      assert.deepEqual(p.permission.filter, own, t.table.name);
+    }
+    assert.deepEqual((t.select_permissions ?? []).map((p) => p.role), ['user', 'user_readonly'], t.table.name);
+    for (const p of [...(t.update_permissions ?? []), ...(t.delete_permissions ?? [])]) assert.deepEqual(p.permission.filter, own, t.table.name);
+  }
+  const updatable = Object.fromEntries(tables.map((t) => [t.table.name, (t.update_permissions?.[0]?.permission.columns as string[] | undefined) ?? []]));
+  assert.deepEqual(updatable, {
+    attempts: [], dead_letters: [], deliveries: ['replay_requested_at'], endpoints: ['description', 'enabled', 'event_types', 'secret', 'url'],
+    messages: [], notifications: ['read_at'],
+  });
+  const endpoints = tables.find((t) => t.table.name === 'endpoints')!;
+  assert.deepEqual(endpoints.insert_permissions![0]!.permission.set, { owner_id: 'x-hasura-User-Id' });
+  assert.deepEqual(endpoints.insert_permissions![0]!.permission.columns, ['description', 'event_types', 'secret', 'url']);
 });
