@@ -16,9 +16,10 @@ const allowed = {
   redirect: ['common'],
   events: ['common'],
   launcher: ['common', 'migrations', 'devstack'],
+  web: ['common'],
 };
 const packageOf = { 'hasura/engine': 'hasura-engine', 'hasura/console': 'graphql-console' };
-const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'events', 'launcher', 'e2e'];
+const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'events', 'launcher', 'web', 'e2e'];
 
 function boundary(dir, may) {
   const ok = new Set([packageOf[dir] ?? dir, ...may]);
@@ -66,4 +67,6 @@ export default tseslint.config(
     // Tests, benches and conformance harnesses may use the dev-only workspace as well.
     { files: [`${dir}/{test,bench,conformance,scripts}/**/*.ts`], rules: boundary(dir, [...may, 'devstack']) },
   ]),
+  // The dashboard's browser tests and bench start the whole stack, as e2e/ does.
+  { files: ['web/{test,bench}/**/*.ts'], rules: boundary('web', ['common', 'devstack', 'launcher']) },
 );

@@ -23,7 +23,7 @@ export interface EnvContext {
   jwksUrl: string;
   jwtIssuer: string;
   jwtAudience: string;
-  secrets: { hasuraAdminSecret: string; redirectSecret: string };
+  secrets: { hasuraAdminSecret: string; redirectSecret: string; eventsHasuraSecret: string };
   /** Absolute path inside the checkout. */
   repoPath(rel: string): string;
   /** Launcher's own env (overrides the operator set), for optional pass-throughs. */
@@ -130,6 +130,10 @@ export const services: ServiceDef[] = [
       ENGINE_REVOCATION_VERIFY_URL: `${c.url('core')}/v1/core/auth/verify`,
       // @cached query results (hasura/engine/src/cache/cache.ts; Hasura EE's feature).
       REDIS_URL: c.redisUrl,
+      // Event triggers in the metadata post to `{{EVENTS_WEBHOOK_URL}}/internal/hasura/events` with
+      // this secret (hasura/metadata links_links.yaml, events/README.md).
+      EVENTS_WEBHOOK_URL: c.url('events'),
+      EVENTS_HASURA_SECRET: c.secrets.eventsHasuraSecret,
     }),
   },
   {
@@ -175,10 +179,22 @@ export const services: ServiceDef[] = [
     env: (c) => ({
       EVENTS_PORT: String(c.port('events')),
       DATABASE_URL: c.roleUrl('links_admin'),
-      EVENTS_HASURA_SECRET: c.env.EVENTS_HASURA_SECRET ?? 'linkport-events-local-secret',
+      EVENTS_HASURA_SECRET: c.secrets.eventsHasuraSecret,
       // Local development delivers to receivers on this machine; production never sets it.
       EVENTS_ALLOW_LOOPBACK: c.env.EVENTS_ALLOW_LOOPBACK ?? '1',
     }),
+  },
+  {
+    // The dashboard's static files (web/README.md); builds web/dist first when it is stale.
+    // Port 0: any free one (stack.ts), since only the gateway talks to it.
+    name: 'web',
+    entry: 'web/src/server.ts',
+    port: { env: 'WEB_PORT', default: 0 },
+    readiness: http('/health/ready'),
+    after: [],
+    publicHealth: ['/app/'],
+    publicUrls: [['Dashboard', '/app/']],
+    env: (c) => ({ WEB_BUILD: c.env.WEB_BUILD }),
   },
   {
     name: 'gateway',
@@ -194,6 +210,7 @@ export const services: ServiceDef[] = [
       MEDIA_URL: c.url('media'),
       HASURA_URL: c.url('engine'),
       REDIRECT_URL: c.url('redirect'),
+      WEB_URL: c.url('web'),
       CORS_ORIGINS: c.corsOrigins,
       SHORT_LINK_HOST: c.env.SHORT_LINK_HOST,
       GATEWAY_DYNAMIC_DIR: c.repoPath('gateway/dynamic'),

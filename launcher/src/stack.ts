@@ -90,6 +90,17 @@ function leftovers(dataDir: string): number[] {
   }
 }
 
+function anyFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** One clear line per busy port, before anything starts (a half-started stack is worse). */
 async function checkPorts(cfg: LauncherConfig): Promise<void> {
   const wanted: Array<[number, string, string]> = [];
@@ -189,6 +200,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     })());
 
   try {
+    // A service whose default port is 0 (web) takes any free port unless its variable names one:
+    // it is private behind the gateway, and parallel stacks (e2e tests) must not collide on it.
+    for (const s of cfg.selected) if (s.port === 0) s.port = await anyFreePort(cfg.host);
     await checkPorts(cfg);
     prepareDataDir(cfg);
     const secrets = loadSecrets(cfg.dataDir, cfg.env);

@@ -1,0 +1,309 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { assetUrl, uploadImage } from '../api.ts';
+import type { ApiError } from '../errors.ts';
+import { gql, subscribe } from '../gql.ts';
+import { DeleteLinks, GetLink, LinkAnalytics, LiveClicks, SetStatus, UpdateLink, type BreakdownRow, type SeriesRow } from '../ops.ts';
+import { navigate } from '../router.ts';
+import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
+import { shortUrl } from './links.tsx';
+
+const RANGES: Record<string, [string, number, string]> = {
+  '24h': ['Last 24 hours', 1, 'hour'],
+  '7d': ['Last 7 days', 7, 'day'],
+  '30d': ['Last 30 days', 30, 'day'],
+  '90d': ['Last 90 days', 90, 'week'],
+};
+
+export function LinkPage({ id }: { id: string }) {
+  const link = useAsync(() => gql(GetLink, { id }).then((r) => r.links_links_by_pk), [id]);
+  const [actionError, setActionError] = useState<unknown>();
+  if (link.loading && !link.data) return <Loading />;
+  if (link.error !== undefined) return <ErrorMessage error={link.error} retry={link.reload} />;
+  const l = link.data;
+  if (!l) {
+    return (
+      <main id="main">
+        <h1>Link not found</h1>
+        <p>
+          It may have been deleted. <A href="/">Back to your links</A>
+        </p>
+      </main>
+    );
+  }
+  const url = shortUrl(l.code);
+  const act = async (fn: () => Promise<unknown>) => {
+    setActionError(undefined);
+    try {
+      await fn();
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+  return (
+    <main id="main">
+      <div class="title-row">
+        <h1>{l.title || `/${l.code}`}</h1>
+        <div class="actions">
+          <A href={`/links/${l.id}/edit`} class="button">
+            Edit
+          </A>
+          <button type="button" onClick={() => act(async () => (await gql(SetStatus, { ids: [l.id], status: l.status === 'archived' ? 'active' : 'archived' }), link.reload()))}>
+            {l.status === 'archived' ? 'Restore' : 'Archive'}
+          </button>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              act(async () => {
+                if (!confirm(`Delete /${l.code} and its analytics? This cannot be undone.`)) return;
+                await gql(DeleteLinks, { ids: [l.id] });
+                navigate('/');
+              })
+            }
+          >
+            Delete
+          </button>
+        </div>
+      </div>
+      {actionError !== undefined && <ErrorMessage error={actionError} />}
+      <section class="card" aria-labelledby="short-h">
+        <h2 id="short-h" class="sr-only">
+          Short link
+        </h2>
+        <p class="short">
+          <a href={url} target="_blank" rel="noopener" data-testid="short-url">
+            {url}
+          </a>{' '}
+          <CopyButton text={url} label="Copy short URL" />
+          {l.status !== 'active' && <span class="badge">{l.status}</span>}
+        </p>
+        <p class="muted">
+          → <span class="dest">{l.destination}</span>
+        </p>
+        <LiveCounter id={l.id} initial={l.click_count} />
+      </section>
+      <div class="grid">
+        <section class="card" aria-labelledby="qr-h">
+          <h2 id="qr-h">QR code</h2>
+          <img src={`/${l.code}/qr.svg`} alt={`QR code for ${url}`} width={160} height={160} />
+          <p>
+            <a href={`/${l.code}/qr.svg`} download={`${l.code}.svg`}>
+              Download SVG
+            </a>{' '}
+            · <a href={`/${l.code}/qr.png`} download={`${l.code}.png`}>Download PNG</a>
+          </p>
+        </section>
+        <ImageCard linkId={l.id} assetId={l.image_asset_id} onChange={link.reload} />
+      </div>
+      <Analytics id={l.id} />
+    </main>
+  );
+}
+
+/** Clicks counted so far, pushed by a GraphQL subscription: no reload, no polling by the page. */
+function LiveCounter({ id, initial }: { id: string; initial: string }) {
+  const [count, setCount] = useState(initial);
+  const [state, setState] = useState<'connecting' | 'live' | 'error'>('connecting');
+  const [error, setError] = useState<ApiError>();
+  useEffect(
+    () =>
+      subscribe(
+        LiveClicks,
+        { id },
+        (d) => {
+          if (d.links_links_by_pk) setCount(d.links_links_by_pk.click_count);
+          setState('live');
+        },
+        (e) => {
+          setError(e);
+          setState('error');
+        },
+      ),
+    [id],
+  );
+  return (
+    <div class="counter">
+      <span class="big" data-testid="live-count" aria-live="polite" aria-atomic="true">
+        {Number(count).toLocaleString()} {count === '1' ? 'click' : 'clicks'}
+      </span>{' '}
+      <span class={`pill ${state}`}>{state === 'live' ? '● live' : state === 'connecting' ? 'connecting…' : 'not live'}</span>
+      {state === 'error' && error && <ErrorMessage error={error} />}
+    </div>
+  );
+}
+
+function ImageCard({ linkId, assetId, onChange }: { linkId: string; assetId: string | null; onChange: () => void }) {
+  const preview = useAsync(async () => (assetId ? assetUrl(assetId).catch(() => undefined) : undefined), [assetId]);
+  const [progress, setProgress] = useState<number>();
+  const [error, setError] = useState<unknown>();
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <section class="card" aria-labelledby="img-h">
+      <h2 id="img-h">Preview image</h2>
+      {preview.data ? <img class="preview" src={preview.data} alt="The link's preview image" /> : <p class="muted">No image yet.</p>}
+      <label for="image-file">Upload an image (PNG, JPEG, GIF, WebP)</label>
+      <input
+        id="image-file"
+        ref={input}
+        type="file"
+        accept="image/png,image/jpeg,image/gif,image/webp"
+        onChange={async () => {
+          const file = input.current?.files?.[0];
+          if (!file) return;
+          setError(undefined);
+          setProgress(0);
+          try {
+            const asset = await uploadImage(file, setProgress);
+            await gql(UpdateLink, { id: linkId, set: { image_asset_id: asset.id } });
+            onChange();
+          } catch (err) {
+            setError(err);
+          } finally {
+            if (input.current) input.current.value = '';
+          }
+        }}
+      />
+      {progress !== undefined && (
+        <div class="progress-row">
+          <progress id="upload-progress" max={1} value={progress} aria-label="Upload progress" data-testid="upload-progress" />
+          <span role="status">{progress >= 1 ? 'Uploaded' : `${Math.round(progress * 100)} %`}</span>
+        </div>
+      )}
+      {error !== undefined && <ErrorMessage error={error} />}
+    </section>
+  );
+}
+
+function Analytics({ id }: { id: string }) {
+  const [range, setRange] = useState('7d');
+  const [, days, bucket] = RANGES[range]!;
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const data = useAsync(() => {
+    const to = new Date();
+    const from = new Date(to.getTime() - days * 86_400_000);
+    return gql(LinkAnalytics, { link: id, bucket, tz, from: from.toISOString(), to: new Date(to.getTime() + 60_000).toISOString() });
+  }, [id, range]);
+  const total = (data.data?.series ?? []).reduce((s, r) => s + Number(r.clicks), 0);
+  const visitors = (data.data?.series ?? []).reduce((s, r) => s + Number(r.visitors), 0);
+  return (
+    <section aria-labelledby="an-h">
+      <div class="title-row">
+        <h2 id="an-h">Analytics</h2>
+        <label for="range" class="sr-only">
+          Date range
+        </label>
+        <select id="range" value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
+          {Object.entries(RANGES).map(([k, [label]]) => (
+            <option value={k} key={k}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <button type="button" onClick={data.reload}>
+          Refresh
+        </button>
+      </div>
+      {data.loading && !data.data ? (
+        <Loading label="Loading analytics…" />
+      ) : data.error !== undefined ? (
+        <ErrorMessage error={data.error} retry={data.reload} />
+      ) : total === 0 ? (
+        <Empty>
+          <p>No clicks in this range yet. Share the short link; clicks appear here within seconds (bots are not counted).</p>
+        </Empty>
+      ) : (
+        <>
+          <p data-testid="analytics-summary">
+            <strong>{total}</strong> {total === 1 ? 'click' : 'clicks'} from <strong>{visitors}</strong> unique {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
+          </p>
+          <Chart rows={data.data!.series} bucket={bucket} />
+          <div class="grid">
+            <Breakdown title="Countries" rows={data.data!.countries} />
+            <Breakdown title="Devices" rows={data.data!.devices} />
+            <Breakdown title="Browsers" rows={data.data!.browsers} />
+            <Breakdown title="Operating systems" rows={data.data!.os} />
+            <Breakdown title="Referrers" rows={data.data!.referrers} />
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** uPlot (small, canvas) loaded only here; the same numbers as a table for screen readers. */
+function Chart({ rows, bucket }: { rows: SeriesRow[]; bucket: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    let plot: { destroy(): void } | undefined;
+    let dead = false;
+    void Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([{ default: UPlot }]) => {
+      if (dead || !box.current) return;
+      const xs = rows.map((r) => Date.parse(r.bucket) / 1000);
+      plot = new UPlot(
+        {
+          width: Math.min(760, box.current.clientWidth || 600),
+          height: 220,
+          series: [{}, { label: 'Clicks', stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,.12)' }, { label: 'Visitors', stroke: '#047857', width: 2 }],
+          axes: [{}, { label: 'clicks' }],
+        },
+        [xs, rows.map((r) => Number(r.clicks)), rows.map((r) => Number(r.visitors))],
+        box.current,
+      );
+    });
+    return () => {
+      dead = true;
+      plot?.destroy();
+    };
+  }, [rows]);
+  const fmt = (iso: string) => (bucket === 'hour' ? new Date(iso).toLocaleString() : new Date(iso).toLocaleDateString());
+  return (
+    <figure>
+      <div ref={box} class="chart" role="img" aria-label={`Clicks per ${bucket}`} data-testid="chart" />
+      <figcaption>
+        <details>
+          <summary>Clicks per {bucket} as a table</summary>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{bucket}</th>
+                <th scope="col">Clicks</th>
+                <th scope="col">Visitors</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.bucket}>
+                  <td>{fmt(r.bucket)}</td>
+                  <td class="num">{r.clicks}</td>
+                  <td class="num">{r.visitors}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      </figcaption>
+    </figure>
+  );
+}
+
+function Breakdown({ title, rows }: { title: string; rows: BreakdownRow[] }) {
+  const max = Math.max(1, ...rows.map((r) => Number(r.clicks)));
+  return (
+    <section class="card breakdown" aria-label={title}>
+      <h3>{title}</h3>
+      {rows.length === 0 ? (
+        <p class="muted">No data.</p>
+      ) : (
+        <ul>
+          {rows.map((r) => (
+            <li key={r.value ?? '-'}>
+              <span class="label">{r.value ?? 'Unknown'}</span>
+              <span class="bar" style={{ width: `${(Number(r.clicks) / max) * 100}%` }} aria-hidden="true" />
+              <span class="num">{r.clicks}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
