@@ -73,12 +73,12 @@ async function ingestOne(c: PoolClient, e: UserEvent, now: Date): Promise<number
 // A click joins its link's open batch, only for owners with an endpoint that wants link.clicked.
 const ADD_CLICK = `
 INSERT INTO webhooks.click_batches (link_id, owner_id, code, clicks, first_at, last_at)
-SELECT l.id, l.owner_id, l.code, 1, $2, $2 FROM links.links l
+SELECT l.id, l.owner_id, l.code, $3, $2, $2 FROM links.links l
  WHERE l.id = $1 AND EXISTS (
    SELECT 1 FROM webhooks.endpoints e
     WHERE e.owner_id = l.owner_id AND e.enabled AND (e.event_types = '{}' OR 'link.clicked' = ANY (e.event_types)))
 ON CONFLICT (link_id) DO UPDATE
-  SET clicks = webhooks.click_batches.clicks + 1,
+  SET clicks = webhooks.click_batches.clicks + EXCLUDED.clicks,
       first_at = LEAST(webhooks.click_batches.first_at, EXCLUDED.first_at),
       last_at = GREATEST(webhooks.click_batches.last_at, EXCLUDED.last_at)`;
 
@@ -91,7 +91,7 @@ export class EventStore {
     return tx(this.pool, async (c) => {
       let deliveries = 0;
       for (const e of events) deliveries += await ingestOne(c, e, now);
-      for (const k of clicks) await c.query(ADD_CLICK, [k.linkId, k.clickedAt]);
+      for (const k of clicks) await c.query(ADD_CLICK, [k.linkId, k.clickedAt, k.count]);
       return deliveries;
     });
   }
