@@ -353,7 +353,7 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
     try {
       const result = await runCommand(ctx, body, '$');
       // The SQL triggers of event triggers follow the metadata in the same transaction (events/ops.ts).
-      if ((ctx.metaTouched || ctx.ddl) && needsTriggerSync(svc, ctx.meta)) await beforeCommit(svc, await tx(ctx), ctx.meta);
+      if ((ctx.metaTouched || ctx.ddl) && needsTriggerSync(svc, ctx.meta)) await beforeCommit(svc, await tx(ctx), ctx.meta, ctx.ddl);
       if (ctx.client) {
         if (ctx.metaTouched || ctx.ddl) {
           // New inconsistencies are refused before the SQL commits, so nothing half-applies.

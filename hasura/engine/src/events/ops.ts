@@ -7,6 +7,7 @@
  * that same transaction, so a refused change leaves no trigger behind.
  */
 import type { Metadata, TableMetadata } from '../contract.ts';
+import type { MetadataService } from '../admin/service.ts';
 import { alreadyExists, badRequest, notExists } from '../errors.ts';
 import { isPgError, mapPgError } from '../execute/pg-errors.ts';
 import { findSource, findTable, tableText } from '../metadata/model.ts';
@@ -284,16 +285,16 @@ interface Bound extends EventSettings {
   synced: boolean;
 }
 
-const settings = new WeakMap<object, Bound>();
+const settings = new WeakMap<MetadataService, Bound>();
 const hasAny = (meta: Metadata) => allTriggers(meta).length > 0 || cronTriggers(meta).length > 0;
 
 /** app.ts binds the settings to its MetadataService; commands.ts passes the service back. */
-export function bindEventSettings(owner: object, s: EventSettings, meta: Metadata): void {
+export function bindEventSettings(owner: MetadataService, s: EventSettings, meta: Metadata): void {
   settings.set(owner, { ...s, synced: hasAny(meta) });
 }
 
 /** Whether `beforeCommit` has work: triggers in the new metadata, or triggers synced before. */
-export function needsTriggerSync(owner: object, meta: Metadata): boolean {
+export function needsTriggerSync(owner: MetadataService, meta: Metadata): boolean {
   return hasAny(meta) || (settings.get(owner)?.synced ?? false);
 }
 
@@ -303,7 +304,7 @@ export function needsTriggerSync(owner: object, meta: Metadata): boolean {
  * and the future events of cron triggers no longer in the metadata (replace_metadata, clear_metadata)
  * are dropped, as delete_cron_trigger drops them.
  */
-export async function beforeCommit(owner: object, db: Queryable, meta: Metadata): Promise<void> {
+export async function beforeCommit(owner: MetadataService, db: Queryable, meta: Metadata, ddl = false): Promise<void> {
   const s = { ...(settings.get(owner) ?? { stringify: true, catalog: true, synced: false }) };
   try {
     // The catalog may be missing (dropped, or not creatable at startup): the first trigger makes it.
@@ -311,7 +312,14 @@ export async function beforeCommit(owner: object, db: Queryable, meta: Metadata)
       await ensureEventCatalogIn(db);
       s.catalog = true;
     }
-    await syncEventTriggers(db, meta, { stringify: s.stringify, strict: true });
+    // The triggers this request creates or changes must take (Hasura fails the request otherwise);
+    // after DDL every trigger's function is redone (its column list may have changed), tolerating
+    // a refusal for those the request did not touch, so one table the engine's role may not put a
+    // trigger on does not block every later metadata change.
+    const key = (t: { table: { table: unknown }; conf: unknown }) => JSON.stringify([t.table.table, t.conf]);
+    const before = new Map(allTriggers(owner.current).map((t) => [t.conf.name, key(t)]));
+    const changed = new Set(allTriggers(meta).filter((t) => before.get(t.conf.name) !== key(t)).map((t) => t.conf.name));
+    await syncEventTriggers(db, meta, { stringify: s.stringify, touch: (n) => ddl || changed.has(n), mustSucceed: (n) => changed.has(n), inTransaction: true });
     if (s.catalog) {
       await run(db, sql`DELETE FROM hdb_catalog.hdb_cron_events
         WHERE status = 'scheduled' AND tries = 0 AND NOT (trigger_name = ANY(${value(cronTriggers(meta).map((c) => c.name))}::text[]))`);

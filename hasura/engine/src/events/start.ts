@@ -44,11 +44,14 @@ export async function startEvents(opts: {
   }
   if (catalog) {
     try {
-      await syncEventTriggers(pool, opts.metadata, { stringify: config.stringifyNumericTypes });
-    } catch (err) {
-      // Typically `must be owner of table`: the engine's role needs TRIGGER on the tables (as
+      const { failed } = await syncEventTriggers(pool, opts.metadata, { stringify: config.stringifyNumericTypes });
+      // Typically `permission denied for table`: the engine's role needs TRIGGER on the tables (as
       // Hasura's does), and every role writing them USAGE on hdb_catalog and INSERT on event_log.
-      log.warn({ err: (err as Error).message }, 'could not create the SQL triggers of the event triggers (the engine role needs TRIGGER on those tables); changes to them record no events');
+      for (const f of failed) {
+        log.warn({ trigger: f.trigger, err: f.reason }, 'could not create the SQL trigger of an event trigger (the engine role needs TRIGGER on its table); changes to that table record no events');
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not bring the SQL triggers in line with the metadata');
     }
   }
   bindEventSettings(service, { stringify: config.stringifyNumericTypes, catalog }, opts.metadata);

@@ -6,9 +6,9 @@
  * `hdb_catalog.insert_event_log`, so the event row is written in the transaction of the change —
  * a rolled-back insert leaves no event — whoever wrote the row (this engine, real Hasura, psql).
  *
- * `syncEventTriggers` makes the database match the metadata: functions are (re)created for every
- * trigger (the column lists are spelled out, so they are redone after DDL too), missing SQL
- * triggers created, and functions of triggers no longer in the metadata dropped with CASCADE
+ * `syncEventTriggers` makes the database match the metadata: functions are (re)created for the
+ * triggers asked for (the column lists are spelled out, so they are redone after DDL too), missing
+ * SQL triggers created, and functions of triggers no longer in the metadata dropped with CASCADE
  * (which drops their SQL triggers) and their pending events archived (`dropTriggerAndArchiveEvents`).
  */
 import type { Metadata } from '../contract.ts';
@@ -116,13 +116,31 @@ export interface SyncResult {
   dropped: string[];
   /** Triggers whose table is absent (left for the consistency check to report). */
   skipped: string[];
+  /** Triggers the database refused (no TRIGGER privilege on the table, say), with its reason. */
+  failed: Array<{ trigger: string; reason: string }>;
+}
+
+export interface SyncOptions {
+  stringify: boolean;
+  /** Which triggers to (re)create; all by default. Others are left as they are. */
+  touch?: (trigger: string) => boolean;
+  /**
+   * Which must succeed: a refusal (or a listed column that does not exist, create_event_trigger's
+   * `assertColumnExists`) fails the sync. Others are reported in `failed` and skipped.
+   */
+  mustSucceed?: (trigger: string) => boolean;
+  /** Running inside a transaction: a tolerated failure is rolled back to a savepoint. */
+  inTransaction?: boolean;
 }
 
 /**
- * Makes the SQL triggers match `meta`. `strict`: a listed column that does not exist is refused
- * (create_event_trigger's `assertColumnExists`), as an admin request must; at startup it is only skipped.
+ * Makes the SQL triggers match `meta`: functions of triggers no longer there dropped (CASCADE takes
+ * their SQL triggers) and their pending events archived; the touched triggers' functions
+ * (re)created and their SQL triggers created when missing.
  */
-export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { stringify: boolean; strict?: boolean }): Promise<SyncResult> {
+export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: SyncOptions): Promise<SyncResult> {
+  const touch = opts.touch ?? (() => true);
+  const must = opts.mustSucceed ?? (() => false);
   const desired: Desired[] = [];
   for (const { table, conf } of allTriggers(meta)) {
     for (const { op, spec } of triggerOps(conf)) {
@@ -133,7 +151,7 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
     SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
      WHERE n.nspname = 'hdb_catalog' AND p.proname LIKE 'notify\_hasura\_%'`);
   const wanted = new Set(desired.map((d) => d.sqlName));
-  const result: SyncResult = { created: [], dropped: [], skipped: [] };
+  const result: SyncResult = { created: [], dropped: [], skipped: [], failed: [] };
 
   for (const { name } of existing) {
     if (wanted.has(name)) continue;
@@ -149,6 +167,7 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
 
   const columns = new Map<string, Column[] | undefined>();
   for (const d of desired) {
+    if (!touch(d.trigger)) continue;
     const key = `${d.table.schema}.${d.table.name}`;
     if (!columns.has(key)) columns.set(key, await tableColumns(db, d.table));
     const all = columns.get(key);
@@ -156,25 +175,41 @@ export async function syncEventTriggers(db: Queryable, meta: Metadata, opts: { s
       result.skipped.push(d.sqlName);
       continue;
     }
-    for (const list of [d.spec.columns, d.spec.payload]) {
-      if (!Array.isArray(list)) continue;
-      const missing = list.find((c) => !all.some((x) => x.name === c));
-      if (missing !== undefined && opts.strict) {
-        throw new QErr('not-exists', `column "${missing}" does not exist`, '$.args');
+    if (must(d.trigger)) {
+      for (const list of [d.spec.columns, d.spec.payload]) {
+        if (!Array.isArray(list)) continue;
+        const missing = list.find((c) => !all.some((x) => x.name === c));
+        if (missing !== undefined) throw new QErr('not-exists', `column "${missing}" does not exist`, '$.args');
       }
+      if (await createOne(db, d, all, opts.stringify)) result.created.push(d.sqlName);
+      continue;
     }
-    const body = functionBody(d.trigger, d.table, d.op, d.spec, all, opts.stringify);
-    await run(db, sql`CREATE OR REPLACE FUNCTION ${identifier('hdb_catalog', d.sqlName)}() RETURNS trigger LANGUAGE plpgsql AS ${literal(body)}`);
-    const { rows } = await run<{ exists: boolean }>(db, sql`
-      SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND tgname = ${value(d.sqlName)}
-         AND tgrelid = (quote_ident(${value(d.table.schema)}) || '.' || quote_ident(${value(d.table.name)}))::regclass) AS exists`);
-    if (!rows[0]?.exists) {
-      await run(db, sql`CREATE TRIGGER ${identifier(d.sqlName)} AFTER ${keyword(d.op)} ON ${identifier(d.table.schema, d.table.name)}
-        FOR EACH ROW EXECUTE PROCEDURE ${identifier('hdb_catalog', d.sqlName)}()`);
-      result.created.push(d.sqlName);
+    if (opts.inTransaction) await db.query('SAVEPOINT event_trigger');
+    try {
+      if (await createOne(db, d, all, opts.stringify)) result.created.push(d.sqlName);
+      if (opts.inTransaction) await db.query('RELEASE SAVEPOINT event_trigger');
+    } catch (err) {
+      if (opts.inTransaction) await db.query('ROLLBACK TO SAVEPOINT event_trigger');
+      result.failed.push({ trigger: d.trigger, reason: (err as Error).message });
     }
-    // trigger_on_replication: fire on logical-replication apply too (mkTrigger's ENABLE ALWAYS).
-    if (d.onReplication) await run(db, sql`ALTER TABLE ${identifier(d.table.schema, d.table.name)} ENABLE ALWAYS TRIGGER ${identifier(d.sqlName)}`);
   }
   return result;
+}
+
+/** One operation's function and SQL trigger; true when the trigger was created. */
+async function createOne(db: Queryable, d: Desired, all: Column[], stringify: boolean): Promise<boolean> {
+  const body = functionBody(d.trigger, d.table, d.op, d.spec, all, stringify);
+  await run(db, sql`CREATE OR REPLACE FUNCTION ${identifier('hdb_catalog', d.sqlName)}() RETURNS trigger LANGUAGE plpgsql AS ${literal(body)}`);
+  const { rows } = await run<{ exists: boolean }>(db, sql`
+    SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND tgname = ${value(d.sqlName)}
+       AND tgrelid = (quote_ident(${value(d.table.schema)}) || '.' || quote_ident(${value(d.table.name)}))::regclass) AS exists`);
+  let created = false;
+  if (!rows[0]?.exists) {
+    await run(db, sql`CREATE TRIGGER ${identifier(d.sqlName)} AFTER ${keyword(d.op)} ON ${identifier(d.table.schema, d.table.name)}
+      FOR EACH ROW EXECUTE PROCEDURE ${identifier('hdb_catalog', d.sqlName)}()`);
+    created = true;
+  }
+  // trigger_on_replication: fire on logical-replication apply too (mkTrigger's ENABLE ALWAYS).
+  if (d.onReplication) await run(db, sql`ALTER TABLE ${identifier(d.table.schema, d.table.name)} ENABLE ALWAYS TRIGGER ${identifier(d.sqlName)}`);
+  return created;
 }

@@ -141,3 +141,26 @@ void test('the engine as links_admin (CREATE on hdb_catalog only, not on the dat
   const { rows } = await ta.pool.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'hdb_catalog' AND tablename IN ('event_log', 'hdb_cron_events') ORDER BY 1");
   assert.deepEqual(rows, [{ tablename: 'event_log', tableowner: 'links_admin' }, { tablename: 'hdb_cron_events', tableowner: 'links_admin' }]);
 });
+
+void test('a trigger on a table the engine role may not put triggers on: refused when created, never blocks other metadata changes', async (t) => {
+  const db = await createTestDatabase();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-events-priv-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const trigger: EventTriggerConf = { name: 'links_ins', definition: { enable_manual: false, insert: { columns: '*' } }, retry_conf: { num_retries: 0, interval_sec: 10, timeout_sec: 60 }, webhook: 'http://127.0.0.1:9/' };
+  writeMetadataDir(dir, {
+    version: 3,
+    sources: [{ name: 'default', kind: 'postgres', configuration: { connection_info: { database_url: { from_env: 'HASURA_GRAPHQL_DATABASE_URL' } } },
+      tables: [{ table: { schema: 'links', name: 'links' }, event_triggers: [trigger] }, { table: { schema: 'links', name: 'tags' } }] }],
+  });
+  // links_admin has no TRIGGER privilege on links.links (the migrations own it).
+  const ta = await eventsApp(t, { db, dropDb: true, env: { HASURA_GRAPHQL_DATABASE_URL: db.roleUrl('links_admin'), HASURA_GRAPHQL_METADATA_DIR: dir } });
+  const perm = await admin(ta.app, { type: 'pg_create_select_permission', args: { table: { schema: 'links', name: 'tags' }, role: 'someone', permission: { columns: ['id'], filter: {} } } });
+  assert.equal(perm.status, 200, JSON.stringify(perm.body));
+  const refused = await createTrigger(ta.app, { name: 'tags_ins', table: { schema: 'links', name: 'tags' }, webhook: 'http://127.0.0.1:9/', insert: { columns: '*' } });
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.match(JSON.stringify(refused.body), /permission denied/);
+  const exported = await admin(ta.app, { type: 'export_metadata', args: {} });
+  const tags = exported.body.sources[0].tables.find((x: { table: { name: string } }) => x.table.name === 'tags');
+  assert.equal(tags.event_triggers, undefined, 'the refused trigger is not in the metadata');
+  assert.equal((await ta.pool.query("SELECT 1 FROM pg_proc WHERE proname LIKE 'notify_hasura_tags_ins%'")).rowCount, 0, 'nor its function');
+});
