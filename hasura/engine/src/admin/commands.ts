@@ -320,6 +320,9 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
       built = compileUpdate(model, table, args, session);
   }
   try {
+    // The admin's session as `hasura.user`, as Hasura's setHeadersTx does for every RQL query: an
+    // event trigger records it as the event's session_variables (events/catalog.ts).
+    await client.query("SELECT set_config('hasura.user', $1, true)", [JSON.stringify({ 'x-hasura-role': 'admin' })]);
     await client.query('SAVEPOINT dml');
     const { rows } = await client.query<{ result: unknown; ok?: boolean }>(built.text, built.values);
     // A row the role's insert/update `check` rejects undoes the statement (DML/Mutation.hs).

@@ -143,3 +143,34 @@ void test("the engine's own loop delivers; /metrics counts processed events, inv
   assert.equal(sampleValue(s, 'linkport_events_pending'), 0);
   assert.equal(sampleValue(s, 'hasura_event_trigger_http_workers'), 0);
 });
+
+void test('deliveries run concurrently, at most HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE at once (TestEventsAsynchronousExecution)', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  let open = 0;
+  let peak = 0;
+  const held: Array<() => void> = [];
+  hook.respond = (_d, res) => {
+    open++;
+    peak = Math.max(peak, open);
+    held.push(() => {
+      open--;
+      res.writeHead(200).end('ok');
+    });
+  };
+  await setupTable(ta.app, DDL, 'flood');
+  await createTrigger(ta.app, { name: 'flood_ins', table: 'flood', webhook: hook.url, insert: { columns: '*' } });
+  await ta.pool.query("INSERT INTO flood SELECT g, 'v' FROM generate_series(1, 10) g");
+  const p = processor(t, ta, { httpPoolSize: 3, fetchBatchSize: 100 });
+  assert.equal(await p.tick(), 3, 'a fetch takes only what the pool can send');
+  await hook.waitFor(3);
+  assert.equal(await p.tick(), 0, 'no slot free, nothing taken');
+  while (hook.deliveries.length < 10 || held.length) {
+    held.splice(0).forEach((release) => release());
+    await new Promise((r) => setTimeout(r, 20));
+    await p.tick();
+  }
+  await p.idle();
+  assert.equal(peak, 3);
+  assert.equal(new Set(hook.deliveries.map((d) => d.body.id)).size, 10);
+});

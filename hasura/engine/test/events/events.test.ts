@@ -73,6 +73,15 @@ void test('insert, update, delete: Hasura payload, session variables, invocation
   assert.equal(logs[0].response.data.body, 'ok');
   assert.equal(logs[0].response.data.status, 200);
 
+  // An RQL insert (/v1/query, as upstream create_and_reset.yaml does) carries the admin session.
+  const rql = await admin(ta.app, { type: 'insert', args: { table: 'hge_tests_t1', objects: [{ c1: 9, c2: 'rql' }] } }, '/v1/query');
+  assert.deepEqual(rql.body, { affected_rows: 1 });
+  await drain(p);
+  assert.deepEqual(hook.deliveries.at(-1)!.body.event.session_variables, { 'x-hasura-role': 'admin' });
+  await ta.pool.query('DELETE FROM hge_tests_t1 WHERE c1 = 9');
+  await drain(p);
+  hook.deliveries.splice(3);
+
   // An update that changes nothing is no event (`_old <> _new`).
   await ta.pool.query("INSERT INTO hge_tests_t1 VALUES (2, 'x', 1)");
   await ta.pool.query("UPDATE hge_tests_t1 SET c2 = 'x' WHERE c1 = 2");
