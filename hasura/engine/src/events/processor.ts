@@ -121,18 +121,68 @@ const sqls = {
       to_json(created_at)#>>'{}' AS created_at,
       (extract(epoch FROM created_at::timestamptz) * 1000)::float8 AS created_ms,
       (extract(epoch FROM next_retry_at::timestamptz) * 1000)::float8 AS retry_ms`,
-  /** insertInvocation + setSuccess/setRetry/setError, as one statement. */
-  record: (e: EventRow, o: WebhookOutcome, state: { delivered: boolean; error: boolean; retryAt: Date | null }) => sql`
-    WITH inv AS (
+  /**
+   * insertInvocation + setSuccess/setRetry/setError for a batch of finished attempts, as one
+   * statement (several deliveries finish while one round trip is under way).
+   */
+  record: (batch: Outcome[]) => sql`
+    WITH input AS (
+      SELECT * FROM unnest(${value(batch.map((b) => b.id))}::text[], ${value(batch.map((b) => b.trigger))}::text[], ${value(batch.map((b) => b.status))}::int[],
+                           ${value(batch.map((b) => b.request))}::json[], ${value(batch.map((b) => b.response))}::json[], ${value(batch.map((b) => b.delivered))}::bool[],
+                           ${value(batch.map((b) => b.error))}::bool[], ${value(batch.map((b) => b.retryAt))}::timestamptz[])
+        AS x(id, trigger_name, status, request, response, delivered, error, retry_at)),
+    inv AS (
       INSERT INTO hdb_catalog.event_invocation_logs (event_id, trigger_name, status, request, response)
-      VALUES (${value(e.id)}, ${value(e.trigger_name)}, ${value(o.status ?? null)}, ${value(JSON.stringify(o.request))}::json, ${value(JSON.stringify(o.response))}::json))
-    UPDATE hdb_catalog.event_log
-       SET tries = tries + 1, delivered = ${value(state.delivered)}, error = ${value(state.error)},
-           next_retry_at = ${value(state.retryAt)}::timestamptz, locked = NULL
-     WHERE id = ${value(e.id)}`,
+      SELECT id, trigger_name, status, request, response FROM input)
+    UPDATE hdb_catalog.event_log l
+       SET tries = l.tries + 1, delivered = i.delivered, error = i.error, next_retry_at = i.retry_at, locked = NULL
+      FROM input i WHERE l.id = i.id`,
   retryLater: (id: string, at: Date) => sql`UPDATE hdb_catalog.event_log SET next_retry_at = ${value(at)}::timestamptz, locked = NULL WHERE id = ${value(id)}`,
   unlock: (ids: string[]) => sql`UPDATE hdb_catalog.event_log SET locked = NULL WHERE id = ANY(${value(ids)}::text[]) AND locked IS NOT NULL`,
 };
+
+/** One finished attempt, as recorded. */
+interface Outcome {
+  id: string;
+  trigger: string;
+  status: number | null;
+  request: string;
+  response: string;
+  delivered: boolean;
+  error: boolean;
+  retryAt: Date | null;
+}
+
+/**
+ * Records finished attempts in batches: one statement at a time, taking every outcome queued
+ * meanwhile; each caller's promise settles when its own row is written.
+ */
+class Recorder {
+  private queue: Array<{ o: Outcome; done: (err?: unknown) => void }> = [];
+  private flushing = false;
+  constructor(private readonly pool: pg.Pool) {}
+
+  record(o: Outcome): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ o, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, 500);
+      try {
+        await withRetries(() => run(this.pool, sqls.record(batch.map((x) => x.o))));
+        for (const x of batch) x.done();
+      } catch (err) {
+        for (const x of batch) x.done(err);
+      }
+    }
+    this.flushing = false;
+  }
+}
 
 /** The decision `retryOrSetError` makes after a failed attempt. */
 export function retryDecision(tries: number, numRetries: number, intervalSec: number, retryAfter: number | undefined, now: Date): Date | null {
@@ -169,9 +219,11 @@ export class EventProcessor {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly inflight = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  private readonly recorder: Recorder;
 
   constructor(deps: ProcessorDeps) {
     this.deps = deps;
+    this.recorder = new Recorder(deps.pool);
     this.now = deps.now ?? (() => new Date());
     this.slots = deps.slots ?? new Slots(deps.config.httpPoolSize);
   }
@@ -295,7 +347,16 @@ export class EventProcessor {
     if (signal.aborted) return; // shutting down: stop() unlocks the event for another engine
     const now = this.now();
     const retryAt = outcome.ok ? null : retryDecision(e.tries, retry.num_retries, retry.interval_sec, outcome.retryAfterSeconds, now);
-    await withRetries(() => run(this.deps.pool, sqls.record(e, outcome, { delivered: outcome.ok, error: !outcome.ok && retryAt === null, retryAt })));
+    await this.recorder.record({
+      id: e.id,
+      trigger: e.trigger_name,
+      status: outcome.status ?? null,
+      request: JSON.stringify(outcome.request),
+      response: JSON.stringify(outcome.response),
+      delivered: outcome.ok,
+      error: !outcome.ok && retryAt === null,
+      retryAt,
+    });
     const m = this.deps.metrics;
     if (m) {
       m.invocations.inc({ status: outcome.ok ? 'success' : 'failed', trigger_name: conf.name });

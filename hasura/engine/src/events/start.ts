@@ -18,6 +18,7 @@ import { bindEventSettings } from './ops.ts';
 import { registerEventMetrics } from './metrics.ts';
 import { EventProcessor, Slots } from './processor.ts';
 import { ScheduledProcessor } from '../scheduled/processor.ts';
+import { createEnginePool } from '../db/pools.ts';
 
 export interface EventsHandle {
   events: EventProcessor | undefined;
@@ -57,11 +58,18 @@ export async function startEvents(opts: {
   bindEventSettings(service, { stringify: config.stringifyNumericTypes, catalog }, opts.metadata);
   if (!catalog || !config.events.enabled) return { events: undefined, scheduled: undefined, stop: async () => undefined };
 
-  const metrics = registerEventMetrics(opts.registry, pool);
+  // Delivery has its own connections: fetching and recording events never waits behind admin
+  // requests (and the reverse), and an outage is survived as the other pools survive it.
+  const eventsPool = createEnginePool(config.databaseUrl, {
+    max: 4,
+    applicationName: 'hasura-engine-events',
+    onClientError: (err) => log.warn({ err: err.message }, 'event delivery lost a database connection; the pool reconnects'),
+  });
+  const metrics = registerEventMetrics(opts.registry, eventsPool);
   const slots = new Slots(config.events.httpPoolSize);
   // The live metadata, read again only when its resource version moves.
   const deps = {
-    pool,
+    pool: eventsPool,
     metadata: () => service.current,
     version: () => service.version,
     env: config.webhookEnv,
@@ -80,6 +88,7 @@ export async function startEvents(opts: {
     scheduled,
     async stop() {
       await Promise.all([events.stop(), scheduled.stop()]);
+      await eventsPool.end().catch(() => undefined);
     },
   };
 }
