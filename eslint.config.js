@@ -16,10 +16,12 @@ const allowed = {
   redirect: ['common'],
   events: ['common'],
   launcher: ['common', 'migrations', 'devstack'],
+  // dev-only like devstack: starts the services as processes; its tests drive the redirect in-process
+  topology: ['common', 'migrations', 'devstack'],
   web: ['common'],
 };
 const packageOf = { 'hasura/engine': 'hasura-engine', 'hasura/console': 'graphql-console' };
-const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'events', 'launcher', 'web', 'e2e'];
+const all = ['common', 'migrations', 'devstack', 'graphql-console', 'core-service', 'media-service', 'gateway', 'hasura-engine', 'redirect', 'events', 'launcher', 'web', 'topology', 'e2e'];
 
 function boundary(dir, may) {
   const ok = new Set([packageOf[dir] ?? dir, ...may]);
@@ -69,4 +71,6 @@ export default tseslint.config(
   ]),
   // The dashboard's browser tests and bench start the whole stack, as e2e/ does.
   { files: ['web/{test,bench}/**/*.ts'], rules: boundary('web', ['common', 'devstack', 'launcher']) },
+  // The topology's tests drive the redirect in-process against its replica and cluster.
+  { files: ['topology/test/**/*.ts'], rules: boundary('topology', ['common', 'migrations', 'devstack', 'redirect']) },
 );

@@ -9,6 +9,7 @@ import { TrustedProxies } from './http/proxies.ts';
 import { QrRenderer } from './http/qr.ts';
 import { InvalidationListener } from './links/invalidation.ts';
 import { LinkStore } from './links/link-store.ts';
+import { ReadRouting } from './links/read-replica.ts';
 import { LinksRepository } from './links/links.repository.ts';
 import { Metrics } from './metrics.ts';
 import { PasswordCookies, VisitorHasher } from './visitor.ts';
@@ -47,7 +48,9 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
   });
   observePool(metrics.registry, 'redirect', pool);
   observeRedisCommands(metrics.registry, 'redirect', redis);
-  const repo = new LinksRepository(pool);
+  const readPool = config.REDIRECT_DATABASE_READ_URL ? createPool(config.REDIRECT_DATABASE_READ_URL, { max: 10, applicationName: 'redirect-read', log }) : undefined;
+  const routing = readPool ? new ReadRouting(pool, readPool) : undefined;
+  const repo = new LinksRepository(pool, routing);
   const store = new LinkStore(repo, redis, metrics, log, {
     localTtlMs: config.LINK_CACHE_TTL_MS,
     localMax: config.LINK_CACHE_MAX,
@@ -55,7 +58,7 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     redisTtlS: config.REDIS_LINK_TTL_S,
     staleIfErrorMs: config.STALE_IF_ERROR_MS,
   });
-  const listener = new InvalidationListener(config.DATABASE_URL, store, log);
+  const listener = new InvalidationListener(config.DATABASE_URL, store, log, routing);
   await listener.start();
   const producer = new ClickProducer(redis, metrics, log, {
     stream: config.CLICK_STREAM,
@@ -138,6 +141,7 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
       await listener.stop();
       redis.disconnect();
       await pool.end();
+      await readPool?.end();
     },
   };
 }

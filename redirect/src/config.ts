@@ -18,6 +18,9 @@ export const configSchema = z
     LOG_LEVEL: logLevel,
     DATABASE_URL: z.string().url(),
     REDIS_URL: z.string().url(),
+    // A streaming replica for link lookups; invalidation still LISTENs on DATABASE_URL and codes
+    // just changed are read from the primary until the replica replays past them (links/read-replica.ts).
+    REDIRECT_DATABASE_READ_URL: z.string().url().optional(),
     // A header set by a trusted edge (Cloudflare's cf-ipcountry, Traefik plugins); empty = no geo.
     // Believed only from a TRUSTED_PROXIES peer.
     COUNTRY_HEADER: z.string().toLowerCase().default(''),

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '@linkport/common';
 import type { LinkStore } from './link-store.ts';
+import type { ReadRouting } from './read-replica.ts';
 
 /**
  * LISTEN link_changed (sent by the links.notify_changed trigger for every content edit, insert and
@@ -21,6 +22,8 @@ export class InvalidationListener {
     private readonly url: string,
     private readonly store: LinkStore,
     private readonly log: Logger,
+    /** With a read replica: codes changed are read from the primary until the replica catches up. */
+    private readonly routing?: ReadRouting,
   ) {}
 
   async start(): Promise<void> {
@@ -34,7 +37,21 @@ export class InvalidationListener {
     const client = new pg.Client({ connectionString: this.url, application_name: 'redirect-listen', keepAlive: true });
     this.client = client;
     client.on('notification', (msg) => {
-      if (msg.channel === 'link_changed' && msg.payload) this.store.invalidate(msg.payload);
+      if (msg.channel !== 'link_changed' || !msg.payload) return;
+      const code = msg.payload;
+      const routing = this.routing;
+      if (routing) {
+        // pinned before the eviction, so no lookup can refill from a replica still behind the edit
+        routing.pin(code);
+        client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn').then(
+          ({ rows }) => {
+            if (rows[0]) routing.pinAt(code, rows[0].lsn);
+          },
+          // connection lost: the reconnect pins everything (below)
+          () => {},
+        );
+      }
+      this.store.invalidate(code);
     });
     const lost = (err?: unknown) => {
       if (this.client !== client) return;
@@ -51,7 +68,14 @@ export class InvalidationListener {
     client.on('error', lost);
     client.on('end', () => lost());
     await client.connect();
+    // Edits missed while away may not have reached the replica either: primary reads until it has
+    // replayed past this point (pending until the LSN is read, right after LISTEN took effect).
+    this.routing?.pinAll();
     await client.query('LISTEN link_changed');
+    if (this.routing) {
+      const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+      if (rows[0]) this.routing.pinAll(rows[0].lsn);
+    }
     if (this.client !== client) return;
     this.connected = true;
     this.retryMs = 100;

@@ -1,5 +1,6 @@
 import { isConnectionError, poolHealth, type Pool } from '@linkport/common';
 import { linkFromRow, type Link, type LinkRow } from './link.ts';
+import type { ReadRouting } from './read-replica.ts';
 
 const COLUMNS = `id, code, destination, redirect_type, forward_query, utm_source, utm_medium, utm_campaign,
   utm_term, utm_content, status, expires_at, expired_url, max_clicks, click_count, password, ios_url,
@@ -7,21 +8,35 @@ const COLUMNS = `id, code, destination, redirect_type, forward_query, utm_source
 
 /** Reads of links.links for the redirect_service role (SELECT only, docs/architecture.md "Data"). */
 export class LinksRepository {
-  constructor(private readonly pool: Pool) {}
+  /** `routing`: lookups from a read replica, recently changed codes from the primary (read-replica.ts). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly routing?: ReadRouting,
+  ) {}
 
   async findByCode(code: string): Promise<Link | null> {
-    const { rows } = await this.pool
-      .query<LinkRow>({
+    const pool = this.routing ? await this.routing.poolFor(code) : this.pool;
+    const query = (p: Pool) =>
+      p.query<LinkRow>({
         name: 'redirect_link_by_code',
         text: `SELECT ${COLUMNS} FROM links.links WHERE code = $1`,
         values: [code],
-      })
-      .catch(this.noteFailure);
-    return rows[0] ? linkFromRow(rows[0]) : null;
+      });
+    let result;
+    try {
+      result = await query(pool);
+    } catch (err) {
+      // the replica unreachable: the primary answers (degrade, not fail)
+      if (pool === this.pool || !isConnectionError(err)) return this.noteFailure(err);
+      result = await query(this.pool).catch(this.noteFailure);
+    }
+    const row = result.rows[0];
+    return row ? linkFromRow(row) : null;
   }
 
   /** A refused or broken connection marks PostgreSQL down (readiness, metrics, one log line). */
   private readonly noteFailure = (err: unknown): never => {
+    // the replica's health is tracked on its own pool (observePool in app.ts)
     if (isConnectionError(err)) poolHealth(this.pool).fail(err);
     throw err;
   };

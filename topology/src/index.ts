@@ -1,0 +1,2 @@
+export * from './pg-replica.ts';
+export * from './redis-cluster.ts';

@@ -1,0 +1,110 @@
+/**
+ * A Redis Cluster of `masters` masters with one replica each, from Debian's redis-server
+ * (`--cluster-enabled yes`), created with `redis-cli --cluster create … --cluster-replicas 1
+ * --cluster-yes` (Redis docs, "Scale with Redis Cluster": create a cluster). redis-cli comes with
+ * redis-server in Debian's redis-tools, which devstack's provisioning installs.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureRedisServer, waitForPort } from '@linkport/devstack';
+
+export interface ClusterNode {
+  port: number;
+  pid: number;
+  child: ChildProcess | undefined;
+}
+
+export interface RunningCluster {
+  ports: number[];
+  /** `host:port` list for REDIS_CLUSTER_NODES / ioredis Cluster. */
+  nodes: string[];
+  /** Kills one node (SIGKILL, as a crash) and returns its port. */
+  kill(port: number): void;
+  /** The ports that are masters now, per CLUSTER NODES of a live node. */
+  masters(): number[];
+  stop(): Promise<void>;
+}
+
+function cli(port: number, ...args: string[]): string {
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+export interface ClusterOptions {
+  basePort: number;
+  masters?: number;
+  dir: string;
+  /** Spawned detached (the topology CLI outlives them); tests keep them attached. */
+  detached?: boolean;
+  /** cluster-node-timeout: how long a silent master has before its replica takes over. */
+  nodeTimeoutMs?: number;
+}
+
+export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCluster> {
+  const bin = ensureRedisServer();
+  const n = (opts.masters ?? 3) * 2;
+  const ports = Array.from({ length: n }, (_, i) => opts.basePort + i);
+  const nodes = new Map<number, ClusterNode>();
+  for (const port of ports) {
+    const dir = path.join(opts.dir, String(port));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--dir', dir,
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+      '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
+      '--appendonly', 'no', '--save', '',
+    ];
+    const child = spawn(bin, args, { stdio: 'ignore', detached: opts.detached ?? false });
+    if (opts.detached) child.unref();
+    nodes.set(port, { port, pid: child.pid ?? -1, child });
+  }
+  for (const port of ports) await waitForPort(port, '127.0.0.1', 10_000);
+  cli(ports[0] as number, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes');
+  // until every slot is served and the state is ok everywhere
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = ports.every((p) => /cluster_state:ok/.test(cli(p, 'cluster', 'info')));
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const alive = () => ports.filter((p) => {
+    const node = nodes.get(p);
+    return node !== undefined && node.pid > 0 && isAlive(node.pid);
+  });
+  return {
+    ports,
+    nodes: ports.map((p) => `127.0.0.1:${p}`),
+    kill(port) {
+      const node = nodes.get(port);
+      if (node && isAlive(node.pid)) process.kill(node.pid, 'SIGKILL');
+    },
+    masters() {
+      const live = alive()[0];
+      if (live === undefined) return [];
+      return cli(live, 'cluster', 'nodes')
+        .split('\n')
+        .filter((l) => / master /.test(` ${l.split(' ')[2]?.replace(/,/g, ' ')} `) && !l.includes('fail'))
+        .map((l) => Number(/:(\d+)@/.exec(l)?.[1]));
+    },
+    async stop() {
+      for (const node of nodes.values()) if (isAlive(node.pid)) process.kill(node.pid, 'SIGTERM');
+      const end = Date.now() + 5000;
+      while ([...nodes.values()].some((x) => isAlive(x.pid)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      for (const node of nodes.values()) if (isAlive(node.pid)) process.kill(node.pid, 'SIGKILL');
+    },
+  };
+}
+
+export function isAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
