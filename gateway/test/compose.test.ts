@@ -27,7 +27,7 @@ const composeText = read('docker-compose.yml');
 const compose = YAML.parse(composeText, { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const oneShot = (s: Service) => s.restart === 'no';
-const dockerfiles = ['core-service/Dockerfile', 'media-service/Dockerfile', 'redirect/Dockerfile', 'hasura/engine/Dockerfile'];
+const dockerfiles = ['core-service/Dockerfile', 'media-service/Dockerfile', 'redirect/Dockerfile', 'hasura/engine/Dockerfile', 'events/Dockerfile'];
 
 /**
  * Images without a shell or an HTTP client, which cannot run a healthcheck: each is watched by
