@@ -50,7 +50,7 @@ export const defaultEventsConfig: EventsConfig = {
   fetchIntervalMs: 1000,
   fetchBatchSize: 100,
   staleLockSeconds: 30 * 60,
-  gracefulShutdownMs: 60_000,
+  gracefulShutdownMs: 3_000,
   scheduledFetchIntervalMs: 10_000,
 };
 

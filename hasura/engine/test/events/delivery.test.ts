@@ -96,6 +96,25 @@ void test('an engine killed mid-delivery loses no event: another delivers them a
   assert.deepEqual(delivered, rows.map((e) => e.id as string).sort(), 'every event delivered again after the crash');
 });
 
+void test('SIGTERM with a delivery hanging: the engine exits 0 within its grace and the event is unlocked, not lost', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  hook.respond = () => undefined; // never answers
+  await setupTable(ta.app, DDL, 'flood');
+  await createTrigger(ta.app, { name: 'flood_ins', table: 'flood', webhook: hook.url, insert: { columns: '*' } });
+  await ta.pool.query("INSERT INTO flood VALUES (1, 'a')");
+  const engine = startEngine({
+    HASURA_GRAPHQL_DATABASE_URL: ta.db.adminUrl, PORT: '20313', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL: '50', HASURA_GRAPHQL_GRACEFUL_SHUTDOWN_TIMEOUT: '1',
+  });
+  t.after(() => engine.kill('SIGKILL'));
+  await hook.waitFor(1, 60_000);
+  engine.kill('SIGTERM');
+  assert.equal(await engine.done, 0, engine.output());
+  const [ev] = await eventRows(ta.pool);
+  assert.deepEqual([ev.delivered, ev.error, ev.locked, ev.tries], [false, false, null, 0]);
+});
+
 void test('graceful stop: in-flight deliveries finish within the bound; past it, their events are unlocked', async (t) => {
   const ta = await eventsApp(t);
   const hook = await startReceiver(t);
