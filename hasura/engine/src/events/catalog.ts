@@ -2,8 +2,8 @@
  * The event tables in `hdb_catalog`, laid out as Hasura v2 lays them out, created by the engine at
  * startup when absent (Hasura's `initSource` / `initialise.sql` do the same):
  *
- * - source catalog (upstream server/src-rsr/init_pg_source.sql): `event_log`,
- *   `event_invocation_logs`, `hdb_event_log_cleanups`, `gen_hasura_uuid()` and
+ * - source catalog (upstream server/src-rsr/init_pg_source.sql): `hdb_source_catalog_version`,
+ *   `event_log`, `event_invocation_logs`, `hdb_event_log_cleanups`, `gen_hasura_uuid()` and
  *   `insert_event_log(...)`, the function every per-trigger function calls;
  * - metadata catalog (server/src-rsr/initialise.sql): `hdb_cron_events`,
  *   `hdb_cron_event_invocation_logs`, `hdb_scheduled_events`, `hdb_scheduled_event_invocation_logs`.
@@ -20,6 +20,13 @@ import { run, sql, type Queryable, type SQL } from '../sql/sql.ts';
 const sourceDdl: SQL[] = [
   // Hasura's own uuid function, so the column default survives pgcrypto being dropped (issue 4217).
   sql`CREATE OR REPLACE FUNCTION hdb_catalog.gen_hasura_uuid() RETURNS uuid AS 'select gen_random_uuid()' LANGUAGE SQL`,
+  // The source catalog's version, read by Hasura's initSource: at 4 (upstream
+  // latestSourceCatalogVersion, after pg_source_migrations/3_to_4.sql) real Hasura pointed at this
+  // database finds its catalog current and leaves it as it is.
+  sql`CREATE TABLE IF NOT EXISTS hdb_catalog.hdb_source_catalog_version (version TEXT NOT NULL, upgraded_on TIMESTAMPTZ NOT NULL)`,
+  sql`CREATE UNIQUE INDEX IF NOT EXISTS hdb_source_catalog_version_one_row ON hdb_catalog.hdb_source_catalog_version ((version IS NOT NULL))`,
+  sql`INSERT INTO hdb_catalog.hdb_source_catalog_version (version, upgraded_on) VALUES ('4', NOW())
+      ON CONFLICT ((version IS NOT NULL)) DO NOTHING`,
   sql`CREATE TABLE IF NOT EXISTS hdb_catalog.event_log (
     id TEXT DEFAULT hdb_catalog.gen_hasura_uuid() PRIMARY KEY,
     schema_name TEXT NOT NULL,
@@ -129,6 +136,7 @@ const scheduledDdl: SQL[] = [
 ];
 
 const present = sql`SELECT to_regclass('hdb_catalog.event_log') IS NOT NULL
+    AND to_regclass('hdb_catalog.hdb_source_catalog_version') IS NOT NULL
     AND to_regclass('hdb_catalog.event_invocation_logs') IS NOT NULL
     AND to_regclass('hdb_catalog.hdb_event_log_cleanups') IS NOT NULL
     AND to_regclass('hdb_catalog.hdb_cron_events') IS NOT NULL

@@ -140,6 +140,8 @@ void test('the engine as links_admin (CREATE on hdb_catalog only, not on the dat
   const ta = await eventsApp(t, { db, dropDb: true, env: { HASURA_GRAPHQL_DATABASE_URL: db.roleUrl('links_admin') } });
   const { rows } = await ta.pool.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'hdb_catalog' AND tablename IN ('event_log', 'hdb_cron_events') ORDER BY 1");
   assert.deepEqual(rows, [{ tablename: 'event_log', tableowner: 'links_admin' }, { tablename: 'hdb_cron_events', tableowner: 'links_admin' }]);
+  const version = await ta.pool.query('SELECT version FROM hdb_catalog.hdb_source_catalog_version');
+  assert.deepEqual(version.rows, [{ version: '4' }], "Hasura's latestSourceCatalogVersion");
 });
 
 void test('a trigger on a table the engine role may not put triggers on: refused when created, never blocks other metadata changes', async (t) => {
