@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { gateway, upstream } from './helper.ts';
 
@@ -84,4 +84,36 @@ void test('a rejected upgrade gets the auth answer; a dead upstream gets 502', a
   await new Promise<void>((r) => dead.server.close(() => r()));
   const gw2 = await gateway(t, config(dead.url, okAuth.url));
   await assert.rejects(open(`${gw2.url.replace('http', 'ws')}/v1/links/graphql`, ['graphql-transport-ws']), { status: 502 });
+});
+
+void test('a client that resets its WebSocket connection does not take the gateway down', async (t) => {
+  const up = await wsUpstream(t);
+  const auth = await upstream(t, (_q, res) => {
+    res.writeHead(200, { 'X-User-Role': 'anonymous' });
+    res.end();
+  });
+  const gw = await gateway(t, config(up.url, auth.url));
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  t.after(() => process.off('uncaughtException', onUncaught));
+  // What a browser does when a tab with a live subscription reloads: the TCP connection is reset.
+  const { port } = new URL(gw.url);
+  const sock = net.connect(Number(port), '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  sock.on('error', () => {});
+  sock.write(
+    'GET /v1/links/graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
+  );
+  const head = await new Promise<string>((r) => sock.once('data', (d) => r(String(d))));
+  assert.match(head, /^HTTP\/1.1 101/);
+  sock.resetAndDestroy();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(uncaught.map(String), []);
+  const ws = await open(`${gw.url.replace('http', 'ws')}/v1/links/graphql`, ['graphql-transport-ws']);
+  t.after(() => ws.terminate());
+  const reply = new Promise<string>((r) => ws.once('message', (d) => r(String(d))));
+  ws.send('ping');
+  assert.equal(await reply, 'echo:ping', 'the gateway still serves');
 });

@@ -311,4 +311,11 @@ export function instrumentProxy(proxy: ProxyServer): void {
     if (st.originStart !== undefined) st.ctx.log.OriginDuration = Math.round((performance.now() - st.originStart) * 1e6);
   });
   proxy.on('econnreset', () => {});
+  // After a WebSocket upgrade, http-proxy-3 re-emits an error of the client's socket (a browser tab
+  // reloaded or closed mid-connection: ECONNRESET) on the ProxyServer, whose default listener throws
+  // when no other listens — an uncaught exception that took the whole gateway down. The tunnel's
+  // own listeners already end the upstream side; here the client socket is only destroyed.
+  proxy.on('error', (_err, _req, res) => {
+    if (res && 'destroy' in res && typeof res.destroy === 'function') res.destroy();
+  });
 }
