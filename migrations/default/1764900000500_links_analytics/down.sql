@@ -8,6 +8,12 @@ DROP FUNCTION links.rollup_mismatches(timestamptz, timestamptz);
 DROP FUNCTION links.rebuild_rollups(timestamptz, timestamptz);
 DROP FUNCTION links.ingest_clicks(text[], text[], bigint[], uuid[], text[], text[], text[], text[], text[], text[], text[], text[], text[], boolean[], text[], text[], text[], text[], text[]);
 DROP TRIGGER links_account_stats ON links.links;
+DROP TRIGGER links_before_write ON links.links;
+CREATE TRIGGER links_before_write BEFORE INSERT OR UPDATE ON links.links
+  FOR EACH ROW EXECUTE FUNCTION links.before_write();
+DROP TRIGGER links_notify_changed ON links.links;
+CREATE TRIGGER links_notify_changed AFTER INSERT OR UPDATE OR DELETE ON links.links
+  FOR EACH ROW EXECUTE FUNCTION links.notify_changed();
 DROP FUNCTION links.account_stats_follow_link();
 DROP FUNCTION links.shift_account_stats(uuid, uuid, int);
 DROP TABLE links.account_hourly_stats;

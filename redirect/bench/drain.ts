@@ -1,0 +1,185 @@
+/**
+ * The click worker's drain rate (issue 16 §2), both write paths over the SAME stream in one run:
+ *   legacy     — WORKER_SINK=legacy: four statements in a transaction per batch (the path before
+ *                issue 16, which writes no hourly rollups);
+ *   statement  — the default: one links.ingest_clicks call per batch (raw rows, counters, visitors,
+ *                hourly cube, account marginals, daily_stats).
+ * Each path gets its own consumer group on the stream, and the database is emptied in between, so
+ * both read the same entries. Exactness is checked after each: stream entries == rows ==
+ * sum(click_count) + bots == rollups.
+ *
+ * Used by bench/redirect.ts phase (d) on the clicks its load produced, and standalone:
+ *   node --import tsx redirect/bench/drain.ts [--clicks 300000] [--links 1000] [--batch 1000]
+ * which fills the stream itself (realistic agents, countries, referrers, UTM, A/B targets).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { clickFields, type Click } from '../src/clicks/click.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface DrainResult {
+  sink: string;
+  clicks: number;
+  seconds: number;
+  rate: number;
+  exact: boolean;
+  detail: string;
+}
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'redirect/src/worker.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out = (out + d.toString()).slice(-20_000);
+      if (/click worker started/.test(out)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const num = async (db: pg.Pool, sql: string) => Number((await db.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0);
+
+/** Empties what a drain writes, so the next path starts from the same state. */
+async function reset(db: pg.Pool): Promise<void> {
+  await db.query(`TRUNCATE links.clicks, links.daily_stats, links.daily_visitors, links.hourly_stats, links.account_hourly_stats`);
+  await db.query(`UPDATE links.links SET click_count = 0, last_clicked_at = NULL`);
+  await db.query(`VACUUM ANALYZE links.links`);
+}
+
+/**
+ * Drains the whole stream once per sink into an emptied database. `env` is the worker's
+ * (DATABASE_URL, REDIS_URL...); `admin` a superuser pool on the same database.
+ */
+export async function drainBoth(admin: pg.Pool, redis: Redis, env: Record<string, string>, opts: { batch: number; stream?: string; sinks?: string[] }): Promise<DrainResult[]> {
+  const stream = opts.stream ?? 'clicks';
+  const entries = await redis.xlen(stream);
+  const out: DrainResult[] = [];
+  for (const sink of opts.sinks ?? ['legacy', 'statement']) {
+    await reset(admin);
+    const group = `drain-${sink}-${randomUUID().slice(0, 8)}`;
+    const w = await startWorker({ ...env, LOG_LEVEL: 'info', WORKER_SINK: sink, CLICK_GROUP: group, WORKER_BATCH: String(opts.batch), WORKER_PORT: '0', WORKER_BLOCK_MS: '100' });
+    const t0 = performance.now();
+    let rows = 0;
+    for (;;) {
+      rows = await num(admin, 'SELECT count(*) AS n FROM links.clicks');
+      if (rows >= entries || performance.now() - t0 > 600_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await stop(w);
+    const bots = await num(admin, 'SELECT count(*) AS n FROM links.clicks WHERE is_bot');
+    const counters = await num(admin, 'SELECT sum(click_count) AS n FROM links.links');
+    const daily = await num(admin, `SELECT sum(clicks) AS n FROM links.daily_stats WHERE dimension = 'total'`);
+    let exact = rows === entries && counters + bots === entries && daily === counters;
+    let detail = `entries ${entries}, rows ${rows}, click_count ${counters} + bots ${bots}, daily_stats ${daily}`;
+    if (sink === 'statement') {
+      const cube = await num(admin, 'SELECT sum(clicks) AS n FROM links.hourly_stats');
+      const account = await num(admin, `SELECT sum(clicks) AS n FROM links.account_hourly_stats WHERE dimension = 'total'`);
+      const mism = await num(admin, `SELECT count(*) AS n FROM links.rollup_mismatches('2000-01-01', date_trunc('hour', now()) + interval '1 hour')`);
+      exact &&= cube === entries && account === entries && mism === 0;
+      detail += `, hourly_stats ${cube}, account_hourly_stats ${account}, reconciliation mismatches ${mism}`;
+    }
+    out.push({ sink, clicks: entries, seconds, rate: entries / seconds, exact, detail });
+    await redis.xgroup('DESTROY', stream, group);
+  }
+  return out;
+}
+
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+  'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+];
+const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'IN', 'BR', 'JP', 'CA', 'NL', 'ES', ''];
+const REFS = ['', '', 'https://www.google.com/', 'https://t.co/x', 'https://news.ycombinator.com/item?id=1', 'https://www.reddit.com/r/x'];
+
+/** Appends `n` clicks over `links` (Zipf-ish popularity) in pipelined XADDs; the last hour's timestamps. */
+export async function fillStream(redis: Redis, links: { id: string; code: string }[], n: number, stream = 'clicks'): Promise<void> {
+  const now = Date.now();
+  for (let i = 0; i < n; i += 5000) {
+    const p = redis.pipeline();
+    for (let j = i; j < Math.min(n, i + 5000); j++) {
+      const link = links[Math.floor(links.length * Math.random() ** 2)]!;
+      const ab = j % 5 === 0;
+      const c: Click = {
+        id: randomUUID(),
+        linkId: link.id,
+        code: link.code,
+        ts: now - Math.floor(Math.random() * 3_600_000),
+        visitor: `v${Math.floor(Math.random() * 20_000)}`,
+        ua: AGENTS[Math.floor(AGENTS.length * Math.random() ** 1.5)]!,
+        referrer: REFS[j % REFS.length]!,
+        country: COUNTRIES[Math.floor(COUNTRIES.length * Math.random() ** 2)]!,
+        target: ab ? `https://example.com/${link.code}/${j % 2 ? 'a' : 'b'}` : `https://example.com/${link.code}`,
+        rule: ab ? 'ab' : '',
+        location: j % 4 === 0 ? `https://example.com/${link.code}?utm_source=newsletter&utm_medium=email&utm_campaign=c${j % 7}` : '',
+      };
+      p.xadd(stream, '*', ...clickFields(c));
+    }
+    await p.exec();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { clicks: { type: 'string', default: '300000' }, links: { type: 'string', default: '1000' }, batch: { type: 'string', default: '1000' } } });
+  const { createTestDatabase, startTestRedis } = await import('@linkport/devstack/testing');
+  const db = await createTestDatabase();
+  const redisServer = await startTestRedis();
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const redis = new Redis(redisServer.url);
+  try {
+    const owner = (await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('drain@example.com', 'x') RETURNING id`)).rows[0]!.id;
+    const links = (
+      await admin.query<{ id: string; code: string }>(
+        `INSERT INTO links.links (owner_id, code, destination) SELECT $1, 'dr' || i, 'https://example.com/' || i FROM generate_series(1, $2::int) i RETURNING id, code`,
+        [owner, Number(values.links)],
+      )
+    ).rows;
+    const n = Number(values.clicks);
+    console.log(`${links.length} links; filling the stream`);
+    const tf = performance.now();
+    await fillStream(redis, links, n);
+    console.log(`stream filled: ${n} clicks over ${links.length} links in ${((performance.now() - tf) / 1000).toFixed(1)} s`);
+    const env = { DATABASE_URL: db.roleUrl('redirect_service'), REDIS_URL: redisServer.url, HOST: '127.0.0.1' };
+    const results = await drainBoth(admin, redis, env, { batch: Number(values.batch) });
+    print(results);
+    if (results.some((r) => !r.exact)) process.exitCode = 1;
+  } finally {
+    redis.disconnect();
+    await admin.end();
+    await redisServer.stop();
+    await db.drop();
+  }
+}
+
+export function print(results: DrainResult[]): void {
+  for (const r of results) {
+    console.log(`  ${r.sink.padEnd(10)} ${r.clicks} clicks in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(0).padStart(6)} clicks/s   exact: ${r.exact ? 'YES' : 'NO'} (${r.detail})`);
+  }
+  const [a, b] = results;
+  if (a && b) console.log(`  ${b.sink}/${a.sink} = ${(b.rate / a.rate).toFixed(2)}x (target: >= 50,000 clicks/s)`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  process.exit(process.exitCode ?? 0);
+}
