@@ -1,8 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DependencyHealth } from './db.ts';
 import type { Logger } from './logger.ts';
 
-export type { Redis };
+export type { Redis, Cluster };
+/** A single node or a cluster: what code that works with either takes. */
+export type AnyRedis = Redis | Cluster;
 
 export interface CreateRedisOptions extends RedisOptions {
   /** Transitions (lost / back) are logged here. */
@@ -11,7 +13,7 @@ export interface CreateRedisOptions extends RedisOptions {
   name?: string;
 }
 
-const healthOf = new WeakMap<Redis, DependencyHealth>();
+const healthOf = new WeakMap<AnyRedis, DependencyHealth>();
 
 /**
  * Reconnect delay: 50 ms doubling to `capMs`, forever. ioredis's default (min(n*50, 2000)) is also
@@ -43,7 +45,7 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
 }
 
 /** Attaches the error listener and health tracking to a client created elsewhere (e.g. duplicate()). */
-export function observeRedis(redis: Redis, name = 'redis', log?: Logger): DependencyHealth {
+export function observeRedis(redis: AnyRedis, name = 'redis', log?: Logger): DependencyHealth {
   const existing = healthOf.get(redis);
   if (existing) return existing;
   const health = new DependencyHealth(name, log);
@@ -55,12 +57,12 @@ export function observeRedis(redis: Redis, name = 'redis', log?: Logger): Depend
   return health;
 }
 
-export function redisHealth(redis: Redis): DependencyHealth {
+export function redisHealth(redis: AnyRedis): DependencyHealth {
   return healthOf.get(redis) ?? observeRedis(redis);
 }
 
 /** Readiness probe: connected and answering PING within `timeoutMs`. */
-export async function pingRedis(redis: Redis, timeoutMs = 1_000): Promise<void> {
+export async function pingRedis(redis: AnyRedis, timeoutMs = 1_000): Promise<void> {
   if (redis.status !== 'ready') throw new Error(`redis ${redis.status}`);
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -73,4 +75,73 @@ export async function pingRedis(redis: Redis, timeoutMs = 1_000): Promise<void> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Cluster mode: `redis+cluster://host1:port1,host2:port2/` names some nodes of a Redis Cluster (the
+ * client discovers the rest with CLUSTER SLOTS). A URL scheme rather than a second variable, so every
+ * service's REDIS_URL switches to a cluster without new settings. Username/password apply to every node.
+ */
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith('redis+cluster://') || url.startsWith('rediss+cluster://');
+}
+
+export function clusterNodesOf(url: string): { nodes: Array<{ host: string; port: number }>; username?: string; password?: string; tls: boolean } {
+  const m = /^(rediss?)\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)/.exec(url);
+  if (!m) throw new Error('a cluster URL is redis+cluster://host:port[,host:port…]');
+  const nodes = (m[4] as string).split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    const host = i === -1 ? hp : hp.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = i === -1 ? 6379 : Number(hp.slice(i + 1));
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad cluster node "${hp}"`);
+    return { host, port };
+  });
+  const out: ReturnType<typeof clusterNodesOf> = { nodes, tls: m[1] === 'rediss' };
+  if (m[2]) out.username = decodeURIComponent(m[2]);
+  if (m[3]) out.password = decodeURIComponent(m[3]);
+  return out;
+}
+
+export interface CreateClusterOptions extends CreateRedisOptions {
+  cluster?: ClusterOptions;
+}
+
+/**
+ * An ioredis Cluster with the same survival rules as createRedis: an 'error' listener, health via
+ * redisHealth(), per-node reconnects with the capped backoff. Commands follow MOVED/ASK redirections;
+ * after a master fails its replica is promoted (cluster-node-timeout) and the client re-reads the
+ * slot map (CLUSTERDOWN / connection errors trigger a refresh, retried up to `maxRedirections`). Keys a
+ * script or MULTI touches together must share a hash tag (`{…}`), or Redis answers CROSSSLOT.
+ */
+export function createRedisCluster(url: string, opts: CreateClusterOptions = {}): Cluster {
+  const { log, name, cluster, ...redisOpts } = opts;
+  const { nodes, username, password, tls } = clusterNodesOf(url);
+  const c = new Cluster(nodes, {
+    enableAutoPipelining: true,
+    clusterRetryStrategy: redisBackoff(),
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2_000,
+    enableOfflineQueue: redisOpts.enableOfflineQueue ?? true,
+    ...cluster,
+    redisOptions: {
+      maxRetriesPerRequest: 1,
+      retryStrategy: redisBackoff(),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(tls ? { tls: {} } : {}),
+      ...redisOpts,
+      ...cluster?.redisOptions,
+    },
+  });
+  observeRedis(c, name ?? 'redis', log);
+  return c;
+}
+
+/** REDIS_URL → a single-node client, or a Cluster for a redis+cluster:// URL. */
+export function createRedisClient(url: string, opts: CreateClusterOptions = {}): AnyRedis {
+  if (isClusterUrl(url)) return createRedisCluster(url, opts);
+  const { cluster: _ignored, ...rest } = opts;
+  return createRedis(url, rest);
 }

@@ -66,7 +66,14 @@ export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCl
   // until every slot is served and the state is ok everywhere
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const ok = ports.every((p) => /cluster_state:ok/.test(cli(p, 'cluster', 'info')));
+    // …and every replica has synced with its master: a replica that never had a link refuses to
+    // fail over (its data counts as too old, cluster-replica-validity-factor), so a master killed
+    // just after creation would leave its slots down for good.
+    const ok = ports.every((p) => {
+      if (!/cluster_state:ok/.test(cli(p, 'cluster', 'info'))) return false;
+      const repl = cli(p, 'info', 'replication');
+      return /role:master/.test(repl) || /master_link_status:up/.test(repl);
+    });
     if (ok) break;
     if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
     await new Promise((r) => setTimeout(r, 200));

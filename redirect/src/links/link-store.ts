@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { isConnectionError, type Logger } from '@linkport/common';
 import type { Link } from './link.ts';
 import type { LinksRepository } from './links.repository.ts';
@@ -36,7 +36,7 @@ export class LinkStore {
 
   constructor(
     private readonly repo: LinksRepository,
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly opts: LinkStoreOptions,
@@ -167,12 +167,20 @@ export class LinkStore {
    */
   async clearShared(): Promise<void> {
     if (this.redis.status !== 'ready') return;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', 'link:*', 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+    // SCAN walks one node: on a cluster, every master (a batch from one node shares no slot, so
+    // each key is unlinked on its own — the node's pipeline still sends them together).
+    const cluster = this.redis instanceof Cluster;
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', 'link:*', 'COUNT', 1000);
+        cursor = next;
+        if (keys.length === 0) continue;
+        if (cluster) await Promise.all(keys.map((k) => node.unlink(k)));
+        else await node.unlink(...keys);
+      } while (cursor !== '0');
+    }
   }
 
   get size(): number {

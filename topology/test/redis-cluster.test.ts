@@ -1,0 +1,86 @@
+/**
+ * Redis Cluster through common's cluster mode (issue 18, point 2): a real 3-master/3-replica cluster
+ * of Debian's redis-server; keys spread over the masters; a script's keys must share a hash tag;
+ * a master killed (SIGKILL) → its replica is promoted and every key answers again.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clusterNodesOf, createRedisClient, isClusterUrl, type Cluster } from '@linkport/common';
+import { startRedisCluster } from '../src/redis-cluster.ts';
+
+const BASE = Number(process.env.LP_TEST_CLUSTER_PORT ?? 23600);
+
+void test('cluster URLs parse; a single-node URL stays single-node', () => {
+  assert.equal(isClusterUrl('redis+cluster://127.0.0.1:1,127.0.0.1:2'), true);
+  assert.equal(isClusterUrl('redis://127.0.0.1:6379'), false);
+  assert.deepEqual(clusterNodesOf('redis+cluster://u:p%40ss@127.0.0.1:7000,[::1]:7001/'), {
+    nodes: [
+      { host: '127.0.0.1', port: 7000 },
+      { host: '::1', port: 7001 },
+    ],
+    username: 'u',
+    password: 'p@ss',
+    tls: false,
+  });
+  assert.throws(() => clusterNodesOf('redis+cluster://127.0.0.1:99999'), /bad cluster node/);
+});
+
+void test('Redis Cluster: keys on every master, hash-tagged scripts, a killed master is replaced by its replica', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-h11-cluster-'));
+  const cluster = await startRedisCluster({ basePort: BASE, dir, nodeTimeoutMs: 1000 });
+  t.after(async () => {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(cluster.masters().length, 3);
+  const client = createRedisClient(`redis+cluster://${cluster.nodes.slice(0, 2).join(',')}`, { maxRetriesPerRequest: 3 }) as Cluster;
+  t.after(() => client.disconnect());
+  await new Promise<void>((r) => client.once('ready', () => r()));
+
+  const keys = Array.from({ length: 200 }, (_, i) => `link:k${i}`);
+  await Promise.all(keys.map((k) => client.set(k, k)));
+  // the keys landed on all three masters
+  const perMaster = await Promise.all(client.nodes('master').map((n) => n.dbsize()));
+  assert.equal(perMaster.length, 3);
+  assert.ok(perMaster.every((n) => n > 20), `spread: ${perMaster.join(',')}`);
+
+  // a script touching two keys: same hash tag works, different slots are refused by Redis
+  const lua = `redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[1]); return redis.call('GET', KEYS[1])`;
+  assert.equal(await client.eval(lua, 2, '{pw:abc}:client', '{pw:abc}:link', 'x'), 'x');
+  // (ioredis refuses it before sending, Redis itself would answer CROSSSLOT)
+  await assert.rejects(client.eval(lua, 2, 'pw:a:client', 'pw:zz:link', 'x'), /CROSSSLOT|same slot/);
+
+  // kill the master that owns link:k0, keep reading every key until the replica has taken over
+  const k0node = await (async () => {
+    for (const n of client.nodes('master')) if ((await n.exists('link:k0')) === 1) return n.options.port as number;
+    throw new Error('no master owns link:k0');
+  })();
+  const killedAt = Date.now();
+  cluster.kill(k0node);
+  let failures = 0;
+  let recoveredMs = -1;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      const got = await Promise.all(keys.map((k) => client.get(k)));
+      assert.deepEqual(got, keys);
+      recoveredMs = Date.now() - killedAt;
+      break;
+    } catch (err) {
+      if (process.env.LP_DEBUG) console.log(Date.now() - killedAt, String(err), cluster.masters());
+      failures++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.ok(recoveredMs >= 0, 'every key answered again after the failover');
+  const masters = cluster.masters();
+  assert.equal(masters.length, 3, `three masters again: ${masters.join(',')}`);
+  assert.ok(!masters.includes(k0node), 'the killed node is no longer a master');
+  // writes go to the promoted replica
+  await client.set('link:k0', 'after');
+  assert.equal(await client.get('link:k0'), 'after');
+  t.diagnostic(`failover: every key back after ${recoveredMs} ms (${failures} failed rounds)`);
+});
