@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { admin, createTrigger, drain, eventRows, eventsApp, gql, invocations, processor, setupTable, startReceiver } from './helper.ts';
 
 const DDL = 'CREATE TABLE hge_tests_t1 (c1 int PRIMARY KEY, c2 text, big bigint)';
@@ -323,4 +324,52 @@ void test('create/delete: refusals with Hasura messages, replace, export, delete
   const r = await admin(ta.app, { type: 'replace_metadata', args: meta });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal((await ta.pool.query("SELECT 1 FROM pg_trigger WHERE tgname = 'notify_hasura_dup_DELETE'")).rowCount, 1);
+});
+
+void test('unreachable or malformed webhooks are failed tries, never a crash; hostile admin inputs are 400s', async (t) => {
+  const ta = await eventsApp(t);
+  // A port nobody listens on: taken, then given back.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const closedPort = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  await setupTable(ta.app, DDL, 'hge_tests_t1');
+  await createTrigger(ta.app, { name: 'refused', table: 'hge_tests_t1', webhook: `http://127.0.0.1:${closedPort}/`, insert: { columns: '*' } });
+  await createTrigger(ta.app, { name: 'malformed', table: 'hge_tests_t1', webhook: 'not a url', insert: { columns: '*' } });
+  await createTrigger(ta.app, { name: 'noenv', table: 'hge_tests_t1', webhook: '{{MISSING_VAR}}/x', insert: { columns: '*' } });
+  await ta.pool.query("INSERT INTO hge_tests_t1 VALUES (1, 'a')");
+  await drain(processor(t, ta));
+  const rows = await eventRows(ta.pool);
+  assert.equal(rows.length, 3);
+  assert.ok(rows.every((e) => e.error && !e.delivered && e.tries === 1 && e.locked === null));
+  const logs = await invocations(ta.pool);
+  const byTrigger = Object.fromEntries(logs.map((l) => [l.trigger_name, l]));
+  assert.equal(byTrigger.refused.status, null);
+  assert.equal(byTrigger.refused.response.data.message, 'ECONNREFUSED');
+  assert.equal(byTrigger.malformed.response.type, 'client_error');
+  assert.equal(byTrigger.noenv.status, 500);
+  assert.equal(byTrigger.noenv.response.data.message, 'environment variable "MISSING_VAR" not set');
+
+  const hostile: unknown[] = [
+    { type: 'pg_create_event_trigger', args: { name: 7, table: 'hge_tests_t1', webhook: 'http://x', insert: { columns: '*' } } },
+    { type: 'pg_create_event_trigger', args: { name: 'h', table: 42, webhook: 'http://x', insert: { columns: '*' } } },
+    { type: 'pg_create_event_trigger', args: { name: 'h', table: 'hge_tests_t1', webhook: 'http://x', insert: { columns: 'c1' } } },
+    { type: 'pg_create_event_trigger', args: { name: 'h', table: 'hge_tests_t1', webhook: 'http://x', insert: { columns: '*' }, headers: [{ name: 'X' }] } },
+    { type: 'pg_create_event_trigger', args: { name: 'h', table: 'hge_tests_t1', webhook: 'http://x', insert: { columns: '*' }, retry_conf: { num_retries: -1 } } },
+    { type: 'pg_create_event_trigger', args: { name: 'h', table: 'hge_tests_t1', webhook: 'http://x', insert: { columns: ['c1"; drop table x; --'] } } },
+    { type: 'pg_redeliver_event', args: { event_id: { a: 1 } } },
+    { type: 'pg_invoke_event_trigger', args: { name: 'refused' } },
+    { type: 'pg_get_event_logs', args: { name: 'refused', limit: -5 } },
+    { type: 'create_scheduled_event', args: { webhook: 'http://x', schedule_at: 12 } },
+    { type: 'create_scheduled_event', args: { webhook: 'http://x', schedule_at: '2030-01-01T00:00:00Z', retry_conf: { timeout_seconds: 0 } } },
+    { type: 'create_cron_trigger', args: { name: 'c', webhook: 'http://x', schedule: '* * *', include_in_metadata: true } },
+    { type: 'create_cron_trigger', args: { name: 'c', webhook: 'http://x', schedule: '* * * * *' } },
+    { type: 'get_scheduled_events', args: { type: 'weekly' } },
+    { type: 'delete_scheduled_event', args: { type: 'cron', event_id: 'nope' } },
+  ];
+  for (const body of hostile) {
+    const r = await admin(ta.app, body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(r.body)}`);
+    assert.equal(typeof r.body.code, 'string');
+  }
 });
