@@ -216,13 +216,13 @@ function Analytics({ id }: { id: string }) {
           <p data-testid="analytics-summary">
             <strong>{total}</strong> {total === 1 ? 'click' : 'clicks'} from <strong>{visitors}</strong> unique {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
           </p>
-          <Chart rows={data.data!.series} bucket={bucket} />
+          <Chart rows={data.data!.series} bucket={bucket} days={days} />
           <div class="grid">
             <Breakdown title="Countries" rows={data.data!.countries} />
             <Breakdown title="Devices" rows={data.data!.devices} />
             <Breakdown title="Browsers" rows={data.data!.browsers} />
             <Breakdown title="Operating systems" rows={data.data!.os} />
-            <Breakdown title="Referrers" rows={data.data!.referrers} />
+            <Breakdown title="Referrers" rows={data.data!.referrers} none="Direct or none" />
           </div>
         </>
       )}
@@ -231,7 +231,7 @@ function Analytics({ id }: { id: string }) {
 }
 
 /** uPlot (small, canvas) loaded only here; the same numbers as a table for screen readers. */
-function Chart({ rows, bucket }: { rows: SeriesRow[]; bucket: string }) {
+function Chart({ rows, bucket, days }: { rows: SeriesRow[]; bucket: string; days: number }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     let plot: { destroy(): void } | undefined;
@@ -243,8 +243,14 @@ function Chart({ rows, bucket }: { rows: SeriesRow[]; bucket: string }) {
         {
           width: Math.min(760, box.current.clientWidth || 600),
           height: 220,
-          series: [{}, { label: 'Clicks', stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,.12)' }, { label: 'Visitors', stroke: '#047857', width: 2 }],
+          series: [
+            {},
+            { label: 'Clicks', stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,.12)', points: { show: true, size: 6 } },
+            { label: 'Visitors', stroke: '#047857', width: 2, points: { show: true, size: 5 } },
+          ],
           axes: [{}, { label: 'clicks' }],
+          // The whole chosen range, not just the buckets that had clicks (one point would span years).
+          scales: { x: { time: true, range: () => [Date.now() / 1000 - days * 86_400, Date.now() / 1000] } },
         },
         [xs, rows.map((r) => Number(r.clicks)), rows.map((r) => Number(r.visitors))],
         box.current,
@@ -254,7 +260,7 @@ function Chart({ rows, bucket }: { rows: SeriesRow[]; bucket: string }) {
       dead = true;
       plot?.destroy();
     };
-  }, [rows]);
+  }, [rows, days]);
   const fmt = (iso: string) => (bucket === 'hour' ? new Date(iso).toLocaleString() : new Date(iso).toLocaleDateString());
   return (
     <figure>
@@ -286,7 +292,7 @@ function Chart({ rows, bucket }: { rows: SeriesRow[]; bucket: string }) {
   );
 }
 
-function Breakdown({ title, rows }: { title: string; rows: BreakdownRow[] }) {
+function Breakdown({ title, rows, none = 'Unknown' }: { title: string; rows: BreakdownRow[]; none?: string }) {
   const max = Math.max(1, ...rows.map((r) => Number(r.clicks)));
   return (
     <section class="card breakdown" aria-label={title}>
@@ -297,7 +303,7 @@ function Breakdown({ title, rows }: { title: string; rows: BreakdownRow[] }) {
         <ul>
           {rows.map((r) => (
             <li key={r.value ?? '-'}>
-              <span class="label">{r.value ?? 'Unknown'}</span>
+              <span class="label">{r.value || none}</span>
               <span class="bar" style={{ width: `${(Number(r.clicks) / max) * 100}%` }} aria-hidden="true" />
               <span class="num">{r.clicks}</span>
             </li>

@@ -1,0 +1,180 @@
+/**
+ * The dashboard in a real browser (Debian's chromium via playwright-core) against the real stack
+ * (`startStack`, as the e2e tests start `npm start`), through the gateway only:
+ * sign up → empty state → create a link with rules → upload its image with a progress bar → visit
+ * the short link in a second browser context → the live counter changes without a reload (GraphQL
+ * subscription) → the charts and breakdowns show the click → reload keeps the session (refresh
+ * cookie) → a read-only API key (shown once) reads but cannot write → log out, and the session is
+ * gone after a reload. axe-core on every page (no serious or critical violation); a screenshot of
+ * each page in web/test-artifacts/ (gitignored). Error states: a wrong password is a sentence, and
+ * offline shows its banner.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { findChromium, launchChromium, seriousA11yViolations, startTestStack, type Stack } from './browser.ts';
+
+const ARTIFACTS = path.resolve(import.meta.dirname, '..', 'test-artifacts');
+// A real 1×1 PNG: media's complete step checks the leading bytes against the declared type.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36';
+
+const found = findChromium();
+const skip = !found.bin && process.env.LINKPORT_REQUIRE_CHROMIUM !== '1' ? found.missing : false;
+
+void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async (t) => {
+  assert.ok(found.bin, found.missing);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+  stack = await startTestStack((line) => t.diagnostic(line));
+  browser = await launchChromium(found.bin);
+  const gw = stack.gateway;
+  const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1200, height: 900 } });
+  const page = await ctx.newPage();
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  const checkPage = async (name: string) => {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+    const violations = await seriousA11yViolations(page);
+    assert.deepEqual(
+      violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+      [],
+      `${name}: accessibility violations`,
+    );
+  };
+
+  // `/` leads to the app, which asks for a log-in (no session yet).
+  await page.goto(`${gw}/`);
+  await page.waitForURL(`${gw}/app/login`);
+  await page.getByRole('heading', { name: 'Log in to Linkport' }).waitFor();
+  await checkPage('01-login');
+
+  // A wrong password is a sentence, not a code.
+  await page.getByLabel('Email').fill('nobody@example.com');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('That email and password do not match an account.').waitFor();
+
+  // Sign up.
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.waitForURL(`${gw}/app/signup`);
+  await checkPage('02-signup');
+  const email = `ada-${Date.now()}@example.com`;
+  await page.getByLabel('Your name (optional)').fill('Ada');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByText('You have no links yet.').waitFor();
+  await checkPage('03-links-empty');
+
+  // Create a link with rules. The destination is on this machine (loopback only): the engine's
+  // health answer through the gateway.
+  const destination = `${gw}/v1/links/healthz`;
+  await page.getByRole('link', { name: 'Create your first link' }).click();
+  await page.getByRole('heading', { name: 'New link' }).waitFor();
+  await page.getByLabel('Destination URL').fill(destination);
+  await page.getByLabel('Title', { exact: true }).fill('Launch page');
+  await page.getByText('Redirect rules').click();
+  await page.getByLabel('Redirect type').selectOption('307');
+  await page.getByLabel('Click limit', { exact: true }).fill('100');
+  await page.getByLabel('Country destinations').fill(`FR=${gw}/v1/links/healthz?fr`);
+  await page.getByText('UTM and query forwarding').click();
+  await page.getByLabel('utm_source', { exact: true }).fill('newsletter');
+  await checkPage('04-link-new');
+  await page.getByRole('button', { name: 'Create link' }).click();
+  await page.getByRole('heading', { name: 'Launch page' }).waitFor();
+  const shortUrl = (await page.getByTestId('short-url').textContent()) ?? '';
+  assert.match(shortUrl, new RegExp(`^${gw}/[23456789a-km-zA-HJ-NP-Z]{7}$`));
+  await page.getByText('0 clicks').waitFor();
+  await page.getByText('● live').waitFor({ timeout: 20_000 });
+  // The QR image is the redirect's SVG for this code.
+  const qr = await page.getByRole('img', { name: /QR code for/ }).evaluate((img: HTMLImageElement) => ({ ok: img.complete && img.naturalWidth > 0, src: img.src }));
+  assert.ok(qr.ok, `QR image loads (${qr.src})`);
+  await checkPage('05-link-detail');
+
+  // Upload an image straight to storage, with progress.
+  const file = { name: 'launch.png', mimeType: 'image/png', buffer: PNG };
+  await page.getByLabel('Upload an image (PNG, JPEG, GIF, WebP)').setInputFiles(file);
+  await page.getByRole('status').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.getByTestId('upload-progress').getAttribute('value'), '1');
+  await page.getByRole('img', { name: "The link's preview image" }).waitFor({ timeout: 20_000 });
+
+  // A visitor in another browser context follows the short link; the owner's counter moves by
+  // itself, over the subscription (the page is not reloaded: a marker on window survives).
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+  // Headless Chromium says "HeadlessChrome" in its user agent, which the redirect records as a bot
+  // and does not count: the visitor presents the desktop browser's usual one.
+  const visitor = await browser.newContext({ userAgent: BROWSER_UA });
+  const vpage = await visitor.newPage();
+  const visit = await vpage.goto(shortUrl);
+  assert.equal(vpage.url(), `${destination}?utm_source=newsletter`, 'redirected to the destination, with the UTM rule applied');
+  assert.equal(visit?.status(), 200);
+  await visitor.close();
+  await page.getByTestId('live-count').filter({ hasText: /^1 click$/ }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'no reload happened');
+
+  // The charts: series and breakdowns from the analytics functions.
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await page.getByTestId('analytics-summary').waitFor({ timeout: 20_000 });
+  assert.match((await page.getByTestId('analytics-summary').textContent()) ?? '', /1 click from 1 unique visitor/);
+  await page.locator('[data-testid=chart] canvas').first().waitFor();
+  const browsers = page.getByRole('region', { name: 'Browsers' });
+  assert.match((await browsers.textContent()) ?? '', /Chrom\w*\s*1/);
+  await checkPage('06-link-analytics');
+
+  // A reload loses the in-memory token; the refresh cookie brings the session back.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Launch page' }).waitFor();
+
+  // The list shows it, with its clicks; search narrows it.
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  await page.getByLabel('Search').fill('no such link');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('No link matches these filters.').waitFor();
+  await page.getByLabel('Search').fill('launch');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  await checkPage('07-links-list');
+
+  // A read-only key: its secret is shown once; it reads links and cannot create one.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByText('No API keys yet.', { exact: false }).waitFor();
+  await page.getByLabel('Name').fill('reader');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const key = (await page.getByTestId('new-key').textContent()) ?? '';
+  assert.match(key, /^lp_/);
+  await page.getByRole('cell', { name: 'links:read', exact: true }).waitFor();
+  await checkPage('08-keys');
+  const asKey = async (query: string) => {
+    const r = await fetch(`${gw}/v1/links/graphql`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    return (await r.json()) as { data?: { links_links?: Array<{ title: string }> }; errors?: Array<{ extensions?: { code?: string } }> };
+  };
+  assert.deepEqual((await asKey('{ links_links { title } }')).data?.links_links, [{ title: 'Launch page' }]);
+  assert.equal((await asKey('mutation { insert_links_links_one(object: {destination: "https://example.org"}) { id } }')).errors?.[0]?.extensions?.code, 'validation-failed');
+
+  await page.getByRole('link', { name: 'Account' }).click();
+  await page.getByRole('heading', { name: 'Change password' }).waitFor();
+  await checkPage('09-account');
+
+  // Offline is said, not failed silently.
+  await ctx.setOffline(true);
+  await page.getByText('You are offline.', { exact: false }).first().waitFor();
+  await ctx.setOffline(false);
+
+  // Log out: back to the log-in page, and a reload does not bring the session back.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(`${gw}/app/login`);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Log in to Linkport' }).waitFor();
+  assert.deepEqual(consoleErrors, [], 'no uncaught errors in the page');
+});
