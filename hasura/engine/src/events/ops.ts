@@ -15,7 +15,7 @@ import { run, sql, value, type Queryable } from '../sql/sql.ts';
 import { allTriggers, findTrigger, orderTrigger, parseCreateEventTrigger, parseHeaders, tableTriggers } from './model.ts';
 import { syncEventTriggers } from './triggers.ts';
 import { ensureEventCatalogIn } from './catalog.ts';
-import { checkSchedule, cronTriggers, parseCreateCronTrigger, parseSTRetryConf } from '../scheduled/model.ts';
+import { cronTriggers, parseCreateCronTrigger, parseSTRetryConf } from '../scheduled/model.ts';
 import { scheduledSql } from '../scheduled/processor.ts';
 
 type Args = Record<string, unknown>;
@@ -331,4 +331,3 @@ export async function beforeCommit(owner: MetadataService, db: Queryable, meta: 
   settings.set(owner, { ...s, synced: hasAny(meta) });
 }
 
-export { checkSchedule };

@@ -27,6 +27,7 @@ void test('two processors on one database: every event delivered exactly once', 
   await ta.pool.query("INSERT INTO flood SELECT g, 'v' || g FROM generate_series(1, 300) g");
   // The second engine's own connections (ended in the test: the database goes at teardown).
   const otherPool = new pg.Pool({ connectionString: ta.db.adminUrl, max: 4 });
+  otherPool.on('error', () => undefined);
   const a = processor(t, ta, { fetchBatchSize: 20, httpPoolSize: 20 });
   const b = processor(t, ta, { fetchBatchSize: 20, httpPoolSize: 20 }, otherPool);
   let takenA = 0;

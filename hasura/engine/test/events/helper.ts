@@ -98,6 +98,9 @@ export async function eventsApp(t: TestContext, opts: { env?: Record<string, str
   };
   const app = await buildApp(loadEngineConfig(env), { eventsClock: clock.now });
   const pool = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
+  // An idle connection ended under the pool (a backend terminated by the server) is dropped and
+  // replaced; without a listener its 'error' would end the test process. Queries still reject.
+  pool.on('error', () => undefined);
   // One hook, in order: the database is dropped only after everything using it let go.
   t.after(async () => {
     await app.close();
