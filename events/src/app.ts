@@ -16,6 +16,8 @@ import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { WebhookSender } from './delivery/http.ts';
 import { DeliveryRunner } from './delivery/runner.ts';
+import { PageFetcher } from './previews/fetch.ts';
+import { PreviewRunner } from './previews/runner.ts';
 import type { Resolver } from './delivery/ssrf.ts';
 import { EventsMetrics } from './metrics.ts';
 import { hasuraRoutes } from './routes.ts';
@@ -38,6 +40,7 @@ export interface EventsService {
   pool: Pool;
   store: EventStore;
   runner: DeliveryRunner;
+  previews: PreviewRunner;
   scheduler: Scheduler;
   metrics: EventsMetrics;
   /** Starts the delivery loop and (when EVENTS_SCHEDULER) the scheduler; the app is not listened on here. */
@@ -92,7 +95,22 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
     log,
     { runner: worker, tickMs: config.EVENTS_SCHEDULER_TICK_MS, onOutcome: (o) => metrics.job(o) },
   );
-  hasuraRoutes(app, { secret: config.EVENTS_HASURA_SECRET, store, clock, metrics, log, onIngest: () => runner.nudge() });
+  const fetcher = new PageFetcher({ allowLoopback: config.EVENTS_ALLOW_LOOPBACK, timeoutMs: config.EVENTS_PREVIEW_TIMEOUT_MS, maxBytes: config.EVENTS_PREVIEW_MAX_BYTES, resolve: opts.resolve });
+  const previews = new PreviewRunner(store, fetcher, clock, log, {
+    pollMs: config.EVENTS_DELIVERY_POLL_MS,
+    batch: 4,
+    leaseMs: config.EVENTS_PREVIEW_TIMEOUT_MS * 4,
+    maxAttempts: config.EVENTS_PREVIEW_MAX_ATTEMPTS,
+    retryMs: config.EVENTS_PREVIEW_RETRY_MS,
+    onResult: (outcome) => metrics.previews.inc({ outcome }),
+  });
+  hasuraRoutes(app, {
+    secret: config.EVENTS_HASURA_SECRET, store, clock, metrics, log,
+    onIngest: () => {
+      runner.nudge();
+      previews.nudge();
+    },
+  });
 
   let started = false;
   return {
@@ -100,19 +118,22 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
     pool,
     store,
     runner,
+    previews,
     scheduler,
     metrics,
     startWork() {
       started = true;
       runner.start();
+      if (config.EVENTS_PREVIEWS) previews.start();
       if (config.EVENTS_SCHEDULER) scheduler.start();
     },
     async close() {
       // Always: a test may have ticked the scheduler by hand, and its lock connection must go back
       // before pool.end() (which waits for every checked-out client).
-      await Promise.all([started ? runner.stop() : undefined, scheduler.stop()]);
+      await Promise.all([started ? runner.stop() : undefined, started ? previews.stop() : undefined, scheduler.stop()]);
       await app.close();
       await sender.close();
+      await fetcher.close();
       await pool.end();
     },
   };

@@ -38,6 +38,12 @@ export const configSchema = z.object({
   EVENTS_AUDIT_RETENTION_DAYS: int(90, 1),
   EVENTS_LOG_RETENTION_DAYS: int(30, 1),
   EVENTS_SCHEDULER_TICK_MS: int(5_000, 10),
+  // Link previews (events/README.md "Link previews"): fetch bounds, attempts, on/off.
+  EVENTS_PREVIEWS: envBool.default(true),
+  EVENTS_PREVIEW_TIMEOUT_MS: int(8_000, 100),
+  EVENTS_PREVIEW_MAX_BYTES: int(512 * 1024, 1024),
+  EVENTS_PREVIEW_MAX_ATTEMPTS: int(3, 1),
+  EVENTS_PREVIEW_RETRY_MS: int(5 * 60_000, 10),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ export class EventsMetrics {
   readonly deliveries: client.Counter<'outcome' | 'error'>;
   readonly deliveryDuration: client.Histogram;
   readonly jobRuns: client.Counter<'job' | 'outcome'>;
+  readonly previews: client.Counter<'outcome'>;
   readonly jobDuration: client.Gauge<'job'>;
   readonly jobLastSuccess: client.Gauge<'job'>;
   readonly drift: client.Gauge;
@@ -32,6 +33,7 @@ export class EventsMetrics {
         this.set(await due().catch(() => Number.NaN));
       },
     });
+    this.previews = new client.Counter({ name: 'linkport_link_preview_fetches_total', help: 'Link preview jobs by outcome (filled, nothing, retry, gave_up).', labelNames: ['outcome'], registers });
     this.jobRuns = new client.Counter({ name: 'linkport_scheduled_job_runs_total', help: 'Scheduled job runs by outcome.', labelNames: ['job', 'outcome'], registers });
     this.jobDuration = new client.Gauge({ name: 'linkport_scheduled_job_last_duration_seconds', help: "Duration of a job's last run.", labelNames: ['job'], registers });
     this.jobLastSuccess = new client.Gauge({ name: 'linkport_scheduled_job_last_success_timestamp_seconds', help: 'When a job last succeeded (Unix seconds).', labelNames: ['job'], registers });

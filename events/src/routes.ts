@@ -30,8 +30,8 @@ export function hasuraRoutes(app: FastifyInstance, deps: { secret: string; store
     const e = parsed.data;
     deps.metrics.received.inc({ table: `${e.table.schema}.${e.table.name}`, op: e.event.op });
     const mapped = mapHasuraEvent(e);
-    const deliveries = await deps.store.ingest(mapped.events, mapped.clicks, deps.clock.now());
-    if (deliveries > 0) deps.onIngest();
+    const deliveries = await deps.store.ingest(mapped.events, mapped.clicks, deps.clock.now(), mapped.previews);
+    if (deliveries > 0 || mapped.previews?.length) deps.onIngest();
     return { ok: true, events: mapped.events.map((m) => m.type), clicks: mapped.clicks.length, deliveries, ...(mapped.ignored ? { ignored: mapped.ignored } : {}) };
   });
 }

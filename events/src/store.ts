@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '@linkport/common';
-import type { ClickEvent, UserEvent } from './hasura/map.ts';
+import type { ClickEvent, PreviewJob, UserEvent } from './hasura/map.ts';
 
 /**
  * Every SQL statement of the events process (docs/style.md §4), parameterised. Times come from the
@@ -86,14 +86,71 @@ export class EventStore {
   constructor(private readonly pool: Pool) {}
 
   /** Stores the events of one Hasura delivery in one transaction; returns deliveries created. */
-  async ingest(events: UserEvent[], clicks: ClickEvent[], now: Date): Promise<number> {
-    if (events.length === 0 && clicks.length === 0) return 0;
+  async ingest(events: UserEvent[], clicks: ClickEvent[], now: Date, previews: PreviewJob[] = []): Promise<number> {
+    if (events.length === 0 && clicks.length === 0 && previews.length === 0) return 0;
     return tx(this.pool, async (c) => {
       let deliveries = 0;
       for (const e of events) deliveries += await ingestOne(c, e, now);
       for (const k of clicks) await c.query(ADD_CLICK, [k.linkId, k.clickedAt, k.count]);
+      // A newer destination replaces a pending job (and its attempt budget); a link deleted since
+      // the event inserts nothing.
+      for (const p of previews) {
+        await c.query(
+          `INSERT INTO webhooks.preview_jobs (link_id, destination, next_attempt_at)
+           SELECT l.id, $2, $3 FROM links.links l WHERE l.id = $1
+           ON CONFLICT (link_id) DO UPDATE SET destination = EXCLUDED.destination, attempts = 0,
+             next_attempt_at = EXCLUDED.next_attempt_at, locked_until = NULL, last_error = NULL`,
+          [p.linkId, p.destination, now],
+        );
+      }
       return deliveries;
     });
+  }
+
+  /** Claims due preview jobs with a lease (a crashed fetch is taken again after it). */
+  async claimPreviews(now: Date, limit: number, leaseMs: number): Promise<Array<{ link_id: string; destination: string; attempts: number }>> {
+    const { rows } = await this.pool.query<{ link_id: string; destination: string; attempts: number }>(
+      `WITH due AS (
+         SELECT link_id FROM webhooks.preview_jobs
+          WHERE next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+          ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE webhooks.preview_jobs j SET locked_until = $3, attempts = j.attempts + 1
+         FROM due WHERE j.link_id = due.link_id
+       RETURNING j.link_id, j.destination, j.attempts`,
+      [now, limit, new Date(now.getTime() + leaseMs)],
+    );
+    return rows;
+  }
+
+  /**
+   * Fills what the owner left empty — only while the link still points where the page was fetched
+   * from — and ends the job (not a newer one for another destination). Returns the link updated or not.
+   */
+  async finishPreview(linkId: string, destination: string, found: { title?: string; description?: string }): Promise<boolean> {
+    return tx(this.pool, async (c) => {
+      const r = await c.query(
+        `UPDATE links.links
+            SET title = CASE WHEN COALESCE(title, '') = '' AND $3::text IS NOT NULL THEN $3 ELSE title END,
+                description = CASE WHEN COALESCE(description, '') = '' AND $4::text IS NOT NULL THEN $4 ELSE description END
+          WHERE id = $1 AND destination = $2
+            AND ((COALESCE(title, '') = '' AND $3::text IS NOT NULL) OR (COALESCE(description, '') = '' AND $4::text IS NOT NULL))`,
+        [linkId, destination, found.title ?? null, found.description ?? null],
+      );
+      await c.query(`DELETE FROM webhooks.preview_jobs WHERE link_id = $1 AND destination = $2`, [linkId, destination]);
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  /** A failed fetch: retried later, or given up after `maxAttempts` (the link keeps what it has). */
+  async failPreview(linkId: string, destination: string, error: string, retryAt: Date | undefined): Promise<void> {
+    if (!retryAt) {
+      await this.pool.query(`DELETE FROM webhooks.preview_jobs WHERE link_id = $1 AND destination = $2`, [linkId, destination]);
+      return;
+    }
+    await this.pool.query(
+      `UPDATE webhooks.preview_jobs SET locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE link_id = $1 AND destination = $2`,
+      [linkId, destination, retryAt, error.slice(0, 500)],
+    );
   }
 
   /** Closes click batches older than the window into link.clicked messages; returns messages made. */

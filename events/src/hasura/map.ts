@@ -19,9 +19,16 @@ export interface ClickEvent {
   count: number;
 }
 
+/** A link whose destination needs a preview (title/description left empty by the owner). */
+export interface PreviewJob {
+  linkId: string;
+  destination: string;
+}
+
 export interface Mapped {
   events: UserEvent[];
   clicks: ClickEvent[];
+  previews?: PreviewJob[];
   /** Why nothing came out, for the answer to Hasura and the logs. */
   ignored?: string;
 }
@@ -50,6 +57,14 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typ
 
 const dateOr = (v: unknown): Date => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v) : new Date());
 
+/** Link previews (issue 15 §4): only when the owner left the title or the description empty. */
+function previewFor(row: Record<string, unknown>): PreviewJob[] {
+  const id = str(row.id);
+  const destination = str(row.destination);
+  if (!id || !destination || (str(row.title) && str(row.description))) return [];
+  return [{ linkId: id, destination }];
+}
+
 export function mapHasuraEvent(e: HasuraEvent): Mapped {
   const table = `${e.table.schema}.${e.table.name}`;
   const { op } = e.event;
@@ -61,7 +76,7 @@ export function mapHasuraEvent(e: HasuraEvent): Mapped {
     const current = op === 'DELETE' ? oldRow : newRow;
     const ownerId = str(current?.owner_id);
     if (!current || !ownerId) return { events: [], clicks: [], ignored: 'row without owner_id' };
-    if (op === 'INSERT') return { events: [{ type: 'link.created', ownerId, data: { link: pick(current, LINK_FIELDS) }, sourceKey: key('link.created') }], clicks: [] };
+    if (op === 'INSERT') return { events: [{ type: 'link.created', ownerId, data: { link: pick(current, LINK_FIELDS) }, sourceKey: key('link.created') }], clicks: [], previews: previewFor(current) };
     if (op === 'DELETE') return { events: [{ type: 'link.deleted', ownerId, data: { link: pick(current, LINK_FIELDS) }, sourceKey: key('link.deleted') }], clicks: [] };
     if (op === 'UPDATE') {
       const events: UserEvent[] = [];
@@ -82,7 +97,8 @@ export function mapHasuraEvent(e: HasuraEvent): Mapped {
       if (max !== undefined && after >= max && before < max) {
         events.push({ type: 'link.limit_reached', ownerId, data: { link: pick(current, LINK_FIELDS), max_clicks: max, click_count: after }, sourceKey: key('link.limit_reached') });
       }
-      return { events, clicks, ignored: events.length || clicks.length ? undefined : 'only click counters changed' };
+      const previews = oldRow && oldRow.destination !== current.destination ? previewFor(current) : [];
+      return { events, clicks, previews, ignored: events.length || clicks.length ? undefined : 'only click counters changed' };
     }
     return { events: [], clicks: [], ignored: `op ${op} not mapped` };
   }
