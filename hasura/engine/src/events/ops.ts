@@ -257,6 +257,9 @@ const getScheduledEventInvocations: EventDbOp = async ({ db }, args) => {
   return { invocations: rows[0]?.invocations ?? [] };
 };
 
+/** get_cron_triggers: every cron trigger with its definition. */
+const getCronTriggers: EventDbOp = async ({ meta }) => ({ cron_triggers: cronTriggers(meta) });
+
 /** By their /v1/metadata names without `pg_` (the scheduled ones have none). */
 export const eventDbOps: Record<string, EventDbOp> = {
   redeliver_event: redeliverEvent,
@@ -269,6 +272,7 @@ export const eventDbOps: Record<string, EventDbOp> = {
   create_scheduled_event: createScheduledEvent,
   delete_scheduled_event: deleteScheduledEvent,
   get_scheduled_events: getScheduledEvents,
+  get_cron_triggers: getCronTriggers,
   get_scheduled_event_invocations: getScheduledEventInvocations,
 };
 

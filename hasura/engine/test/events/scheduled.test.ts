@@ -79,6 +79,8 @@ void test('cron trigger: 100 events generated ahead, delivered on schedule by on
 
   const exported = await admin(ta.app, { type: 'export_metadata', args: {} });
   assert.deepEqual(exported.body.cron_triggers.map((c: { name: string; schedule: string }) => [c.name, c.schedule]), [['every_five', '*/5 * * * *']]);
+  const listedTriggers = await admin(ta.app, { type: 'get_cron_triggers', args: {} });
+  assert.deepEqual(listedTriggers.body.cron_triggers.map((c: { name: string; comment: string }) => [c.name, c.comment]), [['every_five', 'purge job']]);
 
   const a = scheduledProcessor(t, ta);
   const b = scheduledProcessor(t, ta);
