@@ -4,7 +4,8 @@
  * link insert goes engine event trigger (links_links.yaml links_webhooks) → events receiver →
  * signed delivery to a loopback receiver (EVENTS_ALLOW_LOOPBACK=1, as the launcher sets locally),
  * verified with the independent `standardwebhooks` package; clicks through the gateway reach the
- * owner as a batched link.clicked; another user's endpoint receives nothing.
+ * owner as a batched link.clicked; another user's endpoint receives nothing; a link to a page
+ * created without a title gets the page's Open Graph title and description (link previews).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,4 +149,30 @@ void test('webhooks through the stack: endpoint via GraphQL, signed link.created
   assert.equal(log[0]!.message.payload.data.link.id, link.id);
   assert.deepEqual((await eve('query WebhookDeliveries { webhooks_deliveries(order_by: {created_at: asc}) { id event_type status attempts last_response_code created_at message { payload } } }')).data, { webhooks_deliveries: [] });
   assert.deepEqual(eveHook.hits, [], 'eve\'s endpoint received nothing of ada\'s links');
+
+  // Link preview (issue 15 §4): a link to a page, created without a title, gets the page's
+  // Open Graph title and description (engine trigger → events → SSRF-guarded fetch → update).
+  const page = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end('<html><head><title>Plain</title><meta property="og:title" content="Preview title"><meta property="og:description" content="Preview text"></head><body></body></html>');
+  });
+  await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    page.closeAllConnections();
+    page.close();
+  });
+  const previewed = await ada<{ insert_links_links_one: { id: string; code: string } }>(
+    'mutation CreateLink($dest: String!) { insert_links_links_one(object: {destination: $dest}) { id code } }',
+    { dest: `http://127.0.0.1:${(page.address() as AddressInfo).port}/article` },
+  );
+  const previewId = previewed.data?.insert_links_links_one?.id;
+  assert.ok(previewId, JSON.stringify(previewed));
+  const filled = await until('the preview to fill the title', async () => {
+    const r = await ada<{ links_links_by_pk: { title: string | null; description: string | null } | null }>(
+      'query LinkPreview($id: uuid!) { links_links_by_pk(id: $id) { title description } }',
+      { id: previewId },
+    );
+    return r.data?.links_links_by_pk?.title ? r.data.links_links_by_pk : undefined;
+  });
+  assert.deepEqual(filled, { title: 'Preview title', description: 'Preview text' });
 });
