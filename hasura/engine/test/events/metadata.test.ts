@@ -166,3 +166,20 @@ void test('a trigger on a table the engine role may not put triggers on: refused
   assert.equal(tags.event_triggers, undefined, 'the refused trigger is not in the metadata');
   assert.equal((await ta.pool.query("SELECT 1 FROM pg_proc WHERE proname LIKE 'notify_hasura_tags_ins%'")).rowCount, 0, 'nor its function');
 });
+
+void test('a partitioned table: the trigger on the parent records rows written to any partition, named after the parent (test_partitioned_table_basic_insert)', async (t) => {
+  const ta = await eventsApp(t);
+  const hook = await startReceiver(t);
+  await setupTable(ta.app, `CREATE TABLE measurement (city_id int NOT NULL, logdate date NOT NULL, peaktemp int, unitsales int) PARTITION BY RANGE (logdate);
+    CREATE TABLE measurement_y2006m02 PARTITION OF measurement FOR VALUES FROM ('2006-02-01') TO ('2006-03-01');
+    CREATE TABLE measurement_y2006m03 PARTITION OF measurement FOR VALUES FROM ('2006-03-01') TO ('2006-04-01');`, 'measurement');
+  const r = await createTrigger(ta.app, { name: 'measurement_all', table: 'measurement', webhook: hook.url, insert: { columns: '*' }, update: { columns: '*' }, delete: { columns: '*' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await ta.pool.query("INSERT INTO measurement VALUES (1, '2006-02-02', 1, 1), (2, '2006-03-04', 2, 2)");
+  await ta.pool.query("INSERT INTO measurement_y2006m03 VALUES (3, '2006-03-05', 3, 3)");
+  await drain(processor(t, ta));
+  assert.equal(hook.deliveries.length, 3);
+  assert.ok(hook.deliveries.every((d) => d.body.table.name === 'measurement' && d.body.event.op === 'INSERT'));
+  assert.deepEqual(hook.deliveries.map((d) => d.body.event.data.new.city_id).sort(), [1, 2, 3]);
+  assert.deepEqual(hook.deliveries.find((d) => d.body.event.data.new.city_id === 1)!.body.event.data.new, { city_id: 1, logdate: '2006-02-02', peaktemp: 1, unitsales: 1 });
+});
