@@ -56,7 +56,7 @@ const num = async (db: pg.Pool, sql: string) => Number((await db.query<{ n: stri
 
 /** Empties what a drain writes, so the next path starts from the same state. */
 async function reset(db: pg.Pool): Promise<void> {
-  await db.query(`TRUNCATE links.clicks, links.daily_stats, links.daily_visitors, links.hourly_stats, links.account_hourly_stats`);
+  await db.query(`TRUNCATE links.clicks, links.daily_stats, links.daily_visitors, links.hourly_stats, links.account_hourly_stats, links.account_daily_stats`);
   await db.query(`UPDATE links.links SET click_count = 0, last_clicked_at = NULL`);
   await db.query(`VACUUM ANALYZE links.links`);
 }

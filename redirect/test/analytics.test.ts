@@ -233,6 +233,7 @@ void test('analytics: rollups == raw after a rebuild; a corrupted rollup is repo
   const snapshot = async () => ({
     hourly: (await e.admin.query(`SELECT link_id, hour, dims_key, clicks, visitors FROM links.hourly_stats ORDER BY 1, 2, 3`)).rows,
     account: (await e.admin.query(`SELECT owner_id, dimension, hour, value, is_bot, clicks, visitors FROM links.account_hourly_stats WHERE clicks <> 0 ORDER BY 1, 2, 3, 4, 5`)).rows,
+    accountDays: (await e.admin.query(`SELECT owner_id, dimension, day, value, is_bot, clicks, visitors FROM links.account_daily_stats WHERE clicks <> 0 ORDER BY 1, 2, 3, 4, 5`)).rows,
     daily: (await e.admin.query(`SELECT link_id, day, dimension, value, clicks, visitors FROM links.daily_stats ORDER BY 1, 2, 3, 4`)).rows,
     series: await call('analytics_series', e.ownerId, { bucket: 'hour', from_ts: new Date(from), to_ts: new Date(to), include_bots: true }),
   });
@@ -243,11 +244,34 @@ void test('analytics: rollups == raw after a rebuild; a corrupted rollup is repo
   await e.admin.query(`DELETE FROM links.daily_stats WHERE link_id = $1 AND dimension = 'total'`, [b.id]);
   await e.admin.query(`UPDATE links.account_hourly_stats SET clicks = clicks + 5 WHERE dimension = 'total'`);
   const bad = await e.admin.query<{ rollup: string }>(`SELECT DISTINCT rollup FROM links.rollup_mismatches($1, $2) ORDER BY 1`, [new Date(from), new Date(to)]);
-  assert.deepEqual(bad.rows.map((r) => r.rollup), ['account_hourly_stats', 'daily_stats', 'hourly_stats']);
+  // account_daily_stats is compared with account_hourly_stats, so the edited hours show there too.
+  assert.deepEqual(bad.rows.map((r) => r.rollup), ['account_daily_stats', 'account_hourly_stats', 'daily_stats', 'hourly_stats']);
 
   const rebuilt = await e.admin.query<{ n: string }>(`SELECT links.rebuild_rollups($1, $2) AS n`, [new Date(from + 1), new Date(to - 1)]);
   assert.equal(Number(rebuilt.rows[0]!.n), before.hourly.length);
   assert.equal(await mismatches(e, from, to), 0);
   assert.deepEqual(await snapshot(), before, 'a rebuild reproduces exactly what the worker wrote');
   await assert.rejects(e.admin.query(`SELECT links.rebuild_rollups($1, $1)`, [new Date(from)]), (err: { code?: string }) => err.code === '22023');
+});
+
+void test('analytics: a breakdown over partial UTC days reads whole days from the daily marginals and the edges from the hours', async (t) => {
+  const { e, sink, call } = await world(t);
+  const a = await e.newLink();
+  const d0 = Date.parse('2026-03-10T00:00:00Z');
+  const clicks: EnrichedClick[] = [];
+  // Three UTC days, one click every 20 minutes, countries rotating.
+  for (let ts = d0; ts < d0 + 3 * 86_400_000; ts += 1_200_000) clicks.push(click(a, ts, { country: ['DE', 'FR', 'US'][(ts / 1_200_000) % 3]! }));
+  await sink.write(clicks);
+  // From 13:00 on the first day to 07:00 on the third: one whole UTC day plus two partial ones.
+  for (const [from, to] of [
+    [d0 + 13 * 3_600_000, d0 + 2 * 86_400_000 + 7 * 3_600_000],
+    [d0 + 3_600_000, d0 + 5 * 3_600_000],
+    [d0, d0 + 3 * 86_400_000],
+  ] as const) {
+    const inRange = clicks.filter((c) => c.ts >= from && c.ts < to);
+    const expect = new Map<string, number>();
+    for (const c of inRange) expect.set(c.country, (expect.get(c.country) ?? 0) + 1);
+    const got = await call('analytics_breakdown', e.ownerId, { dimension: 'country', from_ts: new Date(from), to_ts: new Date(to) });
+    assert.deepEqual(new Map(got.map((r) => [r.value!, Number(r.clicks)])), expect, `${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
+  }
 });

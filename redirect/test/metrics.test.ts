@@ -82,7 +82,7 @@ void test('redirect and worker metrics count exactly the traffic sent', async (t
     }, 20_000, what);
   const since = sampleValue(w, 'linkport_rollup_reconciled_timestamp_seconds');
   const ok = await reconciled((m) => sampleValue(m, 'linkport_rollup_reconciled_timestamp_seconds') > since, 'a reconciliation after the clicks');
-  for (const rollup of ['hourly_stats', 'account_hourly_stats', 'daily_stats']) assert.equal(sampleValue(ok, 'linkport_rollup_mismatches', { rollup }), 0, rollup);
+  for (const rollup of ['hourly_stats', 'account_hourly_stats', 'account_daily_stats', 'daily_stats']) assert.equal(sampleValue(ok, 'linkport_rollup_mismatches', { rollup }), 0, rollup);
   await e.admin.query(`UPDATE links.hourly_stats SET clicks = clicks + 1`);
   const bad = await reconciled((m) => sampleValue(m, 'linkport_rollup_mismatches', { rollup: 'hourly_stats' }) > 0, 'the mismatch reported');
   assert.equal(sampleValue(bad, 'linkport_rollup_mismatches', { rollup: 'daily_stats' }), 0);

@@ -16,6 +16,7 @@ CREATE TRIGGER links_notify_changed AFTER INSERT OR UPDATE OR DELETE ON links.li
   FOR EACH ROW EXECUTE FUNCTION links.notify_changed();
 DROP FUNCTION links.account_stats_follow_link();
 DROP FUNCTION links.shift_account_stats(uuid, uuid, int);
+DROP TABLE links.account_daily_stats;
 DROP TABLE links.account_hourly_stats;
 DROP TABLE links.hourly_stats;
 DROP FUNCTION links.click_dims_key(boolean, text, text, text, text, text, text, text, text, text, text);

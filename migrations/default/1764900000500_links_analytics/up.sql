@@ -66,6 +66,19 @@ CREATE TABLE links.account_hourly_stats (
   PRIMARY KEY (owner_id, dimension, hour, value, is_bot)
 );
 
+-- The same marginals per UTC day: a breakdown over a long range reads whole UTC days here and only
+-- its partial first and last day from the hours (exact for any instant range, so any time zone).
+CREATE TABLE links.account_daily_stats (
+  owner_id   uuid NOT NULL REFERENCES core.users(id) ON DELETE CASCADE,
+  dimension  text NOT NULL,
+  day        date NOT NULL,
+  value      text NOT NULL,
+  is_bot     boolean NOT NULL,
+  clicks     bigint NOT NULL,
+  visitors   bigint NOT NULL,
+  PRIMARY KEY (owner_id, dimension, day, value, is_bot)
+);
+
 -- The marginals of one link's cube rows, signed: a link deleted or given to another owner takes its
 -- history with it, so account figures always equal the sum over the owner's current links.
 -- SECURITY DEFINER: whoever may move or delete a link (links_admin through the API, core) keeps the
@@ -83,7 +96,18 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, links AS $$
    WHERE h.link_id = p_link AND EXISTS (SELECT 1 FROM core.users u WHERE u.id = p_owner)
    GROUP BY d.dimension, h.hour, d.value, h.is_bot
   ON CONFLICT (owner_id, dimension, hour, value, is_bot)
-  DO UPDATE SET clicks = a.clicks + EXCLUDED.clicks, visitors = a.visitors + EXCLUDED.visitors
+  DO UPDATE SET clicks = a.clicks + EXCLUDED.clicks, visitors = a.visitors + EXCLUDED.visitors;
+  INSERT INTO links.account_daily_stats AS a (owner_id, dimension, day, value, is_bot, clicks, visitors)
+  SELECT p_owner, d.dimension, (h.hour AT TIME ZONE 'UTC')::date, d.value, h.is_bot, p_sign * sum(h.clicks), p_sign * sum(h.visitors)
+    FROM links.hourly_stats h
+         CROSS JOIN LATERAL (VALUES ('total', ''), ('country', h.country), ('device', h.device), ('browser', h.browser),
+                                    ('os', h.os), ('referrer_host', h.referrer_host), ('utm_source', h.utm_source),
+                                    ('utm_medium', h.utm_medium), ('utm_campaign', h.utm_campaign),
+                                    ('variant', h.variant), ('destination', h.destination)) AS d(dimension, value)
+   WHERE h.link_id = p_link AND EXISTS (SELECT 1 FROM core.users u WHERE u.id = p_owner)
+   GROUP BY d.dimension, 3, d.value, h.is_bot
+  ON CONFLICT (owner_id, dimension, day, value, is_bot)
+  DO UPDATE SET clicks = a.clicks + EXCLUDED.clicks, visitors = a.visitors + EXCLUDED.visitors;
 $$;
 
 CREATE FUNCTION links.account_stats_follow_link() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -176,16 +200,25 @@ WITH u AS (
   ON CONFLICT (link_id, hour, dims_key)
   DO UPDATE SET clicks = s.clicks + EXCLUDED.clicks, visitors = s.visitors + EXCLUDED.visitors
   RETURNING 1
-), account AS (
-  INSERT INTO links.account_hourly_stats AS a (owner_id, dimension, hour, value, is_bot, clicks, visitors)
-  SELECT l.owner_id, d.dimension, c.hour, d.value, c.is_bot, sum(c.clicks), sum(c.visitors)
+), marginals AS (
+  SELECT l.owner_id, d.dimension, c.hour, d.value, c.is_bot, sum(c.clicks) AS clicks, sum(c.visitors) AS visitors
     FROM cube c JOIN links.links l ON l.id = c.link_id
          CROSS JOIN LATERAL (VALUES ('total', ''), ('country', c.country), ('device', c.device), ('browser', c.browser),
                                     ('os', c.os), ('referrer_host', c.referrer_host), ('utm_source', c.utm_source),
                                     ('utm_medium', c.utm_medium), ('utm_campaign', c.utm_campaign),
                                     ('variant', c.variant), ('destination', c.destination)) AS d(dimension, value)
    GROUP BY 1, 2, 3, 4, 5
+), account AS (
+  INSERT INTO links.account_hourly_stats AS a (owner_id, dimension, hour, value, is_bot, clicks, visitors)
+  SELECT owner_id, dimension, hour, value, is_bot, clicks, visitors FROM marginals
   ON CONFLICT (owner_id, dimension, hour, value, is_bot)
+  DO UPDATE SET clicks = a.clicks + EXCLUDED.clicks, visitors = a.visitors + EXCLUDED.visitors
+  RETURNING 1
+), account_days AS (
+  INSERT INTO links.account_daily_stats AS a (owner_id, dimension, day, value, is_bot, clicks, visitors)
+  SELECT owner_id, dimension, (hour AT TIME ZONE 'UTC')::date, value, is_bot, sum(clicks), sum(visitors)
+    FROM marginals GROUP BY 1, 2, 3, 4, 5
+  ON CONFLICT (owner_id, dimension, day, value, is_bot)
   DO UPDATE SET clicks = a.clicks + EXCLUDED.clicks, visitors = a.visitors + EXCLUDED.visitors
   RETURNING 1
 ), daily AS (
@@ -219,9 +252,11 @@ BEGIN
   IF from_ts IS NULL OR to_ts IS NULL OR to_ts <= from_ts THEN
     RAISE EXCEPTION 'rebuild_rollups: from_ts must be before to_ts' USING ERRCODE = '22023';
   END IF;
-  LOCK TABLE links.clicks, links.daily_visitors, links.hourly_stats, links.account_hourly_stats, links.daily_stats IN EXCLUSIVE MODE;
+  LOCK TABLE links.clicks, links.daily_visitors, links.hourly_stats, links.account_hourly_stats, links.account_daily_stats,
+             links.daily_stats IN EXCLUSIVE MODE;
   DELETE FROM links.hourly_stats WHERE hour >= d0 AND hour < d1;
   DELETE FROM links.account_hourly_stats WHERE hour >= d0 AND hour < d1;
+  DELETE FROM links.account_daily_stats WHERE day >= (d0 AT TIME ZONE 'UTC')::date AND day < (d1 AT TIME ZONE 'UTC')::date;
   DELETE FROM links.daily_stats WHERE day >= (d0 AT TIME ZONE 'UTC')::date AND day < (d1 AT TIME ZONE 'UTC')::date;
   DELETE FROM links.daily_visitors WHERE day >= (d0 AT TIME ZONE 'UTC')::date AND day < (d1 AT TIME ZONE 'UTC')::date;
 
@@ -257,6 +292,11 @@ BEGIN
    WHERE h.hour >= d0 AND h.hour < d1
    GROUP BY 1, 2, 3, 4, 5;
 
+  INSERT INTO links.account_daily_stats (owner_id, dimension, day, value, is_bot, clicks, visitors)
+  SELECT owner_id, dimension, (hour AT TIME ZONE 'UTC')::date, value, is_bot, sum(clicks), sum(visitors)
+    FROM links.account_hourly_stats WHERE hour >= d0 AND hour < d1
+   GROUP BY 1, 2, 3, 4, 5;
+
   INSERT INTO links.daily_stats (link_id, day, dimension, value, clicks, visitors)
   SELECT h.link_id, (h.hour AT TIME ZONE 'UTC')::date, d.dimension, d.value, sum(h.clicks), sum(h.visitors)
     FROM links.hourly_stats h
@@ -285,6 +325,12 @@ LANGUAGE sql STABLE AS $$
   ), acct AS (
     SELECT owner_id, hour, sum(clicks) AS n FROM links.account_hourly_stats
      WHERE dimension = 'total' AND hour >= from_ts AND hour < to_ts GROUP BY 1, 2
+  ), acct_day_hours AS (
+    SELECT owner_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(clicks) AS n FROM links.account_hourly_stats
+     WHERE dimension = 'total' AND hour >= from_ts AND hour < to_ts GROUP BY 1, 2
+  ), acct_day AS (
+    SELECT owner_id, day, sum(clicks) AS n FROM links.account_daily_stats
+     WHERE dimension = 'total' AND day >= (from_ts AT TIME ZONE 'UTC')::date AND day <= (to_ts AT TIME ZONE 'UTC')::date GROUP BY 1, 2
   ), day_raw AS (
     SELECT link_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(humans) AS n FROM raw GROUP BY 1, 2
   ), day_rolled AS (
@@ -298,6 +344,15 @@ LANGUAGE sql STABLE AS $$
   SELECT 'account_hourly_stats', coalesce(r.owner_id, a.owner_id)::text, coalesce(r.hour, a.hour), coalesce(r.n, 0), coalesce(a.n, 0)
     FROM acct_raw r FULL JOIN acct a ON a.owner_id = r.owner_id AND a.hour = r.hour
    WHERE coalesce(r.n, 0) <> coalesce(a.n, 0)
+  UNION ALL
+  SELECT 'account_daily_stats', coalesce(r.owner_id, d.owner_id)::text, coalesce(r.day, d.day)::timestamp AT TIME ZONE 'UTC',
+         coalesce(r.n, 0), coalesce(d.n, 0)
+    FROM (SELECT * FROM acct_day_hours WHERE day::timestamp AT TIME ZONE 'UTC' >= from_ts
+                                         AND (day + 1)::timestamp AT TIME ZONE 'UTC' <= to_ts) r
+         FULL JOIN (SELECT * FROM acct_day WHERE day::timestamp AT TIME ZONE 'UTC' >= from_ts
+                                              AND (day + 1)::timestamp AT TIME ZONE 'UTC' <= to_ts) d
+           ON d.owner_id = r.owner_id AND d.day = r.day
+   WHERE coalesce(r.n, 0) <> coalesce(d.n, 0)
   UNION ALL
   -- Whole UTC days inside the window only: a partial first or last day differs by construction.
   SELECT 'daily_stats', coalesce(r.link_id, d.link_id)::text, coalesce(r.day, d.day)::timestamp AT TIME ZONE 'UTC',
@@ -465,6 +520,9 @@ DECLARE
   filtered boolean := num_nonnulls(country, device, browser, os, referrer_host, utm_source, utm_medium,
                                    utm_campaign, variant, destination) > 0;
   dim text := analytics_breakdown.dimension;
+  -- The whole UTC days inside [t0, t1) (empty when day1 <= day0).
+  day0 timestamptz := date_trunc('day', t0 - interval '1 microsecond', 'UTC') + interval '1 day';
+  day1 timestamptz := date_trunc('day', t1, 'UTC');
 BEGIN
   IF dim IS NULL OR dim NOT IN ('country', 'device', 'browser', 'os', 'referrer_host', 'utm_source', 'utm_medium',
                                 'utm_campaign', 'variant', 'destination') THEN
@@ -475,14 +533,19 @@ BEGIN
     RAISE EXCEPTION 'top_n must be between 1 and 1000' USING ERRCODE = '22023';
   END IF;
   IF ids IS NULL AND NOT filtered THEN
+    -- Whole UTC days of the range from the daily marginals, the partial edges from the hourly ones.
     RETURN QUERY
       SELECT me, NULL::timestamptz, dim, a.value,
              coalesce(sum(a.clicks) FILTER (WHERE NOT a.is_bot), 0)::bigint,
              coalesce(sum(a.visitors) FILTER (WHERE NOT a.is_bot), 0)::bigint,
              coalesce(sum(a.clicks) FILTER (WHERE a.is_bot), 0)::bigint AS b
-        FROM links.account_hourly_stats a
-       WHERE a.owner_id = me AND a.dimension = dim AND a.hour >= t0 AND a.hour < t1
-         AND (include_bots OR NOT a.is_bot)
+        FROM (SELECT d.value, d.is_bot, d.clicks, d.visitors FROM links.account_daily_stats d
+               WHERE d.owner_id = me AND d.dimension = dim AND d.day >= (day0 AT TIME ZONE 'UTC')::date
+                 AND d.day < (day1 AT TIME ZONE 'UTC')::date AND (include_bots OR NOT d.is_bot)
+              UNION ALL
+              SELECT h.value, h.is_bot, h.clicks, h.visitors FROM links.account_hourly_stats h
+               WHERE h.owner_id = me AND h.dimension = dim AND h.hour >= t0 AND h.hour < t1
+                 AND NOT (h.hour >= day0 AND h.hour < day1) AND (include_bots OR NOT h.is_bot)) a
        GROUP BY a.value HAVING sum(a.clicks) <> 0 ORDER BY 5 DESC, 7 DESC, a.value LIMIT top_n;
     RETURN;
   END IF;
@@ -525,7 +588,7 @@ DROP TRIGGER links_notify_changed ON links.links;
 CREATE TRIGGER links_notify_changed AFTER INSERT OR UPDATE OR DELETE ON links.links
   FOR EACH ROW WHEN (current_user <> 'redirect_service') EXECUTE FUNCTION links.notify_changed();
 
-GRANT SELECT, INSERT, UPDATE ON links.hourly_stats, links.account_hourly_stats TO redirect_service;
+GRANT SELECT, INSERT, UPDATE ON links.hourly_stats, links.account_hourly_stats, links.account_daily_stats TO redirect_service;
 GRANT UPDATE (utm_source, utm_medium, utm_campaign, variant, destination) ON links.clicks TO redirect_service;
 REVOKE INSERT, UPDATE, DELETE ON links.analytics_rows FROM links_admin;
 REVOKE ALL ON FUNCTION links.rebuild_rollups(timestamptz, timestamptz) FROM PUBLIC;

@@ -56,7 +56,7 @@ export class RollupReconciler {
   async check(): Promise<Record<string, number>> {
     const { rows } = await this.pool.query<{ rollup: string; n: string }>(
       `SELECT r.rollup, count(m.rollup) AS n
-         FROM unnest(ARRAY['hourly_stats', 'account_hourly_stats', 'daily_stats']) AS r(rollup)
+         FROM unnest(ARRAY['hourly_stats', 'account_hourly_stats', 'account_daily_stats', 'daily_stats']) AS r(rollup)
          LEFT JOIN links.rollup_mismatches(date_trunc('hour', now()) - make_interval(hours => $1), date_trunc('hour', now()) + interval '1 hour') m
            ON m.rollup = r.rollup
         GROUP BY r.rollup`,
