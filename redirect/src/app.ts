@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createPool, createRedis, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, traceHttpServer, withTimeout, type Logger, type Pool } from '@linkport/common';
+import { createLogger, createPool, createRedis, createRedisClient, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, traceHttpServer, withTimeout, type Logger, type Pool } from '@linkport/common';
 import type { Config } from './config.ts';
 import { ClickProducer } from './clicks/click-producer.ts';
 import { createHandler, routeOf } from './http/handler.ts';
@@ -48,10 +48,22 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
   });
   observePool(metrics.registry, 'redirect', pool);
   observeRedisCommands(metrics.registry, 'redirect', redis);
+  // the link cache may live elsewhere (a cluster): same fail-fast options, lookups fall through to PostgreSQL
+  const cacheRedis = config.REDIRECT_CACHE_REDIS_URL
+    ? createRedisClient(config.REDIRECT_CACHE_REDIS_URL, {
+        log,
+        name: 'redis-cache',
+        enableOfflineQueue: false,
+        autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+        retryStrategy: redisBackoff(1_000),
+      })
+    : redis;
   const readPool = config.REDIRECT_DATABASE_READ_URL ? createPool(config.REDIRECT_DATABASE_READ_URL, { max: 10, applicationName: 'redirect-read', log }) : undefined;
   const routing = readPool ? new ReadRouting(pool, readPool) : undefined;
   const repo = new LinksRepository(pool, routing);
-  const store = new LinkStore(repo, redis, metrics, log, {
+  const store = new LinkStore(repo, cacheRedis, metrics, log, {
     localTtlMs: config.LINK_CACHE_TTL_MS,
     localMax: config.LINK_CACHE_MAX,
     negativeTtlMs: config.NEGATIVE_CACHE_TTL_MS,
@@ -140,6 +152,7 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
       if (producer.buffered > 0) log.error({ lost: producer.buffered }, 'shutting down with clicks still buffered (Redis unavailable)');
       await listener.stop();
       redis.disconnect();
+      if (cacheRedis !== redis) cacheRedis.disconnect();
       await pool.end();
       await readPool?.end();
     },

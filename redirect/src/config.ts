@@ -21,6 +21,9 @@ export const configSchema = z
     // A streaming replica for link lookups; invalidation still LISTENs on DATABASE_URL and codes
     // just changed are read from the primary until the replica replays past them (links/read-replica.ts).
     REDIRECT_DATABASE_READ_URL: z.string().url().optional(),
+    // The link cache's Redis when it is not REDIS_URL's — e.g. a Redis Cluster
+    // (redis+cluster://host:port,…, common/src/redis.ts); click streams and limits stay on REDIS_URL.
+    REDIRECT_CACHE_REDIS_URL: z.string().url().optional(),
     // A header set by a trusted edge (Cloudflare's cf-ipcountry, Traefik plugins); empty = no geo.
     // Believed only from a TRUSTED_PROXIES peer.
     COUNTRY_HEADER: z.string().toLowerCase().default(''),

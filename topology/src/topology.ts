@@ -148,7 +148,7 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     state.replicaUrl = replica.url;
     const role = (r: keyof typeof passwords, url = primary.url) => roleUrl(url, r, passwords[r]);
 
-    // Redis Cluster (link cache) + one Redis for the click streams and limits (sharded: part B)
+    // Redis Cluster (the redirects' link cache) + one Redis for the click streams and limits (sharded: part B)
     log(`redis cluster :${ports.cluster}-${ports.cluster + 5} (3 masters, 3 replicas)`);
     const cluster: RunningCluster = await startRedisCluster({ basePort: ports.cluster, dir: path.join(opts.dataDir, 'redis-cluster') });
     stops.push(() => cluster.stop());
@@ -226,6 +226,8 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
         DATABASE_URL: role('redirect_service'),
         REDIRECT_DATABASE_READ_URL: role('redirect_service', replica.url),
         REDIS_URL: redis.url,
+        // the link cache on the cluster; click streams and password limits on REDIS_URL until part B
+        REDIRECT_CACHE_REDIS_URL: state.redisCluster,
         TRUSTED_PROXIES: 'loopback',
         REDIRECT_SECRET: secrets.redirectSecret,
         SHORT_BASE_URL: publicBaseUrl,

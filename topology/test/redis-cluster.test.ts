@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clusterNodesOf, createRedisClient, isClusterUrl, type Cluster } from '@linkport/common';
+import pg from 'pg';
+import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
+import { buildRedirectApp, loadRedirectConfig } from '@linkport/redirect';
 import { startRedisCluster } from '../src/redis-cluster.ts';
 
 const BASE = Number(process.env.LP_TEST_CLUSTER_PORT ?? 23600);
@@ -84,3 +87,63 @@ void test('Redis Cluster: keys on every master, hash-tagged scripts, a killed ma
   assert.equal(await client.get('link:k0'), 'after');
   t.diagnostic(`failover: every key back after ${recoveredMs} ms (${failures} failed rounds)`);
 });
+
+void test('redirects keep answering while the link cache\'s cluster loses a master (REDIRECT_CACHE_REDIS_URL)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-h11-cluster-'));
+  const cluster = await startRedisCluster({ basePort: BASE + 10, dir, nodeTimeoutMs: 1000 });
+  const db = await createTestDatabase();
+  const redis = await startTestRedis();
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const cleanup: Array<() => unknown> = [() => fs.rmSync(dir, { recursive: true, force: true }), () => cluster.stop(), () => db.drop(), () => redis.stop(), () => admin.end()];
+  t.after(async () => {
+    for (const f of cleanup.reverse()) await f();
+  });
+  const { rows: u } = await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('cluster@example.com', 'x') RETURNING id`);
+  const codes = Array.from({ length: 12 }, (_, i) => `cl${i}`);
+  for (const code of codes) await admin.query(`INSERT INTO links.links (owner_id, code, destination) VALUES ($1, $2, 'https://example.com/c')`, [u[0]!.id, code]);
+  const app = await buildRedirectApp(
+    loadRedirectConfig({
+      DATABASE_URL: db.roleUrl('redirect_service'),
+      REDIS_URL: redis.url,
+      REDIRECT_CACHE_REDIS_URL: `redis+cluster://${cluster.nodes[0]}`,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      // no in-process tier: every lookup asks the cluster first
+      LINK_CACHE_TTL_MS: '0',
+    }),
+  );
+  const { url } = await app.listen();
+  cleanup.push(() => app.close());
+  const get = async (code: string) => (await fetch(`${url}/${code}`, { redirect: 'manual' })).status;
+  // warm: the copies are in the cluster, on all three masters
+  for (const c of codes) assert.equal(await get(c), 302);
+  const probe = createRedisClient(`redis+cluster://${cluster.nodes[0]}`) as Cluster;
+  cleanup.push(() => probe.disconnect());
+  await new Promise<void>((r) => probe.once('ready', () => r()));
+  await until(async () => (await Promise.all(codes.map((c) => probe.exists(`link:${c}`)))).every((n) => n === 1));
+  const victim = await (async () => {
+    for (const n of probe.nodes('master')) if ((await n.exists('link:cl0')) === 1) return n.options.port as number;
+    throw new Error('no master owns link:cl0');
+  })();
+  cluster.kill(victim);
+  // 4 s of requests across the failover: every one answered with its redirect
+  const statuses = new Map<number, number>();
+  const end = Date.now() + 4000;
+  let n = 0;
+  while (Date.now() < end) {
+    const s = await get(codes[n++ % codes.length] as string);
+    statuses.set(s, (statuses.get(s) ?? 0) + 1);
+  }
+  assert.deepEqual([...statuses.keys()], [302], JSON.stringify([...statuses]));
+  t.diagnostic(`${n} redirects during the failover, all 302`);
+  await until(async () => cluster.masters().length === 3 && !cluster.masters().includes(victim), 15_000);
+});
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
