@@ -82,6 +82,8 @@ try {
     missingExtensions,
     sqlRewrites,
     rawMessages: values['raw-messages'],
+    // Classes with `hge_env` marks get a second in-process engine with that env; with --url they are skipped.
+    ...(local ? { engineFor: local.withEnv } : {}),
   });
   summarize(report, (l) => console.log(l), values['list-failures']);
   if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 2));

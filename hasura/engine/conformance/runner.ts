@@ -26,7 +26,23 @@ export interface RunOptions {
    * rule: where old YAML and current Hasura disagree, follow current Hasura, explicitly.
    */
   rawMessages?: boolean;
+  /**
+   * The URL of an engine started with extra environment, for classes upstream runs under
+   * `hge_env(NAME, VALUE)` marks (e.g. HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS=false,
+   * graphql_query/functions/permissions). Without it such classes are skipped, saying which env.
+   */
+  engineFor?: (env: Record<string, string>) => Promise<string>;
   log?: (line: string) => void;
+}
+
+/** A class's `hge_env('NAME', 'VALUE')` marks (upstream conftest.py runs HGE with that env). */
+export function classEnv(c: ManifestClass): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of c.marks) {
+    const hit = /^hge_env\(\s*'([^']+)'\s*,\s*'([^']*)'\s*\)$/.exec(m);
+    if (hit) env[hit[1]!] = hit[2]!;
+  }
+  return env;
 }
 
 export interface CaseResult {
@@ -82,9 +98,9 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
   const adminHeaders: Record<string, string> = opts.adminSecret ? { 'x-hasura-admin-secret': opts.adminSecret } : {};
   const queriesDir = path.join(opts.suiteDir, 'queries');
 
-  const post = async (endpoint: string, file: string) => {
+  const post = async (endpoint: string, file: string, url = opts.url) => {
     if (!fs.existsSync(file)) return;
-    const reply = await httpRequest(opts.url, endpoint, { headers: adminHeaders, body: rewriteSql(readYaml(file), opts.sqlRewrites ?? []) });
+    const reply = await httpRequest(url, endpoint, { headers: adminHeaders, body: rewriteSql(readYaml(file), opts.sqlRewrites ?? []) });
     if (reply.status !== 200) {
       throw new SetupError(`${path.relative(queriesDir, file)} → ${endpoint} answered ${reply.status}: ${JSON.stringify(reply.body).slice(0, 400)}`);
     }
@@ -113,36 +129,44 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
     const transportsOf = (t: ManifestClass['tests'][number]) =>
       (t.transport ?? cls.transport ?? ['http']).filter((x) => !opts.transports || opts.transports.includes(x));
 
-    if (skipAll) {
-      for (const t of cls.tests) for (const { name } of caseList(t)) for (const tr of transportsOf(t)) record({ dir, name, transport: tr, outcome: 'skip', reason: skipAll });
+    // Classes upstream runs on an engine started with extra env go to such an engine.
+    const env = classEnv(cls);
+    const needsEnv = Object.keys(env).length > 0;
+    const envSkip = needsEnv && !opts.engineFor ? `needs the engine started with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : undefined;
+    const url = needsEnv && opts.engineFor ? await opts.engineFor(env) : opts.url;
+    const clsOpts = { ...opts, url };
+    const skipClass = skipAll ?? envSkip;
+
+    if (skipClass) {
+      for (const t of cls.tests) for (const { name } of caseList(t)) for (const tr of transportsOf(t)) record({ dir, name, transport: tr, outcome: 'skip', reason: skipClass });
       continue;
     }
 
     const classSetup = async () => {
-      if (style === 'class') await post('/v1/query', f('setup.yaml'));
-      if (style === 'mutation') await post('/v1/query', f('schema_setup.yaml'));
+      if (style === 'class') await post('/v1/query', f('setup.yaml'), url);
+      if (style === 'mutation') await post('/v1/query', f('schema_setup.yaml'), url);
       if (style === 'v2') {
-        await post('/v1/metadata', f('pre_setup.yaml'));
-        await post('/v2/query', f('schema_setup.yaml'));
-        await post('/v1/metadata', f('setup.yaml'));
+        await post('/v1/metadata', f('pre_setup.yaml'), url);
+        await post('/v2/query', f('schema_setup.yaml'), url);
+        await post('/v1/metadata', f('setup.yaml'), url);
       }
     };
     const classTeardown = async () => {
-      if (style === 'class') await post('/v1/query', f('teardown.yaml'));
-      if (style === 'mutation') await post('/v1/query', f('schema_teardown.yaml'));
+      if (style === 'class') await post('/v1/query', f('teardown.yaml'), url);
+      if (style === 'mutation') await post('/v1/query', f('schema_teardown.yaml'), url);
       if (style === 'v2') {
-        await post('/v1/metadata', f('teardown.yaml'));
-        await post('/v2/query', f('schema_teardown.yaml'));
-        await post('/v1/metadata', f('post_teardown.yaml'));
+        await post('/v1/metadata', f('teardown.yaml'), url);
+        await post('/v2/query', f('schema_teardown.yaml'), url);
+        await post('/v1/metadata', f('post_teardown.yaml'), url);
       }
     };
     const testSetup = async () => {
-      if (style === 'method') await post('/v1/query', f('setup.yaml'));
-      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_setup.yaml'));
+      if (style === 'method') await post('/v1/query', f('setup.yaml'), url);
+      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_setup.yaml'), url);
     };
     const testTeardown = async () => {
-      if (style === 'method') await post('/v1/query', f('teardown.yaml'));
-      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_teardown.yaml'));
+      if (style === 'method') await post('/v1/query', f('teardown.yaml'), url);
+      if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_teardown.yaml'), url);
     };
 
     let classError: string | undefined;
@@ -183,7 +207,7 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
                   record({ dir, name, transport: label, outcome: 'fail', reason: testError });
                   continue;
                 }
-                record({ dir, name, transport: label, ...(await runCase(opts, c, transport, variant === 'admin', adminHeaders)) });
+                record({ dir, name, transport: label, ...(await runCase(clsOpts, c, transport, variant === 'admin', adminHeaders)) });
               }
             } finally {
               await testTeardown().catch((err: unknown) => log(`WARN ${dir}: test teardown failed: ${(err as Error).message}`));

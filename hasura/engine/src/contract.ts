@@ -105,6 +105,12 @@ export interface GraphQLEngine {
   generation?(): number;
   /** The allow-list and REST endpoints of the current metadata (rest/serving.ts). */
   serving?(): Serving;
+  /**
+   * The model the current schema was built from (schema/model.ts `Model`): /v1/query data queries
+   * resolve against it, as Hasura's RQL does against its schema cache, instead of introspecting
+   * the catalog again for every query (admin/commands.ts `dataQuery`).
+   */
+  model?(): unknown;
 }
 
 /** A subscription compiled for one session, re-run every refetch interval. */

@@ -318,6 +318,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
     roles() { return state.model.roles; },
     serving() { return state.serving; },
     inconsistencies() { return state.model.inconsistent; },
+    model() { return state.model; },
     batchLimit(role) { return stricter(options.maxBatch ?? 0, limitFor(state.apiLimits, 'batch', role)); },
   };
   return engine;

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { Metadata, MetadataSource, Session } from '../contract.ts';
+import type { Model } from '../schema/model.ts';
 
 const ADMIN_SESSION: Session = { role: 'admin', vars: {}, isAdmin: true };
 import { cloneMetadata, defaultSource, emptyMetadata, parseTableName, type QualifiedTable } from '../metadata/model.ts';
@@ -13,7 +14,7 @@ import { QErr, badRequest, jsonKind } from '../errors.ts';
 import { fkKey, metadataOps, type Args, type OpFacts } from './ops.ts';
 import { foreignKeysOf } from './catalog.ts';
 import { splitSqlStatements } from './split-sql.ts';
-import { checkConsistency, dropObjects } from './consistency.ts';
+import { checkConsistency, commandObject, dropObjects, newInconsistencyError } from './consistency.ts';
 import { reconcile, snapshot } from './reconcile.ts';
 import { reconcileComputedFieldFunctions, snapshotComputedFieldFunctions } from './computed-field-functions.ts';
 import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
@@ -22,6 +23,7 @@ import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
 import type { MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
 import { checkAllowlistEntries } from '../allowlist/ops.ts';
+import { checkNonEmptyNames } from './non-empty.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
 
@@ -37,6 +39,12 @@ interface Ctx {
   allowInconsistent: boolean;
   /** Runs after the transaction committed and the new metadata is live. */
   after: Array<() => Promise<unknown>>;
+  /** The RQL model built for this metadata earlier in the request (a bulk of inserts after tracking); run_sql clears it. */
+  rqlCache?: { key: string; model: Model };
+  /** `hasura.user` was set in this request's transaction. */
+  hasuraUserSet?: boolean;
+  /** The object the request's one metadata command defines (consistency.ts `commandObject`); null once a second one ran. */
+  target?: string | null;
 }
 
 const success = { message: 'success' };
@@ -100,6 +108,7 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
   const args = cmd.args;
   const version = typeof cmd.version === 'number' ? cmd.version : undefined;
   const name = opName(type);
+  if (ctx.api === 'query') checkNonEmptyNames(type, args);
 
   switch (name) {
     case 'bulk':
@@ -164,7 +173,16 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
       return result;
     }
     case 'get_inconsistent_metadata': {
-      const { inconsistent } = await checkConsistency(await tx(ctx), ctx.meta);
+      // Hasura reports its schema cache's `scInconsistentObjs`: what the database lacks and what
+      // the engine left out (functions, computed fields, conflicting inherited permissions...).
+      // Unchanged metadata: the live list; changed earlier in this request: rebuilt from it.
+      let inconsistent: unknown[] = ctx.svc.inconsistent;
+      if (ctx.metaTouched) {
+        const client = await tx(ctx);
+        const checked = await checkConsistency(client, ctx.meta);
+        const names = new Set(checked.inconsistent.map((o) => o.name));
+        inconsistent = [...checked.inconsistent, ...(await rqlModel(client, checked.effective)).inconsistent.filter((o) => !names.has(o.name))];
+      }
       return { is_consistent: inconsistent.length === 0, inconsistent_objects: inconsistent };
     }
     case 'drop_inconsistent_metadata': {
@@ -193,6 +211,7 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
   // An op may answer something other than success (add_collection_to_allowlist's notice).
   const facts = name === 'untrack_table' ? await opFacts(await tx(ctx), ctx.meta) : undefined;
   const answer = op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version, facts);
+  ctx.target = ctx.target === undefined ? (commandObject(type, args) ?? null) : null;
   ctx.metaTouched = true;
   return answer ?? success;
 }
@@ -245,6 +264,7 @@ async function runSql(ctx: Ctx, args: Args, path: string): Promise<unknown> {
   const text = args.sql;
   if (typeof text !== 'string') throw badRequest('parse-failed', 'key "sql" not found', path);
   const readOnly = args.read_only === true;
+  ctx.rqlCache = undefined;
   const check = args.check_metadata_consistency !== false && !readOnly && ddlPattern.test(text);
   // `no_transaction: true` runs the SQL on its own connection, outside any transaction (statements
   // such as CREATE INDEX CONCURRENTLY refuse one; docs schema-api/run-sql.mdx, upstream
@@ -298,8 +318,15 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
   if (!table) throw badRequest('parse-failed', 'key "table" not found');
   const client = await tx(ctx);
   // Hasura resolves every RQL query against its schema cache: untracked tables do not exist for
-  // it, relationships and permission-style `where` come from the metadata.
-  const model = await rqlModel(client, ctx.meta);
+  // it, relationships and permission-style `where` come from the metadata. The live model is that
+  // cache unless this request changed the metadata or ran DDL before the query.
+  const live = !ctx.metaTouched && !ctx.ddl ? (ctx.svc.graphql.model?.() as Model | undefined) : undefined;
+  let model = live;
+  if (!model) {
+    const key = JSON.stringify(ctx.meta);
+    if (ctx.rqlCache?.key !== key) ctx.rqlCache = { key, model: await rqlModel(client, ctx.meta) };
+    model = ctx.rqlCache.model;
+  }
   trackedTable(model, table);
   let built: Compiled;
   switch (type) {
@@ -322,12 +349,17 @@ async function dataQuery(ctx: Ctx, type: string, args: Args): Promise<unknown> {
   try {
     // The admin's session as `hasura.user`, as Hasura's setHeadersTx does for every RQL query: an
     // event trigger records it as the event's session_variables (events/catalog.ts).
-    await client.query("SELECT set_config('hasura.user', $1, true)", [JSON.stringify({ 'x-hasura-role': 'admin' })]);
-    await client.query('SAVEPOINT dml');
+    // Set once per request (the setting is transaction-local). The session is the asker's: the
+    // role and its session variables (Hasura's setHeadersTx).
+    if (!ctx.hasuraUserSet) {
+      await client.query("SELECT set_config('hasura.user', $1, true)", [JSON.stringify({ ...session.vars, 'x-hasura-role': session.role })]);
+      ctx.hasuraUserSet = true;
+    }
+    // No savepoint around the statement: any failure (a PostgreSQL error, or a row the role's
+    // insert/update `check` rejects, DML/Mutation.hs) fails the whole request, whose transaction
+    // rolls back; bulk_keep_going has its own savepoint per command.
     const { rows } = await client.query<{ result: unknown; ok?: boolean }>(built.text, built.values);
-    // A row the role's insert/update `check` rejects undoes the statement (DML/Mutation.hs).
     if (rows[0]?.ok === false) throw new QErr('permission-error', 'check constraint of an insert/update permission has failed', '$.args');
-    await client.query('RELEASE SAVEPOINT dml');
     return rows[0]?.result;
   } catch (err) {
     if (isPgError(err)) throw mapPgError(err, built.text);
@@ -364,7 +396,7 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
           const known = new Set(svc.inconsistent.map((o) => o.name));
           const fresh = inconsistent.filter((o) => !known.has(o.name));
           if (fresh.length && !ctx.allowInconsistent && !ctx.ddl) {
-            throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+            throw newInconsistencyError(fresh, ctx.target ?? undefined);
           }
         }
         await ctx.client.query('COMMIT');
@@ -372,7 +404,7 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
         ctx.client = undefined;
       }
       if (ctx.metaTouched || ctx.ddl) {
-        await svc.commit(ctx.meta, { forceReload: ctx.ddl, allowInconsistent: ctx.allowInconsistent || ctx.ddl });
+        await svc.commit(ctx.meta, { forceReload: ctx.ddl, allowInconsistent: ctx.allowInconsistent || ctx.ddl, ...(ctx.target ? { target: ctx.target } : {}) });
       }
       for (const f of ctx.after) await f();
       return result;

@@ -10,6 +10,7 @@ import { cloneMetadata, parseTableName, sameTable, tableText } from '../metadata
 import { catalogByName, type CatalogTable } from './catalog.ts';
 import type { Queryable } from '../sql/sql.ts';
 import { relationshipTarget } from './ops.ts';
+import { QErr } from '../errors.ts';
 
 export interface InconsistentObject {
   definition: unknown;
@@ -127,4 +128,39 @@ export function dropObjects(m: Metadata, objects: InconsistentObject[]): void {
       }
     }
   }
+}
+
+/**
+ * The refusal of a metadata change that brings new inconsistencies, as Hasura's
+ * `buildSchemaCacheFor objectId` makes it (RQL/DDL/Schema/Cache.hs): when some concern the object
+ * the command defines, `invalid-configuration` with their reasons comma-separated; when only others
+ * do (a column's custom name now clashing with a relationship: upstream
+ * v1/set_table_custom_fields/conflict_with_relationship.yaml), `unexpected` "cannot continue due to
+ * new inconsistent metadata" (400), the objects in `internal` either way. `target` is the object's
+ * name as inconsistencies are named (`array_relation r in table t in source default`); without one
+ * (replace_metadata, bulks) the first reason is given.
+ */
+export function newInconsistencyError(fresh: InconsistentObject[], target?: string): QErr {
+  if (target) {
+    const mine = fresh.filter((o) => o.name === target);
+    if (mine.length > 0) return new QErr('invalid-configuration', mine.map((o) => o.reason).join(', '), '$.args', mine);
+    return new QErr('unexpected', 'cannot continue due to new inconsistent metadata', '$.args', fresh, 400);
+  }
+  return new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+}
+
+/** The name a command's own object has among inconsistencies (see `newInconsistencyError`). */
+export function commandObject(type: string, args: unknown): string | undefined {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return undefined;
+  const a = args as Record<string, unknown>;
+  const src = typeof a.source === 'string' ? a.source : 'default';
+  const table = parseTableName(a.table);
+  const inTable = table ? ` in table ${tableText(table)} in source ${src}` : undefined;
+  const rel = /^(?:pg_)?create_(object|array)_relationship$/.exec(type);
+  if (rel && inTable && typeof a.name === 'string') return `${rel[1]}_relation ${a.name}${inTable}`;
+  const perm = /^(?:pg_)?create_(select|insert|update|delete)_permission$/.exec(type);
+  if (perm && inTable && typeof a.role === 'string') return `${perm[1]}_permission ${a.role}${inTable}`;
+  if (/^(?:pg_)?add_computed_field$/.test(type) && inTable && typeof a.name === 'string') return `computed_field ${a.name}${inTable}`;
+  if (/^(?:pg_)?(set_table_custom_fields|set_table_customization|set_table_is_enum)$/.test(type) && table) return `table ${tableText(table)} in source ${src}`;
+  return undefined;
 }

@@ -242,7 +242,8 @@ function createPermission(kind: PermKind): MetadataOp {
   return (m, args) => {
     const t = trackedTable(m, args);
     const role = String(args.role ?? '');
-    if (role === 'admin') throw badRequest('constraint-violation', `${kind} permission already defined on table "${tableText(t.table)}" with role "admin"`);
+    // Permission.hs `procSetObj`/`addPermP1`: admin's implicit permission counts as already defined.
+    if (role === 'admin') throw alreadyExists(`${kind} permission already defined on table "${tableText(t.table)}" with role "admin"`);
     const key = `${kind}_permissions` as const;
     const list = t[key] ?? [];
     if (list.some((p) => p.role === role)) {

@@ -8,14 +8,17 @@ import type { GraphQLEngine, Metadata } from '../contract.ts';
 import { cloneMetadata, normalizeMetadata } from '../metadata/model.ts';
 import type { MetadataStore } from '../metadata/store.ts';
 import { QErr } from '../errors.ts';
-import { checkConsistency, type InconsistentObject } from './consistency.ts';
+import { checkConsistency, newInconsistencyError, type InconsistentObject } from './consistency.ts';
 import { roleCycles } from '../schema/resolve-metadata.ts';
+import { inheritedPermissionInconsistency } from '../schema/model.ts';
 
 export interface ApplyOptions {
   /** Keep inconsistent objects (replace_metadata with allow_inconsistent_metadata, run_sql). */
   allowInconsistent?: boolean;
   /** Rebuild the engine even if the metadata did not change (DDL ran). */
   forceReload?: boolean;
+  /** The object the command defines, to word a refusal as Hasura does (consistency.ts `newInconsistencyError`). */
+  target?: string;
 }
 
 export class MetadataService {
@@ -73,7 +76,7 @@ export class MetadataService {
       const before = new Set(this.inconsistentObjects.map((o) => o.name));
       const fresh = inconsistent.filter((o) => !before.has(o.name));
       if (fresh.length > 0) {
-        throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+        throw newInconsistencyError(fresh, opts.target);
       }
     }
     const restore = async () => {
@@ -91,10 +94,10 @@ export class MetadataService {
       // Objects only the engine can judge (functions, computed fields, relationship constraints)
       // are refused the same way (e.g. v1/relationships/object_relationship_col_not_foreign_key_error.yaml).
       const before = new Set(this.inconsistentObjects.map((o) => o.name));
-      const fresh = all.filter((o) => !before.has(o.name));
+      const fresh = all.filter((o) => !before.has(o.name) && o.type !== inheritedPermissionInconsistency);
       if (fresh.length > 0) {
         await restore();
-        throw new QErr('invalid-configuration', fresh[0]!.reason, '$.args', fresh);
+        throw newInconsistencyError(fresh, opts.target);
       }
     }
     this.inconsistentObjects = all;

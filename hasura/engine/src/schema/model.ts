@@ -153,4 +153,13 @@ export interface InconsistentObject {
   name: string;
   reason: string;
   type: string;
+  /** `inherited role permission inconsistency` objects name the entity instead of a definition. */
+  entity?: { permission_type: string; source: string; table: string };
 }
+
+/**
+ * Hasura's `ConflictingInheritedPermission` (RQL/Types/Metadata/Object.hs): its `imObjectIds` are
+ * empty, so it never counts as a *new* inconsistency that refuses a metadata change — the setup
+ * that creates it succeeds and `get_inconsistent_metadata` reports it.
+ */
+export const inheritedPermissionInconsistency = 'inherited role permission inconsistency';

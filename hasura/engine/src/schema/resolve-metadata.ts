@@ -1,6 +1,7 @@
 import type { Metadata, TableMetadata } from '../contract.ts';
 import { tableKey, type Catalog, type FunctionCatalog, type PgTable } from '../introspection/catalog.ts';
 import type { EnumCatalog } from '../introspection/enums.ts';
+import { inheritedPermissionInconsistency } from './model.ts';
 import type { ColumnModel, ComputedFieldModel, DeletePerm, FunctionModel, InconsistentObject, InsertPerm, Model, PermPart, RelModel, SelectPerm, TableModel, UpdatePerm } from './model.ts';
 import { scalarName } from './scalars.ts';
 
@@ -247,6 +248,10 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
     }
     const cfg = meta.configuration ?? {};
     const id = cfg.custom_name ?? defaultIdentifier(ref);
+    // A table whose name is no GraphQL name ("users address") can be tracked, and stays out of the
+    // schema, with no inconsistency (upstream v1/track_table/track_non_graphql_compliant_table.yaml;
+    // a `custom_name` gives it one).
+    if (!/^[_A-Za-z][_0-9A-Za-z]*$/.test(id)) { warnings.push(`table ${ref.schema}.${ref.name}: ${JSON.stringify(id)} is not a GraphQL name, left out of the schema`); continue; }
     const crf = cfg.custom_root_fields ?? {};
     const columns = columnsOf(pgt, meta);
     const perms = new Map<string, SelectPerm>();
@@ -334,6 +339,20 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
         continue;
       }
       if (!target) { warnings.push(`${tm.key}: relationship ${r.name} targets untracked ${rel.target}`); continue; }
+      const customCol = tm.colByGql.get(rel.name);
+      if (customCol && customCol.name !== rel.name) {
+        // Schema/Cache/Fields.hs `noCustomFieldConflicts`: a relationship named as another column's
+        // custom name is inconsistent (upstream v1/set_table_custom_fields/conflict_with_relationship.yaml).
+        const why = `field definition conflicts with custom field name for postgres column ${JSON.stringify(customCol.name)}`;
+        warnings.push(`${tm.key}: ${why}`);
+        inconsistent.push({
+          definition: { ...r, source, comment: (r as { comment?: unknown }).comment ?? null, table: ref },
+          name: `${kind}_relation ${r.name} in table ${shown(ref)} in source ${source}`,
+          reason: `Inconsistent object: ${why}`,
+          type: `${kind}_relation`,
+        });
+        continue;
+      }
       if (tm.colByGql.has(rel.name) || tm.relByName.has(rel.name)) {
         warnings.push(`${tm.key}: relationship ${r.name} conflicts with an existing field`); continue;
       }
@@ -417,7 +436,7 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
       permissions: new Set((f.permissions ?? []).map((p) => p.role).filter((r): r is string => typeof r === 'string')),
     });
   }
-  for (const r of inheritRoles(md, tables, functions, warnings)) roles.add(r);
+  for (const r of inheritRoles(md, tables, functions, warnings, inconsistent, source)) roles.add(r);
   return { tables, functions, roles: [...roles].sort(), warnings, inconsistent, inferFunctionPermissions: opts.inferFunctionPermissions ?? true };
 }
 
@@ -475,7 +494,7 @@ export function roleCycles(md: Metadata): string[][] {
  * every parent that has one has the same (`CheckPermission`: a conflict gives none); function
  * permissions from any parent.
  */
-function inheritRoles(md: Metadata, tables: Map<string, TableModel>, functions: FunctionModel[], warnings: string[]): string[] {
+function inheritRoles(md: Metadata, tables: Map<string, TableModel>, functions: FunctionModel[], warnings: string[], inconsistent: InconsistentObject[], source: string): string[] {
   const defs = new Map(inheritedRoles(md).map((r) => [r.role_name, r.role_set]));
   const state = new Map<string, 'busy' | 'done'>();
   const resolve = (role: string): boolean => {
@@ -493,9 +512,20 @@ function inheritRoles(md: Metadata, tables: Map<string, TableModel>, functions: 
         const sel = parents.map((p) => t.perms.get(p)).filter((p): p is SelectPerm => !!p);
         if (sel.length > 0) t.perms.set(role, combineSelect(sel));
       }
-      inheritSame(t.insertPerms, role, parents);
-      inheritSame(t.updatePerms, role, parents);
-      inheritSame(t.deletePerms, role, parents);
+      for (const [kind, perms] of [['insert', t.insertPerms], ['update', t.updatePerms], ['delete', t.deletePerms]] as const) {
+        if (inheritSame(perms as Map<string, unknown>, role, parents) !== 'conflict') continue;
+        // Schema/Cache/Permission.hs: parents with different mutation permissions give the role
+        // none, reported as `ConflictingInheritedPermission` (upstream
+        // graphql_mutation/roles_inheritance/resolve_inconsistent_permission.yaml).
+        const table = t.schema === 'public' ? t.name : `${t.schema}.${t.name}`;
+        inconsistent.push({
+          definition: undefined,
+          reason: `Could not inherit permission for the role '${role}' for the entity: '${kind} permission, table: ${table}, source: '${source}''`,
+          name: role,
+          type: inheritedPermissionInconsistency,
+          entity: { permission_type: kind, source, table },
+        });
+      }
     }
     // A function permission is inherited from any parent that has it (upstream
     // graphql_mutation/functions/permissions/roles_inheritance/multiple_parents_inheritance.yaml).
@@ -508,13 +538,16 @@ function inheritRoles(md: Metadata, tables: Map<string, TableModel>, functions: 
   return out;
 }
 
-function inheritSame<P>(perms: Map<string, P>, role: string, parents: string[]): void {
-  if (perms.has(role)) return;
+/** Sets the role's permission when its parents' agree; `conflict` when they differ (none set). */
+function inheritSame<P>(perms: Map<string, P>, role: string, parents: string[]): 'conflict' | undefined {
+  if (perms.has(role)) return undefined;
   const given = parents.map((p) => perms.get(p)).filter((p): p is P => p !== undefined);
-  if (given.length === 0) return;
+  if (given.length === 0) return undefined;
   const key = (p: P) => JSON.stringify(p, (_k, v: unknown) => (v instanceof Set ? [...v].sort() : v));
   const first = key(given[0]!);
-  if (given.every((p) => key(p) === first)) perms.set(role, given[0]!);
+  if (!given.every((p) => key(p) === first)) return 'conflict';
+  perms.set(role, given[0]!);
+  return undefined;
 }
 
 export function combineSelect(perms: SelectPerm[]): SelectPerm {
