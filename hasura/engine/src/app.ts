@@ -200,6 +200,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
       streamBatchSize: config.streaming.batchSize,
       revocationVerifyUrl: config.revocation.verifyUrl,
       onPoll: (p) => observePoll?.(p),
+      cache,
     });
     metrics.liveSubscriptions(() => ws.openSubscriptions());
     observePoll = registerSubscriptionMetrics(metrics.registry, () => ws.stats());

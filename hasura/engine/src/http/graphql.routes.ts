@@ -60,6 +60,19 @@ export async function runOne(engine: GraphQLEngine, decoded: GraphQLRequest | Gr
   }
 }
 
+/**
+ * runOne through the @cached cache when there is one. Hasura's runGQ looks the cache up for a
+ * single request, for each request of a batch (runGQBatched calls runGQ, then drops the headers:
+ * Transport/HTTP.hs) and for a query over WebSocket (Transport/WebSocket.hs onStart, headers
+ * ignored "because WebSockets don't support them"); all three call this.
+ */
+export async function runOneCached(cache: QueryCache | undefined, engine: GraphQLEngine, decoded: GraphQLRequest | GraphQLResponse, session: Session, opts?: ExecuteOptions): Promise<{ response: GraphQLResponse; headers?: Record<string, string> | undefined }> {
+  if (!cache?.enabled || !isRequest(decoded)) return { response: await runOne(engine, decoded, session, opts) };
+  // runOne's answer to an engine that throws, through the cache (which handles Redis failures itself).
+  const safe: GraphQLEngine = { ...engine, execute: (r, s, o) => runOne(engine, r, s, o) };
+  return cache.run(safe, decoded, session, opts);
+}
+
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
 }
@@ -86,17 +99,12 @@ export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDe
         return send(reply, variant === 'v1' ? 200 : 400, gqlErrors('batch-limit-exceeded', `the batch holds ${parsed.value.length} operations, above the maximum allowed ${max}`));
       }
       const out: GraphQLResponse[] = [];
-      for (const item of parsed.value) out.push(await runOne(engine, decodeRequest(item), session, opts));
+      // Each item through the cache as Hasura's runGQBatched does; the batch answer carries no cache headers.
+      for (const item of parsed.value) out.push((await runOneCached(deps.cache, engine, decodeRequest(item), session, opts)).response);
       return send(reply, 200, out);
     }
     const decoded = decodeRequest(parsed.value);
-    let cacheHeaders: Record<string, string> | undefined;
-    let res: GraphQLResponse;
-    if (deps.cache?.enabled && isRequest(decoded)) {
-      // runOne's answer to an engine that throws, through the cache (which handles Redis failures itself).
-      const safe: GraphQLEngine = { ...engine, execute: (r, s, o) => runOne(engine, r, s, o) };
-      ({ response: res, headers: cacheHeaders } = await deps.cache.run(safe, decoded, session, opts));
-    } else res = await runOne(engine, decoded, session, opts);
+    const { response: res, headers: cacheHeaders } = await runOneCached(deps.cache, engine, decoded, session, opts);
     if (cacheHeaders) reply.headers(cacheHeaders);
     let status = 200;
     if (variant === 'v1alpha1' && res.errors?.length && res.data === undefined) status = statusForCode(res.errors[0]!.extensions.code);

@@ -17,7 +17,8 @@ import { parse, type OperationDefinitionNode } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLEngine, GraphQLRequest, GraphQLResponse, HasuraError, Session } from '../contract.ts';
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
-import { decodeRequest, runOne } from './graphql.routes.ts';
+import { decodeRequest, runOne, runOneCached } from './graphql.routes.ts';
+import type { QueryCache } from '../cache/cache.ts';
 import { QErr, gqlError } from '../errors.ts';
 import { DEFAULT_REFETCH_INTERVAL_MS, isRequestError, LiveQueries, LiveQuery, MultiplexedLiveQuery, StartQueue, StreamingSubscription } from './live-query.ts';
 import { Multiplexer } from '../subscriptions/multiplexer.ts';
@@ -68,6 +69,8 @@ export interface WsDeps {
    * when revocation events may have been missed (subscriptions/revocation.ts). Undefined = no re-verify.
    */
   revocationVerifyUrl?: string | undefined;
+  /** @cached queries sent over the socket (cache/cache.ts); absent = every query runs. */
+  cache?: QueryCache | undefined;
 }
 
 /** An initialised connection, as revocation and shutdown see it. */
@@ -470,7 +473,8 @@ function apolloWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: Liv
         }
         live.add(id);
         void (async () => {
-          const res = await runOne(deps.engine(), decoded, current);
+          // A query or mutation over WebSocket: @cached applies as over HTTP, without headers (Hasura's WebSocket.hs onStart).
+          const { response: res } = await runOneCached(deps.cache, deps.engine(), decoded, current);
           if (!live.has(id)) return;
           if (isRequestError(res)) send(ws, { type: 'error', id, payload: { errors: res.errors } });
           else send(ws, { type: 'data', id, payload: res });
@@ -565,7 +569,8 @@ function transportWs(ws: WebSocket, req: IncomingMessage, deps: WsDeps, shared: 
         }
         live.add(id);
         void (async () => {
-          const res = await runOne(deps.engine(), decoded, current);
+          // A query or mutation over WebSocket: @cached applies as over HTTP, without headers (Hasura's WebSocket.hs onStart).
+          const { response: res } = await runOneCached(deps.cache, deps.engine(), decoded, current);
           if (!live.has(id)) return;
           if (isRequestError(res)) {
             send(ws, { type: 'error', id, payload: res.errors });

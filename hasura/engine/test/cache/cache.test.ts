@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import pg from 'pg';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
 import { startTestRedis } from '@linkport/devstack/testing';
 import { buildTestApp, post } from '../http/helper.ts';
 import { SEED_SQL, USERS } from '../query/fixtures.ts';
@@ -97,6 +99,61 @@ void test('@cached over a REST endpoint whose query carries it', async (t) => {
   assert.equal(a.headers['x-hasura-query-cache-key'], b.headers['x-hasura-query-cache-key']);
   assert.equal(JSON.parse(b.body).links_links[0].code, code);
   assert.match(await metric(app, 'hasura_cache_request_count'), /status="hit"} 1\b/);
+});
+
+/** One query over graphql-transport-ws on a fresh connection; resolves with its `next` payload. */
+async function overWs(url: string, headers: Record<string, string>, payload: Record<string, unknown>): Promise<unknown> {
+  const ws = new WebSocket(url, 'graphql-transport-ws');
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer over the WebSocket')), 10_000);
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { headers } })));
+      ws.on('error', reject);
+      ws.on('message', (raw) => {
+        const m = JSON.parse(String(raw)) as { type: string; payload?: unknown };
+        if (m.type === 'connection_ack') ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+        else if (m.type === 'next' || m.type === 'error') {
+          clearTimeout(timer);
+          resolve(m.type === 'next' ? m.payload : { error: m.payload });
+        }
+      });
+    });
+  } finally {
+    ws.terminate();
+  }
+}
+
+// Hasura's runGQBatched runs each request of a batch through runGQ (cache lookup and store) and
+// drops the headers; WebSocket.hs onStart looks queries up the same way, ignoring the headers.
+void test('@cached applies to each request of an HTTP batch and to queries over WebSocket, as Hasura does', async (t) => {
+  const redis = await startTestRedis();
+  t.after(() => redis.stop());
+  const { app, admin, code } = await setup(t, { REDIS_URL: redis.url });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/graphql`;
+  const stats = { query: STATS, variables: { code } };
+  // Batch: the first item is a miss, the second (same key) a hit; the batch answer has no cache headers.
+  const batch = await post(app, '/v1/graphql', [stats, stats, { query: '{ links_links(limit: 1) { code } }' }], asUser(USERS.alice));
+  assert.equal(batch.status, 200);
+  assert.equal(batch.body.length, 3);
+  assert.deepEqual(batch.body[0], batch.body[1]);
+  assert.equal(batch.headers['x-hasura-query-cache-key'], undefined);
+  assert.match(await metric(app, 'hasura_cache_request_count'), /status="hit"} 1\b/);
+  // The row changes in the database; the cached answer (stored by the batch) is what the WebSocket query gets.
+  await admin.query(`UPDATE links.links SET click_count = 77 WHERE code = $1`, [code]);
+  const wsAnswer = await overWs(url, asUser(USERS.alice), stats);
+  assert.deepEqual(wsAnswer, batch.body[0], 'served from the cache entry the batch stored');
+  assert.match(await metric(app, 'hasura_cache_request_count'), /status="hit"} 2\b/);
+  // Another user over WebSocket: another key (a miss), never alice's entry.
+  assert.deepEqual(await overWs(url, asUser(USERS.bob), stats), { data: { links_links: [] } });
+  // Cleared, the WebSocket query reads the database and stores the fresh answer for HTTP.
+  await app.inject({ method: 'POST', url: '/pro/cache/clear' });
+  const fresh = await overWs(url, asUser(USERS.alice), stats) as { data: { links_links: Array<{ click_count: string }> } };
+  assert.equal(fresh.data.links_links[0]!.click_count, '77');
+  const http = await post(app, '/v1/graphql', stats, asUser(USERS.alice));
+  assert.deepEqual(http.body, fresh);
+  assert.match(await metric(app, 'hasura_cache_request_count'), /status="hit"} 3\b/);
+  assert.match(await metric(app, 'hasura_cache_request_count'), /status="miss"} 3\b/);
 });
 
 void test('without Redis @cached is accepted and nothing is cached (Hasura CE)', async (t) => {
