@@ -134,6 +134,17 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   assert.match((await browsers.textContent()) ?? '', /Chrom\w*\s*1/);
   await checkPage('06-link-analytics');
 
+  // Edit: the form comes back filled with the rules; a change is saved.
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByRole('heading', { name: /^Edit \// }).waitFor();
+  assert.equal(await page.getByLabel('Click limit', { exact: true }).inputValue(), '100');
+  assert.equal(await page.getByLabel('Redirect type').inputValue(), '307');
+  assert.equal(await page.getByLabel('Country destinations').inputValue(), `FR=${gw}/v1/links/healthz?fr`);
+  await page.getByLabel('Title', { exact: true }).fill('Launch page');
+  await page.getByLabel('Description').fill('The spring launch');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { name: 'Launch page' }).waitFor();
+
   // A reload loses the in-memory token; the refresh cookie brings the session back.
   await page.reload();
   await page.getByRole('heading', { name: 'Launch page' }).waitFor();
@@ -173,6 +184,31 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByRole('heading', { name: 'Change password' }).waitFor();
   await checkPage('09-account');
 
+  // Expired session: the same person changes the password in another browser; this tab's session
+  // is revoked (core refuses its tokens within 5 s), so its next call ends in the log-in page with
+  // a sentence, not an error code.
+  const other = await browser.newContext({ bypassCSP: true });
+  const opage = await other.newPage();
+  await opage.goto(`${gw}/app/login`);
+  await opage.getByLabel('Email').fill(email);
+  await opage.getByLabel('Password').fill('correct horse battery');
+  await opage.getByRole('button', { name: 'Log in' }).click();
+  await opage.getByRole('link', { name: 'Account' }).click();
+  await opage.getByLabel('Current password').fill('correct horse battery');
+  await opage.getByLabel('New password').fill('a brand new passphrase');
+  await opage.getByRole('button', { name: 'Change password' }).click();
+  await opage.getByText('Password changed.').waitFor();
+  await other.close();
+  await new Promise((r) => setTimeout(r, 5500));
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+  await page.waitForURL(`${gw}/app/login`, { timeout: 20_000 });
+  await page.getByText('Your session has expired. Please log in again.').waitFor();
+  await checkPage('10-session-expired');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('a brand new passphrase');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+
   // Offline is said, not failed silently.
   await ctx.setOffline(true);
   await page.getByText('You are offline.', { exact: false }).first().waitFor();
@@ -183,5 +219,17 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.waitForURL(`${gw}/app/login`);
   await page.reload();
   await page.getByRole('heading', { name: 'Log in to Linkport' }).waitFor();
+
+  // Rate limited: the gateway's log-in limit (rl-auth) answers 429 with Retry-After, shown as a
+  // countdown.
+  for (let i = 0; i < 20; i++) {
+    await page.getByLabel('Email').fill(`nobody-${i}@example.com`);
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const said = await page.getByRole('alert').first().textContent({ timeout: 10_000 });
+    if (/Too many requests/.test(said ?? '')) break;
+  }
+  await page.getByText(/Too many requests\. You can try again in \d+ s\./).waitFor();
+  await checkPage('11-rate-limited');
   assert.deepEqual(consoleErrors, [], 'no uncaught errors in the page');
 });

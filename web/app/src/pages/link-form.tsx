@@ -56,6 +56,8 @@ function LinkForm({ link }: { link?: Link }) {
   const [error, setError] = useState<unknown>();
   const [problem, setProblem] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // Preact has no defaultValue for <select>: a controlled value keeps the choice across re-renders.
+  const [redirectType, setRedirectType] = useState(String(link?.redirect_type ?? 302));
   const onSubmit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget as HTMLFormElement);
@@ -128,7 +130,7 @@ function LinkForm({ link }: { link?: Link }) {
         <details open={!!l}>
           <summary>Redirect rules</summary>
           <Field id="redirect_type" label="Redirect type">
-            <select id="redirect_type" name="redirect_type" defaultValue={String(l?.redirect_type ?? 302)}>
+            <select id="redirect_type" name="redirect_type" value={redirectType} onChange={(e) => setRedirectType((e.currentTarget as HTMLSelectElement).value)}>
               <option value="302">302 Found (temporary, counted every time)</option>
               <option value="301">301 Moved Permanently (browsers cache it)</option>
               <option value="307">307 Temporary Redirect (keeps the method)</option>
