@@ -50,14 +50,19 @@ export function decide(link: Link | null, req: RequestFacts, opts: DecideOptions
 }
 
 export function pickTarget(link: Link, req: Pick<RequestFacts, 'userAgent' | 'country' | 'visitorKey'>): string {
-  if (link.iosUrl && IOS.test(req.userAgent)) return link.iosUrl;
-  if (link.androidUrl && ANDROID.test(req.userAgent)) return link.androidUrl;
+  return chooseTarget(link, req).url;
+}
+
+/** The destination and the rule that chose it (recorded with the click for analytics, issue 16). */
+export function chooseTarget(link: Link, req: Pick<RequestFacts, 'userAgent' | 'country' | 'visitorKey'>): { url: string; rule: 'ios' | 'android' | 'geo' | 'ab' | 'default' } {
+  if (link.iosUrl && IOS.test(req.userAgent)) return { url: link.iosUrl, rule: 'ios' };
+  if (link.androidUrl && ANDROID.test(req.userAgent)) return { url: link.androidUrl, rule: 'android' };
   if (req.country) {
     const geo = link.geoTargets[req.country];
-    if (geo) return geo;
+    if (geo) return { url: geo, rule: 'geo' };
   }
-  if (link.abVariants.length > 0) return pickVariant(link.id, link.abVariants, req.visitorKey);
-  return link.destination;
+  if (link.abVariants.length > 0) return { url: pickVariant(link.id, link.abVariants, req.visitorKey), rule: 'ab' };
+  return { url: link.destination, rule: 'default' };
 }
 
 /**

@@ -275,3 +275,44 @@ void test('analytics: a breakdown over partial UTC days reads whole days from th
     assert.deepEqual(new Map(got.map((r) => [r.value!, Number(r.clicks)])), expect, `${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
   }
 });
+
+void test('analytics end to end: redirects through the real server and worker carry the rule-chosen destination, the A/B variant and UTM', async (t) => {
+  const e = await setup(t);
+  const { startApp, spawnWorker, get, waitFor } = await import('./helper.ts');
+  const ab = await e.newLink({ ab_variants: [{ url: 'https://example.com/a', weight: 50 }, { url: 'https://example.com/b', weight: 50 }] });
+  const utm = await e.newLink({ destination: 'https://example.com/landing?x=1', utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'spring' });
+  const geo = await e.newLink({ geo_targets: { DE: 'https://example.de/' } });
+  const app = await startApp(t, e);
+  const w = spawnWorker(e.env({ WORKER_BLOCK_MS: '100' }));
+  t.after(async () => {
+    w.kill('SIGTERM');
+    await w.exited;
+  });
+  const locations: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    // A new visitor each time (no cookie), so A/B picks spread over both variants.
+    const r = await get(`${app.url}/${ab.code}`);
+    locations.push(r.headers.get('location')!);
+  }
+  const u = await get(`${app.url}/${utm.code}?utm_campaign=summer`);
+  assert.equal(u.status, 302);
+  await get(`${app.url}/${geo.code}`, { headers: { 'cf-ipcountry': 'DE' } });
+  await get(`${app.url}/${geo.code}`);
+  await waitFor(async () => Number((await e.admin.query<{ n: string }>('SELECT count(*) AS n FROM links.clicks')).rows[0]!.n) === 15, 20_000, 'clicks ingested');
+
+  const rows = (await e.admin.query<{ link_id: string; variant: string | null; destination: string; utm_source: string | null; utm_campaign: string | null; country: string | null }>(
+    'SELECT link_id, variant, destination, utm_source, utm_campaign, country FROM links.clicks',
+  )).rows;
+  const abRows = rows.filter((r) => r.link_id === ab.id);
+  assert.deepEqual(abRows.map((r) => r.variant).sort(), [...locations].sort(), 'each click records the variant the visitor was sent to');
+  assert.ok(abRows.every((r) => r.destination === r.variant));
+  const utmRow = rows.find((r) => r.link_id === utm.id)!;
+  // The visitor's own utm_campaign wins over the link's (decide.ts buildLocation); the source stays the link's.
+  assert.deepEqual([utmRow.utm_source, utmRow.utm_campaign, utmRow.variant, utmRow.destination], ['newsletter', 'summer', null, 'https://example.com/landing?x=1']);
+  assert.deepEqual(rows.filter((r) => r.link_id === geo.id).map((r) => `${r.country ?? '-'} ${r.destination}`).sort(), ['- https://example.com/landing', 'DE https://example.de/']);
+  const variants = await e.admin.query<{ value: string; clicks: string }>(
+    `SELECT value, clicks FROM links.analytics_breakdown(hasura_session => $1, dimension => 'variant', link_id => $2, from_ts => now() - interval '1 hour', to_ts => now() + interval '1 hour')`,
+    [JSON.stringify({ 'x-hasura-user-id': e.ownerId }), ab.id],
+  );
+  assert.equal(variants.rows.reduce((s, r) => s + Number(r.clicks), 0), 12);
+});

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isConnectionError, type Logger } from '@linkport/common';
 import type { Config } from '../config.ts';
-import { decide, type Decision } from '../decide.ts';
+import { chooseTarget, decide, type Decision } from '../decide.ts';
 import type { Link } from '../links/link.ts';
 import { passwordTag } from '../links/link.ts';
 import type { LinkStore } from '../links/link-store.ts';
@@ -116,6 +116,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         res.writeHead(d.status, { Location: d.location, 'Cache-Control': d.cacheControl, 'Content-Length': '0' });
         res.end();
         if (d.count && req.method === 'GET') {
+          // The rules are re-run for the analytics dimensions (no state, a hash for A/B at most).
+          const chosen = chooseTarget(link!, { userAgent: ua, country, visitorKey });
           deps.producer.record({
             id: randomUUID(),
             linkId: link!.id,
@@ -126,6 +128,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             referrer: header(req, 'referer').slice(0, 1024),
             country: country ?? '',
             tp: requestTraceparent(req),
+            target: chosen.url,
+            rule: chosen.rule,
+            location: d.location === chosen.url ? '' : d.location,
           });
         }
         return;
