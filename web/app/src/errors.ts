@@ -52,6 +52,7 @@ const SENTENCES: Record<string, string> = {
   UPLOAD_EXPIRED: 'The upload took too long and expired. Please try again.',
   UPLOAD_NOT_PENDING: 'This upload was already completed or cancelled.',
   STORAGE_UNAVAILABLE: 'File storage is briefly unavailable. Please try again in a moment.',
+  QUOTA_EXCEEDED: 'Your storage is full. Delete some images before uploading another.',
   OBJECT_NOT_FOUND: 'The uploaded file did not reach storage. Please try again.',
   UNSUPPORTED_MEDIA_TYPE: 'That file type is not supported. Use PNG, JPEG, GIF or WebP.',
   FILE_TOO_LARGE: 'That file is too large.',
