@@ -85,7 +85,7 @@ export interface TableModel {
   name: string;
   /** `<id>`: custom_name, else `schema_table` (or `table` in public). */
   id: string;
-  rootNames: { select: string; select_by_pk: string; select_aggregate: string } & Record<MutationRootName, string>;
+  rootNames: { select: string; select_by_pk: string; select_aggregate: string; select_stream: string } & Record<MutationRootName, string>;
   /** Tables, and views PostgreSQL reports as insertable/updatable (`isMutable`, docs/research/hasura-v2.md §A.4). */
   mutable: { insert: boolean; update: boolean; delete: boolean };
   uniqueConstraints: UniqueConstraint[];

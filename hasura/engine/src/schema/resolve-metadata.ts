@@ -270,6 +270,7 @@ export function buildModel(md: Metadata, catalog: Catalog, fns: FunctionCatalog 
         select: rootName(crf.select) ?? id,
         select_by_pk: rootName(crf.select_by_pk) ?? `${id}_by_pk`,
         select_aggregate: rootName(crf.select_aggregate) ?? `${id}_aggregate`,
+        select_stream: rootName(crf.select_stream) ?? `${id}_stream`,
         insert: rootName(crf.insert) ?? `insert_${id}`,
         insert_one: rootName(crf.insert_one) ?? `insert_${id}_one`,
         update: rootName(crf.update) ?? `update_${id}`,

@@ -77,5 +77,8 @@ export function streamField(types: RoleTypes, t: TableModel, perm: SelectPerm, l
   };
 }
 
-/** The root field name: `<id>_stream` (SourceCustomization.hs `mkSelectStreamField`). */
-export const streamRootName = (t: TableModel): string => `${t.id}_stream`;
+/**
+ * The root field name: `custom_root_fields.select_stream` when set (Table/Cache.hs
+ * `_tcrfSelectStream`), else `<id>_stream` (SourceCustomization.hs `mkSelectStreamField`).
+ */
+export const streamRootName = (t: TableModel): string => t.rootNames.select_stream;

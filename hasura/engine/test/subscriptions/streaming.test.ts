@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GraphQLRequest, GraphQLResponse, Session } from '../../src/contract.ts';
 import { StreamMultiplexer, type StreamSubscriber } from '../../src/subscriptions/streaming.ts';
-import { admin, setupStreams, until, user } from './stream-helper.ts';
+import { createEngine } from '../../src/engine.ts';
+import { admin, setupStreams, streamMetadata, until, user } from './stream-helper.ts';
 
 interface Recorded { sub: StreamSubscriber; got: GraphQLResponse[] }
 function subscriber(request: GraphQLRequest, session: Session): Recorded {
@@ -44,6 +45,27 @@ void test('schema: <table>_stream in subscription_root only, with Hasura\'s argu
   // users has custom column names: the cursor takes userId.
   const u = await engine.execute({ query: '{ __type(name: "users_stream_cursor_value_input") { inputFields { name } } }' }, admin);
   assert.deepEqual((u.data as any).__type.inputFields.map((x: { name: string }) => x.name), ['name', 'userId']);
+});
+
+// Table/Cache.hs `_tcrfSelectStream`: custom_root_fields.select_stream renames the stream field
+// (and only it); the cursor types keep the table's name as upstream's mkStreamCursorInputTypeName does.
+void test('custom_root_fields.select_stream names the stream root field', async (t) => {
+  const { pool, livePool } = await setupStreams(t);
+  const md = structuredClone(streamMetadata);
+  const users = md.sources![0]!.tables!.find((x) => x.table.name === 'users')!;
+  users.configuration = { custom_column_names: { id: 'userId' }, custom_root_fields: { select_stream: 'userFeed' } };
+  const engine = await createEngine(pool, md, { livePool });
+  const intro = await engine.execute({ query: '{ __type(name: "subscription_root") { fields { name args { name type { ofType { ofType { name } } } } } } }' }, admin);
+  const names = ((intro.data as any).__type.fields as Array<{ name: string }>).map((f) => f.name);
+  assert.ok(names.includes('userFeed'), names.join());
+  assert.ok(!names.includes('users_stream'), 'the default name is gone');
+  assert.ok(names.includes('users') && names.includes('articles_stream'), 'other fields keep their names');
+  const feed = (intro.data as any).__type.fields.find((f: { name: string }) => f.name === 'userFeed');
+  assert.equal(feed.args.find((a: { name: string }) => a.name === 'cursor').type.ofType.ofType.name, 'users_stream_cursor_input');
+  const res = await engine.execute({ query: 'subscription { userFeed(cursor: {initial_value: {userId: 1}}, batch_size: 5) { userId name } }' }, admin);
+  assert.deepEqual(res, { data: { userFeed: [{ userId: 2, name: 'Name 2' }] } });
+  const old = await engine.execute({ query: 'subscription { users_stream(cursor: {initial_value: {userId: 1}}, batch_size: 5) { userId } }' }, admin);
+  assert.equal(old.errors?.[0]?.extensions.code, 'validation-failed');
 });
 
 void test('argument errors as Hasura parses them', async (t) => {
