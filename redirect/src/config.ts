@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envPort, loadConfig, logLevel } from '@linkport/common';
+import { clusterNodesOf, envPort, isClusterUrl, loadConfig, logLevel } from '@linkport/common';
 import { parseTrustedProxies } from './http/proxies.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -23,7 +23,18 @@ export const configSchema = z
     REDIRECT_DATABASE_READ_URL: z.string().url().optional(),
     // The link cache's Redis when it is not REDIS_URL's — e.g. a Redis Cluster
     // (redis+cluster://host:port,…, common/src/redis.ts); click streams and limits stay on REDIS_URL.
-    REDIRECT_CACHE_REDIS_URL: z.string().url().optional(),
+    REDIRECT_CACHE_REDIS_URL: z
+      .string()
+      .refine((u) => {
+        if (!isClusterUrl(u)) return URL.canParse(u);
+        try {
+          clusterNodesOf(u);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be a redis:// URL or redis+cluster://host:port[,host:port…]')
+      .optional(),
     // A header set by a trusted edge (Cloudflare's cf-ipcountry, Traefik plugins); empty = no geo.
     // Believed only from a TRUSTED_PROXIES peer.
     COUNTRY_HEADER: z.string().toLowerCase().default(''),

@@ -21,8 +21,10 @@ async function up(): Promise<number> {
     console.error(`the topology already runs (supervisor pid ${prev.supervisorPid}); \`npm run topology -- down\` first`);
     return 1;
   }
+  // A fresh topology each time: it is a proving ground, not a place to keep data, and a database
+  // migrated by an older checkout would refuse today's migrations.
+  fs.rmSync(opts.dataDir, { recursive: true, force: true });
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  fs.rmSync(stateFile, { force: true });
   const logFile = path.join(opts.dataDir, 'supervisor.log');
   const out = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'topology/src/supervisor.ts')], { cwd: repoRoot, detached: true, stdio: ['ignore', out, out], env: process.env });

@@ -105,7 +105,7 @@ void test('redirects keep answering while the link cache\'s cluster loses a mast
     loadRedirectConfig({
       DATABASE_URL: db.roleUrl('redirect_service'),
       REDIS_URL: redis.url,
-      REDIRECT_CACHE_REDIS_URL: `redis+cluster://${cluster.nodes[0]}`,
+      REDIRECT_CACHE_REDIS_URL: `redis+cluster://${cluster.nodes.join(',')}`,
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'silent',
