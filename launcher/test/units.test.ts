@@ -6,7 +6,7 @@ import { waves } from '../src/stack.ts';
 
 void test('start order: core first, then what fetches its JWKS or calls its forwardAuth', () => {
   const order = waves(services).map((w) => w.map((s) => s.name).sort());
-  assert.deepEqual(order, [['core', 'events', 'redirect', 'worker'], ['engine', 'gateway', 'media']]);
+  assert.deepEqual(order, [['core', 'events', 'redirect', 'web', 'worker'], ['engine', 'gateway', 'media']]);
 });
 
 void test('dependencies on services that do not exist are ignored', () => {
