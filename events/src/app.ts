@@ -17,6 +17,7 @@ import type { Config } from './config.ts';
 import { WebhookSender } from './delivery/http.ts';
 import { DeliveryRunner } from './delivery/runner.ts';
 import { PageFetcher } from './previews/fetch.ts';
+import { MediaClient } from './previews/image.ts';
 import { PreviewRunner } from './previews/runner.ts';
 import type { Resolver } from './delivery/ssrf.ts';
 import { EventsMetrics } from './metrics.ts';
@@ -96,7 +97,10 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
     { runner: worker, tickMs: config.EVENTS_SCHEDULER_TICK_MS, onOutcome: (o) => metrics.job(o) },
   );
   const fetcher = new PageFetcher({ allowLoopback: config.EVENTS_ALLOW_LOOPBACK, timeoutMs: config.EVENTS_PREVIEW_TIMEOUT_MS, maxBytes: config.EVENTS_PREVIEW_MAX_BYTES, resolve: opts.resolve });
+  const media = config.EVENTS_MEDIA_URL && config.EVENTS_MEDIA_SECRET ? new MediaClient({ url: config.EVENTS_MEDIA_URL, secret: config.EVENTS_MEDIA_SECRET, timeoutMs: config.EVENTS_PREVIEW_TIMEOUT_MS }) : undefined;
   const previews = new PreviewRunner(store, fetcher, clock, log, {
+    media,
+    imageMaxBytes: config.EVENTS_PREVIEW_IMAGE_MAX_BYTES,
     pollMs: config.EVENTS_DELIVERY_POLL_MS,
     batch: 4,
     leaseMs: config.EVENTS_PREVIEW_TIMEOUT_MS * 4,
@@ -134,6 +138,7 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
       await app.close();
       await sender.close();
       await fetcher.close();
+      await media?.close();
       await pool.end();
     },
   };

@@ -44,6 +44,11 @@ export const configSchema = z.object({
   EVENTS_PREVIEW_MAX_BYTES: int(512 * 1024, 1024),
   EVENTS_PREVIEW_MAX_ATTEMPTS: int(3, 1),
   EVENTS_PREVIEW_RETRY_MS: int(5 * 60_000, 10),
+  // Preview images are stored by media-service (POST /internal/preview-images, shared secret =
+  // its MEDIA_INTERNAL_SECRET); without both, og:image is ignored.
+  EVENTS_MEDIA_URL: z.string().url().optional(),
+  EVENTS_MEDIA_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  EVENTS_PREVIEW_IMAGE_MAX_BYTES: int(5 * 1024 * 1024, 1024),
 });
 
 export type Config = z.infer<typeof configSchema>;

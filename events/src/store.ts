@@ -123,18 +123,34 @@ export class EventStore {
   }
 
   /**
-   * Fills what the owner left empty — only while the link still points where the page was fetched
-   * from — and ends the job (not a newer one for another destination). Returns the link updated or not.
+   * The link's owner when it still points at `destination` and has no image: the one case a
+   * preview image is worth fetching and storing (checked before, so no asset is made for nothing).
    */
-  async finishPreview(linkId: string, destination: string, found: { title?: string; description?: string }): Promise<boolean> {
+  async previewImageOwner(linkId: string, destination: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ owner_id: string }>(
+      `SELECT owner_id FROM links.links WHERE id = $1 AND destination = $2 AND image_asset_id IS NULL`,
+      [linkId, destination],
+    );
+    return rows[0]?.owner_id;
+  }
+
+  /**
+   * Fills what the owner left empty — only while the link still points where the page was fetched
+   * from — and ends the job (not a newer one for another destination). Returns the link updated or
+   * not. An image asset is set only where there is none (links.check_image_asset, migration
+   * 1763700000400, checks it is a ready asset of the link's owner).
+   */
+  async finishPreview(linkId: string, destination: string, found: { title?: string; description?: string; imageAssetId?: string }): Promise<boolean> {
     return tx(this.pool, async (c) => {
       const r = await c.query(
         `UPDATE links.links
             SET title = CASE WHEN COALESCE(title, '') = '' AND $3::text IS NOT NULL THEN $3 ELSE title END,
-                description = CASE WHEN COALESCE(description, '') = '' AND $4::text IS NOT NULL THEN $4 ELSE description END
+                description = CASE WHEN COALESCE(description, '') = '' AND $4::text IS NOT NULL THEN $4 ELSE description END,
+                image_asset_id = CASE WHEN image_asset_id IS NULL AND $5::uuid IS NOT NULL THEN $5::uuid ELSE image_asset_id END
           WHERE id = $1 AND destination = $2
-            AND ((COALESCE(title, '') = '' AND $3::text IS NOT NULL) OR (COALESCE(description, '') = '' AND $4::text IS NOT NULL))`,
-        [linkId, destination, found.title ?? null, found.description ?? null],
+            AND ((COALESCE(title, '') = '' AND $3::text IS NOT NULL) OR (COALESCE(description, '') = '' AND $4::text IS NOT NULL)
+                 OR (image_asset_id IS NULL AND $5::uuid IS NOT NULL))`,
+        [linkId, destination, found.title ?? null, found.description ?? null, found.imageAssetId ?? null],
       );
       await c.query(`DELETE FROM webhooks.preview_jobs WHERE link_id = $1 AND destination = $2`, [linkId, destination]);
       return (r.rowCount ?? 0) > 0;

@@ -12,6 +12,7 @@ import { runExpiry, scheduleExpiry, type ExpiryResult } from './modules/assets/e
 import { runVerifier, scheduleVerifier, type VerifyResult } from './modules/assets/integrity.ts';
 import type { MediaDeps } from './modules/deps.ts';
 import { uploadsRoutes } from './modules/uploads/uploads.routes.ts';
+import { previewImagesRoutes } from './modules/previews/preview-images.routes.ts';
 
 export interface MediaHandle extends MediaDeps {
   /** One pass of the expiry job (the timer runs it every MEDIA_EXPIRY_INTERVAL_SECONDS). */
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(async (scope) => {
     await uploadsRoutes(scope, deps, auth);
     await assetsRoutes(scope, deps, auth);
+    if (config.MEDIA_INTERNAL_SECRET) await previewImagesRoutes(scope, deps, config.MEDIA_INTERNAL_SECRET);
   });
   scheduleExpiry(app, deps);
   scheduleVerifier(app, deps);

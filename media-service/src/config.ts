@@ -48,6 +48,8 @@ export const configSchema = z.object({
    */
   S3_SETUP_BUCKET: z.enum(['auto', 'true', 'false']).default('auto'),
   MEDIA_PUBLIC_BASE_URL: z.string().url(),
+  /** Shared with the events process for POST /internal/preview-images (link previews); unset: the route does not exist. */
+  MEDIA_INTERNAL_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   JWKS_URL: z.string().url(),
   JWT_ISSUER: z.string().min(1).default('linkport'),
   JWT_AUDIENCE: z.string().min(1).default('linkport'),

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { checkLiteralHost, guardedLookup, type Resolver } from '../delivery/ssrf.ts';
 
 export interface PageFetcherOptions {
@@ -12,6 +12,7 @@ export interface PageFetcherOptions {
 }
 
 export type FetchedPage = { ok: true; url: string; html: string } | { ok: false; error: string; detail?: string };
+export type FetchedImage = { ok: true; contentType: string; bytes: Buffer } | { ok: false; error: string; detail?: string };
 
 /**
  * GET of a link's destination for its preview, with the webhooks' SSRF guard (delivery/ssrf.ts:
@@ -33,6 +34,58 @@ export class PageFetcher {
 
   async fetch(url: string): Promise<FetchedPage> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const opened = await this.open(url, 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1', signal);
+    if (!opened.ok) return opened;
+    const { res, url: finalUrl } = opened;
+    try {
+      const type = String(res.headers['content-type'] ?? '');
+      if (!/^\s*(text\/html|application\/xhtml\+xml)/i.test(type)) {
+        await res.body.dump({ limit: 0 }).catch(() => undefined);
+        return { ok: false, error: 'not_html', detail: type.slice(0, 100) };
+      }
+      return { ok: true, url: finalUrl, html: await readHead(res.body, this.opts.maxBytes) };
+    } catch (err) {
+      return classify(err, signal);
+    }
+  }
+
+  /**
+   * A page's preview image (og:image), through the same guard and redirect rules: only image/*
+   * answers, at most `maxBytes` (a Content-Length above it is refused unread; a body growing past it
+   * is cut off and refused — never truncated into a "valid" image). The bytes are checked by the
+   * caller (image.ts sniffs the signature) and stored by media, never linked to.
+   */
+  async fetchImage(url: string, maxBytes: number): Promise<FetchedImage> {
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const opened = await this.open(url, 'image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9', signal);
+    if (!opened.ok) return opened;
+    const { res } = opened;
+    try {
+      const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!type.startsWith('image/')) {
+        await res.body.dump({ limit: 0 }).catch(() => undefined);
+        return { ok: false, error: 'not_image', detail: type.slice(0, 100) };
+      }
+      const declared = Number(res.headers['content-length'] ?? NaN);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        await res.body.dump({ limit: 0 }).catch(() => undefined);
+        return { ok: false, error: 'image_too_large', detail: `${declared} bytes` };
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > maxBytes) return { ok: false, error: 'image_too_large', detail: `over ${maxBytes} bytes` };
+        chunks.push(chunk);
+      }
+      return { ok: true, contentType: type, bytes: Buffer.concat(chunks) };
+    } catch (err) {
+      return classify(err, signal);
+    }
+  }
+
+  /** GET with redirects followed by hand, each hop checked; a 2xx response with its body unread. */
+  private async open(url: string, accept: string, signal: AbortSignal): Promise<{ ok: true; url: string; res: Dispatcher.ResponseData } | { ok: false; error: string; detail?: string }> {
     let target: URL;
     try {
       target = new URL(url);
@@ -47,7 +100,7 @@ export class PageFetcher {
         const res = await request(target, {
           method: 'GET',
           dispatcher: this.agent,
-          headers: { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.1', 'user-agent': 'Linkport-Preview/1 (+link previews)' },
+          headers: { accept, 'user-agent': 'Linkport-Preview/1 (+link previews)' },
           signal,
         });
         if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
@@ -60,12 +113,7 @@ export class PageFetcher {
           await res.body.dump();
           return { ok: false, error: `http_${res.statusCode}` };
         }
-        const type = String(res.headers['content-type'] ?? '');
-        if (!/^\s*(text\/html|application\/xhtml\+xml)/i.test(type)) {
-          await res.body.dump({ limit: 0 }).catch(() => undefined);
-          return { ok: false, error: 'not_html', detail: type.slice(0, 100) };
-        }
-        return { ok: true, url: target.href, html: await readHead(res.body, this.opts.maxBytes) };
+        return { ok: true, url: target.href, res };
       } catch (err) {
         return classify(err, signal);
       }
@@ -95,7 +143,7 @@ async function readHead(body: AsyncIterable<Buffer>, max: number): Promise<strin
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
-function classify(err: unknown, signal: AbortSignal): FetchedPage {
+function classify(err: unknown, signal: AbortSignal): { ok: false; error: string; detail?: string } {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if ((e as { code?: string }).code === 'SSRF_BLOCKED') return { ok: false, error: 'ssrf_blocked', detail: (e as Error).message };
   }

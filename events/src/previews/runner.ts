@@ -2,6 +2,7 @@ import type { Logger } from '@linkport/common';
 import type { Clock } from '../clock.ts';
 import type { EventStore } from '../store.ts';
 import type { PageFetcher } from './fetch.ts';
+import { storePreviewImage, type MediaClient } from './image.ts';
 import { parsePreview } from './parse.ts';
 
 export interface PreviewRunnerOptions {
@@ -10,14 +11,19 @@ export interface PreviewRunnerOptions {
   leaseMs: number;
   maxAttempts: number;
   retryMs: number;
+  /** Where preview images are stored; without it og:image is ignored (never hot-linked). */
+  media?: MediaClient;
+  /** Largest preview image fetched (bytes). */
+  imageMaxBytes?: number;
   onResult?: (outcome: 'filled' | 'nothing' | 'retry' | 'gave_up') => void;
 }
 
 /**
  * Link previews (issue 15 §4): claims preview jobs, fetches each destination through the
  * SSRF-guarded PageFetcher, reads Open Graph / Twitter card / <title> and fills the link's empty
- * title and description. The preview image is read but not stored yet (events/README.md: it must go
- * through the media storage, never be hot-linked).
+ * title and description; og:image is fetched through the same guard, checked to be a raster image
+ * and stored as the owner's asset by media-service (image.ts), never hot-linked. An image that
+ * fails (not an image, too large, blocked) costs the link only its image, not its title.
  */
 export class PreviewRunner {
   private stopped = true;
@@ -75,7 +81,14 @@ export class PreviewRunner {
         const page = await this.fetcher.fetch(j.destination);
         if (page.ok) {
           const found = parsePreview(page.html, page.url);
-          const filled = await this.store.finishPreview(j.link_id, j.destination, found);
+          let imageAssetId: string | undefined;
+          const owner = found.imageUrl && this.opts.media ? await this.store.previewImageOwner(j.link_id, j.destination) : undefined;
+          if (found.imageUrl && this.opts.media && owner) {
+            const image = await storePreviewImage(this.fetcher, this.opts.media, owner, found.imageUrl, this.opts.imageMaxBytes ?? 5 * 1024 ** 2);
+            if (image.ok) imageAssetId = image.assetId;
+            else this.log.info({ link: j.link_id, error: image.error, detail: image.detail }, 'link preview image not stored');
+          }
+          const filled = await this.store.finishPreview(j.link_id, j.destination, { title: found.title, description: found.description, imageAssetId });
           this.opts.onResult?.(filled ? 'filled' : 'nothing');
           return;
         }

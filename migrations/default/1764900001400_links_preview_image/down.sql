@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS links.preview_image_key(uuid);
