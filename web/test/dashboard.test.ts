@@ -160,6 +160,33 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByRole('link', { name: 'Launch page' }).waitFor();
   await checkPage('07-links-list');
 
+  // Bulk archive: gone from the active list, listed under Archived, restored.
+  await page.getByRole('checkbox', { name: 'Select all links on this page' }).check();
+  await page.getByRole('region', { name: 'Selected links' }).getByRole('button', { name: 'Archive' }).click();
+  await page.getByText('No link matches these filters.').waitFor();
+  await page.getByLabel('Status').selectOption('archived');
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  await page.getByRole('checkbox', { name: 'Select all links on this page' }).check();
+  await page.getByRole('region', { name: 'Selected links' }).getByRole('button', { name: 'Restore' }).click();
+  await page.getByRole('link', { name: 'Launch page' }).waitFor({ state: 'detached' });
+  await page.getByLabel('Status').selectOption('active');
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+
+  // A custom code, then delete (after confirming) from its page.
+  await page.getByRole('link', { name: 'New link' }).click();
+  await page.getByLabel('Destination URL').fill(destination);
+  await page.getByLabel('Custom code (optional)').fill('app');
+  await page.getByRole('button', { name: 'Create link' }).click();
+  await page.getByText('That short code is a reserved word', { exact: false }).waitFor();
+  await page.getByLabel('Custom code (optional)').fill(`tmp-${Date.now()}`);
+  await page.getByRole('button', { name: 'Create link' }).click();
+  await page.getByRole('button', { name: 'Delete' }).waitFor();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.waitForURL(`${gw}/app/`);
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: /^tmp-/ }).count(), 0, 'the deleted link is gone');
+
   // A read-only key: its secret is shown once; it reads links and cannot create one.
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.getByText('No API keys yet.', { exact: false }).waitFor();
