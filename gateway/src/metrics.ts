@@ -69,29 +69,52 @@ export class GatewayMetrics {
     this.lastReload.set(Math.floor(Date.now() / 1000));
   }
 
+  private readonly openBound = new Map<string, { inc(): void; dec(): void }>();
+  private openChild(entryPoint: string, protocol: Protocol): { inc(): void; dec(): void } {
+    const key = `${entryPoint}\u0000${protocol}`;
+    let c = this.openBound.get(key);
+    if (!c) this.openBound.set(key, (c = this.open.labels({ entrypoint: entryPoint, protocol })));
+    return c;
+  }
+
   opened(entryPoint: string, protocol: Protocol): void {
-    this.open.inc({ entrypoint: entryPoint, protocol });
+    this.openChild(entryPoint, protocol).inc();
   }
 
   closed(entryPoint: string, protocol: Protocol): void {
-    this.open.dec({ entrypoint: entryPoint, protocol });
+    this.openChild(entryPoint, protocol).dec();
   }
 
+  /**
+   * The label children of one (code, method, protocol, entrypoint, router, service) combination,
+   * bound once: prom-client hashes the label object on every inc/observe otherwise, six times per
+   * request (measured with --cpu-prof: ~3 % of the gateway's CPU). The set is bounded by the label
+   * values themselves (codes × bounded methods × routers), so is the cache.
+   */
+  private readonly bound = new Map<string, Array<{ inc(): void } | { observe(v: number): void }>>();
+
   request(s: RequestSample): void {
-    const code = String(s.code);
     const method = METHODS.has(s.method) ? s.method : 'EXTENSION_METHOD';
-    const ep = { code, method, protocol: s.protocol, entrypoint: s.entryPoint };
-    this.epReqs.inc(ep);
-    this.epDur.observe(ep, s.seconds);
-    if (s.router && s.service) {
-      const rt = { code, method, protocol: s.protocol, router: s.router, service: s.service };
-      this.rtReqs.inc(rt);
-      this.rtDur.observe(rt, s.seconds);
+    const key = `${s.code}\u0000${method}\u0000${s.protocol}\u0000${s.entryPoint}\u0000${s.router ?? ''}\u0000${s.service ?? ''}`;
+    let b = this.bound.get(key);
+    if (!b) {
+      const code = String(s.code);
+      const ep = { code, method, protocol: s.protocol, entrypoint: s.entryPoint };
+      b = [this.epReqs.labels(ep), this.epDur.labels(ep)];
+      if (s.router && s.service) {
+        const rt = { code, method, protocol: s.protocol, router: s.router, service: s.service };
+        b.push(this.rtReqs.labels(rt), this.rtDur.labels(rt));
+      }
+      if (s.service) {
+        const svc = { code, method, protocol: s.protocol, service: s.service };
+        b.push(this.svcReqs.labels(svc), this.svcDur.labels(svc));
+      }
+      this.bound.set(key, b);
     }
-    if (s.service) {
-      const svc = { code, method, protocol: s.protocol, service: s.service };
-      this.svcReqs.inc(svc);
-      this.svcDur.observe(svc, s.seconds);
+    // pairs: counter child, then histogram child
+    for (let i = 0; i < b.length; i += 2) {
+      (b[i] as { inc(): void }).inc();
+      (b[i + 1] as { observe(v: number): void }).observe(s.seconds);
     }
   }
 
