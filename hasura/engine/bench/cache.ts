@@ -3,8 +3,12 @@
  * (buildApp over a migrated database, the project metadata, a real redis-server), over HTTP with
  * autocannon. The query is the REST stats endpoint's (a link's click count and 30 daily totals)
  * as role `user`; the uncached run sends it without the directive, the cached run with
- * `@cached(ttl: 300)` after one warming request. Env: BENCH_DURATION (s, default 10),
- * BENCH_CONNECTIONS (default 16).
+ * `@cached(ttl: 300)` after one warming request. The two are measured in interleaved rounds
+ * (uncached, cached, uncached, cached, …) and compared by their medians: on a shared, loaded
+ * machine one long run per side let load drift decide (two same-run baselines differed 2–3×);
+ * alternating short rounds expose both sides to the same drift, and the per-round ratios show how
+ * stable the comparison is. Env: BENCH_ROUNDS (default 5), BENCH_DURATION (s per round and side,
+ * default 3), BENCH_CONNECTIONS (default 16).
  */
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +21,8 @@ import { loadEngineConfig } from '../src/config.ts';
 interface CannonResult { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; errors: number; non2xx: number }
 const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<CannonResult>;
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const OWNER = '00000000-0000-4000-8000-000000000001';
 const LINK = '00000000-0000-4000-9000-000000000001';
@@ -69,13 +74,32 @@ async function main() {
   };
   // An unmeasured second of uncached requests first: JIT and pool warm-up must not count against the baseline.
   await autocannon({ url, method: 'POST', headers, body: body(STATS), duration: 1, connections: CONNECTIONS });
-  // Uncached first (the baseline), then the hits, then uncached again: a drift of the machine
-  // between the runs shows as a difference between the two baselines.
-  const results = [await run('uncached (baseline)', STATS), await run('@cached hit', cached), await run('uncached (again)', STATS)];
-  console.log(`stats query, ${CONNECTIONS} connections, ${DURATION} s each`);
-  console.table(results);
-  const base = (results[0]!.p50 + results[2]!.p50) / 2;
-  console.log(`@cached hit p50 ${results[1]!.p50} ms vs uncached p50 ${base} ms (${(base / Math.max(results[1]!.p50, 0.001)).toFixed(1)}× faster); throughput ${(results[1]!.rps / ((results[0]!.rps + results[2]!.rps) / 2)).toFixed(1)}×`);
+  const rounds: Array<{ round: number; uncachedRps: number; cachedRps: number; uncachedP50: number; cachedP50: number; uncachedP99: number; cachedP99: number; errors: number }> = [];
+  for (let i = 1; i <= ROUNDS; i++) {
+    // Alternate which side goes first, so neither always follows the other's after-effects.
+    let a: Awaited<ReturnType<typeof run>>;
+    let b: Awaited<ReturnType<typeof run>>;
+    if (i % 2) {
+      a = await run('uncached', STATS);
+      b = await run('cached', cached);
+    } else {
+      b = await run('cached', cached);
+      a = await run('uncached', STATS);
+    }
+    rounds.push({ round: i, uncachedRps: a.rps, cachedRps: b.rps, uncachedP50: a.p50, cachedP50: b.p50, uncachedP99: a.p99, cachedP99: b.p99, errors: a.errors + b.errors });
+  }
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((x, y) => x - y);
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  console.log(`stats query, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s per side`);
+  console.table(rounds);
+  const med = (k: keyof (typeof rounds)[number]) => median(rounds.map((r) => r[k]));
+  const ratios = rounds.map((r) => r.cachedRps / Math.max(r.uncachedRps, 1));
+  console.log(`median uncached (baseline): ${med('uncachedRps')} req/s, p50 ${med('uncachedP50')} ms, p99 ${med('uncachedP99')} ms`);
+  console.log(`median @cached hit:         ${med('cachedRps')} req/s, p50 ${med('cachedP50')} ms, p99 ${med('cachedP99')} ms`);
+  console.log(`throughput ratio per round: ${ratios.map((x) => x.toFixed(2)).join(' ')} → median ${median(ratios).toFixed(2)}×; p50 ${(med('uncachedP50') / Math.max(med('cachedP50'), 0.001)).toFixed(1)}× lower; errors ${rounds.reduce((n, r) => n + r.errors, 0)}`);
   await app.close();
   await redis.stop();
   await db.drop();
