@@ -210,7 +210,9 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
   // `track_table` (and friends) also accept the bare table name as args.
   // An op may answer something other than success (add_collection_to_allowlist's notice).
   const facts = name === 'untrack_table' ? await opFacts(await tx(ctx), ctx.meta) : undefined;
-  const answer = op(ctx.meta, typeof args === 'string' ? { table: args } : asArgs(args), version, facts);
+  // So do track_function/untrack_function with the function's (QualifiedFunction parses a string).
+  const bare = typeof args === 'string' ? (/_function$/.test(name) ? { function: args } : { table: args }) : undefined;
+  const answer = op(ctx.meta, bare ?? asArgs(args), version, facts);
   ctx.target = ctx.target === undefined ? (commandObject(type, args) ?? null) : null;
   ctx.metaTouched = true;
   return answer ?? success;

@@ -21,6 +21,21 @@ export interface BoolCtx {
   depth: number;
   /** Where this expression sits in an admin command (`$.args.where…`), for errors raised inside it. */
   path?: string;
+  /** The row alias a column comparison (`_ceq`…) reads its other column from. */
+  rowAlias?: SQL;
+}
+
+/**
+ * A column or scalar computed field as an inherited role may read it: null on rows none of the
+ * parents granting it can see (RQL/Types/Roles/Internal.hs `FieldAccessFilter`; the redaction
+ * expression Hasura also applies inside `where` and `order_by`, Postgres/Translate/BoolExp.hs and
+ * OrderBy: `withRedactionExp`), so a filter or an ordering never tells what the role cannot select.
+ * Unchanged for roles with their own permission (no `redact`).
+ */
+export function redactedBy(ctx: BoolCtx['ctx'], table: TableModel, alias: SQL, name: string, expr: SQL): SQL {
+  const when = ctx.permOf(table)?.redact?.get(name);
+  if (when === undefined) return expr;
+  return sql`(CASE WHEN ${boolExp({ ctx, perm: true, root: alias, rootTable: table, depth: 0 }, table, alias, when)} THEN ${expr} ELSE NULL END)`;
 }
 
 /** Aeson's JSON path step: `.key`, or `["key"]` when the key is not an identifier. */
@@ -60,7 +75,11 @@ export function boolExp(b: BoolCtx, table: TableModel, alias: SQL, exp: unknown)
     else if (k === '_exists' && b.perm) parts.push(exists(inner, v));
     else {
       const col = b.perm ? table.colByName.get(rawKey) : table.colByGql.get(rawKey);
-      if (col) { parts.push(columnExp({ ...inner, path: step(b.path, rawKey) }, table, alias, col, v)); continue; }
+      if (col) {
+        const lhs = b.perm ? undefined : redactedBy(b.ctx, table, alias, col.name, sql`${alias}.${identifier(col.name)}`);
+        parts.push(columnExp({ ...inner, path: step(b.path, rawKey) }, table, alias, col, v, lhs));
+        continue;
+      }
       const cf = table.computed.get(rawKey);
       if (cf && cf.inputArgs.length > 0) throw new QErr('validation-failed', `computed field "${rawKey}" takes input arguments and cannot be used in a boolean expression`, '$');
       if (cf) { parts.push(computedExp(inner, table, alias, cf, v)); continue; }
@@ -120,7 +139,7 @@ function exists(b: BoolCtx, v: unknown): SQL {
 /** Scalar computed fields compare like columns; SETOF ones filter like array relationships. */
 function computedExp(b: BoolCtx, table: TableModel, alias: SQL, cf: ComputedFieldModel, v: unknown): SQL {
   const call = computedCall(b.ctx, cf, table, alias);
-  if (cf.returns.kind === 'scalar') return columnExp(b, table, alias, cf.returns.column, v, call);
+  if (cf.returns.kind === 'scalar') return columnExp(b, table, alias, cf.returns.column, v, b.perm ? call : redactedBy(b.ctx, table, alias, cf.name, call));
   const target = b.ctx.model.tables.get(cf.returns.target)!;
   const a = b.ctx.alias();
   const conds: SQL[] = [];
@@ -137,7 +156,7 @@ function columnExp(b: BoolCtx, table: TableModel, alias: SQL, col: ColumnModel, 
   // Permission shorthand `col: value` means `_eq`.
   if (b.perm && (v === null || typeof v !== 'object' || Array.isArray(v))) return compare(b, table, lhs, col, '_eq', v);
   const parts: SQL[] = [];
-  for (const [rawOp, val] of Object.entries((v ?? {}) as Record<string, unknown>)) parts.push(compare({ ...b, path: step(b.path, rawOp) }, table, lhs, col, normOp(rawOp, b.perm), val));
+  for (const [rawOp, val] of Object.entries((v ?? {}) as Record<string, unknown>)) parts.push(compare({ ...b, path: step(b.path, rawOp), rowAlias: alias }, table, lhs, col, normOp(rawOp, b.perm), val));
   return and(parts);
 }
 
@@ -255,7 +274,7 @@ function compare(b: BoolCtx, table: TableModel, lhs: SQL, col: ColumnModel, op: 
     const ref = Array.isArray(v) && v[0] === '$' ? { alias: b.root, name: String(v[1]) } : { alias: undefined, name: String(v) };
     const other = (ref.alias ? (b.rootTable ?? table) : table).colByName.get(ref.name);
     if (!other) throw new QErr('validation-failed', `no such column: "${ref.name}"`, '$');
-    const otherSql = ref.alias ? sql`${ref.alias}.${identifier(other.name)}` : sql`${lhsAlias(lhs)}.${identifier(other.name)}`;
+    const otherSql = ref.alias ? sql`${ref.alias}.${identifier(other.name)}` : sql`${b.rowAlias ?? lhsAlias(lhs)}.${identifier(other.name)}`;
     return sql`(${lhs} ${keyword(c)} ${otherSql})`;
   }
   throw new QErr('validation-failed', `unknown operator "${op}"`, '$');

@@ -1,7 +1,8 @@
 import type { ComputedFieldModel, FunctionModel, TableModel } from '../schema/model.ts';
 import type { PgFunctionArg } from '../introspection/catalog.ts';
 import { identifier, join, sql, value, type SQL } from '../sql/sql.ts';
-import { validationFailed } from '../errors.ts';
+import { QErr } from '../errors.ts';
+import { argGqlNames } from '../schema/function-args.ts';
 import type { CompileContext } from './context.ts';
 
 /**
@@ -17,24 +18,39 @@ export function rowOf(table: TableModel, alias: SQL): SQL {
 const sessionJson = (ctx: CompileContext): SQL => sql`(${value(JSON.stringify(ctx.session.vars))})::json`;
 
 /**
- * A computed field's call: the row, the session, and the input arguments given in the field's
- * `args` — by name, so omitted ones take their defaults (`mkComputedFieldSelect`/`SFunctionArgs`).
+ * The argument list of a call, as Hasura builds it (Backends/Postgres/Schema/Select.hs
+ * `functionArgs`): in SQL order, the leading arguments that are given (or implicit: table row,
+ * session) are passed by position; after the first omitted one every other is passed by name
+ * (`name => value`), so the omitted ones take their defaults. Omitting one without a default is
+ * "Non default arguments cannot be omitted"; an unnamed one after an omitted one cannot be passed
+ * at all: "Only last set of positional arguments can be omitted" (both `not-supported`).
+ * Input arguments are looked up in `given` by their GraphQL name (`arg_<n>` when unnamed).
  */
-export function computedCall(ctx: CompileContext, cf: ComputedFieldModel, table: TableModel, alias: SQL, given?: Record<string, unknown>, path = '$'): SQL {
+function callArgs(all: readonly PgFunctionArg[], implicit: Map<number, SQL>, given: Record<string, unknown> | undefined, path: string, argSql: (a: PgFunctionArg, v: unknown) => SQL): SQL[] {
+  const inputs = all.map((a, i) => ({ a, i })).filter(({ i }) => !implicit.has(i));
+  const names = new Map(inputs.map(({ i }, k) => [i, argGqlNames(inputs.map((x) => x.a))[k]!]));
   const parts: SQL[] = [];
-  let named = false;
-  cf.fn.args.forEach((a, i) => {
-    let arg: SQL | undefined;
-    if (i === cf.sessionArgIndex) arg = sessionJson(ctx);
-    else if (i === cf.tableArgIndex) arg = rowOf(table, alias);
-    else if (given && a.name in given) arg = argValue(a, given[a.name]);
+  let positional = true;
+  all.forEach((a, i) => {
+    const gql = names.get(i);
+    const arg = implicit.get(i) ?? (given && gql !== undefined && Object.hasOwn(given, gql) ? argSql(a, given[gql]) : undefined);
     if (!arg) {
-      if (!a.hasDefault) throw validationFailed(`${path}.args`, `missing required field '${a.name}'`);
-      named = true;
+      if (!a.hasDefault) throw new QErr('not-supported', 'Non default arguments cannot be omitted', path);
+      positional = false;
       return;
     }
-    parts.push(named && a.name ? sql`${identifier(a.name)} => ${arg}` : arg);
+    if (positional) { parts.push(arg); return; }
+    if (!a.name) throw new QErr('not-supported', 'Only last set of positional arguments can be omitted', path);
+    parts.push(sql`${identifier(a.name)} => ${arg}`);
   });
+  return parts;
+}
+
+/** A computed field's call: the row, the session, and the input arguments given in the field's `args`. */
+export function computedCall(ctx: CompileContext, cf: ComputedFieldModel, table: TableModel, alias: SQL, given?: Record<string, unknown>, path = '$'): SQL {
+  const implicit = new Map<number, SQL>([[cf.tableArgIndex, rowOf(table, alias)]]);
+  if (cf.sessionArgIndex !== undefined) implicit.set(cf.sessionArgIndex, sessionJson(ctx));
+  const parts = callArgs(cf.fn.args, implicit, given, `${path}.args`, argValue);
   return sql`${identifier(cf.fn.schema, cf.fn.name)}(${join(parts, ', ')})`;
 }
 
@@ -46,17 +62,10 @@ function argValue(a: PgFunctionArg, v: unknown): SQL {
   return sql`(${value(v !== null && (isJson || typeof v === 'object') ? JSON.stringify(v) : v)})::${type}`;
 }
 
-/** A tracked function's FROM item; input args by name so omitted defaults apply. */
+/** A tracked function's FROM item. */
 export function functionCall(ctx: CompileContext, fnm: FunctionModel, given: Record<string, unknown> | undefined, path: string): SQL {
-  const parts: SQL[] = [];
-  fnm.fn.args.forEach((a, i) => {
-    const arg = i === fnm.sessionArgIndex ? sessionJson(ctx)
-      : given && a.name in given ? sql`(${value(given[a.name])})::${identifier(a.type.schema, a.type.name)}` : undefined;
-    if (!arg) {
-      if (!a.hasDefault) throw validationFailed(`${path}.args.args`, `missing required field '${a.name}'`);
-      return;
-    }
-    parts.push(a.name ? sql`${identifier(a.name)} => ${arg}` : arg);
-  });
+  const implicit = new Map<number, SQL>();
+  if (fnm.sessionArgIndex !== undefined) implicit.set(fnm.sessionArgIndex, sessionJson(ctx));
+  const parts = callArgs(fnm.fn.args, implicit, given, `${path}.args.args`, (a, v) => sql`(${value(v)})::${identifier(a.type.schema, a.type.name)}`);
   return sql`${identifier(fnm.fn.schema, fnm.fn.name)}(${join(parts, ', ')})`;
 }

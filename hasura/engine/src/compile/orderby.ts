@@ -1,6 +1,6 @@
 import type { RelModel, TableModel } from '../schema/model.ts';
 import { FALSE, identifier, join, keyword, sql, type SQL } from '../sql/sql.ts';
-import { boolExp } from './boolexp.ts';
+import { boolExp, redactedBy } from './boolexp.ts';
 import type { CompileContext } from './context.ts';
 import { computedCall } from './functions.ts';
 
@@ -24,7 +24,8 @@ export function orderItems(ctx: CompileContext, table: TableModel, alias: SQL, o
   for (const ob of entries) {
     for (const [k, v] of Object.entries(ob as Record<string, unknown>)) {
       const col = table.colByGql.get(k);
-      if (col) { out.push({ expr: sql`${alias}.${identifier(col.name)}`, dir: keyword(DIRECTIONS[String(v)]!), column: col.name }); continue; }
+      // Inherited roles order by what they may read (redaction, boolexp.ts `redactedBy`).
+      if (col) { out.push({ expr: redactedBy(ctx, table, alias, col.name, sql`${alias}.${identifier(col.name)}`), dir: keyword(DIRECTIONS[String(v)]!), column: col.name }); continue; }
       const rel = table.relByName.get(k);
       if (rel && rel.kind === 'object') {
         const target = ctx.model.tables.get(rel.target)!;
@@ -37,7 +38,7 @@ export function orderItems(ctx: CompileContext, table: TableModel, alias: SQL, o
       const cf = table.computed.get(k) ?? (k.endsWith('_aggregate') ? table.computed.get(k.slice(0, -'_aggregate'.length)) : undefined);
       if (cf) {
         const call = computedCall(ctx, cf, table, alias);
-        if (cf.returns.kind === 'scalar') { out.push({ expr: call, dir: keyword(DIRECTIONS[String(v)]!) }); continue; }
+        if (cf.returns.kind === 'scalar') { out.push({ expr: redactedBy(ctx, table, alias, cf.name, call), dir: keyword(DIRECTIONS[String(v)]!) }); continue; }
         const target = ctx.model.tables.get(cf.returns.target)!;
         for (const [op, spec] of Object.entries(v as Record<string, unknown>)) {
           const a = ctx.alias();
@@ -46,7 +47,7 @@ export function orderItems(ctx: CompileContext, table: TableModel, alias: SQL, o
           if (op === 'count') { out.push({ expr: sql`(SELECT count(*) FROM ${fromCall})`, dir: keyword(DIRECTIONS[String(spec)]!) }); continue; }
           for (const [cname, dir] of Object.entries(spec as Record<string, unknown>)) {
             const c = target.colByGql.get(cname)!;
-            out.push({ expr: sql`(SELECT ${keyword(AGG_FN[op]!)}(${a}.${identifier(c.name)}) FROM ${fromCall})`, dir: keyword(DIRECTIONS[String(dir)]!) });
+            out.push({ expr: sql`(SELECT ${keyword(AGG_FN[op]!)}(${redactedBy(ctx, target, a, c.name, sql`${a}.${identifier(c.name)}`)}) FROM ${fromCall})`, dir: keyword(DIRECTIONS[String(dir)]!) });
           }
         }
         continue;
@@ -62,7 +63,7 @@ export function orderItems(ctx: CompileContext, table: TableModel, alias: SQL, o
           }
           for (const [cname, dir] of Object.entries(spec as Record<string, unknown>)) {
             const c = target.colByGql.get(cname)!;
-            out.push({ expr: sql`(SELECT ${keyword(AGG_FN[op]!)}(${a}.${identifier(c.name)}) FROM ${from(ctx, arr, target, a, alias)})`, dir: keyword(DIRECTIONS[String(dir)]!) });
+            out.push({ expr: sql`(SELECT ${keyword(AGG_FN[op]!)}(${redactedBy(ctx, target, a, c.name, sql`${a}.${identifier(c.name)}`)}) FROM ${from(ctx, arr, target, a, alias)})`, dir: keyword(DIRECTIONS[String(dir)]!) });
           }
         }
       }

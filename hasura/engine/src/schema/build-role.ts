@@ -1,3 +1,4 @@
+import { argGqlNames } from './function-args.ts';
 import {
   GraphQLBoolean, GraphQLEnumType, GraphQLFloat, GraphQLInputObjectType, GraphQLInt, GraphQLList, GraphQLNonNull,
   GraphQLObjectType, GraphQLScalarType, GraphQLSchema, GraphQLString,
@@ -128,7 +129,7 @@ function roleTypes(model: Model, role: string | null): RoleTypes {
     if (!ty) {
       ty = new GraphQLInputObjectType({
         name,
-        fields: Object.fromEntries(c.inputArgs.map((a) => [a.name, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
+        fields: Object.fromEntries(c.inputArgs.map((a, i) => [argGqlNames(c.inputArgs)[i]!, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
       });
       cfArgTypes.set(name, ty);
     }

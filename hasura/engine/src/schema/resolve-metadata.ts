@@ -170,8 +170,7 @@ function computedField(cf: CfMeta, tm: TableModel, fns: FunctionCatalog): Comput
   if (reasons.length === 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" because ${reasons[0]}`;
   if (reasons.length > 1) return `the computed field "${cf.name}" cannot be added to table "${tm.name}" for the following reasons:\n${reasons.map((r) => `  • ${r}\n`).join('')}`;
   const inputArgs = fn.args.filter((_, i) => i !== tableArgIndex && i !== sessionArgIndex);
-  // Input arguments are given by name in the field's `args`; an unnamed one cannot be.
-  if (inputArgs.some((a) => !a.name)) return { unsupported: `computed field "${cf.name}": the function has unnamed input arguments` };
+  // Unnamed input arguments are offered as arg_1, arg_2… (schema/function-args.ts).
   const target = tableKey(fn.returnType.schema, fn.returnType.name);
   if (fn.returnTypType === 'c') {
     // SETOF or a single row alike: pg_function_metadata.sql `returns_table` looks only at the

@@ -1,3 +1,4 @@
+import { argGqlNames } from './function-args.ts';
 import {
   GraphQLInputObjectType, GraphQLList, GraphQLNonNull,
   type GraphQLFieldConfigArgumentMap, type GraphQLFieldConfigMap, type GraphQLInputType, type GraphQLObjectType,
@@ -99,7 +100,7 @@ export function functionFields(types: RoleTypes, exposedAs: 'query' | 'mutation'
       if (!argsType) {
         argsType = new GraphQLInputObjectType({
           name: `${fnm.rootName}_args`,
-          fields: Object.fromEntries(fnm.inputArgs.map((a) => [a.name, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
+          fields: Object.fromEntries(fnm.inputArgs.map((a, i) => [argGqlNames(fnm.inputArgs)[i]!, { type: scalarType(argScalarName(a.type)) as GraphQLInputType }])),
         });
         fnArgsCache(types).set(fnm.rootName, argsType);
       }

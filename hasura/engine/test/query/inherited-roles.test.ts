@@ -57,6 +57,24 @@ void test('inherited roles: union of permissions, redacted fields, limits, overr
   // The largest of the parents' limits (5, not 1).
   const limited = await gql('{ employee { name } }', 'both');
   assert.equal(limited.data.employee.length, 2);
+  // Filters and orderings read the redacted value too (withRedactionExp in where and order_by):
+  // Bob's salary (200) is visible to `self` only on Ann's row, so `both` can neither filter on it
+  // nor order by it to learn it. Without redaction `salary > 150` would return Bob (name visible).
+  const filtered = await gql('{ employee(where: {salary: {_gt: 150}}) { name } }', 'both');
+  assert.deepEqual(filtered.data.employee, [], JSON.stringify(filtered));
+  const nulls = await gql('{ employee(where: {salary: {_is_null: true}}) { name } }', 'both');
+  assert.deepEqual(nulls.data.employee, [{ name: 'Bob' }]);
+  const byYearly = await gql('{ employee(where: {yearly: {_gte: 2000}}) { name } }', 'both');
+  assert.deepEqual(byYearly.data.employee, []);
+  // Ordered by salary desc, nulls first: Bob's hidden salary sorts as null, not as 200 > 100.
+  const ordered = await gql('{ employee(order_by: [{salary: desc_nulls_last}, {name: desc}]) { name } }', 'both');
+  assert.deepEqual(ordered.data.employee.map((e: { name: string }) => e.name), ['Ann', 'Bob']);
+  const orderedCf = await gql('{ employee(order_by: [{yearly: asc_nulls_first}, {name: asc}]) { name } }', 'both');
+  assert.deepEqual(orderedCf.data.employee.map((e: { name: string }) => e.name), ['Bob', 'Ann']);
+  // A role with its own permission filters on the column as is.
+  const own = await gql('{ employee(where: {salary: {_gt: 50}}) { name } }', 'self');
+  assert.deepEqual(own.data.employee, [{ name: 'Ann' }]);
+
   // A column neither parent grants does not exist for the inherited role.
   const none = await gql('{ employee { manager_id } }', 'both');
   assert.equal(none.errors[0].message, "field 'manager_id' not found in type: 'employee'");
