@@ -59,6 +59,9 @@ export const configSchema = z
     REDIRECT_SECRET: z.string().min(16).optional(),
     // Base of the short URL encoded in QR codes; defaults to http://<Host header>.
     SHORT_BASE_URL: z.string().url().optional(),
+    // Where media serves public assets (media's MEDIA_PUBLIC_BASE_URL): the /{code}+ preview page shows a
+    // link's stored preview image from there (issue 15 §4). Unset: the page shows no image.
+    MEDIA_PUBLIC_BASE_URL: z.string().url().optional(),
 
     LINK_CACHE_TTL_MS: int(5_000),
     LINK_CACHE_MAX: int(100_000, 1),

@@ -11,7 +11,7 @@ import type { ClickProducer } from '../clicks/click-producer.ts';
 import { requestLogFields, requestTraceparent } from '@linkport/common';
 import type { Metrics, Route } from '../metrics.ts';
 import { newVisitorId, PasswordCookies, readCookie, type VisitorHasher } from '../visitor.ts';
-import { gonePage, lockedPage, notFoundPage, passwordPage, previewPage } from './pages.ts';
+import { gonePage, lockedPage, mediaPublicUrl, notFoundPage, passwordPage, previewPage } from './pages.ts';
 import type { PasswordLimiter } from './password-limiter.ts';
 import { clientInfo, type TrustedProxies } from './proxies.ts';
 import type { QrRenderer } from './qr.ts';
@@ -209,11 +209,18 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   async function preview(req: IncomingMessage, res: ServerResponse, code: string): Promise<void> {
     const link = await lookup(code);
     if (!link || link.status !== 'active') return notFound(req, res);
+    // With PostgreSQL down a cached link still gets its page, without the extras (degrade, not fail).
+    const extra = await deps.repo.previewDetails(link.id).catch((err: unknown) => {
+      if (isConnectionError(err)) return { description: null, imageKey: null };
+      throw err;
+    });
     const html = previewPage({
       code,
       shortUrl: `${shortBase(req)}/${code}`,
       destination: link.passwordTag ? null : link.destination,
       title: link.title,
+      description: extra.description,
+      imageUrl: extra.imageKey && config.MEDIA_PUBLIC_BASE_URL ? mediaPublicUrl(config.MEDIA_PUBLIC_BASE_URL, extra.imageKey) : null,
       createdAt: link.createdAt,
     });
     send(res, req, 200, HTML, html, 'no-store');

@@ -29,12 +29,32 @@ export function lockedPage(retryAfterS: number): string {
   return page('Too many attempts', `<h1>Too many attempts</h1><p role="alert">Too many wrong passwords. Try again in ${wait}.</p>`);
 }
 
-export function previewPage(p: { code: string; shortUrl: string; destination: string | null; title: string | null; createdAt: string }): string {
+/**
+ * A public media object's URL: media's layout (media-service/src/modules/assets/policy.ts publicUrl),
+ * each key segment percent-encoded (RFC 3986 §3.3). Public assets are served from the media public
+ * base (a CDN / bucket custom domain), never from the page the image came from.
+ */
+export function mediaPublicUrl(baseUrl: string, key: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export function previewPage(p: {
+  code: string;
+  shortUrl: string;
+  destination: string | null;
+  title: string | null;
+  description?: string | null;
+  imageUrl?: string | null;
+  createdAt: string;
+}): string {
   const dest = p.destination
     ? `<p>Goes to <code>${escapeHtml(p.destination)}</code></p><p><a href="${escapeHtml(p.destination)}" rel="noopener noreferrer nofollow">Continue to the destination</a></p>`
     : '<p>The destination is protected by a password.</p>';
+  // The image is the stored asset (link previews, issue 15 §4); alt is empty: the title says it all.
+  const image = p.imageUrl ? `<p><img src="${escapeHtml(p.imageUrl)}" alt="" style="max-width:100%;height:auto" referrerpolicy="no-referrer"></p>` : '';
+  const description = p.description ? `<p>${escapeHtml(p.description)}</p>` : '';
   return page(
     `Preview of ${p.code}`,
-    `<h1>${escapeHtml(p.title ?? p.shortUrl)}</h1><p>Short link <code>${escapeHtml(p.shortUrl)}</code>, created ${escapeHtml(p.createdAt.slice(0, 10))}</p>${dest}`,
+    `<h1>${escapeHtml(p.title ?? p.shortUrl)}</h1>${image}${description}<p>Short link <code>${escapeHtml(p.shortUrl)}</code>, created ${escapeHtml(p.createdAt.slice(0, 10))}</p>${dest}`,
   );
 }

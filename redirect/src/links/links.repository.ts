@@ -34,6 +34,21 @@ export class LinksRepository {
     return row ? linkFromRow(row) : null;
   }
 
+  /**
+   * The preview page's extras (issue 15 §4), read per preview view — off the redirect's hot path, so
+   * not in the cached Link. The image key comes from links.preview_image_key (migration
+   * 1764900001400): only a ready public asset of the link's owner, since this role cannot read media.
+   */
+  async previewDetails(id: string): Promise<{ description: string | null; imageKey: string | null }> {
+    const { rows } = await this.pool
+      .query<{ description: string | null; image_key: string | null }>(
+        `SELECT description, CASE WHEN image_asset_id IS NULL THEN NULL ELSE links.preview_image_key(id) END AS image_key FROM links.links WHERE id = $1`,
+        [id],
+      )
+      .catch(this.noteFailure);
+    return { description: rows[0]?.description ?? null, imageKey: rows[0]?.image_key ?? null };
+  }
+
   /** A refused or broken connection marks PostgreSQL down (readiness, metrics, one log line). */
   private readonly noteFailure = (err: unknown): never => {
     // the replica's health is tracked on its own pool (observePool in app.ts)
