@@ -23,7 +23,7 @@ export interface EnvContext {
   jwksUrl: string;
   jwtIssuer: string;
   jwtAudience: string;
-  secrets: { hasuraAdminSecret: string; redirectSecret: string; eventsHasuraSecret: string };
+  secrets: { hasuraAdminSecret: string; redirectSecret: string; eventsHasuraSecret: string; mediaInternalSecret: string };
   /** Absolute path inside the checkout. */
   repoPath(rel: string): string;
   /** Launcher's own env (overrides the operator set), for optional pass-throughs. */
@@ -105,6 +105,8 @@ export const services: ServiceDef[] = [
       JWT_ISSUER: c.jwtIssuer,
       JWT_AUDIENCE: c.jwtAudience,
       CORS_ORIGINS: c.corsOrigins,
+      // Link preview images from the events process (POST /internal/preview-images, events/README.md).
+      MEDIA_INTERNAL_SECRET: c.secrets.mediaInternalSecret,
     }),
   },
   {
@@ -153,6 +155,8 @@ export const services: ServiceDef[] = [
       REDIRECT_SECRET: c.secrets.redirectSecret,
       // Base of the short URLs its QR codes encode: the gateway, where `/{code}` is routed.
       SHORT_BASE_URL: c.publicBaseUrl,
+      // The /{code}+ preview page shows a link's stored preview image from media's public base.
+      MEDIA_PUBLIC_BASE_URL: c.s3.publicBaseUrl,
     }),
   },
   {
@@ -182,6 +186,9 @@ export const services: ServiceDef[] = [
       EVENTS_HASURA_SECRET: c.secrets.eventsHasuraSecret,
       // Local development delivers to receivers on this machine; production never sets it.
       EVENTS_ALLOW_LOOPBACK: c.env.EVENTS_ALLOW_LOOPBACK ?? '1',
+      // Link preview images are stored through media (events/src/previews/image.ts).
+      EVENTS_MEDIA_URL: c.url('media'),
+      EVENTS_MEDIA_SECRET: c.secrets.mediaInternalSecret,
     }),
   },
   {
