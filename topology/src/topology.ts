@@ -205,6 +205,8 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
       GATEWAY_PROBE_PORT: String(ports.gatewayProbe),
       GATEWAY_DYNAMIC_DIR: path.join(opts.dataDir, 'dynamic'),
       GATEWAY_ACCESS_LOG: 'off',
+      // the loadtest speaks for many visitors through X-Forwarded-For (per-client rate limits)
+      GATEWAY_TRUSTED_IPS: '127.0.0.1',
       PUBLIC_BASE_URL: publicBaseUrl,
       CORE_URL: coreUrls[0],
       WEB_URL: `http://127.0.0.1:${ports.gateway + 2}`,
