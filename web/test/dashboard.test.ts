@@ -152,6 +152,8 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   // The list shows it, with its clicks; search narrows it.
   await page.getByRole('link', { name: 'Links', exact: true }).click();
   await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  // The account-wide overview counts the same click.
+  assert.match((await page.getByTestId('overview').textContent()) ?? '', /^1 click from 1 unique visitor/);
   await page.getByLabel('Search').fill('no such link');
   await page.getByRole('button', { name: 'Search' }).click();
   await page.getByText('No link matches these filters.').waitFor();
@@ -220,6 +222,10 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await opage.getByLabel('Email').fill(email);
   await opage.getByLabel('Password').fill('correct horse battery');
   await opage.getByRole('button', { name: 'Log in' }).click();
+  await opage.getByRole('button', { name: 'Log out' }).waitFor({ timeout: 15_000 }).catch(async (err: unknown) => {
+    await opage.screenshot({ path: path.join(ARTIFACTS, 'failed-second-login.png') });
+    throw err;
+  });
   await opage.getByRole('link', { name: 'Account' }).click();
   await opage.getByLabel('Current password').fill('correct horse battery');
   await opage.getByLabel('New password').fill('a brand new passphrase');

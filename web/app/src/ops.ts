@@ -134,6 +134,19 @@ export const LinkAnalytics = op<
 }`,
 );
 
+/** Account-wide (every link of the caller): the owner's marginals, no link_id (analytics_series). */
+export const AccountAnalytics = op<
+  { series: SeriesRow[]; countries: BreakdownRow[]; referrers: BreakdownRow[] },
+  { tz: string; from: string; to: string }
+>(
+  'AccountAnalytics',
+  `query AccountAnalytics($tz: String!, $from: timestamptz!, $to: timestamptz!) {
+  series: links_analytics_series(args: {bucket: "day", time_zone: $tz, from_ts: $from, to_ts: $to}, order_by: {bucket: asc}) { bucket clicks visitors bots }
+  countries: links_analytics_breakdown(args: {dimension: "country", top_n: 3, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
+  referrers: links_analytics_breakdown(args: {dimension: "referrer_host", top_n: 3, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
+}`,
+);
+
 /** The live counter: a live-query subscription on the link's own row (Hasura live queries). */
 export const LiveClicks = op<{ links_links_by_pk: { click_count: Numeric; last_clicked_at: string | null } | null }, { id: string }>(
   'LiveClicks',
@@ -142,4 +155,4 @@ export const LiveClicks = op<{ links_links_by_pk: { click_count: Numeric; last_c
 }`,
 );
 
-export const ALL_OPS = [ListLinks, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, LiveClicks];
+export const ALL_OPS = [ListLinks, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, AccountAnalytics, LiveClicks];

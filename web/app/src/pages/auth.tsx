@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import { login, register } from '../api.ts';
-import { navigate } from '../router.ts';
 import { A, ErrorMessage, Field } from '../ui.tsx';
 
 export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
@@ -17,7 +16,8 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
       const password = String(f.get('password'));
       if (signup) await register(email, password, String(f.get('name') ?? ''));
       else await login(email, password);
-      navigate('/', true);
+      // No navigate here: the shell moves a signed-in person off /login (main.tsx). Navigating after
+      // the await raced a click made as soon as the menu appeared (it undid the person's choice).
     } catch (err) {
       setError(err);
     } finally {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
-import { DeleteLinks, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
+import { AccountAnalytics, DeleteLinks, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
 import { navigate } from '../router.ts';
 import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
 
@@ -64,6 +64,7 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
           New link
         </A>
       </div>
+      <Overview />
       <form
         class="filters"
         role="search"
@@ -195,5 +196,34 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
         </>
       )}
     </main>
+  );
+}
+
+/** Every link together, last 30 days: clicks, unique visitors, top countries and referrers. */
+function Overview() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const data = useAsync(() => {
+    const to = new Date(Date.now() + 60_000);
+    return gql(AccountAnalytics, { tz, from: new Date(to.getTime() - 30 * 86_400_000).toISOString(), to: to.toISOString() });
+  }, []);
+  if (data.loading && !data.data) return <Loading label="Loading the overview…" />;
+  if (data.error !== undefined) return <ErrorMessage error={data.error} retry={data.reload} />;
+  const d = data.data!;
+  const clicks = d.series.reduce((s, r) => s + Number(r.clicks), 0);
+  const visitors = d.series.reduce((s, r) => s + Number(r.visitors), 0);
+  const top = (rows: typeof d.countries, none: string) => rows.map((r) => `${r.value || none} (${r.clicks})`).join(', ') || '—';
+  return (
+    <section class="card overview" aria-labelledby="overview-h">
+      <h2 id="overview-h">Last 30 days, all links</h2>
+      <p data-testid="overview">
+        <strong>{clicks.toLocaleString()}</strong> {clicks === 1 ? 'click' : 'clicks'} from <strong>{visitors.toLocaleString()}</strong> unique{' '}
+        {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
+      </p>
+      {clicks > 0 && (
+        <p class="muted">
+          Top countries: {top(d.countries, 'Unknown')}. Top referrers: {top(d.referrers, 'Direct or none')}.
+        </p>
+      )}
+    </section>
   );
 }
