@@ -9,7 +9,7 @@ import type { Metadata, MetadataSource, Session } from '../contract.ts';
 import type { Model } from '../schema/model.ts';
 
 const ADMIN_SESSION: Session = { role: 'admin', vars: {}, isAdmin: true };
-import { cloneMetadata, defaultSource, emptyMetadata, parseTableName, type QualifiedTable } from '../metadata/model.ts';
+import { cloneMetadata, defaultSource, emptyMetadata, normalizeMetadata, parseTableName, type QualifiedTable } from '../metadata/model.ts';
 import { QErr, badRequest, jsonKind } from '../errors.ts';
 import { fkKey, metadataOps, type Args, type OpFacts } from './ops.ts';
 import { foreignKeysOf } from './catalog.ts';
@@ -20,7 +20,7 @@ import { reconcileComputedFieldFunctions, snapshotComputedFieldFunctions } from 
 import { isPgError, mapPgError, runSqlError } from '../execute/pg-errors.ts';
 import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdate, rqlModel, trackedTable } from './rql.ts';
 import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
-import type { MetadataService } from './service.ts';
+import type { ApplyOptions, MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
 import { checkAllowlistEntries } from '../allowlist/ops.ts';
 import { checkNonEmptyNames } from './non-empty.ts';
@@ -391,10 +391,16 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
       const result = await runCommand(ctx, body, '$');
       // The SQL triggers of event triggers follow the metadata in the same transaction (events/ops.ts).
       if ((ctx.metaTouched || ctx.ddl) && needsTriggerSync(svc, ctx.meta)) await beforeCommit(svc, await tx(ctx), ctx.meta, ctx.ddl);
+      let checked: ApplyOptions['checked'];
       if (ctx.client) {
         if (ctx.metaTouched || ctx.ddl) {
-          // New inconsistencies are refused before the SQL commits, so nothing half-applies.
-          const { inconsistent } = await checkConsistency(ctx.client, ctx.meta);
+          // New inconsistencies are refused before the SQL commits, so nothing half-applies. The
+          // check is of the metadata as it will be stored; commit() reuses it (same database state
+          // once committed) instead of reading the catalog again.
+          const normalized = normalizeMetadata(ctx.meta);
+          const result = await checkConsistency(ctx.client, normalized);
+          checked = { metadata: JSON.stringify(normalized), result };
+          const { inconsistent } = result;
           const known = new Set(svc.inconsistent.map((o) => o.name));
           const fresh = inconsistent.filter((o) => !known.has(o.name));
           if (fresh.length && !ctx.allowInconsistent && !ctx.ddl) {
@@ -406,7 +412,7 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
         ctx.client = undefined;
       }
       if (ctx.metaTouched || ctx.ddl) {
-        await svc.commit(ctx.meta, { forceReload: ctx.ddl, allowInconsistent: ctx.allowInconsistent || ctx.ddl, ...(ctx.target ? { target: ctx.target } : {}) });
+        await svc.commit(ctx.meta, { forceReload: ctx.ddl, allowInconsistent: ctx.allowInconsistent || ctx.ddl, ...(ctx.target ? { target: ctx.target } : {}), ...(checked ? { checked } : {}) });
       }
       for (const f of ctx.after) await f();
       return result;

@@ -19,6 +19,8 @@ export interface ApplyOptions {
   forceReload?: boolean;
   /** The object the command defines, to word a refusal as Hasura does (consistency.ts `newInconsistencyError`). */
   target?: string;
+  /** A consistency check of this metadata (JSON of the normalized form) already made on the committed database state. */
+  checked?: { metadata: string; result: Awaited<ReturnType<typeof checkConsistency>> };
 }
 
 export class MetadataService {
@@ -71,7 +73,9 @@ export class MetadataService {
     if (cycles.length > 0) throw new QErr('cyclic-dependency', `found cycle(s) in roles: ${cycles.map((c) => JSON.stringify(c)).join(', ')}`, '$.args', undefined, 400);
     const changed = JSON.stringify(normalized) !== JSON.stringify(normalizeMetadata(this.metadata));
     if (!changed && !opts.forceReload) return this.inconsistentObjects;
-    const { effective, inconsistent } = await checkConsistency(this.pool, normalized);
+    const { effective, inconsistent } = opts.checked && opts.checked.metadata === JSON.stringify(normalized)
+      ? opts.checked.result
+      : await checkConsistency(this.pool, normalized);
     if (!opts.allowInconsistent) {
       const before = new Set(this.inconsistentObjects.map((o) => o.name));
       const fresh = inconsistent.filter((o) => !before.has(o.name));

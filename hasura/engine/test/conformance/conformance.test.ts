@@ -9,6 +9,7 @@ import path from 'node:path';
 import { currentWording, runConformance } from '../../conformance/runner.ts';
 import { defaultSuiteDir, suiteTestOptions } from '../../conformance/suite.ts';
 import { startLocalCluster, startLocalEngine, type LocalCluster } from '../../conformance/local.ts';
+import { upstreamShards } from '../../conformance/complete.ts';
 import { compareBody } from '../../conformance/compare.ts';
 
 
@@ -22,16 +23,6 @@ void test('comparison follows validate.py: key order along the selection, number
   assert.equal(err.errorTextOnly, true);
 });
 
-/** The committed upstream directories (conformance/upstream) that are at 100 % stay there. */
-const upstreamComplete = [
-  'v1/basic', 'v1/select', 'v1/count', 'v1/delete', 'v1/insert', 'v1/update', 'v1/bulk',
-  'v1/run_sql', 'v1/relationships', 'v1/set_table_is_enum', 'v1/track_table', 'v1/permissions',
-  'v1/non_empty_text', 'v1/set_table_custom_fields',
-  'graphql_query/boolexp/postgis', 'graphql_query/enums', 'graphql_mutation/insert/geojson', 'graphql_mutation/enums',
-  'v1/computed_fields', 'graphql_query/computed_fields', 'graphql_query/permissions/inherited_roles',
-  'graphql_query/permissions/roles_inheritance', 'graphql_mutation/functions/permissions/roles_inheritance',
-  'graphql_mutation/roles_inheritance', 'graphql_query/functions/permissions', 'graphql_mutation/functions',
-];
 
 /**
  * The whole visible suite, every transport its classes list, and the upstream directories kept at
@@ -82,10 +73,9 @@ void describe('Hasura test data', { concurrency: true }, () => {
     assert.ok(report.passed >= (postgis ? 646 : 535), `${report.passed} passed`);
   });
 
-  // Two shards of about equal time (v1/relationships and v1/run_sql are the longest), run beside
-  // the visible suite: most of a run is waiting on PostgreSQL, so three engines overlap well.
-  const heavy = new Set(['v1/relationships', 'v1/computed_fields', 'v1/set_table_configuration', 'v1/set_table_is_enum', 'graphql_mutation/enums', 'v1/bulk', 'v1/insert']);
-  const shards = [upstreamComplete.filter((d) => heavy.has(d)), upstreamComplete.filter((d) => !heavy.has(d))];
+  // Two shards run beside the visible suite (conformance/complete.ts): most of a run is waiting
+  // on PostgreSQL, so three engines on one cluster overlap well (`node --import tsx conformance/bench.ts`).
+  const shards = upstreamShards;
   const upstreamPassed: number[] = [];
   for (const [i, shard] of shards.entries()) {
     void test(`upstream directories at 100 % stay there (${i + 1}/${shards.length}: ${shard.join(', ')})`, async (t) => {
