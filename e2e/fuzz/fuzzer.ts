@@ -6,7 +6,7 @@ import type { RunningStack } from '@linkport/launcher';
 import type { AllowEntry } from './allow.ts';
 import { excerpt, findLeak, type Secrets } from './checks.ts';
 import { schemaInfo, type GqlSchemaInfo } from './gen/graphql.ts';
-import { httpCase, loadRoutes, type FuzzCase, type Route, type Targets } from './gen/http.ts';
+import { httpCase, loadRestEndpoints, loadRoutes, type FuzzCase, type Route, type Targets } from './gen/http.ts';
 import { Rand } from './gen/rand.ts';
 import { sendRaw } from './raw.ts';
 import type { ProberData, ProberResult } from './prober.ts';
@@ -209,6 +209,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const { targets: t0, info } = await setUp(setupClient, o.log);
   const targets: Targets = { ...t0, host: `${host}:${port}`, spoofClients: o.spoofClients };
   const routes: Route[] = loadRoutes(o.repoRoot);
+  const rest = loadRestEndpoints(o.repoRoot);
 
   // The benign prober: its own user, link and client addresses; never shares a bucket with the fuzz.
   const benign = new Client(o.gateway, o.spoofClients, 19);
@@ -341,7 +342,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       }
       return;
     }
-    const c = httpCase(r, targets, routes, info);
+    const c = httpCase(r, targets, routes, info, rest);
     if (o.avoidFamilies?.some((re) => re.test(c.family))) {
       tally(c.family, 'skipped');
       return;

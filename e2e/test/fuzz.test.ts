@@ -44,7 +44,7 @@ void test('fuzz: hostile input at every public route never yields a 5xx, a leak 
 
   // The fuzz did reach every family (a generator that silently stopped covering one would pass).
   const families = [...report.families.keys()];
-  for (const prefix of ['graphql:', 'ws:', 'core ', 'media ', 'redirect ', 'headers:', 'paths']) {
+  for (const prefix of ['graphql:', 'ws:', 'core ', 'media ', 'redirect ', 'headers:', 'paths', 'links-rest ', 'transfer-import ', 'app ']) {
     assert.ok(families.some((f) => f.startsWith(prefix)), `the fuzz covered ${prefix}… (families: ${families.join(', ')})`);
   }
   // A floor, not a speed: on a loaded 2-core machine fewer cases fit in the budget (Node 24 under

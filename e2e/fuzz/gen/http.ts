@@ -47,6 +47,38 @@ export function loadRoutes(repoRoot: string): Route[] {
   return out;
 }
 
+/** The engine's REST endpoints (hasura/metadata/rest_endpoints.yaml), reached as /v1/links/api/<url>. */
+export interface RestEndpoint {
+  method: string;
+  /** e.g. links/:code */
+  url: string;
+}
+
+export function loadRestEndpoints(repoRoot: string): RestEndpoint[] {
+  // The file is Hasura's flat list (`- comment / definition / methods: [- GET] / name / url`): read
+  // line-wise rather than adding a YAML parser to the fuzzer for two keys.
+  const text = fs.readFileSync(path.join(repoRoot, 'hasura/metadata/rest_endpoints.yaml'), 'utf8');
+  const out: RestEndpoint[] = [];
+  let methods: string[] = [];
+  let inMethods = false;
+  for (const line of text.split('\n')) {
+    if (/^\s*methods:\s*$/.test(line)) {
+      inMethods = true;
+      methods = [];
+      continue;
+    }
+    const m = /^\s*-\s*([A-Z]+)\s*$/.exec(line);
+    if (inMethods && m) {
+      methods.push(m[1]!);
+      continue;
+    }
+    inMethods = false;
+    const u = /^\s*url:\s*(\S+)\s*$/.exec(line);
+    if (u) for (const method of methods) out.push({ method, url: u[1]! });
+  }
+  return out;
+}
+
 /** What the fuzzer knows about the stack it fuzzes: credentials and objects to aim at. */
 export interface Targets {
   host: string;
@@ -364,8 +396,105 @@ function pathCase(r: Rand, t: Targets, routes: Route[]): FuzzCase {
   return { family: 'paths', req: { method, path: mutated, headers } };
 }
 
-export function httpCase(r: Rand, t: Targets, routes: Route[], info: GqlSchemaInfo): FuzzCase {
+/** The engine's REST endpoints through the gateway: hostile path params, query variables, bodies, methods. */
+function restCase(r: Rand, t: Targets, rest: RestEndpoint[]): FuzzCase {
+  const ep = r.pick(rest);
+  const headers: Array<[string, string]> = [...spoofHeaders(r, t), ...authHeader(r, t)];
+  const url = ep.url.replace(/:(\w+)/g, () =>
+    r.weighted<() => string>([
+      [4, () => (t.ids.length ? r.pick(t.ids) : uuidFrom(r))],
+      [2, () => (t.codes.length ? r.pick(t.codes) : r.word())],
+      [3, () => pct(r.nasty())],
+      [1, () => r.pick(['', '%00', '..', '%2e%2e', '%2F', 'x'.repeat(5_000), '%ED%A0%80', 'null', '-1', '1e308'])],
+    ])(),
+  );
+  let p = `/v1/links/api/${url}${r.chance(0.1) ? r.pick(['/', '/extra', '//', '%2f..%2f..%2fv1%2fmetadata']) : ''}`;
+  if (r.chance(0.4)) {
+    // Hasura reads query parameters as variables: wrong types, arrays, repeats, huge.
+    const name = r.pick(['limit', 'offset', 'code', 'id', 'where', r.word()]);
+    p += `?${pct(name)}=${pct(r.pick(['1', '-1', 'abc', '1.5', '99999999999999999999', '{"_eq":1}', '[]', r.nasty(), 'z'.repeat(3_000)]))}${r.chance(0.3) ? `&${pct(name)}=2` : ''}`;
+  }
+  let body: Buffer | undefined;
+  let oversized = false;
+  if (ep.method !== 'GET' || r.chance(0.15)) {
+    body = r.weighted<() => Buffer>([
+      [5, () => Buffer.from(JSON.stringify({ destination: r.pick(['https://example.com/r', 'javascript:alert(1)', r.nasty()]), code: r.chance(0.5) ? r.word() : r.nasty(), title: r.nasty(), object: r.json(3), _set: r.json(2) }), 'utf8')],
+      [2, () => Buffer.from(JSON.stringify(r.json(5)) ?? 'null', 'utf8')],
+      [2, () => Buffer.from(r.pick(['{', '[', '{"a":', 'null', '"x"', '{"destination":1e999}', '\u0000', r.nasty()]), 'utf8')],
+      [
+        1,
+        () => {
+          oversized = true;
+          return Buffer.from(JSON.stringify({ destination: 'https://example.com/', title: 't'.repeat(r.pick([70_000, 3_000_000])) }), 'utf8');
+        },
+      ],
+    ])();
+    headers.push(['Content-Type', r.weighted([[8, 'application/json'], [1, 'text/plain'], [1, 'multipart/form-data'], [1, r.nasty(20)]])]);
+  }
+  const method = r.chance(0.85) ? ep.method : r.pick(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND']);
+  return { family: `links-rest ${ep.method} ${ep.url}`, req: { method, path: p, headers, ...(body ? { body } : {}) }, oversized };
+}
+
+const CSV_HEAD = 'code,destination,title,description,tags,expires_at,max_clicks';
+
+/** Transfer imports: the raw body route (CSV, JSON, multipart, binary, huge) with its query. */
+function importCase(r: Rand, t: Targets): FuzzCase {
+  const headers: Array<[string, string]> = [...spoofHeaders(r, t), ...authHeader(r, t)];
+  let oversized = false;
+  const row = () => [r.chance(0.7) ? r.word() : r.nasty(30), r.pick(['https://example.com/i', 'ftp://x', '', r.nasty()]), `"${r.nasty().replace(/"/g, '""')}"`, r.nasty(), r.pick(['a;b', '"', '']), r.pick(['2030-01-01T00:00:00Z', 'yesterday', '']), r.pick(['1', '-1', 'x', ''])].join(',');
+  const [kind, body] = r.weighted<() => [string, Buffer]>([
+    [4, () => ['csv', Buffer.from(`${r.chance(0.9) ? CSV_HEAD : r.nasty()}\n${Array.from({ length: r.int(0, 20) }, row).join(r.pick(['\n', '\r\n', '\r']))}`, 'utf8')]],
+    [1, () => ['csv', Buffer.from(`${CSV_HEAD}\n"unterminated,${'x'.repeat(r.pick([10, 200_000]))}`, 'utf8')]],
+    [1, () => ['csv', Buffer.from(`${CSV_HEAD}\n${'a,'.repeat(r.pick([100, 50_000]))}`, 'utf8')]],
+    [1, () => ['csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${CSV_HEAD}\nx\u0000y,https://example.com/,\ud800\n`, 'utf8'), Buffer.from([0xff, 0xfe, 0x00])])]],
+    [3, () => ['json', Buffer.from(JSON.stringify(r.chance(0.6) ? { links: Array.from({ length: r.int(0, 10) }, () => ({ code: r.word(), destination: r.pick(['https://example.com/j', r.nasty()]), tags: r.json(2) })) } : r.json(5)) ?? 'null', 'utf8')]],
+    [2, () => ['json', Buffer.from(r.pick(['{', '[', '{"links":', '{"links":[{"code":', `${'['.repeat(50_000)}`, 'null', '""']), 'utf8')]],
+    [1, () => ['multipart', Buffer.from(`--b\r\nContent-Disposition: form-data; name="file"; filename="../../etc/passwd"\r\nContent-Type: text/csv\r\n\r\n${CSV_HEAD}\nz,https://example.com/\r\n--b--\r\n`, 'utf8')]],
+    [1, () => ['binary', Buffer.from(Array.from({ length: r.int(1, 4_000) }, () => r.int(0, 255)))]],
+    [
+      1,
+      () => {
+        // Past the import limit (TRANSFER_MAX_IMPORT_BYTES, 50 MiB by default): must be a 413, never a 5xx.
+        oversized = true;
+        return ['huge', Buffer.alloc(r.pick([3 * 1024 * 1024, 51 * 1024 * 1024]), 0x61)];
+      },
+    ],
+  ])();
+  headers.push([
+    'Content-Type',
+    kind === 'multipart'
+      ? r.pick(['multipart/form-data; boundary=b', 'multipart/form-data'])
+      : r.weighted([[6, kind === 'json' ? 'application/json' : 'text/csv'], [1, 'application/octet-stream'], [1, 'text/csv; charset=utf-16'], [1, r.nasty(20)]]),
+  ]);
+  const q: string[] = [];
+  if (r.chance(0.8)) q.push(`format=${pct(r.weighted([[6, kind === 'json' ? 'json' : 'csv'], [1, r.pick(['xml', 'CSV', '', r.nasty()])]]))}`);
+  if (r.chance(0.5)) q.push(`dry_run=${pct(r.pick(['true', 'false', '1', 'yes', r.nasty()]))}`);
+  const method = r.chance(0.9) ? 'POST' : r.pick(['PUT', 'PATCH', 'GET', 'DELETE']);
+  return { family: `transfer-import ${kind}`, req: { method, path: `/v1/core/transfer/imports${q.length ? `?${q.join('&')}` : ''}`, headers, body }, oversized };
+}
+
+/** The web app's static files through the gateway: traversal, encoded dots, NUL, odd methods. */
+function appCase(r: Rand, t: Targets): FuzzCase {
+  const p = r.weighted<() => string | Buffer>([
+    [2, () => r.pick(['/', '/app', '/app/', '/app/index.html', '/app/links', '/app/assets/', '/app/favicon.ico'])],
+    [3, () => `/app/${r.pick(['..', '%2e%2e', '%2E%2E', '.%2e', '%252e%252e', '..%2f', '..%5c', '..\\', '%c0%ae%c0%ae'])}/${r.pick(['', '..', '%2e%2e'])}/${r.pick(['etc/passwd', 'package.json', '.env', 'web/src/main.ts', 'launcher/src/cli.ts'])}`],
+    [2, () => `/app/${r.pick(['index.html%00.png', '%00', 'a%00b', '.git/config', '.env', '.well-known/x', 'assets/../../package.json', 'assets/%2e%2e/%2e%2e/package.json', '%2f%2fetc%2fpasswd', '//etc/passwd'])}`],
+    [1, () => Buffer.concat([Buffer.from('/app/'), Buffer.from([0x00, 0x2e, 0x2e, 0xff, 0xed, 0xa0, 0x80])])],
+    [1, () => `/app/${'a/'.repeat(r.pick([50, 2_000]))}x`],
+    [1, () => `/app/${pct(r.nasty())}`],
+    [1, () => `/app/assets/${r.word()}.${r.pick(['js', 'css', 'map', 'svg', 'js.gz', 'br'])}${r.pick(['', '?v=1', '#x'])}`],
+  ])();
+  const headers: Array<[string, string]> = [...spoofHeaders(r, t)];
+  if (r.chance(0.3)) headers.push([r.pick(['Range', 'If-None-Match', 'If-Modified-Since', 'Accept-Encoding']), r.pick(['bytes=0-0,1-1,2-2', 'bytes=99999999-', 'bytes=-0', '*', 'W/"x"', 'Thu, 01 Jan 1970 00:00:00 GMT', 'gzip, br', 'nonsense', r.nasty()])]);
+  const method = r.weighted([[8, 'GET'], [2, 'HEAD'], [1, r.pick(['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND'])]]);
+  return { family: `app ${method === 'GET' || method === 'HEAD' ? method : 'other-method'}`, req: { method, path: p, headers } };
+}
+
+export function httpCase(r: Rand, t: Targets, routes: Route[], info: GqlSchemaInfo, rest: RestEndpoint[] = []): FuzzCase {
   const base = r.weighted<() => FuzzCase>([
+    [rest.length ? 3 : 0, () => restCase(r, t, rest)],
+    [2, () => importCase(r, t)],
+    [2, () => appCase(r, t)],
     [9, () => graphqlCase(r, t, info)],
     [7, () => apiCase(r, r.pick(routes.filter((x) => x.service === 'core')), t)],
     [5, () => apiCase(r, r.pick(routes.filter((x) => x.service === 'media')), t)],
