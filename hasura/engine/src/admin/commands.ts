@@ -175,9 +175,10 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
     case 'get_inconsistent_metadata': {
       // Hasura reports its schema cache's `scInconsistentObjs`: what the database lacks and what
       // the engine left out (functions, computed fields, conflicting inherited permissions...).
-      // Unchanged metadata: the live list; changed earlier in this request: rebuilt from it.
+      // Unchanged metadata and catalog: the live list; changed earlier in this request (metadata
+      // or DDL in a bulk): rebuilt from them.
       let inconsistent: unknown[] = ctx.svc.inconsistent;
-      if (ctx.metaTouched) {
+      if (ctx.metaTouched || ctx.ddl) {
         const client = await tx(ctx);
         const checked = await checkConsistency(client, ctx.meta);
         const names = new Set(checked.inconsistent.map((o) => o.name));
