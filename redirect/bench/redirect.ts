@@ -7,6 +7,8 @@
  *   (b) the redirect server, warm code, click capture on          (and b' the same handler in Fastify)
  *   (t) (b) with tracing on (OTLP/HTTP to a sink in this process), OTEL_TRACES_SAMPLER_ARG=0.01 —
  *       issue 12's budget: at most 10 % fewer req/s than (b), measured in the same interleaved rounds
+ *   (b2) a second, identical (b) process — the A/A control: how far two identical servers differ
+ *       in this run is the noise floor any (t)-vs-(b) difference must be read against
  *   (c) the cold path: local and Redis caches off, distinct codes → PostgreSQL on every request
  *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL, twice over the same
  *       stream (bench/drain.ts): the pre-issue-16 write path (WORKER_SINK=legacy, the baseline) and
@@ -177,16 +179,28 @@ async function main(): Promise<void> {
       { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
       listening,
     );
+    const b2 = await start(path.join(root, 'redirect/src/server.ts'), env, listening);
     const servers = [
       { name: '(a) node:http fixed 302 (ceiling)', port: a.port },
       { name: '(b) redirect, warm code, clicks on', port: b.port },
       { name: "(b') same handler in Fastify", port: f.port },
       { name: '(t) (b) + tracing on, 1 % sampled', port: tr.port },
+      { name: '(b2) (b) again: A/A control', port: b2.port },
     ];
     const rounds: Run[][] = servers.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [k, srv] of servers.entries()) rounds[k]!.push(await load(srv.name, srv.port, undefined, round === 0));
+      // Order reversed every other round: a slow drift of the machine's load then biases no server.
+      const order = [...servers.keys()];
+      if (round % 2 === 1) order.reverse();
+      for (const k of order) rounds[k]!.push(await load(servers[k]!.name, servers[k]!.port, undefined, round === 0));
     }
+    /** Median over rounds of x/y, each round's pair measured seconds apart (drift cancels within a pair). */
+    const pairedRatio = (x: number, y: number) => {
+      const r = rounds[x]!.map((run, i) => run.rps / rounds[y]![i]!.rps).sort((p, q) => p - q);
+      return { median: r[Math.floor(r.length / 2)]!, all: r };
+    };
+    const tOverB = pairedRatio(3, 1);
+    const aa = pairedRatio(4, 1);
     for (const rs of rounds) {
       const sorted = [...rs].sort((x, y) => x.rps - y.rps);
       const median = sorted[Math.floor(sorted.length / 2)]!;
@@ -198,11 +212,11 @@ async function main(): Promise<void> {
     // handler costs. (autocannon's overallRate is no help: it sends in bursts, and even the bare
     // server of (a) shows p99 ≈ 100 ms at 5000 req/s over 50 connections.)
     const serial = await oneByOne(b.port, 20_000);
-    await Promise.all([stop(a.child), stop(b.child), stop(f.child), stop(tr.child)]);
+    await Promise.all([stop(a.child), stop(b.child), stop(f.child), stop(tr.child), stop(b2.child)]);
     sink.close();
     // Requests per server include the warm-up (2 s at the same load); CPU covers boot too (small).
     const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (k === 1 ? 20_000 : 0);
-    const cpuPerReq = [a, b, f, tr].map((srv, k) => cpuUs(srv.log()) / served(k));
+    const cpuPerReq = [a, b, f, tr, b2].map((srv, k) => cpuUs(srv.log()) / served(k));
 
     let i = 0;
     const c = await start(path.join(root, 'redirect/src/server.ts'), { ...env, LINK_CACHE_TTL_MS: '0', REDIS_LINK_TTL_S: '0' }, listening);
@@ -225,7 +239,10 @@ async function main(): Promise<void> {
     const [ra, rb, rf, rt] = runs;
     console.log(`\n(b)/(a) = ${(rb!.rps / ra!.rps).toFixed(2)}   (b')/(b) = ${(rf!.rps / rb!.rps).toFixed(2)}   target: (b)/(a) >= 0.5, (b) p99 <= 2 ms`);
     const loss = 1 - rt!.rps / rb!.rps;
-    console.log(`tracing on (1 % sampled) vs off: (t)/(b) = ${(rt!.rps / rb!.rps).toFixed(3)}, throughput loss ${(loss * 100).toFixed(1)} % (target <= 10 %), CPU/request +${(cpuPerReq[3]! - cpuPerReq[1]!).toFixed(1)} µs; ${exported} OTLP exports received`);
+    console.log(`tracing on (1 % sampled) vs off: (t)/(b) = ${(rt!.rps / rb!.rps).toFixed(3)} (medians), throughput loss ${(loss * 100).toFixed(1)} % (target <= 10 %), CPU/request +${(cpuPerReq[3]! - cpuPerReq[1]!).toFixed(1)} µs; ${exported} OTLP exports received`);
+    const fmt = (r: { median: number; all: number[] }) => `${r.median.toFixed(3)} (rounds ${r.all.map((v) => v.toFixed(2)).join(' / ')})`;
+    console.log(`  paired per round: (t)/(b) ${fmt(tOverB)}; A/A control (b2)/(b) ${fmt(aa)}; CPU/request (b2) ${cpuPerReq[4]!.toFixed(1)} µs`);
+    console.log(`  tracing loss ${((1 - tOverB.median) * 100).toFixed(1)} % against a noise floor of ${(Math.abs(1 - aa.median) * 100).toFixed(1)} % between two identical servers`);
     console.log(`(d) worker drain, 1 worker, batch 1000, the same ${streamLen} stream entries each (redirects served in measured runs ${servedTotal}; worker boot excluded):`);
     printDrain(drains);
     if (inDb !== streamLen || drains.some((d) => !d.exact)) process.exitCode = 1;
