@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProvisionError, ensureRedisServer, startEmbeddedPostgres } from '@linkport/devstack';
+import { ProvisionError, ensureOptionalPackages, ensureRedisServer, optionalTestPackages, startEmbeddedPostgres } from '@linkport/devstack';
 import { ensureTemplate } from '@linkport/devstack/testing';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -87,6 +87,7 @@ async function main(): Promise<number> {
     console.error(`# ${err.message}`);
     return 1;
   }
+  const requireEnv = ensureOptionalPackages(optionalTestPackages, { autoInstall: process.env.LINKPORT_NO_INSTALL !== '1', log: (l) => console.error(l) });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-test-pg-'));
   fs.chmodSync(dir, 0o755);
   const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false });
@@ -99,7 +100,7 @@ async function main(): Promise<number> {
     return await run(
       process.execPath,
       ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
-      { ...process.env, LINKPORT_TEST_PG_URL: pg.url },
+      { ...requireEnv, ...process.env, LINKPORT_TEST_PG_URL: pg.url },
       limitMs,
     );
   } finally {
