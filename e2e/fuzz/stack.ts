@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { stackPortVariables, startStack, type RunningStack } from '@linkport/launcher';
 
 /** The whole `npm start` stack in-process on free ports, as e2e/test/journey.test.ts runs it. */
 export interface OwnStack {
@@ -12,13 +12,11 @@ export interface OwnStack {
   stop(): Promise<void>;
 }
 
-export const PORT_VARS = ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT'];
-
 export async function startOwnStack(opts: { extraEnv?: Record<string, string>; log?: (line: string) => void } = {}): Promise<OwnStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-fuzz-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
-  for (const name of PORT_VARS) ports[name] = String(await freePort());
+  for (const name of stackPortVariables()) ports[name] = String(await freePort());
   const { DATABASE_URL: _d, REDIS_URL: _r, S3_ENDPOINT: _s, HASURA_URL: _h, ...env } = process.env;
   const logLines: string[] = [];
   let stack: RunningStack;

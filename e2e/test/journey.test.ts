@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GraphQLClient, ClientError } from 'graphql-request';
 import { freePort } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { startStack, type RunningStack, stackPortVariables } from '@linkport/launcher';
 
 // A real 1×1 PNG: media's complete step checks the leading bytes against the declared type.
 const PNG = Buffer.from(
@@ -58,7 +58,7 @@ void test('the journey: register → link → upload → click → stats → iso
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-e2e-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
+  for (const name of stackPortVariables()) {
     ports[name] = String(await freePort());
   }
   let stack: RunningStack | undefined;

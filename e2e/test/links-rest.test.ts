@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { startStack, type RunningStack, stackPortVariables } from '@linkport/launcher';
 
 async function register(gw: string, email: string): Promise<string> {
   const reg = await fetch(`${gw}/v1/core/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'correct horse battery' }) });
@@ -21,7 +21,7 @@ async function register(gw: string, email: string): Promise<string> {
 void test('links REST endpoints through the gateway with the allow-list on: create, list, get by code, update, stats (@cached), delete; owners only', { timeout: 180_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-e2e-rest-'));
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
+  for (const name of stackPortVariables()) {
     ports[name] = String(await freePort());
   }
   let stack: RunningStack | undefined;

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startOtlpReceiver, spanAttr, type OtlpSpan } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { startStack, type RunningStack, stackPortVariables } from '@linkport/launcher';
 
 
 const receiver = startOtlpReceiver;
@@ -136,7 +136,7 @@ void test('one trace per request through the gateway, and the request id in ever
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-obs-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
+  for (const name of stackPortVariables()) {
     ports[name] = String(await freePort());
   }
   let stack: RunningStack | undefined;

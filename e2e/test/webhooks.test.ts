@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { freePort } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { startStack, type RunningStack, stackPortVariables } from '@linkport/launcher';
 
 const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
@@ -59,7 +59,7 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
 void test('webhooks through the stack: endpoint via GraphQL, signed link.created, batched link.clicked, nothing for another user', { timeout: 240_000 }, async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-e2e-webhooks-'));
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'EVENTS_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT']) {
+  for (const name of stackPortVariables()) {
     ports[name] = String(await freePort());
   }
   let stack: RunningStack | undefined;

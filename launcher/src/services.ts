@@ -231,3 +231,18 @@ export const services: ServiceDef[] = [
 
 /** The gateway is the public face: the URL table and `--check` go through it when it runs. */
 export const GATEWAY = 'gateway';
+
+/**
+ * Every port variable a stack reads: PostgreSQL, Redis and S3, then each service's port and probe
+ * port from the table. Tests that start whole stacks side by side give each of these a free port,
+ * so a service added to the table can never make two stacks collide on its default port (the
+ * events service's 3006 did, in CI, once it joined the table).
+ */
+export function stackPortVariables(): string[] {
+  const vars = ['PG_PORT', 'REDIS_PORT', 'S3_PORT'];
+  for (const s of services) {
+    if (s.port) vars.push(s.port.env);
+    if (s.probePort) vars.push(s.probePort.env);
+  }
+  return [...new Set(vars)];
+}

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@linkport/devstack/testing';
+import { stackPortVariables } from '../src/services.ts';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixture = (name: string) => path.join(root, 'launcher', 'test', 'fixtures', name);
@@ -26,9 +27,8 @@ export function tempDataDir(t: { after(fn: () => void): void }): string {
 
 /** Every port the launcher may bind, on free ports. */
 export async function portEnv(): Promise<Record<string, string>> {
-  const names = ['PG_PORT', 'REDIS_PORT', 'S3_PORT', 'GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT'];
   const out: Record<string, string> = {};
-  for (const n of names) out[n] = String(await freePort());
+  for (const n of stackPortVariables()) out[n] = String(await freePort());
   return out;
 }
 

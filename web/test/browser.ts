@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '@linkport/devstack/testing';
-import { startStack, type RunningStack } from '@linkport/launcher';
+import { startStack, type RunningStack, stackPortVariables } from '@linkport/launcher';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -42,7 +42,7 @@ export async function startTestStack(log: (line: string) => void, opts: { allowl
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-web-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
-  for (const name of ['GATEWAY_PORT', 'GATEWAY_PROBE_PORT', 'CORE_PORT', 'MEDIA_PORT', 'HASURA_PORT', 'REDIRECT_PORT', 'WORKER_PORT', 'PG_PORT', 'REDIS_PORT', 'S3_PORT', 'EVENTS_PORT', 'WEB_PORT']) {
+  for (const name of stackPortVariables()) {
     ports[name] = String(await freePort());
   }
   const { DATABASE_URL: _d, REDIS_URL: _r, S3_ENDPOINT: _s, HASURA_URL: _h, ...env } = process.env;

@@ -240,7 +240,12 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('a brand new passphrase');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  await page.getByRole('link', { name: 'Launch page' }).waitFor().catch(async (err: unknown) => {
+    // Seen once in a loaded CI run: say what the page showed instead of only the timeout.
+    await page.screenshot({ path: path.join(ARTIFACTS, 'failed-relogin.png') });
+    const alerts = await page.getByRole('alert').allTextContents().catch(() => []);
+    throw new Error(`after logging in again at ${page.url()}, no link list; alerts: ${JSON.stringify(alerts)}`, { cause: err });
+  });
 
   // Offline is said, not failed silently.
   await ctx.setOffline(true);
