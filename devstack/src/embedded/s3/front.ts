@@ -170,7 +170,7 @@ export function createFront(o: FrontOptions): http.Server {
     if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
       // Not a gap of ours: S3's PutObject accepts only `If-None-Match: *` and answers any other
       // value with exactly this 501 NotImplemented (AWS S3 API reference, PutObject, "If-None-Match"),
-      // so the emulator refuses as S3 and R2 do.
+      // so the emulator refuses as S3 does.
       throw new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', { Header: 'If-None-Match' });
     }
     const head = await ask('HEAD', rawPath);
