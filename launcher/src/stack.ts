@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { EXIT_CONFIG } from '@linkport/common';
+import { freePort } from '@linkport/devstack';
 import { Child, ChildExitedError, describeExit, failureReport, waitReady, type ChildExit } from './children.ts';
 import { launcherOnlyEnv, resolveConfig, type LauncherConfig, type StackOptions } from './config.ts';
 import { LauncherError } from './errors.ts';
@@ -88,17 +89,6 @@ function leftovers(dataDir: string): number[] {
   } catch {
     return [];
   }
-}
-
-function anyFreePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** One clear line per busy port, before anything starts (a half-started stack is worse). */
@@ -202,7 +192,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   try {
     // A service whose default port is 0 (web) takes any free port unless its variable names one:
     // it is private behind the gateway, and parallel stacks (e2e tests) must not collide on it.
-    for (const s of cfg.selected) if (s.port === 0) s.port = await anyFreePort(cfg.host);
+    for (const s of cfg.selected) if (s.port === 0) s.port = await freePort(cfg.host);
     await checkPorts(cfg);
     prepareDataDir(cfg);
     const secrets = loadSecrets(cfg.dataDir, cfg.env);
