@@ -17,6 +17,12 @@ const RESERVATIONS = path.join(os.tmpdir(), 'linkport-port-reservations');
 /** A reservation older than this is from a finished run and may be reused. */
 const RESERVATION_TTL_MS = 2 * 60 * 60 * 1000;
 const LOW = 10_000;
+/**
+ * And above 20000 live the fixed ports a developer hands out by hand (`npm run topology` uses
+ * 23000+, CONTRIBUTING.md suggests 20000+ for side-by-side stacks): 10,000 ports are plenty for the
+ * dozen each test stack takes.
+ */
+const HIGH = 20_000;
 
 function ephemeralStart(): number {
   try {
@@ -63,7 +69,7 @@ function canBind(port: number, host: string): Promise<boolean> {
 
 /** A free loopback port below the kernel's ephemeral range, reserved against our other test processes. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const high = ephemeralStart();
+  const high = Math.min(HIGH, ephemeralStart());
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = LOW + Math.floor(Math.random() * (high - LOW));
     if (!reserve(port)) continue;
