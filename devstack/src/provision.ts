@@ -76,6 +76,7 @@ export const optionalTestPackages: OptionalPackage[] = [
   },
   { pkg: 'chromium', use: "the dashboard's browser test", present: () => onPath('chromium'), requireEnv: 'LINKPORT_REQUIRE_CHROMIUM' },
   { pkg: 'nginx', use: "the web image's nginx config test", present: () => has('/usr/sbin/nginx'), requireEnv: 'LINKPORT_REQUIRE_NGINX' },
+  { pkg: 'clickhouse-server', use: "the click worker's ClickHouse sink tests", present: () => has('/usr/sbin/clickhouse-server'), requireEnv: 'LINKPORT_REQUIRE_CLICKHOUSE' },
 ];
 
 /**
