@@ -5,6 +5,17 @@ import { parseTrustedProxies } from './http/proxies.ts';
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const DEV_SECRET = 'linkport-redirect-dev-secret-change-me';
 
+/** A redis:// URL or a Redis Cluster's redis+cluster://host:port,… (common/src/redis.ts). */
+const redisUrl = z.string().refine((u) => {
+  if (!isClusterUrl(u)) return URL.canParse(u);
+  try {
+    clusterNodesOf(u);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// URL or redis+cluster://host:port[,host:port…]');
+
 /**
  * One schema for the redirect server and the click worker (they share the stream and the secret).
  * Names follow CONTRIBUTING.md (HOST, PORT, DATABASE_URL, REDIS_URL, COUNTRY_HEADER); the rest are
@@ -17,24 +28,15 @@ export const configSchema = z
     PORT: envPort.default(3004),
     LOG_LEVEL: logLevel,
     DATABASE_URL: z.string().url(),
-    REDIS_URL: z.string().url(),
+    // A Redis Cluster too (redis+cluster://…): the click streams are then sharded by hash tag
+    // (CLICK_STREAM_SHARDS, clicks/streams.ts).
+    REDIS_URL: redisUrl,
     // A streaming replica for link lookups; invalidation still LISTENs on DATABASE_URL and codes
     // just changed are read from the primary until the replica replays past them (links/read-replica.ts).
     REDIRECT_DATABASE_READ_URL: z.string().url().optional(),
     // The link cache's Redis when it is not REDIS_URL's — e.g. a Redis Cluster
     // (redis+cluster://host:port,…, common/src/redis.ts); click streams and limits stay on REDIS_URL.
-    REDIRECT_CACHE_REDIS_URL: z
-      .string()
-      .refine((u) => {
-        if (!isClusterUrl(u)) return URL.canParse(u);
-        try {
-          clusterNodesOf(u);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be a redis:// URL or redis+cluster://host:port[,host:port…]')
-      .optional(),
+    REDIRECT_CACHE_REDIS_URL: redisUrl.optional(),
     // A header set by a trusted edge (Cloudflare's cf-ipcountry, Traefik plugins); empty = no geo.
     // Believed only from a TRUSTED_PROXIES peer.
     COUNTRY_HEADER: z.string().toLowerCase().default(''),
@@ -84,6 +86,10 @@ export const configSchema = z
 
     CLICK_STREAM: z.string().min(1).default('clicks'),
     CLICK_DEAD_STREAM: z.string().min(1).default('clicks:dead'),
+    // N > 1: N streams {CLICK_STREAM:0}…{CLICK_STREAM:N-1}, one hash slot each, spread over a Redis
+    // Cluster's masters (clicks/streams.ts, also for changing N). Producers and workers must agree,
+    // except while draining dropped shards. The cap keeps a worker's per-shard connections bounded.
+    CLICK_STREAM_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
     CLICK_STREAM_MAXLEN: int(1_000_000, 1_000),
     CLICK_BUFFER_SIZE: int(100_000, 1),
     CLICK_LINGER_MS: int(2, 0),
@@ -97,6 +103,13 @@ export const configSchema = z
     WORKER_PARTITION_INTERVAL_MS: int(3_600_000, 1_000),
     // 0 keeps every month; otherwise monthly partitions older than this many months are dropped.
     CLICK_RETENTION_MONTHS: int(0),
+
+    // Raw clicks also go to ClickHouse (worker/sinks/clickhouse.ts) when set: its HTTP interface,
+    // e.g. http://user:password@clickhouse:8123. A consumer group of its own, so a ClickHouse
+    // outage never holds up PostgreSQL (nor the reverse).
+    CLICKHOUSE_URL: z.string().url().optional(),
+    CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain identifier').default('linkport'),
+    CLICKHOUSE_GROUP: z.string().min(1).default('click-workers-clickhouse'),
   })
   .transform((c, ctx) => {
     const secret = c.REDIRECT_SECRET ?? (c.NODE_ENV === 'production' ? undefined : DEV_SECRET);
