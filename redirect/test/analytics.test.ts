@@ -235,6 +235,7 @@ void test('analytics: rollups == raw after a rebuild; a corrupted rollup is repo
     account: (await e.admin.query(`SELECT owner_id, dimension, hour, value, is_bot, clicks, visitors FROM links.account_hourly_stats WHERE clicks <> 0 ORDER BY 1, 2, 3, 4, 5`)).rows,
     accountDays: (await e.admin.query(`SELECT owner_id, dimension, day, value, is_bot, clicks, visitors FROM links.account_daily_stats WHERE clicks <> 0 ORDER BY 1, 2, 3, 4, 5`)).rows,
     daily: (await e.admin.query(`SELECT link_id, day, dimension, value, clicks, visitors FROM links.daily_stats ORDER BY 1, 2, 3, 4`)).rows,
+    totals: (await e.admin.query(`SELECT link_id, hour, clicks, visitors, bots FROM links.link_hourly_totals WHERE clicks + bots <> 0 ORDER BY 1, 2`)).rows,
     series: await call('analytics_series', e.ownerId, { bucket: 'hour', from_ts: new Date(from), to_ts: new Date(to), include_bots: true }),
   });
   const before = await snapshot();
@@ -244,8 +245,9 @@ void test('analytics: rollups == raw after a rebuild; a corrupted rollup is repo
   await e.admin.query(`DELETE FROM links.daily_stats WHERE link_id = $1 AND dimension = 'total'`, [b.id]);
   await e.admin.query(`UPDATE links.account_hourly_stats SET clicks = clicks + 5 WHERE dimension = 'total'`);
   const bad = await e.admin.query<{ rollup: string }>(`SELECT DISTINCT rollup FROM links.rollup_mismatches($1, $2) ORDER BY 1`, [new Date(from), new Date(to)]);
-  // account_daily_stats is compared with account_hourly_stats, so the edited hours show there too.
-  assert.deepEqual(bad.rows.map((r) => r.rollup), ['account_daily_stats', 'account_hourly_stats', 'daily_stats', 'hourly_stats']);
+  // account_daily_stats is compared with account_hourly_stats, so the edited hours show there too;
+  // link_hourly_totals follows hourly_stats (its triggers), so the edited cube row shows there too.
+  assert.deepEqual(bad.rows.map((r) => r.rollup), ['account_daily_stats', 'account_hourly_stats', 'daily_stats', 'hourly_stats', 'link_hourly_totals']);
 
   const rebuilt = await e.admin.query<{ n: string }>(`SELECT links.rebuild_rollups($1, $2) AS n`, [new Date(from + 1), new Date(to - 1)]);
   assert.equal(Number(rebuilt.rows[0]!.n), before.hourly.length);
@@ -274,6 +276,61 @@ void test('analytics: a breakdown over partial UTC days reads whole days from th
     const got = await call('analytics_breakdown', e.ownerId, { dimension: 'country', from_ts: new Date(from), to_ts: new Date(to) });
     assert.deepEqual(new Map(got.map((r) => [r.value!, Number(r.clicks)])), expect, `${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
   }
+});
+
+void test('analytics: the unfiltered link and tag series read the per-hour totals, which follow the cube through inserts, replays, rebuilds and deletes', async (t) => {
+  const { e, sink, other, call } = await world(t);
+  const a = await e.newLink();
+  const b = await e.newLink();
+  const tag = (await e.admin.query<{ id: string }>(`INSERT INTO links.tags (owner_id, name) VALUES ($1, 'both') RETURNING id`, [e.ownerId])).rows[0]!.id;
+  await e.admin.query(`INSERT INTO links.link_tags (link_id, tag_id) VALUES ($1, $3), ($2, $3)`, [a.id, b.id, tag]);
+  const d0 = Date.parse('2026-04-01T00:00:00Z');
+  const clicks: EnrichedClick[] = [];
+  // Two days; bots, repeat visitors, countries and referrers vary, so one hour spans several cube rows.
+  for (let i = 0; i < 600; i++) {
+    clicks.push(click(i % 3 ? a : b, d0 + i * 290_000, { ua: i % 7 === 0 ? BOT : i % 2 ? PHONE : BROWSER_UA, country: ['DE', 'US', 'FR', ''][i % 4]!, ref: i % 5 ? '' : 'https://t.co/x', visitor: `v${i % 40}` }));
+  }
+  // In batches (the first inserts cube rows, later ones update them), one batch written twice (a replay).
+  for (let i = 0; i < clicks.length; i += 50) await sink.write(clicks.slice(i, i + 50));
+  await sink.write(clicks.slice(100, 150));
+  const range = { from_ts: new Date(d0), to_ts: new Date(d0 + 2 * 86_400_000) };
+
+  // The same series computed from the cube by hand (what the function returned before the totals).
+  const fromCube = async (ids: string[], bucket: string, zone: string, bots: boolean) =>
+    (
+      await e.admin.query<Row>(
+        `SELECT date_trunc($2, hour, $3) AS bucket, NULL AS value, sum(clicks) FILTER (WHERE NOT is_bot) AS clicks,
+                sum(visitors) FILTER (WHERE NOT is_bot) AS visitors, coalesce(sum(clicks) FILTER (WHERE is_bot), 0) AS bots
+           FROM links.hourly_stats WHERE link_id = ANY ($1) AND hour >= $4 AND hour < $5 AND ($6 OR NOT is_bot)
+          GROUP BY 1 HAVING count(*) FILTER (WHERE NOT is_bot) > 0 OR $6 ORDER BY 1`,
+        [ids, bucket, zone, range.from_ts, range.to_ts, bots],
+      )
+    ).rows.map((r) => ({ ...r, clicks: String(r.clicks ?? 0), visitors: String(r.visitors ?? 0), bots: String(r.bots) }));
+  const rawHumans = clicks.filter((c) => !c.isBot && c.linkId === a.id && c.ts < range.to_ts.getTime()).length;
+  const check = async (label: string) => {
+    for (const [bucket, zone, bots] of [['hour', 'UTC', false], ['hour', NY, true], ['day', NY, false], ['week', 'Europe/Berlin', true]] as const) {
+      assert.deepEqual(await call('analytics_series', e.ownerId, { ...range, link_id: a.id, bucket, time_zone: zone, include_bots: bots }), await fromCube([a.id], bucket, zone, bots), `${label}: link, ${bucket} ${zone} bots ${bots}`);
+      assert.deepEqual(await call('analytics_series', e.ownerId, { ...range, tag_id: tag, bucket, time_zone: zone, include_bots: bots }), await fromCube([a.id, b.id], bucket, zone, bots), `${label}: tag, ${bucket} ${zone} bots ${bots}`);
+    }
+    assert.equal(await mismatches(e, d0, d0 + 2 * 86_400_000), 0, label);
+  };
+  await check('after the worker');
+  assert.equal(n(await call('analytics_series', e.ownerId, { ...range, link_id: a.id, bucket: 'day' })), rawHumans, 'the replayed batch counts once');
+  assert.deepEqual(await call('analytics_series', other, { ...range, link_id: a.id, bucket: 'hour' }), [], "another user's link reads as empty");
+
+  // A rebuild deletes and re-inserts the cube rows: the totals end where they were.
+  const totals = async () => (await e.admin.query(`SELECT link_id, hour, clicks, visitors, bots FROM links.link_hourly_totals WHERE clicks + bots <> 0 ORDER BY 1, 2`)).rows;
+  const before = await totals();
+  assert.ok(before.length > 40);
+  await e.admin.query(`SELECT links.rebuild_rollups($1, $2)`, [range.from_ts, range.to_ts]);
+  assert.deepEqual(await totals(), before, 'a rebuild reproduces the totals');
+  await check('after a rebuild');
+
+  // A deleted link takes its totals along (cascade), the tag's series is then b's alone.
+  await e.admin.query(`DELETE FROM links.links WHERE id = $1`, [a.id]);
+  assert.equal(Number((await e.admin.query<{ n: string }>(`SELECT count(*) AS n FROM links.link_hourly_totals WHERE link_id = $1`, [a.id])).rows[0]!.n), 0);
+  assert.deepEqual(await call('analytics_series', e.ownerId, { ...range, tag_id: tag, bucket: 'hour', include_bots: true }), await fromCube([b.id], 'hour', 'UTC', true));
+  assert.equal(await mismatches(e, d0, d0 + 2 * 86_400_000), 0, 'after a delete');
 });
 
 void test('analytics end to end: redirects through the real server and worker carry the rule-chosen destination, the A/B variant and UTM', async (t) => {
