@@ -53,10 +53,12 @@ async function load(pool: pg.Pool, md: Metadata, enumCache: EnumCache, inferFunc
   // refused here, so the metadata is reported inconsistent rather than silently unlimited.
   const apiLimits = parseApiLimits(md.api_limits, '$.api_limits');
   const model = buildModel(md, catalog, fns, await introspectEnums(pool, md, catalog, enumCache), { inferFunctionPermissions });
-  // Allow-list, REST endpoints (rest/serving.ts): their inconsistencies are reported with the model's.
-  const serving = buildServing(md);
+  const admin = adminSchemaOrPrune(model);
+  // Allow-list, REST endpoints, collection queries checked against the admin schema
+  // (rest/serving.ts): their inconsistencies are reported with the model's.
+  const serving = buildServing(md, admin);
   model.inconsistent.push(...serving.inconsistent);
-  return { model, schemas: new Map([['\0admin', adminSchemaOrPrune(model)]]), apiLimits, serving };
+  return { model, schemas: new Map([['\0admin', admin]]), apiLimits, serving };
 }
 
 /**

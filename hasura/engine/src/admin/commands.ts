@@ -189,7 +189,8 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
     case 'drop_inconsistent_metadata': {
       const client = await tx(ctx);
       const { effective } = await checkConsistency(client, ctx.meta);
-      dropObjects(effective, (await rqlModel(client, effective)).inconsistent);
+      // Collection queries are judged by the engine against its admin schema (allowlist/validate.ts).
+      dropObjects(effective, [...(await rqlModel(client, effective)).inconsistent, ...ctx.svc.inconsistent.filter((o) => o.type === 'query_collections')]);
       ctx.meta = effective;
       ctx.metaTouched = true;
       return success;

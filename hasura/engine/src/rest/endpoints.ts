@@ -5,9 +5,9 @@
  * the `DuplicateRestVariables`, `InvalidRestSegments` and `AmbiguousRestEndpoints`
  * inconsistencies), and matched per request as RQL/Types/Endpoint/Trie.hs `matchPath` does.
  * Messages are upstream's, as server/tests-py/queries/endpoints/*.yaml check them.
- * Not reproduced: upstream also validates every collection query against the admin schema at each
- * metadata change (`getInconsistentQueryCollections`); here a query's errors surface when its
- * endpoint is called (docs/engine-serving.md).
+ * Collection queries are checked against the admin schema at each metadata change as upstream's
+ * `getInconsistentQueryCollections` does in ../allowlist/validate.ts (docs/engine-serving.md); an
+ * endpoint whose query is inconsistent stays routed, as upstream keeps it in its trie.
  */
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Metadata } from '../contract.ts';

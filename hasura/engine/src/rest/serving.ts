@@ -4,10 +4,12 @@
  * allow-list, the resolved REST endpoints, and — for @cached keys — which session variables
  * each role's permissions read.
  */
+import type { GraphQLSchema } from 'graphql';
 import type { Metadata } from '../contract.ts';
 import type { InconsistentObject } from '../schema/model.ts';
 import { inlineAllowlist, type InlinedAllowlist } from '../allowlist/allowlist.ts';
 import { resolveEndpoints, type ResolvedEndpoint } from './endpoints.ts';
+import { inconsistentQueryCollections } from '../allowlist/validate.ts';
 
 export interface Serving {
   allowlist: InlinedAllowlist;
@@ -32,12 +34,20 @@ function collectVars(v: unknown, out: Set<string>): void {
   }
 }
 
-export function buildServing(md: Metadata): Serving {
+/**
+ * `adminSchema`: the schema collection queries are checked against (allowlist/validate.ts), as
+ * upstream checks them against its admin introspection; without one they are not checked.
+ */
+export function buildServing(md: Metadata, adminSchema?: GraphQLSchema): Serving {
   const { all, inconsistent } = resolveEndpoints(md);
+  const allowlist = inlineAllowlist(md);
+  if (adminSchema) {
+    inconsistent.push(...inconsistentQueryCollections(md, adminSchema, all.map((e) => ({ name: e.meta.name, query: e.query })), allowlist));
+  }
   const varsByRole = new Map<string, string[]>();
   const wholeSession = JSON.stringify(md).includes('"session_argument"');
   return {
-    allowlist: inlineAllowlist(md),
+    allowlist,
     endpoints: all,
     inconsistent,
     sessionVarsOf(role) {
