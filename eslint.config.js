@@ -71,6 +71,8 @@ export default tseslint.config(
   ]),
   // The dashboard's browser tests and bench start the whole stack, as e2e/ does.
   { files: ['web/{test,bench}/**/*.ts'], rules: boundary('web', ['common', 'devstack', 'launcher']) },
+  // Its codegen (dev-only) asks the engine for the role-user schema over the committed metadata.
+  { files: ['web/scripts/**/*.ts', 'web/test/codegen.test.ts'], rules: boundary('web', ['common', 'devstack', 'launcher', 'hasura-engine']) },
   // The topology's tests drive the redirect in-process against its replica and cluster.
   { files: ['topology/test/**/*.ts'], rules: boundary('topology', ['common', 'migrations', 'devstack', 'redirect']) },
 );

@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
 import { AccountAnalytics, DeleteLinks, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
+import type { Links_Links_Order_By } from '../generated/graphql.ts';
 import { navigate } from '../router.ts';
 import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
 
 const PAGE = 20;
-const SORTS: Record<string, [string, unknown]> = {
+const SORTS: Record<string, [string, Links_Links_Order_By[]]> = {
   newest: ['Newest first', [{ created_at: 'desc' }, { id: 'asc' }]],
   oldest: ['Oldest first', [{ created_at: 'asc' }, { id: 'asc' }]],
   clicks: ['Most clicks', [{ click_count: 'desc' }, { created_at: 'desc' }]],
@@ -41,7 +42,7 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulkError, setBulkError] = useState<unknown>();
   const rows = list.data?.links_links ?? [];
-  const total = list.data?.links_links_aggregate.aggregate.count ?? 0;
+  const total = list.data?.links_links_aggregate.aggregate?.count ?? 0;
   const pages = Math.max(1, Math.ceil(total / PAGE));
   const bulk = async (action: Status | 'delete') => {
     const ids = [...selected];
