@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createPool, createRedis, createRedisClient, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, traceHttpServer, withTimeout, type Logger, type Pool } from '@linkport/common';
+import type { Redis } from 'ioredis';
+import { createLogger, createPool, createRedisClient, observePool, observeRedisCommands, pingPool, pingRedis, poolHealth, redisBackoff, traceHttpServer, withTimeout, type Logger, type Pool } from '@linkport/common';
 import type { Config } from './config.ts';
 import { ClickProducer } from './clicks/click-producer.ts';
 import { createHandler, routeOf } from './http/handler.ts';
@@ -37,8 +38,8 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
   const pool: Pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'redirect', log });
   // Redis is optional for serving: with the offline queue off a command fails at once while Redis
   // is away, so lookups fall through to PostgreSQL and clicks go to the in-memory buffer instead of
-  // piling up behind the reconnect.
-  const redis = createRedis(config.REDIS_URL, {
+  // piling up behind the reconnect. A redis+cluster:// URL gives a Cluster (sharded click streams).
+  const redis = createRedisClient(config.REDIS_URL, {
     log,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -47,7 +48,8 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
     retryStrategy: redisBackoff(1_000),
   });
   observePool(metrics.registry, 'redirect', pool);
-  observeRedisCommands(metrics.registry, 'redirect', redis);
+  // sendCommand is wrapped the same way on a Cluster
+  observeRedisCommands(metrics.registry, 'redirect', redis as Redis);
   // the link cache may live elsewhere (a cluster): same fail-fast options, lookups fall through to PostgreSQL
   const cacheRedis = config.REDIRECT_CACHE_REDIS_URL
     ? createRedisClient(config.REDIRECT_CACHE_REDIS_URL, {
@@ -74,6 +76,9 @@ export async function buildRedirectApp(config: Config, opts: { log?: Logger } = 
   await listener.start();
   const producer = new ClickProducer(redis, metrics, log, {
     stream: config.CLICK_STREAM,
+    shards: config.CLICK_STREAM_SHARDS,
+    minReplicas: config.CLICK_STREAM_MIN_REPLICAS,
+    waitMs: config.CLICK_STREAM_WAIT_MS,
     maxlen: config.CLICK_STREAM_MAXLEN,
     bufferSize: config.CLICK_BUFFER_SIZE,
     lingerMs: config.CLICK_LINGER_MS,

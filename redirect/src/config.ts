@@ -90,6 +90,13 @@ export const configSchema = z
     // Cluster's masters (clicks/streams.ts, also for changing N). Producers and workers must agree,
     // except while draining dropped shards. The cap keeps a worker's per-shard connections bounded.
     CLICK_STREAM_SHARDS: z.coerce.number().int().min(1).max(64).default(1),
+    // > 0: a batch counts as sent only once this many replicas of its shard's master have it
+    // (WAIT after the XADD, same connection); otherwise it is re-sent to the next shard, and the
+    // sinks' click-id dedup drops the copy. Closes the window where a master dies after
+    // acknowledging entries it had not replicated (Redis replication is asynchronous). Needs replicas:
+    // with none, every batch would wait CLICK_STREAM_WAIT_MS and be re-sent.
+    CLICK_STREAM_MIN_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
+    CLICK_STREAM_WAIT_MS: int(200, 1),
     CLICK_STREAM_MAXLEN: int(1_000_000, 1_000),
     CLICK_BUFFER_SIZE: int(100_000, 1),
     CLICK_LINGER_MS: int(2, 0),

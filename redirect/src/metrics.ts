@@ -28,6 +28,7 @@ const HELP = {
   clicks_sent_total: 'Clicks appended to the Redis stream (captured).',
   clicks_buffered_total: 'Clicks queued in memory because Redis was unavailable.',
   clicks_dropped_total: 'Clicks lost because the in-memory buffer was full (overflow).',
+  clicks_unreplicated_total: 'Clicks re-sent because their shard master did not confirm CLICK_STREAM_MIN_REPLICAS replicas in time.',
   errors_total: 'Requests that failed with an unexpected error (answered 503).',
 } as const;
 

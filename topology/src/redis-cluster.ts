@@ -33,7 +33,14 @@ function cli(port: number, ...args: string[]): string {
 }
 
 export interface ClusterOptions {
-  basePort: number;
+  /** Ports basePort … basePort+2·masters-1, unless `ports` lists them (tests take free ports). */
+  basePort?: number;
+  ports?: number[];
+  /**
+   * Cluster bus ports (`cluster-port`, Redis ≥ 7): by default port+10000, which for test ports
+   * (10000-19999) lands among the hand-picked ports of other stacks; tests pass free ports here.
+   */
+  busPorts?: number[];
   masters?: number;
   dir: string;
   /** Spawned detached (the topology CLI outlives them); tests keep them attached. */
@@ -45,9 +52,10 @@ export interface ClusterOptions {
 export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCluster> {
   const bin = ensureRedisServer();
   const n = (opts.masters ?? 3) * 2;
-  const ports = Array.from({ length: n }, (_, i) => opts.basePort + i);
+  const ports = opts.ports ?? Array.from({ length: n }, (_, i) => (opts.basePort ?? 23100) + i);
+  if (ports.length !== n || (opts.busPorts && opts.busPorts.length !== n)) throw new Error(`a cluster of ${opts.masters ?? 3} masters needs ${n} ports`);
   const nodes = new Map<number, ClusterNode>();
-  for (const port of ports) {
+  for (const [i, port] of ports.entries()) {
     const dir = path.join(opts.dir, String(port));
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
@@ -56,6 +64,7 @@ export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCl
       '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
       '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
       '--appendonly', 'no', '--save', '',
+      ...(opts.busPorts ? ['--cluster-port', String(opts.busPorts[i])] : []),
     ];
     const child = spawn(bin, args, { stdio: 'ignore', detached: opts.detached ?? false });
     if (opts.detached) child.unref();

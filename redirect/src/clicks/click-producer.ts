@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
-import type { Logger } from '@linkport/common';
+import type { AnyRedis, Logger } from '@linkport/common';
 import { packClick, type Click } from './click.ts';
+import { clickStreams } from './streams.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**
@@ -9,7 +9,9 @@ import type { Metrics } from '../metrics.ts';
  * idempotency key — per redirect, while the redirect server pays one command, one reply and one
  * socket write per batch. Measured (bench/redirect.ts): a pipeline of single XADDs cost ~18 µs of
  * server CPU per redirect, more than the whole lookup → decide → respond path. ioredis sends it by
- * EVALSHA and falls back to EVAL after a Redis restart empties the script cache.
+ * EVALSHA and falls back to EVAL after a Redis restart empties the script cache. The script touches
+ * exactly one key (KEYS[1], one stream shard), so on a Redis Cluster it runs on the shard's master
+ * without CROSSSLOT (streams.ts).
  */
 const XADD_MANY = `
 local n = 0
@@ -21,7 +23,7 @@ return n`;
 
 const BATCH = 256;
 
-type ClickRedis = Redis & { xaddClicks(stream: string, maxlen: number, ...clicks: string[]): Promise<number> };
+type ClickRedis = AnyRedis & { xaddClicks(stream: string, maxlen: number, ...clicks: string[]): Promise<number> };
 
 /**
  * Appends clicks to the stream without the response ever waiting: clicks gather for `lingerMs`
@@ -30,6 +32,14 @@ type ClickRedis = Redis & { xaddClicks(stream: string, maxlen: number, ...clicks
  * connection is ready again; overflow is counted (clicks_dropped_total), never silent. A failed
  * command may in fact have been applied (reply lost); re-sending is safe because the worker dedups
  * on the click id.
+ *
+ * Sharded streams (CLICK_STREAM_SHARDS > 1): each batch goes to the next shard, round robin from a
+ * random start per process. Per batch, not per click: one command per batch is what keeps the hot
+ * path cheap, and hashing clicks by link id would split every batch into N commands and pile a hot
+ * link's whole traffic onto one shard (one master). Order across shards does not matter: clicks are
+ * counted, not sequenced. A batch that fails (its shard's master is down and not yet replaced by a
+ * replica) is buffered and retried on the next shard, so one failing master delays nothing while
+ * the others answer.
  */
 export class ClickProducer {
   private readonly redis: ClickRedis;
@@ -40,15 +50,20 @@ export class ClickProducer {
   private idleWaiters: (() => void)[] = [];
   private batch: Click[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly streams: string[];
+  private next: number;
 
   constructor(
-    redis: Redis,
+    redis: AnyRedis,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly opts: { stream: string; maxlen: number; bufferSize: number; lingerMs: number },
+    private readonly opts: { stream: string; shards?: number; maxlen: number; bufferSize: number; lingerMs: number; minReplicas?: number; waitMs?: number },
   ) {
     redis.defineCommand('xaddClicks', { numberOfKeys: 1, lua: XADD_MANY });
     this.redis = redis as ClickRedis;
+    this.streams = clickStreams(opts.stream, opts.shards ?? 1);
+    this.next = Math.floor(Math.random() * this.streams.length);
     redis.on('ready', () => void this.flush());
   }
 
@@ -71,8 +86,27 @@ export class ClickProducer {
     else this.timer ??= setTimeout(() => this.sendBatch(), this.opts.lingerMs);
   }
 
-  private send(clicks: Click[]): Promise<number> {
-    return this.redis.xaddClicks(this.opts.stream, this.opts.maxlen, ...clicks.map(packClick));
+  private async send(clicks: Click[]): Promise<number> {
+    const stream = this.streams[this.next]!;
+    this.next = (this.next + 1) % this.streams.length;
+    const min = this.opts.minReplicas ?? 0;
+    if (min === 0) return this.redis.xaddClicks(stream, this.opts.maxlen, ...clicks.map(packClick));
+    // WAIT in the same pipeline: on a Cluster a pipeline goes to the node of its keyed command, so
+    // WAIT asks the very master that took the XADD (Redis docs, WAIT: it waits for the writes of
+    // the current connection). Fewer acks than asked → treated as failed and re-sent elsewhere.
+    const pipe = this.redis.pipeline() as unknown as { xaddClicks(s: string, m: number, ...c: string[]): unknown; wait(n: number, ms: number): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    pipe.xaddClicks(stream, this.opts.maxlen, ...clicks.map(packClick));
+    pipe.wait(min, this.opts.waitMs ?? 200);
+    const res = await pipe.exec();
+    const [added, acked] = res ?? [];
+    if (!added || !acked) throw new Error('click pipeline returned no reply');
+    if (added[0]) throw added[0];
+    if (acked[0]) throw acked[0];
+    if (Number(acked[1]) < min) {
+      this.metrics.c.clicks_unreplicated_total += clicks.length;
+      throw new Error(`clicks reached ${String(acked[1])} of ${min} replicas`);
+    }
+    return Number(added[1]);
   }
 
   private sendBatch(): void {
@@ -116,6 +150,7 @@ export class ClickProducer {
   async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
+    let failures = 0;
     try {
       while (this.waiting > 0 && this.redis.status === 'ready') {
         const chunk = this.buffer.slice(this.head, this.head + BATCH);
@@ -123,7 +158,13 @@ export class ClickProducer {
           () => true,
           () => false,
         );
-        if (!ok) break;
+        // every shard refused once: stop hammering, try again shortly (a cluster stays 'ready'
+        // while one master fails over, so no 'ready' event would restart the flush)
+        if (!ok) {
+          if (++failures >= this.streams.length) break;
+          continue;
+        }
+        failures = 0;
         this.metrics.c.clicks_sent_total += chunk.length;
         this.head += chunk.length;
         if (this.head > 10_000 && this.head * 2 > this.buffer.length) {
@@ -136,6 +177,12 @@ export class ClickProducer {
       if (this.waiting === 0) {
         this.buffer.length = 0;
         this.head = 0;
+      } else if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.flush();
+        }, 250);
+        this.retryTimer.unref();
       }
       this.wakeIdle();
     }

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '@linkport/common';
+import type { AnyRedis, Logger } from '@linkport/common';
 import type { Metrics } from '../metrics.ts';
 
 export interface PasswordLimits {
@@ -54,7 +53,7 @@ for i = 1, #KEYS do
 end
 return 1`;
 
-type LimiterRedis = Redis & {
+type LimiterRedis = AnyRedis & {
   pwAttempt(k1: string, k2: string, k3: string, k4: string, a1: number, a2: number, a3: number, a4: number): Promise<[number, number?, string?]>;
   pwRefund(k1: string, k2: string): Promise<number>;
 };
@@ -72,7 +71,7 @@ export class PasswordLimiter {
   private readonly local: LocalCounters;
 
   constructor(
-    redis: Redis,
+    redis: AnyRedis,
     private readonly limits: PasswordLimits,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -129,7 +128,10 @@ interface Keys {
 
 function keys(code: string, ip: string): Keys {
   const who = clientKey(ip);
-  return { client: `pwa:c:${who}`, clientLock: `pwl:c:${who}`, link: `pwa:l:${code}`, linkLock: `pwl:l:${code}` };
+  // One hash tag for all four: the attempt script touches a client's and a link's keys together,
+  // which a Redis Cluster allows only within one slot (Redis Cluster spec, "Hash tags"). Password
+  // attempts are rare, so one slot carries them all.
+  return { client: `{pw}a:c:${who}`, clientLock: `{pw}l:c:${who}`, link: `{pw}a:l:${code}`, linkLock: `{pw}l:l:${code}` };
 }
 
 /**

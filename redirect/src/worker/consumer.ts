@@ -1,12 +1,25 @@
-import type { Redis } from 'ioredis';
 import { SpanKind, SpanStatusCode, context, trace, type Link } from '@opentelemetry/api';
-import { linkFromTraceparent, pgErrorCode, type Logger } from '@linkport/common';
+import { linkFromTraceparent, pgErrorCode, type AnyRedis, type Logger } from '@linkport/common';
 import { parseClick } from '../clicks/click.ts';
-import type { ClickSink } from './click-sink.ts';
+import { consumedStreams, entryId, entryKey } from '../clicks/streams.ts';
 import { enrich, type EnrichedClick } from './enrich.ts';
+
+/**
+ * Where a consumer group's batches go: the PostgreSQL sink (click-sink.ts) or another store
+ * (sinks/clickhouse.ts). write() must be idempotent per click — batches are replayed after a crash
+ * between the write and XACK — and throws to have the batch retried.
+ */
+export interface BatchSink {
+  write(batch: EnrichedClick[]): Promise<{ inserted: number; counted: number }>;
+}
 
 export interface ConsumerOptions {
   stream: string;
+  /**
+   * The unsharded stream name (CLICK_STREAM) when `stream` is one of its shards: rows get the
+   * shard-qualified entry key (clicks/streams.ts entryKey). Defaults to `stream`.
+   */
+  baseStream?: string;
   deadStream: string;
   group: string;
   consumer: string;
@@ -45,19 +58,30 @@ export class ClickConsumer {
   private lastClaim = 0;
   private claimCursor = '0-0';
   /** Reads (possibly blocking) on their own connection so acks never queue behind a BLOCK. */
-  private readonly reader: Redis;
+  private readonly reader: AnyRedis;
+  private readonly base: string;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly sink: ClickSink,
+    private readonly redis: AnyRedis,
+    private readonly sink: BatchSink,
     private readonly log: Logger,
     private readonly opts: ConsumerOptions,
   ) {
     this.reader = redis.duplicate();
     this.reader.on('error', () => {});
+    this.base = opts.baseStream ?? opts.stream;
+  }
+
+  private rawId(c: EnrichedClick): string {
+    return entryId(this.opts.stream, this.base, c.streamId);
+  }
+
+  get stream(): string {
+    return this.opts.stream;
   }
 
   async start(): Promise<void> {
+    if (this.running) return;
     await this.ensureGroup();
     this.running = true;
     this.loop = this.run();
@@ -177,7 +201,7 @@ export class ClickConsumer {
     const good: EnrichedClick[] = [];
     for (const [id, fields] of entries) {
       const c = parseClick(fields);
-      if (c) good.push(enrich(id, c));
+      if (c) good.push(enrich(entryKey(this.opts.stream, this.base, id), c));
       else await this.deadLetter(id, fields, 'not a click entry', 0);
     }
     try {
@@ -186,7 +210,7 @@ export class ClickConsumer {
       const t2 = performance.now();
       this.stats.inserted += r.inserted;
       this.stats.counted += r.counted;
-      await this.ack(good.map((c) => c.streamId));
+      await this.ack(good.map((c) => this.rawId(c)));
       if (good.length > 0) this.opts.onBatch?.(good.length, (t2 - t1) / 1000, good.reduce((m, c) => Math.min(m, c.ts), Infinity));
       this.log.debug({ n: entries.length, enrichMs: t1 - t0, writeMs: t2 - t1, ackMs: performance.now() - t2 }, 'batch');
     } catch (err) {
@@ -202,14 +226,15 @@ export class ClickConsumer {
       const r = await this.sink.write([c]);
       this.stats.inserted += r.inserted;
       this.stats.counted += r.counted;
-      await this.ack([c.streamId]);
+      await this.ack([this.rawId(c)]);
     } catch (err) {
       if (isTransient(err)) throw err;
-      const pending = (await this.redis.xpending(this.opts.stream, this.opts.group, c.streamId, c.streamId, 1)) as [string, string, number, number][];
+      const id = this.rawId(c);
+      const pending = (await this.redis.xpending(this.opts.stream, this.opts.group, id, id, 1)) as [string, string, number, number][];
       const deliveries = pending[0]?.[3] ?? 0;
       if (deliveries >= this.opts.maxDeliveries) {
-        const fields = await this.redis.xrange(this.opts.stream, c.streamId, c.streamId);
-        await this.deadLetter(c.streamId, fields[0]?.[1] ?? [], errorText(err), deliveries);
+        const fields = await this.redis.xrange(this.opts.stream, id, id);
+        await this.deadLetter(id, fields[0]?.[1] ?? [], errorText(err), deliveries);
       } else {
         this.log.warn({ err, id: c.streamId, deliveries }, 'click entry failed; will retry after claim idle time');
       }
@@ -217,7 +242,7 @@ export class ClickConsumer {
   }
 
   private async deadLetter(id: string, fields: string[], error: string, deliveries: number): Promise<void> {
-    await this.redis.xadd(this.opts.deadStream, '*', ...fields, 'source_id', id, 'error', error, 'deliveries', String(deliveries));
+    await this.redis.xadd(this.opts.deadStream, '*', ...fields, 'source_id', entryKey(this.opts.stream, this.base, id), 'error', error, 'deliveries', String(deliveries));
     await this.ack([id]);
     this.stats.dead++;
     this.log.error({ id, error, deliveries }, 'click entry moved to the dead-letter stream');
@@ -249,5 +274,42 @@ function errorText(err: unknown): string {
 }
 
 const tracer = trace.getTracer('linkport-click-worker');
+
+/**
+ * Every shard of the click stream (clicks/streams.ts consumedStreams), each through its own
+ * ClickConsumer — its own consumer group state, pending list and XAUTOCLAIM cursor, and its own
+ * reading connection. One loop per shard rather than one XREADGROUP naming every stream: on a Redis
+ * Cluster the shards live in different slots (a multi-key XREADGROUP would be CROSSSLOT), and a
+ * BLOCK on one connection would hold up the reads of shards on the same node. Every worker runs all
+ * shards under the same group, so the workers share each shard's entries and a dead worker's
+ * pending entries are reclaimed per shard by the others.
+ */
+export class ShardedClickConsumer {
+  readonly consumers: ClickConsumer[];
+
+  constructor(redis: AnyRedis, sink: BatchSink, log: Logger, opts: ConsumerOptions & { shards: number }) {
+    const { shards, ...rest } = opts;
+    this.consumers = consumedStreams(opts.stream, shards).map((stream) => new ClickConsumer(redis, sink, log, { ...rest, stream, baseStream: opts.stream }));
+  }
+
+  get streams(): string[] {
+    return this.consumers.map((c) => c.stream);
+  }
+
+  /** The sum over shards (the worker's /metrics reads this). */
+  get stats(): ConsumerStats {
+    const t: ConsumerStats = { batches: 0, inserted: 0, counted: 0, acked: 0, dead: 0, claimed: 0 };
+    for (const c of this.consumers) for (const k of Object.keys(t) as (keyof ConsumerStats)[]) t[k] += c.stats[k];
+    return t;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.stop()));
+  }
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
