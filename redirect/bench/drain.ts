@@ -112,29 +112,31 @@ const AGENTS = [
 const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'IN', 'BR', 'JP', 'CA', 'NL', 'ES', ''];
 const REFS = ['', '', 'https://www.google.com/', 'https://t.co/x', 'https://news.ycombinator.com/item?id=1', 'https://www.reddit.com/r/x'];
 
-/** Appends `n` clicks over `links` (Zipf-ish popularity) in pipelined XADDs; the last hour's timestamps. */
+/** Click `j` of a generated stream over `links` (Zipf-ish popularity), within the hour before `now`. */
+export function makeClick(links: { id: string; code: string }[], j: number, now: number): Click {
+  const link = links[Math.floor(links.length * Math.random() ** 2)]!;
+  const ab = j % 5 === 0;
+  return {
+    id: randomUUID(),
+    linkId: link.id,
+    code: link.code,
+    ts: now - Math.floor(Math.random() * 3_600_000),
+    visitor: `v${Math.floor(Math.random() * 20_000)}`,
+    ua: AGENTS[Math.floor(AGENTS.length * Math.random() ** 1.5)]!,
+    referrer: REFS[j % REFS.length]!,
+    country: COUNTRIES[Math.floor(COUNTRIES.length * Math.random() ** 2)]!,
+    target: ab ? `https://example.com/${link.code}/${j % 2 ? 'a' : 'b'}` : `https://example.com/${link.code}`,
+    rule: ab ? 'ab' : '',
+    location: j % 4 === 0 ? `https://example.com/${link.code}?utm_source=newsletter&utm_medium=email&utm_campaign=c${j % 7}` : '',
+  };
+}
+
+/** Appends `n` clicks over `links` (makeClick) in pipelined XADDs. */
 export async function fillStream(redis: Redis, links: { id: string; code: string }[], n: number, stream = 'clicks'): Promise<void> {
   const now = Date.now();
   for (let i = 0; i < n; i += 5000) {
     const p = redis.pipeline();
-    for (let j = i; j < Math.min(n, i + 5000); j++) {
-      const link = links[Math.floor(links.length * Math.random() ** 2)]!;
-      const ab = j % 5 === 0;
-      const c: Click = {
-        id: randomUUID(),
-        linkId: link.id,
-        code: link.code,
-        ts: now - Math.floor(Math.random() * 3_600_000),
-        visitor: `v${Math.floor(Math.random() * 20_000)}`,
-        ua: AGENTS[Math.floor(AGENTS.length * Math.random() ** 1.5)]!,
-        referrer: REFS[j % REFS.length]!,
-        country: COUNTRIES[Math.floor(COUNTRIES.length * Math.random() ** 2)]!,
-        target: ab ? `https://example.com/${link.code}/${j % 2 ? 'a' : 'b'}` : `https://example.com/${link.code}`,
-        rule: ab ? 'ab' : '',
-        location: j % 4 === 0 ? `https://example.com/${link.code}?utm_source=newsletter&utm_medium=email&utm_campaign=c${j % 7}` : '',
-      };
-      p.xadd(stream, '*', ...clickFields(c));
-    }
+    for (let j = i; j < Math.min(n, i + 5000); j++) p.xadd(stream, '*', ...clickFields(makeClick(links, j, now)));
     await p.exec();
   }
 }

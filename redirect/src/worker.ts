@@ -4,18 +4,22 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { createPool, createRedis, envPort, loadConfig, observePool, observeRedisCommands, pingPool, pingRedis, runProcess, serveProbes } from '@linkport/common';
+import type { Redis } from 'ioredis';
+import { createPool, createRedisClient, envPort, loadConfig, observePool, observeRedisCommands, pingPool, pingRedis, runProcess, serveProbes } from '@linkport/common';
 import { loadRedirectConfig } from './config.ts';
 import { ClickSink } from './worker/click-sink.ts';
 import { RollupReconciler } from './worker/reconcile.ts';
-import { ClickConsumer } from './worker/consumer.ts';
+import { ShardedClickConsumer } from './worker/consumer.ts';
+import { startClickHouseConsumer } from './worker/sinks/clickhouse-consumer.ts';
 import { WorkerMetrics } from './worker/metrics.ts';
 import { maintainPartitions } from './worker/partitions.ts';
 
 const probeEnv = z.object({
   WORKER_PORT: envPort.default(3005),
-  // 'legacy' is the pre-issue-16 write path, kept as bench:redirect's baseline (click-sink.ts).
-  WORKER_SINK: z.enum(['statement', 'legacy']).default('statement'),
+  // 'batch' aggregates in memory (the default); 'statement' (the first issue-16 path, also the
+  // replay path of 'batch') and 'legacy' (pre-issue 16) stay selectable as bench:redirect's
+  // same-run baselines (click-sink.ts).
+  WORKER_SINK: z.enum(['batch', 'statement', 'legacy']).default('batch'),
   WORKER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(300_000),
   WORKER_RECONCILE_WINDOW_HOURS: z.coerce.number().int().min(1).max(24 * 31).default(25),
 });
@@ -28,14 +32,15 @@ await runProcess({
     const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'click-worker', log });
     // Blocking reads and retries are the worker's job: unlike the redirect server it queues commands
     // while Redis reconnects.
-    const redis = createRedis(config.REDIS_URL, { log, maxRetriesPerRequest: null, enableAutoPipelining: false });
+    const redis = createRedisClient(config.REDIS_URL, { log, maxRetriesPerRequest: null, enableAutoPipelining: false });
 
     // Read at scrape time only, after `consumer` exists.
-    const metrics = new WorkerMetrics({ redis, stream: config.CLICK_STREAM, deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
+    const metrics = new WorkerMetrics({ redis: redis as Redis, stream: config.CLICK_STREAM, deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
     observePool(metrics.registry, 'click-worker', pool);
-    observeRedisCommands(metrics.registry, 'click-worker', redis);
-    const consumer = new ClickConsumer(redis, new ClickSink(pool, config.WORKER_SINK), log, {
+    observeRedisCommands(metrics.registry, 'click-worker', redis as Redis);
+    const consumer = new ShardedClickConsumer(redis, new ClickSink(pool, config.WORKER_SINK), log, {
       stream: config.CLICK_STREAM,
+      shards: config.CLICK_STREAM_SHARDS,
       deadStream: config.CLICK_DEAD_STREAM,
       group: config.CLICK_GROUP,
       consumer: config.WORKER_NAME ?? `${os.hostname()}-${process.pid}`,
@@ -50,8 +55,10 @@ await runProcess({
     await partitions();
     const timer = setInterval(() => void partitions(), config.WORKER_PARTITION_INTERVAL_MS);
     await consumer.start();
+    // CLICKHOUSE_URL: raw clicks to ClickHouse too, through their own consumer group (sinks/).
+    const clickhouse = config.CLICKHOUSE_URL ? await startClickHouseConsumer(config, redis, pool, log) : undefined;
     const reconciler = new RollupReconciler(pool, metrics.registry, log, { intervalMs: config.WORKER_RECONCILE_INTERVAL_MS, windowHours: config.WORKER_RECONCILE_WINDOW_HOURS });
-    if (config.WORKER_SINK === 'statement') reconciler.start();
+    if (config.WORKER_SINK !== 'legacy') reconciler.start();
     const probes = await serveProbes({
       host: config.HOST,
       port: config.WORKER_PORT,
@@ -69,6 +76,7 @@ await runProcess({
         clearInterval(timer);
         await reconciler.stop();
         await consumer.stop();
+        await clickhouse?.stop();
         log.info(consumer.stats, 'click worker stopped');
         redis.disconnect();
         await pool.end();

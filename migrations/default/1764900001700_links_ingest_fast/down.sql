@@ -1,0 +1,1 @@
+DROP FUNCTION links.ingest_click_batch;
