@@ -14,6 +14,8 @@ export interface PgColumn {
   nullable: boolean;
   hasDefault: boolean;
   position: number;
+  /** The column's PostgreSQL comment (`col_description`): Hasura's `rciDescription`. */
+  description?: string | null;
 }
 
 export interface PgConstraint {

@@ -12,6 +12,7 @@ SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind,
   coalesce((SELECT json_agg(json_build_object(
       'name', a.attname, 'nullable', NOT a.attnotnull,
       'hasDefault', a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', 'position', a.attnum,
+      'description', col_description(a.attrelid, a.attnum),
       'type', json_build_object('schema', tn.nspname, 'name', t.typname, 'category', t.typcategory,
         'elem', CASE WHEN et.oid IS NULL THEN NULL ELSE json_build_object('schema', etn.nspname, 'name', et.typname) END))
       ORDER BY a.attnum)

@@ -10,6 +10,11 @@ export interface ColumnModel {
   nullable: boolean;
   pg: PgColumn;
   /**
+   * Hasura's `ciDescription` (Table/API.hs `extractColumnConfiguration`): the column_config
+   * `comment` when the metadata gives a string (an empty one: none), else the PostgreSQL comment.
+   */
+  description?: string;
+  /**
    * Set when the column references an enum table through a one-column foreign key: its GraphQL
    * type is the enum `<enum table>_enum` (and `scalar` is that name, for `<scalar>_comparison_exp`).
    */

@@ -37,6 +37,12 @@ function rootName(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Common.hs `Comment`: absent or null is Automatic (the PostgreSQL comment), a string Explicit ("" = none). */
+function columnDescription(cfg: { comment?: string | null } | undefined, pgComment: string | null | undefined): { description?: string } {
+  if (typeof cfg?.comment === 'string') return cfg.comment !== '' ? { description: cfg.comment } : {};
+  return typeof pgComment === 'string' ? { description: pgComment } : {};
+}
+
 function columnsOf(table: PgTable, meta: TableMetadata): ColumnModel[] {
   const cfg = meta.configuration ?? {};
   const custom: Record<string, string> = { ...(cfg.custom_column_names ?? {}) };
@@ -48,6 +54,7 @@ function columnsOf(table: PgTable, meta: TableMetadata): ColumnModel[] {
     scalar: scalarName(c.type),
     nullable: c.nullable,
     pg: c,
+    ...columnDescription(cfg.column_config?.[c.name], c.description),
   }));
 }
 

@@ -42,7 +42,8 @@ function cursorInput(types: RoleTypes, t: TableModel, perm: SelectPerm): GraphQL
   if (cols.length === 0) return undefined;
   const fields: GraphQLInputFieldConfigMap = {};
   for (const c of [...cols].sort((a, b) => (a.gqlName < b.gqlName ? -1 : a.gqlName > b.gqlName ? 1 : 0))) {
-    fields[c.gqlName] = { type: types.columnType(c) };
+    // streamColumnParserArg: each field carries the column's description (ciDescription).
+    fields[c.gqlName] = { type: types.columnType(c), ...(c.description !== undefined ? { description: c.description } : {}) };
   }
   const value = new GraphQLInputObjectType({
     name: `${t.id}_stream_cursor_value_input`,

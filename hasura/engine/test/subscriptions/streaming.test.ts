@@ -48,6 +48,22 @@ void test('schema: <table>_stream in subscription_root only, with Hasura\'s argu
   assert.deepEqual((u.data as any).__type.inputFields.map((x: { name: string }) => x.name), ['name', 'userId']);
 });
 
+// SubscriptionStream.hs `streamColumnParserArg`: each cursor value field is described by the
+// column's ciDescription — column_config `comment` when given (Table/API.hs
+// `extractColumnConfiguration`: an empty one removes it), else the PostgreSQL comment; no
+// description at all otherwise (upstream's introspection shows `"description": null` there).
+void test('cursor value input fields carry the column descriptions', async (t) => {
+  const { pool, livePool } = await setupStreams(t);
+  await pool.query(`COMMENT ON COLUMN articles.title IS 'headline shown in lists'; COMMENT ON COLUMN articles.id IS 'row id'; COMMENT ON COLUMN articles.priority IS 'from postgres'`);
+  const md = structuredClone(streamMetadata);
+  const articles = md.sources![0]!.tables!.find((x) => x.table.name === 'articles')!;
+  articles.configuration = { column_config: { priority: { comment: 'from metadata' }, id: { comment: '' } } };
+  const engine = await createEngine(pool, md, { livePool });
+  const r = await engine.execute({ query: '{ __type(name: "articles_stream_cursor_value_input") { inputFields { name description } } }' }, admin);
+  const got = Object.fromEntries(((r.data as any).__type.inputFields as Array<{ name: string; description: string | null }>).map((f) => [f.name, f.description]));
+  assert.deepEqual(got, { content: null, id: null, is_public: null, owner: null, priority: 'from metadata', title: 'headline shown in lists' });
+});
+
 // Table/Cache.hs `_tcrfSelectStream`: custom_root_fields.select_stream renames the stream field
 // (and only it); the cursor types keep the table's name as upstream's mkStreamCursorInputTypeName does.
 void test('custom_root_fields.select_stream names the stream root field', async (t) => {
