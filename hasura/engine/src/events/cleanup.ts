@@ -17,7 +17,7 @@
  * Times in the table are UTC (`now() at time zone 'utc'` upstream).
  */
 import type pg from 'pg';
-import { run, sql, value } from '../sql/sql.ts';
+import { run, sql, value, type Queryable } from '../sql/sql.ts';
 import { nextTimes } from '../scheduled/model.ts';
 import type { EventTriggerConf } from './model.ts';
 
@@ -101,7 +101,11 @@ export async function runCleanups(pool: pg.Pool, triggers: EventTriggerConf[], n
   return out;
 }
 
-async function deleteOldLogs(pool: pg.Pool, trigger: string, c: CleanupConfig, now: Date): Promise<CleanupResult> {
+/**
+ * Deletes a trigger's processed events older than clear_older_than hours, batch by batch
+ * (deleteEventTriggerLogsTx); also what cleanup_event_trigger_logs runs on demand.
+ */
+export async function deleteOldLogs(pool: Queryable, trigger: string, c: Omit<CleanupConfig, 'schedule' | 'paused'>, now: Date): Promise<CleanupResult> {
   const deadline = Date.now() + c.timeout * 1000;
   const result: CleanupResult = { trigger, deletedEvents: 0, deletedInvocations: 0 };
   for (;;) {

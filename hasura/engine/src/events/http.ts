@@ -11,6 +11,7 @@
  * (`isClientError`). The response body kept for the log is bounded.
  */
 import type { HeaderConf } from './model.ts';
+import { applyRequestTransform, applyResponseTransform, parseRequestTransform, parseResponseTransform, TransformError, type RequestTransform, type ResponseTransform, type SessionVariables, type WebhookRequest } from '../transforms/transform.ts';
 
 export const HASURA_USER_AGENT = 'hasura-graphql-engine/v2.44.0';
 const MAX_LOGGED_BODY = 64 * 1024;
@@ -28,9 +29,33 @@ export interface WebhookOutcome {
   response: unknown;
   /** Why the delivery failed, for logs (never sent anywhere). */
   error?: string;
+  /** The request transform failed: Hasura marks the event failed at once, without retries. */
+  transformFailed?: boolean;
+}
+
+/** A trigger's transforms (stored as metadata JSON, parsed by transforms/transform.ts). */
+export interface Transforms {
+  request?: RequestTransform | undefined;
+  response?: ResponseTransform | undefined;
+  session?: SessionVariables | undefined;
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * A trigger's stored transforms, parsed (metadata from files is not validated by the API: a
+ * transform that does not parse fails each delivery as a configuration error would).
+ */
+export function storedTransforms(conf: { request_transform?: unknown; response_transform?: unknown }): Transforms | ConfigError {
+  try {
+    const out: Transforms = {};
+    if (conf.request_transform !== undefined && conf.request_transform !== null) out.request = parseRequestTransform(conf.request_transform);
+    if (conf.response_transform !== undefined && conf.response_transform !== null) out.response = parseResponseTransform(conf.response_transform);
+    return out;
+  } catch (err) {
+    return new ConfigError(`invalid transform: ${(err as Error).message}`);
+  }
+}
 
 /** Resolves configured headers; a missing environment variable is a configuration error. */
 export function resolveHeaders(conf: HeaderConf[] | undefined, env: Env): Array<[string, string]> {
@@ -98,18 +123,43 @@ export async function postWebhook(opts: {
   timeoutMs: number;
   version: '1' | '2';
   signal?: AbortSignal;
+  transforms?: Transforms;
 }): Promise<WebhookOutcome> {
   const body = JSON.stringify(opts.payload);
   const sent: Array<[string, string]> = [['Content-Type', 'application/json'], ['User-Agent', HASURA_USER_AGENT], ...opts.headers.filter(([n]) => !isDefault(n))];
   const logged = sent.map(([name, value]) => opts.headerConf?.find((h) => h.name === name) ?? { name, value });
   const request = { payload: opts.payload, headers: logged, version: opts.version };
+  const original: WebhookRequest = { method: 'POST', url: opts.url, headers: sent, body };
+  let final = original;
+  const t = opts.transforms;
+  if (t?.request) {
+    try {
+      // mkRequest: the transform sees the request as it would be sent, session from the event.
+      final = applyRequestTransform(t.request, original, t.session);
+    } catch (err) {
+      if (!(err instanceof TransformError)) throw err;
+      const message = JSON.stringify(err.bundle);
+      return { status: undefined, ok: false, retryAfterSeconds: undefined, request, response: { type: 'client_error', data: { message }, version: opts.version }, error: `request transform failed: ${message}`, transformFailed: true };
+    }
+  }
   const signals = [AbortSignal.timeout(Math.max(1, opts.timeoutMs))];
   if (opts.signal) signals.push(opts.signal);
   try {
-    const res = await fetch(opts.url, { method: 'POST', body, headers: sent, redirect: 'manual', signal: AbortSignal.any(signals) });
-    const text = await readBounded(res);
+    const noBody = final.method.toUpperCase() === 'GET' || final.method.toUpperCase() === 'HEAD';
+    const res = await fetch(final.url, { method: final.method, ...(noBody ? {} : { body: final.body }), headers: final.headers, redirect: 'manual', signal: AbortSignal.any(signals) });
+    let text = await readBounded(res);
     const ok = res.status >= 200 && res.status < 300;
     const headers = [...res.headers.entries()].map(([name, value]) => ({ name, value }));
+    if (ok && t?.response) {
+      try {
+        text = applyResponseTransform(t.response, { body: text, status: res.status, request: original, session: t.session });
+      } catch (err) {
+        if (!(err instanceof TransformError)) throw err;
+        // invokeRequest: a failed response transform is an HTTP error (HOther), retried like one.
+        const message = JSON.stringify(err.bundle);
+        return { status: 500, ok: false, retryAfterSeconds: undefined, request, response: { type: 'client_error', data: { message }, version: opts.version }, error: `response transform failed: ${message}` };
+      }
+    }
     const response = ok
       ? { type: 'webhook_response', data: { body: text, headers, status: res.status }, version: opts.version }
       : { type: 'client_error', data: { message: text }, version: opts.version };

@@ -8,6 +8,7 @@ import type { Metadata, MetadataSource, TableMetadata } from '../contract.ts';
 import { badRequest } from '../errors.ts';
 import { parseTableName, type QualifiedTable } from '../metadata/model.ts';
 import { CronExpressionParser } from 'cron-parser';
+import { parseRequestTransform, parseResponseTransform, validateTransforms } from '../transforms/transform.ts';
 
 function checkCron(schedule: string, path: string): void {
   try {
@@ -125,6 +126,17 @@ function checkCleanupConfig(v: unknown): void {
   checkCron(o.schedule, `${path}.schedule`);
 }
 
+/**
+ * The request/response transforms parse and their templates compile (validateTransforms, run by
+ * Hasura on create_event_trigger, create_cron_trigger and create_action before anything is stored).
+ */
+export function checkTransforms(args: Record<string, unknown>): void {
+  const has = (k: string) => args[k] !== undefined && args[k] !== null;
+  const request = has('request_transform') ? parseRequestTransform(args.request_transform) : undefined;
+  const response = has('response_transform') ? parseResponseTransform(args.response_transform) : undefined;
+  validateTransforms(request, response);
+}
+
 export interface CreateEventTrigger {
   source: string;
   table: QualifiedTable;
@@ -164,6 +176,7 @@ export function parseCreateEventTrigger(args: Record<string, unknown>): CreateEv
   const headers = parseHeaders(args.headers);
   if (headers) conf.headers = headers;
   if (args.cleanup_config !== undefined && args.cleanup_config !== null) checkCleanupConfig(args.cleanup_config);
+  checkTransforms(args);
   for (const k of ['request_transform', 'response_transform', 'cleanup_config'] as const) {
     if (args[k] !== undefined && args[k] !== null) conf[k] = args[k];
   }

@@ -17,6 +17,8 @@ import { syncEventTriggers } from './triggers.ts';
 import { ensureEventCatalogIn } from './catalog.ts';
 import { cronTriggers, parseCreateCronTrigger, parseSTRetryConf } from '../scheduled/model.ts';
 import { scheduledSql } from '../scheduled/processor.ts';
+import { testWebhookTransform } from '../transforms/command.ts';
+import { deleteOldLogs } from './cleanup.ts';
 
 type Args = Record<string, unknown>;
 const success = { message: 'success' };
@@ -260,6 +262,77 @@ const getScheduledEventInvocations: EventDbOp = async ({ db }, args) => {
 /** get_cron_triggers: every cron trigger with its definition. */
 const getCronTriggers: EventDbOp = async ({ meta }) => ({ cron_triggers: cronTriggers(meta) });
 
+// ── log cleanup (metadata-api/event-triggers.mdx: cleanup_event_trigger_logs, pause/resume_event_trigger_cleanups) ──
+
+const positiveInt = (v: unknown, dflt: number, path: string): number => {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw badRequest('parse-failed', 'expected a positive integer', path);
+  return v;
+};
+
+/**
+ * cleanup_event_trigger_logs (TriggerLogCleanupConfig): deletes the trigger's delivered or failed
+ * events older than clear_older_than hours now, batch by batch, with their invocation logs when
+ * clean_invocation_logs; answers the counts (DeletedEventLogStats).
+ */
+const cleanupEventTriggerLogs: EventDbOp = async ({ db, meta }, args) => {
+  if (typeof args.event_trigger_name !== 'string') throw badRequest('parse-failed', 'key "event_trigger_name" not found');
+  if (args.clear_older_than === undefined) throw badRequest('parse-failed', 'key "clear_older_than" not found');
+  const source = typeof args.source === 'string' ? args.source : 'default';
+  if (!findTrigger(meta, args.event_trigger_name, source)) throw notExists(`event trigger "${args.event_trigger_name}" does not exist`);
+  const { rows } = await run<{ now: Date }>(db, sql`SELECT now() AS now`);
+  const res = await deleteOldLogs(db, args.event_trigger_name, {
+    clear_older_than: positiveInt(args.clear_older_than, 0, '$.args.clear_older_than'),
+    batch_size: positiveInt(args.batch_size, 10_000, '$.args.batch_size'),
+    timeout: positiveInt(args.timeout, 60, '$.args.timeout'),
+    clean_invocation_logs: args.clean_invocation_logs === true,
+  }, rows[0]?.now ?? new Date());
+  return { deleted_event_logs: res.deletedEvents, deleted_event_invocation_logs: res.deletedInvocations };
+};
+
+/**
+ * TriggerLogCleanupToggleConfig: `event_triggers` is `{sources: "*" | [source…]}` (every trigger
+ * with a cleanup_config there) or `[{source_name, event_triggers: [name…]}]` (each must exist and
+ * have one: `cleanup config does not exist for <name>`).
+ */
+function toggleCleanups(paused: boolean): EventDbOp {
+  return async ({ meta, touch }, args) => {
+    const spec = args.event_triggers;
+    const set = (conf: { cleanup_config?: unknown }) => {
+      conf.cleanup_config = { ...(conf.cleanup_config as Record<string, unknown>), paused };
+    };
+    const hasConfig = (conf: { cleanup_config?: unknown }) => typeof conf.cleanup_config === 'object' && conf.cleanup_config !== null;
+    if (spec && typeof spec === 'object' && !Array.isArray(spec)) {
+      const sources = (spec as Args).sources;
+      let names: string[];
+      if (sources === '*') names = meta.sources.map((s) => s.name);
+      else if (Array.isArray(sources) && sources.length > 0 && sources.every((x) => typeof x === 'string')) names = sources as string[];
+      else throw badRequest('parse-failed', sources === undefined ? 'key "sources" not found' : Array.isArray(sources) ? 'source name list should have atleast one value' : 'source can be * or a list of source names', '$.args.event_triggers');
+      for (const name of names) {
+        const source = findSource(meta, name);
+        if (!source) throw notExists(`source with name ${name} does not exists`);
+        for (const t of allTriggers(meta).filter((x) => x.source === source && hasConfig(x.conf))) set(t.conf);
+      }
+    } else if (Array.isArray(spec) && spec.length > 0) {
+      for (const q of spec as Args[]) {
+        const sourceName = typeof q?.source_name === 'string' ? q.source_name : 'default';
+        if (!findSource(meta, sourceName)) throw notExists(`source with name ${sourceName} does not exists`);
+        const triggers = Array.isArray(q?.event_triggers) ? q.event_triggers : [];
+        for (const name of triggers) {
+          const found = typeof name === 'string' ? findTrigger(meta, name, sourceName) : undefined;
+          if (!found) throw notExists(`event trigger "${String(name)}" does not exist`);
+          if (!hasConfig(found.conf)) throw notExists(`cleanup config does not exist for ${found.conf.name}`);
+          set(found.conf);
+        }
+      }
+    } else {
+      throw badRequest('parse-failed', Array.isArray(spec) ? 'qualifier list should have atleast one value' : 'The event trigger cleanup argument should either be "*", list of sources or list of event trigger qualifiers', '$.args.event_triggers');
+    }
+    touch();
+    return success;
+  };
+}
+
 /** By their /v1/metadata names without `pg_` (the scheduled ones have none). */
 export const eventDbOps: Record<string, EventDbOp> = {
   redeliver_event: redeliverEvent,
@@ -274,6 +347,10 @@ export const eventDbOps: Record<string, EventDbOp> = {
   get_scheduled_events: getScheduledEvents,
   get_cron_triggers: getCronTriggers,
   get_scheduled_event_invocations: getScheduledEventInvocations,
+  cleanup_event_trigger_logs: cleanupEventTriggerLogs,
+  pause_event_trigger_cleanups: toggleCleanups(true),
+  resume_event_trigger_cleanups: toggleCleanups(false),
+  test_webhook_transform: async (_ctx, args) => testWebhookTransform(args),
 };
 
 // ── the SQL triggers follow the metadata ───────────────────────────────────────────────────────

@@ -27,7 +27,7 @@ import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metadata } from '../contract.ts';
 import { run, sql, value } from '../sql/sql.ts';
-import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, type Env, type WebhookOutcome } from './http.ts';
+import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, storedTransforms, type Env, type Transforms, type WebhookOutcome } from './http.ts';
 import { allTriggers, DEFAULT_RETRY, type EventTriggerConf } from './model.ts';
 import type { EventMetrics } from './metrics.ts';
 import { runCleanups, type CleanupResult } from './cleanup.ts';
@@ -212,6 +212,7 @@ export class EventProcessor {
   private readonly now: () => Date;
   private readonly slots: Slots;
   private triggers = new Map<string, EventTriggerConf>();
+  private transforms = new Map<string, Transforms | ConfigError>();
   private seenVersion = -1;
   private lastCleanup = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -264,6 +265,7 @@ export class EventProcessor {
     const map = new Map<string, EventTriggerConf>();
     for (const t of allTriggers(this.deps.metadata())) map.set(t.conf.name, t.conf);
     this.triggers = map;
+    this.transforms = new Map([...map].map(([name, conf]) => [name, storedTransforms(conf)]));
   }
 
   /** Due log cleanups (cleanup_config) run now; `run` does this once a minute. */
@@ -338,7 +340,11 @@ export class EventProcessor {
     try {
       const url = resolveWebhook(conf, this.deps.env);
       const headers = resolveHeaders(conf.headers, this.deps.env);
-      outcome = await postWebhook({ url, payload, headers, headerConf: conf.headers, timeoutMs: retry.timeout_sec * 1000, version: '2', signal });
+      const transforms = this.transforms.get(conf.name) ?? {};
+      if (transforms instanceof ConfigError) throw transforms;
+      // mkRequest: the session variables the templates see are the event's.
+      const session = (e.payload as { session_variables?: Record<string, string> | null }).session_variables ?? undefined;
+      outcome = await postWebhook({ url, payload, headers, headerConf: conf.headers, timeoutMs: retry.timeout_sec * 1000, version: '2', signal, transforms: { ...transforms, session } });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       // HOther: recorded with status 500, as upstream does for a failure that is not HTTP.
@@ -346,7 +352,8 @@ export class EventProcessor {
     }
     if (signal.aborted) return; // shutting down: stop() unlocks the event for another engine
     const now = this.now();
-    const retryAt = outcome.ok ? null : retryDecision(e.tries, retry.num_retries, retry.interval_sec, outcome.retryAfterSeconds, now);
+    // A failed request transform is an error at once (processEventQueue's TransformationError → PESetError).
+    const retryAt = outcome.ok || outcome.transformFailed ? null : retryDecision(e.tries, retry.num_retries, retry.interval_sec, outcome.retryAfterSeconds, now);
     await this.recorder.record({
       id: e.id,
       trigger: e.trigger_name,

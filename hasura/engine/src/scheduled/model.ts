@@ -7,7 +7,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { Metadata } from '../contract.ts';
 import { badRequest } from '../errors.ts';
-import { parseHeaders, type HeaderConf } from '../events/model.ts';
+import { checkTransforms, parseHeaders, type HeaderConf } from '../events/model.ts';
 
 export interface STRetryConf {
   num_retries: number;
@@ -84,6 +84,7 @@ export function parseCreateCronTrigger(args: Record<string, unknown>): { conf: C
   conf.retry_conf = parseSTRetryConf(args.retry_conf);
   conf.headers = parseHeaders(args.headers) ?? [];
   if (typeof args.comment === 'string') conf.comment = args.comment;
+  checkTransforms(args);
   if (args.request_transform !== undefined) conf.request_transform = args.request_transform;
   if (args.response_transform !== undefined) conf.response_transform = args.response_transform;
   return { conf, replace: args.replace === true };

@@ -21,7 +21,7 @@ import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metadata } from '../contract.ts';
 import { identifier, run, sql, value } from '../sql/sql.ts';
-import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, type Env, type WebhookOutcome } from '../events/http.ts';
+import { ConfigError, postWebhook, resolveHeaders, resolveWebhook, storedTransforms, type Env, type Transforms, type WebhookOutcome } from '../events/http.ts';
 import type { EventMetrics } from '../events/metrics.ts';
 import { retryDecision, withRetries, Slots, type EventsConfig } from '../events/processor.ts';
 import type { HeaderConf } from '../events/model.ts';
@@ -200,7 +200,7 @@ export class ScheduledProcessor {
 
   private async process(kind: Kind, row: ScheduledRow, signal: AbortSignal): Promise<void> {
     const scheduled = new Date(row.scheduled_time);
-    let target: { webhook: string; headers: HeaderConf[] | undefined; retry: STRetryConf; payload: unknown; comment: string | null | undefined };
+    let target: { webhook: string; headers: HeaderConf[] | undefined; retry: STRetryConf; payload: unknown; comment: string | null | undefined; transforms?: Transforms | ConfigError };
     if (kind === 'cron') {
       const c = this.crons.get(row.trigger_name ?? '');
       if (!c) {
@@ -208,7 +208,7 @@ export class ScheduledProcessor {
         await run(this.deps.pool, scheduledSql.dead(kind, row.id));
         return;
       }
-      target = { webhook: c.webhook, headers: c.headers, retry: { ...DEFAULT_ST_RETRY, ...c.retry_conf }, payload: c.payload ?? null, comment: c.comment };
+      target = { webhook: c.webhook, headers: c.headers, retry: { ...DEFAULT_ST_RETRY, ...c.retry_conf }, payload: c.payload ?? null, comment: c.comment, transforms: storedTransforms(c) };
     } else {
       target = {
         webhook: typeof row.webhook_conf === 'string' ? row.webhook_conf : '',
@@ -234,13 +234,14 @@ export class ScheduledProcessor {
     try {
       const url = resolveWebhook({ webhook: target.webhook }, this.deps.env);
       const headers = resolveHeaders(target.headers, this.deps.env);
-      outcome = await postWebhook({ url, payload, headers, headerConf: target.headers, timeoutMs: target.retry.timeout_seconds * 1000, version: '1', signal });
+      if (target.transforms instanceof ConfigError) throw target.transforms;
+      outcome = await postWebhook({ url, payload, headers, headerConf: target.headers, timeoutMs: target.retry.timeout_seconds * 1000, version: '1', signal, ...(target.transforms ? { transforms: target.transforms } : {}) });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       outcome = { status: 500, ok: false, retryAfterSeconds: undefined, request: { payload, headers: [], version: '1' }, response: { type: 'client_error', data: { message: err.message }, version: '1' }, error: err.message };
     }
     if (signal.aborted) return;
-    const retryAt = outcome.ok ? null : retryDecision(row.tries, target.retry.num_retries, target.retry.retry_interval_seconds, outcome.retryAfterSeconds, this.now());
+    const retryAt = outcome.ok || outcome.transformFailed ? null : retryDecision(row.tries, target.retry.num_retries, target.retry.retry_interval_seconds, outcome.retryAfterSeconds, this.now());
     const status = outcome.ok ? 'delivered' : retryAt ? 'scheduled' : 'error';
     await withRetries(() => run(this.deps.pool, scheduledSql.record(kind, row.id, outcome, status, retryAt)));
     if (status !== 'scheduled') this.deps.metrics?.scheduledProcessed.inc({ type: kind, status: outcome.ok ? 'success' : 'failed' });

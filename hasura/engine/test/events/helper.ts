@@ -17,7 +17,12 @@ import { ScheduledProcessor } from '../../src/scheduled/processor.ts';
 export const SECRET = { 'x-hasura-admin-secret': 'sekret' };
 
 export interface Delivery {
+  method: string;
+  /** Path and query string. */
+  url: string;
   headers: http.IncomingHttpHeaders;
+  /** The raw body text. */
+  raw: string;
   body: any;
   at: number;
 }
@@ -50,7 +55,14 @@ export async function startReceiver(t: TestContext): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const d: Delivery = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), at: Date.now() };
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw; // a transformed (form or empty) body
+      }
+      const d: Delivery = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body, at: Date.now() };
       deliveries.push(d);
       for (const w of waiters.filter((x) => deliveries.length >= x.n)) {
         waiters.splice(waiters.indexOf(w), 1);
