@@ -38,7 +38,7 @@ export interface Stack {
 }
 
 /** `allowlist`: the engine refuses every operation outside the first-party collection, as in production. */
-export async function startTestStack(log: (line: string) => void, opts: { allowlist?: boolean } = {}): Promise<Stack> {
+export async function startTestStack(log: (line: string) => void, opts: { allowlist?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-web-'));
   fs.chmodSync(dataDir, 0o755);
   const ports: Record<string, string> = {};
@@ -46,7 +46,7 @@ export async function startTestStack(log: (line: string) => void, opts: { allowl
     ports[name] = String(await freePort());
   }
   const { DATABASE_URL: _d, REDIS_URL: _r, S3_ENDPOINT: _s, HASURA_URL: _h, ...env } = process.env;
-  const stack = await startStack({ env: { ...env, ...ports, LOG_LEVEL: 'warn', LINKPORT_NO_INSTALL: '1', ...(opts.allowlist ? { HASURA_GRAPHQL_ENABLE_ALLOWLIST: 'true' } : {}) }, dataDir, log });
+  const stack = await startStack({ env: { ...env, ...ports, LOG_LEVEL: 'warn', LINKPORT_NO_INSTALL: '1', ...(opts.allowlist ? { HASURA_GRAPHQL_ENABLE_ALLOWLIST: 'true' } : {}), ...opts.env }, dataDir, log });
   const gateway = stack.endpoints.gateway;
   if (!gateway) throw new Error('the gateway did not start');
   return {

@@ -71,6 +71,15 @@ const SENTENCES: Record<string, string> = {
 
 /** Extra precision for PostgreSQL check violations the links table raises. */
 const CONSTRAINTS: Array<[RegExp, string]> = [
+  // tags, domains, webhook endpoints (migrations 1763700000300_links, 1764900000400_webhooks)
+  [/tags_owner_id_name_key/i, 'You already have a tag with that name.'],
+  [/tags_name_check/i, 'A tag name is 1–50 characters.'],
+  [/domains_hostname_key/i, 'That domain is already registered, by you or another account.'],
+  [/domains_hostname_check/i, 'A domain is a lowercase hostname such as links.example.com.'],
+  [/endpoints_url_check/i, 'The webhook URL must be a full http:// or https:// address, without spaces or a user name.'],
+  [/endpoints_secret_check/i, 'The signing secret is not valid: generate a new one.'],
+  [/endpoints_event_types_check/i, 'One of the chosen event types does not exist.'],
+  [/endpoints_description_check/i, 'The description is at most 500 characters.'],
   [/links_code_key|duplicate key.*code/i, 'That short code is already taken. Choose another one.'],
   [/reserved/i, 'That short code is a reserved word (used by the app or the API). Choose another one.'],
   [/destination_is_http_url/i, 'The destination must be a full http:// or https:// address.'],

@@ -4,10 +4,13 @@ import { logout, session } from './api.ts';
 import { disposeSubscriptions } from './gql.ts';
 import { AccountPage } from './pages/account.tsx';
 import { AuthPage } from './pages/auth.tsx';
+import { DomainsPage } from './pages/domains.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinkFormPage } from './pages/link-form.tsx';
 import { LinkPage } from './pages/link.tsx';
 import { LinksPage } from './pages/links.tsx';
+import { TagsPage } from './pages/tags.tsx';
+import { WebhookPage, WebhooksPage } from './pages/webhooks.tsx';
 import { match, navigate, usePath } from './router.ts';
 import { A, Loading } from './ui.tsx';
 import './styles.css';
@@ -38,6 +41,10 @@ const TITLES: Array<[string, string]> = [
   ['/links/new', 'New link'],
   ['/links/:id/edit', 'Edit link'],
   ['/links/:id', 'Link'],
+  ['/tags', 'Tags'],
+  ['/domains', 'Domains'],
+  ['/webhooks/:id', 'Webhook endpoint'],
+  ['/webhooks', 'Webhooks'],
   ['/keys', 'API keys'],
   ['/account', 'Account'],
   ['/', 'Links'],
@@ -73,6 +80,10 @@ function App() {
   else if (path === '/links/new') page = <LinkFormPage />;
   else if ((m = match('/links/:id/edit', path))) page = <LinkFormPage id={m.id} />;
   else if ((m = match('/links/:id', path))) page = <LinkPage id={m.id!} />;
+  else if (path === '/tags') page = <TagsPage />;
+  else if (path === '/domains') page = <DomainsPage />;
+  else if (path === '/webhooks') page = <WebhooksPage />;
+  else if ((m = match('/webhooks/:id', path))) page = <WebhookPage id={m.id!} />;
   else if (path === '/keys') page = <KeysPage />;
   else if (path === '/account') page = <AccountPage />;
   else
@@ -97,6 +108,9 @@ function App() {
         {s.token && (
           <nav aria-label="Main">
             <A href="/">Links</A>
+            <A href="/tags">Tags</A>
+            <A href="/domains">Domains</A>
+            <A href="/webhooks">Webhooks</A>
             <A href="/keys">API keys</A>
             <A href="/account">Account</A>
             <button

@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
-import { CreateLink, GetLink, UpdateLink, type Link, type LinkInput, type Variant } from '../ops.ts';
+import { CreateLink, GetLink, ListDomains, ListTags, SetLinkTags, UpdateLink, type Link, type LinkInput, type Variant } from '../ops.ts';
 import { navigate } from '../router.ts';
-import { ErrorMessage, Field, Loading, useAsync } from '../ui.tsx';
+import { A, ErrorMessage, Field, Loading, useAsync } from '../ui.tsx';
 
 const blank = (s: FormDataEntryValue | null) => {
   const v = String(s ?? '').trim();
@@ -58,6 +58,11 @@ function LinkForm({ link }: { link?: Link }) {
   const [busy, setBusy] = useState(false);
   // Preact has no defaultValue for <select>: a controlled value keeps the choice across re-renders.
   const [redirectType, setRedirectType] = useState(String(link?.redirect_type ?? 302));
+  const [domainId, setDomainId] = useState(link?.domain_id ?? '');
+  // Tags and domains are optional extras: the form works (without them) if they fail to load.
+  const tags = useAsync(() => gql(ListTags), []);
+  const domains = useAsync(() => gql(ListDomains), []);
+  const had = new Set((link?.link_tags ?? []).map((t) => t.tag.id));
   const onSubmit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget as HTMLFormElement);
@@ -87,7 +92,9 @@ function LinkForm({ link }: { link?: Link }) {
       android_url: blank(f.get('android_url')),
       geo_targets: geo,
       ab_variants: variants,
+      domain_id: domainId || null,
     };
+    const chosen = f.getAll('tag').map(String);
     const code = blank(f.get('code'));
     if (!link && code) obj.code = code;
     const pw = String(f.get('password') ?? '');
@@ -95,12 +102,17 @@ function LinkForm({ link }: { link?: Link }) {
     else if (pw) obj.password = pw;
     setBusy(true);
     try {
+      const saveTags = (id: string, before: Set<string>) =>
+        gql(SetLinkTags, { link: id, keep: chosen, add: chosen.filter((t) => !before.has(t)).map((tag_id) => ({ link_id: id, tag_id })) });
       if (link) {
         await gql(UpdateLink, { id: link.id, set: obj });
+        if (tags.data) await saveTags(link.id, had);
         navigate(`/links/${link.id}`);
       } else {
         const r = await gql(CreateLink, { object: obj });
-        if (r.insert_links_links_one) navigate(`/links/${r.insert_links_links_one.id}`);
+        const created = r.insert_links_links_one;
+        if (created && chosen.length) await saveTags(created.id, new Set());
+        if (created) navigate(`/links/${created.id}`);
       }
     } catch (err) {
       setError(err);
@@ -127,6 +139,36 @@ function LinkForm({ link }: { link?: Link }) {
         <Field id="description" label="Description">
           <textarea id="description" name="description" maxLength={2000} rows={2} defaultValue={l?.description ?? ''} />
         </Field>
+        <fieldset class="tags">
+          <legend>Tags</legend>
+          {tags.loading && !tags.data ? (
+            <Loading label="Loading tags…" />
+          ) : tags.error !== undefined ? (
+            <ErrorMessage error={tags.error} retry={tags.reload} />
+          ) : !tags.data?.links_tags.length ? (
+            <p class="muted">
+              No tags yet. <A href="/tags">Create tags</A> to group your links.
+            </p>
+          ) : (
+            tags.data.links_tags.map((t) => (
+              <label class="check inline" key={t.id}>
+                <input type="checkbox" name="tag" value={t.id} defaultChecked={had.has(t.id)} /> {t.name}
+              </label>
+            ))
+          )}
+        </fieldset>
+        {!!domains.data?.links_domains.length && (
+          <Field id="domain" label="Domain" hint="Recorded on the link and used by the domain filter; short links are served on the main host.">
+            <select id="domain" value={domainId} aria-describedby="domain-hint" onChange={(e) => setDomainId((e.currentTarget as HTMLSelectElement).value)}>
+              <option value="">None (the main host)</option>
+              {domains.data.links_domains.map((d) => (
+                <option value={d.id} key={d.id}>
+                  {d.hostname}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
         <details open={!!l}>
           <summary>Redirect rules</summary>
           <Field id="redirect_type" label="Redirect type">

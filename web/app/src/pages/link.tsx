@@ -66,6 +66,17 @@ export function LinkPage({ id }: { id: string }) {
         </div>
       </div>
       {actionError !== undefined && <ErrorMessage error={actionError} />}
+      {l.link_tags.length > 0 && (
+        <p data-testid="link-tags">
+          Tags:{' '}
+          {l.link_tags.map((t, i) => (
+            <span key={t.tag.id}>
+              {i > 0 && ', '}
+              <A href={`/?tag=${encodeURIComponent(t.tag.id)}&status=all`}>{t.tag.name}</A>
+            </span>
+          ))}
+        </p>
+      )}
       <section class="card" aria-labelledby="short-h">
         <h2 id="short-h" class="sr-only">
           Short link

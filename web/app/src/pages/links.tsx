@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
-import { AccountAnalytics, DeleteLinks, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
+import { AccountAnalytics, DeleteLinks, ListDomains, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
 import type { Links_Links_Order_By } from '../generated/graphql.ts';
 import { navigate } from '../router.ts';
 import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
@@ -19,6 +19,7 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
   const q = query.get('q') ?? '';
   const status = query.get('status') ?? 'active';
   const tag = query.get('tag') ?? '';
+  const domain = query.get('domain') ?? '';
   const sort = query.get('sort') ?? 'newest';
   const page = Math.max(1, Number(query.get('page') ?? '1') || 1);
   const set = (patch: Record<string, string>) => {
@@ -34,11 +35,14 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
     where.push({ _or: [{ code: { _ilike: like } }, { title: { _ilike: like } }, { destination: { _ilike: like } }] });
   }
   if (tag) where.push({ link_tags: { tag_id: { _eq: tag } } });
+  if (domain === 'none') where.push({ domain_id: { _is_null: true } });
+  else if (domain) where.push({ domain_id: { _eq: domain } });
   const list = useAsync(
     () => gql(ListLinks, { where: { _and: where }, order_by: SORTS[sort]?.[1] ?? SORTS.newest![1], limit: PAGE, offset: (page - 1) * PAGE }),
-    [q, status, tag, sort, page],
+    [q, status, tag, domain, sort, page],
   );
   const tags = useAsync(() => gql(ListTags).catch(() => ({ links_tags: [] })), []);
+  const domains = useAsync(() => gql(ListDomains).catch(() => ({ links_domains: [] })), []);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulkError, setBulkError] = useState<unknown>();
   const rows = list.data?.links_links ?? [];
@@ -93,6 +97,20 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
             </option>
           ))}
         </select>
+        {!!domains.data?.links_domains.length && (
+          <>
+            <label for="domain">Domain</label>
+            <select id="domain" value={domain} onChange={(e) => set({ domain: (e.currentTarget as HTMLSelectElement).value })}>
+              <option value="">Any domain</option>
+              <option value="none">None (main host)</option>
+              {domains.data.links_domains.map((d) => (
+                <option value={d.id} key={d.id}>
+                  {d.hostname}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label for="sort">Sort</label>
         <select id="sort" value={sort} onChange={(e) => set({ sort: (e.currentTarget as HTMLSelectElement).value })}>
           {Object.entries(SORTS).map(([k, [label]]) => (
@@ -123,7 +141,7 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
         <ErrorMessage error={list.error} retry={list.reload} />
       ) : rows.length === 0 ? (
         <Empty>
-          {q || tag || status !== 'active' ? (
+          {q || tag || domain || status !== 'active' ? (
             <p>No link matches these filters.</p>
           ) : (
             <>
