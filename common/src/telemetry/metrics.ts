@@ -197,11 +197,13 @@ export function observeRedisCommands(registry: Registry, name: string, redis: Re
         registers: [registry],
       }),
   );
-  const target = redis as unknown as { sendCommand: (cmd: CommandLike, stream?: unknown) => unknown };
+  // Every argument passed on: a Cluster's sendCommand takes a third (the target node), which its
+  // pipelines rely on.
+  const target = redis as unknown as { sendCommand: (cmd: CommandLike, ...rest: unknown[]) => unknown };
   const original = target.sendCommand.bind(redis);
-  target.sendCommand = (cmd: CommandLike, stream?: unknown) => {
+  target.sendCommand = (cmd: CommandLike, ...rest: unknown[]) => {
     const started = process.hrtime.bigint();
-    const result = original(cmd, stream);
+    const result = original(cmd, ...rest);
     const command = commandLabel(cmd.name);
     const record = (outcome: string) => hist.observe({ client: name, command, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
     cmd.promise?.then(
