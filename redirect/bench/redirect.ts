@@ -14,6 +14,16 @@
  *       stream (bench/drain.ts): the pre-issue-16 write path (WORKER_SINK=legacy, the baseline) and
  *       the one-statement path with the hourly rollups; checks stream entries == rows == counters
  *       (+ bots) == rollups for each.
+ *
+ * Switches (environment):
+ *   BENCH_DURATION=5 BENCH_ROUNDS=3  seconds per measured run, interleaved rounds
+ *   BENCH_PHASES=a,f,t,b2,serial,c,d which parts run besides (b), the baseline that always runs;
+ *                                    e.g. BENCH_PHASES=t,b2 for the tracing figure alone
+ *   BENCH_CPU_PROF=<dir>             (b), (t), (b2) run under `node --cpu-prof`, profiles into <dir>/<key>/
+ * CPU per request is read per measured run from each server's own /metrics
+ * (process_cpu_seconds_total before and after the run, divided by the requests autocannon counted):
+ * unlike req/s it hardly moves with the neighbours' load, so on a shared machine it is the figure
+ * that judges the tracing cost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -53,6 +63,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 // machines are shared, and a single run of each swings by ±30% with the neighbours' load.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,serial,c,d').split(',').map((p) => p.trim()));
+const CPU_PROF = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 const COLD_CODES = 20_000;
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
 
@@ -61,14 +73,18 @@ interface Run {
   requests: number;
   warmupRequests: number;
   rps: number;
+  /** Server CPU per request over the measured run (µs), when the server has /metrics. */
+  cpuUs?: number;
   p50: number;
   p99: number;
   redirects: number;
   errors: number;
 }
 
-function start(entry: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number; log: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(entry: string, env: Record<string, string>, ready: RegExp, profileName?: string): Promise<{ child: ChildProcess; port: number; log: () => string }> {
+  // One folder per server: the main thread and tsx's module-loader thread each write a profile.
+  const prof = CPU_PROF && profileName ? ['--cpu-prof', `--cpu-prof-dir=${path.join(CPU_PROF, profileName)}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', entry], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -94,7 +110,15 @@ function cpuUs(log: string): number {
   return Number(/"cpuUs":(\d+)/.exec(log)?.[1] ?? NaN);
 }
 
-async function load(name: string, port: number, pathFor?: () => string, warmup = true, connections = CONNECTIONS): Promise<Run> {
+/** The server's own CPU seconds so far (prom-client's process_cpu_seconds_total), or undefined. */
+async function cpuSeconds(port: number): Promise<number | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const m = /^process_cpu_seconds_total(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(await res.text());
+  return m ? Number(m[1]) : undefined;
+}
+
+async function load(name: string, port: number, pathFor?: () => string, warmup = true, connections = CONNECTIONS, metered = false): Promise<Run> {
   const opts: AcOptions = {
     url: `http://127.0.0.1:${port}`,
     connections,
@@ -108,9 +132,13 @@ async function load(name: string, port: number, pathFor?: () => string, warmup =
   }
   // A short warm-up so JIT and caches settle before the measured run.
   const w = warmup ? await autocannon({ ...opts, duration: 2 }) : undefined;
+  const cpu0 = metered ? await cpuSeconds(port) : undefined;
   const r = await autocannon(opts);
+  const cpu1 = cpu0 === undefined ? undefined : await cpuSeconds(port);
   const redirects = Object.entries(r.statusCodeStats ?? {}).reduce((s, [code, v]) => s + (code.startsWith('3') ? (v as { count: number }).count : 0), 0);
-  return { name, requests: r.requests.total, warmupRequests: w?.requests.total ?? 0, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, redirects, errors: r.errors + r.non2xx - redirects };
+  const run: Run = { name, requests: r.requests.total, warmupRequests: w?.requests.total ?? 0, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, redirects, errors: r.errors + r.non2xx - redirects };
+  if (cpu0 !== undefined && cpu1 !== undefined && r.requests.total > 0) run.cpuUs = ((cpu1 - cpu0) * 1e6) / r.requests.total;
+  return run;
 }
 
 /** Requests one at a time on one keep-alive connection; latencies at microsecond resolution. */
@@ -160,9 +188,19 @@ async function main(): Promise<void> {
     const runs: Run[] = [];
     const listening = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/;
 
-    const a = await start(path.join(here, 'fixed302.ts'), {}, /LISTENING (\d+)/);
-    const b = await start(path.join(root, 'redirect/src/server.ts'), env, listening);
-    const f = await start(path.join(here, 'fastify-server.ts'), env, /LISTENING (\d+)/);
+    type Key = 'a' | 'b' | 'f' | 't' | 'b2';
+    interface Server {
+      key: Key;
+      name: string;
+      child: ChildProcess;
+      port: number;
+      log: () => string;
+    }
+    const servers: Server[] = [];
+    const add = async (key: Key, name: string, p: Promise<{ child: ChildProcess; port: number; log: () => string }>) => servers.push({ key, name, ...(await p) });
+    if (PHASES.has('a')) await add('a', '(a) node:http fixed 302 (ceiling)', start(path.join(here, 'fixed302.ts'), {}, /LISTENING (\d+)/));
+    await add('b', '(b) redirect, warm code, clicks on', start(path.join(root, 'redirect/src/server.ts'), env, listening, 'b'));
+    if (PHASES.has('f')) await add('f', "(b') same handler in Fastify", start(path.join(here, 'fastify-server.ts'), env, /LISTENING (\d+)/));
     // An OTLP/HTTP sink: accepts and counts span batches (the collector's cost is not ours to measure).
     let exported = 0;
     const sink = http.createServer((req, res) => {
@@ -174,78 +212,96 @@ async function main(): Promise<void> {
     });
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     const sinkUrl = `http://127.0.0.1:${(sink.address() as import('node:net').AddressInfo).port}`;
-    const tr = await start(
-      path.join(root, 'redirect/src/server.ts'),
-      { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' },
-      listening,
-    );
-    const b2 = await start(path.join(root, 'redirect/src/server.ts'), env, listening);
-    const servers = [
-      { name: '(a) node:http fixed 302 (ceiling)', port: a.port },
-      { name: '(b) redirect, warm code, clicks on', port: b.port },
-      { name: "(b') same handler in Fastify", port: f.port },
-      { name: '(t) (b) + tracing on, 1 % sampled', port: tr.port },
-      { name: '(b2) (b) again: A/A control', port: b2.port },
-    ];
+    if (PHASES.has('t')) {
+      const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' };
+      await add('t', '(t) (b) + tracing on, 1 % sampled', start(path.join(root, 'redirect/src/server.ts'), traced, listening, 't'));
+    }
+    if (PHASES.has('b2')) await add('b2', '(b2) (b) again: A/A control', start(path.join(root, 'redirect/src/server.ts'), env, listening, 'b2'));
+    const idx = (key: Key) => servers.findIndex((s) => s.key === key);
     const rounds: Run[][] = servers.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       // Order reversed every other round: a slow drift of the machine's load then biases no server.
       const order = [...servers.keys()];
       if (round % 2 === 1) order.reverse();
-      for (const k of order) rounds[k]!.push(await load(servers[k]!.name, servers[k]!.port, undefined, round === 0));
+      for (const k of order) rounds[k]!.push(await load(servers[k]!.name, servers[k]!.port, undefined, round === 0, CONNECTIONS, servers[k]!.key !== 'a'));
     }
     /** Median over rounds of x/y, each round's pair measured seconds apart (drift cancels within a pair). */
-    const pairedRatio = (x: number, y: number) => {
-      const r = rounds[x]!.map((run, i) => run.rps / rounds[y]![i]!.rps).sort((p, q) => p - q);
+    const pairedRatio = (x: number, y: number, of: (r: Run) => number = (r) => r.rps) => {
+      const r = rounds[x]!.map((run, i) => of(run) / of(rounds[y]![i]!)).sort((p, q) => p - q);
       return { median: r[Math.floor(r.length / 2)]!, all: r };
     };
-    const tOverB = pairedRatio(3, 1);
-    const aa = pairedRatio(4, 1);
-    for (const rs of rounds) {
+    const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+    const byKey = new Map<Key, Run>();
+    for (const [k, rs] of rounds.entries()) {
       const sorted = [...rs].sort((x, y) => x.rps - y.rps);
-      const median = sorted[Math.floor(sorted.length / 2)]!;
-      runs.push({ ...median, redirects: rs.reduce((s, r) => s + r.redirects, 0), errors: rs.reduce((s, r) => s + r.errors, 0) });
-      console.log(`${median.name}: rounds ${rs.map((r) => r.rps.toFixed(0)).join(' / ')} req/s, p99 ${rs.map((r) => r.p99).join(' / ')} ms`);
+      const mid = sorted[Math.floor(sorted.length / 2)]!;
+      const run = { ...mid, redirects: rs.reduce((s, r) => s + r.redirects, 0), errors: rs.reduce((s, r) => s + r.errors, 0) };
+      byKey.set(servers[k]!.key, run);
+      runs.push(run);
+      const cpu = rs.every((r) => r.cpuUs !== undefined) ? `, CPU ${rs.map((r) => r.cpuUs!.toFixed(1)).join(' / ')} µs/request` : '';
+      console.log(`${mid.name}: rounds ${rs.map((r) => r.rps.toFixed(0)).join(' / ')} req/s, p99 ${rs.map((r) => r.p99).join(' / ')} ms${cpu}`);
     }
     // Latency of the hot path itself, without queueing: at 50 connections and full speed latency is
     // mostly waiting in line (Little's law: 50 in flight / 22k req/s ≈ 2.3 ms mean) whatever the
     // handler costs. (autocannon's overallRate is no help: it sends in bursts, and even the bare
     // server of (a) shows p99 ≈ 100 ms at 5000 req/s over 50 connections.)
-    const serial = await oneByOne(b.port, 20_000);
-    await Promise.all([stop(a.child), stop(b.child), stop(f.child), stop(tr.child), stop(b2.child)]);
+    const serial = PHASES.has('serial') ? await oneByOne(servers[idx('b')]!.port, 20_000) : undefined;
+    await Promise.all(servers.map((s) => stop(s.child)));
     sink.close();
-    // Requests per server include the warm-up (2 s at the same load); CPU covers boot too (small).
-    const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (k === 1 ? 20_000 : 0);
-    const cpuPerReq = [a, b, f, tr, b2].map((srv, k) => cpuUs(srv.log()) / served(k));
+    // Whole-life CPU (boot included) over every request served, warm-up and serial run included.
+    const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (servers[k]!.key === 'b' && serial ? 20_000 : 0);
+    const lifeCpu = new Map(servers.map((srv, k) => [srv.key, cpuUs(srv.log()) / served(k)]));
+    /** Median of the per-round CPU µs/request of one server (its /metrics), else its whole-life figure. */
+    const cpuOf = (key: Key) => {
+      const rs = rounds[idx(key)]!;
+      return rs.every((r) => r.cpuUs !== undefined) ? median(rs.map((r) => r.cpuUs!)) : lifeCpu.get(key)!;
+    };
 
     let i = 0;
-    const c = await start(path.join(root, 'redirect/src/server.ts'), { ...env, LINK_CACHE_TTL_MS: '0', REDIS_LINK_TTL_S: '0' }, listening);
-    runs.push(await load('(c) cold: every lookup in PostgreSQL', c.port, () => `/cold${i++ % COLD_CODES}`));
-    await stop(c.child);
-
-    const servedTotal = runs.slice(1).reduce((s, r) => s + r.redirects, 0);
-    // Warm-up requests were served (and clicked) too: the stream is the producer-side truth.
-    const streamLen = await client.xlen('clicks');
-
-    const drains = await drainBoth(admin, client, env, { batch: 1000 });
-    const inDb = drains.at(-1)!.clicks;
+    if (PHASES.has('c')) {
+      const c = await start(path.join(root, 'redirect/src/server.ts'), { ...env, LINK_CACHE_TTL_MS: '0', REDIS_LINK_TTL_S: '0' }, listening);
+      runs.push(await load('(c) cold: every lookup in PostgreSQL', c.port, () => `/cold${i++ % COLD_CODES}`));
+      await stop(c.child);
+    }
 
     const os = await import('node:os');
-    console.log(`\nredirect benchmark: ${CONNECTIONS} connections, ${DURATION} s per run (after 2 s warm-up; a/b/b' median of ${ROUNDS} interleaved rounds), loopback, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}\n`);
+    console.log(`\nredirect benchmark: ${CONNECTIONS} connections, ${DURATION} s per run (after 2 s warm-up; a/b/b'/t/b2 median of ${ROUNDS} interleaved rounds), loopback, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}\n`);
     console.log('run'.padEnd(44) + 'req/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'errors'.padStart(9));
     for (const r of runs) console.log(r.name.padEnd(44) + r.rps.toFixed(0).padStart(10) + String(r.p50).padStart(9) + String(r.p99).padStart(9) + String(r.errors).padStart(9));
-    console.log(`(b) one request at a time, one connection: p50 ${serial.p50.toFixed(3)} ms, p99 ${serial.p99.toFixed(3)} ms, p99.9 ${serial.p999.toFixed(3)} ms (client included)`);
-    console.log(`\nserver CPU per request: (a) ${cpuPerReq[0]!.toFixed(1)} µs, (b) ${cpuPerReq[1]!.toFixed(1)} µs, (b') ${cpuPerReq[2]!.toFixed(1)} µs, (t) ${cpuPerReq[3]!.toFixed(1)} µs`);
-    const [ra, rb, rf, rt] = runs;
-    console.log(`\n(b)/(a) = ${(rb!.rps / ra!.rps).toFixed(2)}   (b')/(b) = ${(rf!.rps / rb!.rps).toFixed(2)}   target: (b)/(a) >= 0.5, (b) p99 <= 2 ms`);
-    const loss = 1 - rt!.rps / rb!.rps;
-    console.log(`tracing on (1 % sampled) vs off: (t)/(b) = ${(rt!.rps / rb!.rps).toFixed(3)} (medians), throughput loss ${(loss * 100).toFixed(1)} % (target <= 10 %), CPU/request +${(cpuPerReq[3]! - cpuPerReq[1]!).toFixed(1)} µs; ${exported} OTLP exports received`);
+    if (serial) console.log(`(b) one request at a time, one connection: p50 ${serial.p50.toFixed(3)} ms, p99 ${serial.p99.toFixed(3)} ms, p99.9 ${serial.p999.toFixed(3)} ms (client included)`);
+    console.log(
+      `\nserver CPU per request, median of the measured runs (whole life incl. boot and warm-up): ` +
+        servers.map((s) => `${s.key === 'f' ? "(b')" : `(${s.key})`} ${s.key === 'a' ? '—' : cpuOf(s.key).toFixed(1)} (${lifeCpu.get(s.key)!.toFixed(1)}) µs`).join(', '),
+    );
+    const rb = byKey.get('b')!;
+    const ra = byKey.get('a');
+    const rf = byKey.get('f');
+    if (ra && rf) console.log(`\n(b)/(a) = ${(rb.rps / ra.rps).toFixed(2)}   (b')/(b) = ${(rf.rps / rb.rps).toFixed(2)}   target: (b)/(a) >= 0.5, (b) p99 <= 2 ms`);
     const fmt = (r: { median: number; all: number[] }) => `${r.median.toFixed(3)} (rounds ${r.all.map((v) => v.toFixed(2)).join(' / ')})`;
-    console.log(`  paired per round: (t)/(b) ${fmt(tOverB)}; A/A control (b2)/(b) ${fmt(aa)}; CPU/request (b2) ${cpuPerReq[4]!.toFixed(1)} µs`);
-    console.log(`  tracing loss ${((1 - tOverB.median) * 100).toFixed(1)} % against a noise floor of ${(Math.abs(1 - aa.median) * 100).toFixed(1)} % between two identical servers`);
-    console.log(`(d) worker drain, 1 worker, batch 1000, the same ${streamLen} stream entries each (redirects served in measured runs ${servedTotal}; worker boot excluded):`);
-    printDrain(drains);
-    if (inDb !== streamLen || drains.some((d) => !d.exact)) process.exitCode = 1;
+    const rt = byKey.get('t');
+    if (rt) {
+      const tOverB = pairedRatio(idx('t'), idx('b'));
+      console.log(
+        `tracing on (1 % sampled) vs off: (t)/(b) = ${(rt.rps / rb.rps).toFixed(3)} (medians), throughput loss ${((1 - rt.rps / rb.rps) * 100).toFixed(1)} % (target <= 10 %), CPU/request (t) ${cpuOf('t').toFixed(1)} vs (b) ${cpuOf('b').toFixed(1)} µs = +${(((cpuOf('t') - cpuOf('b')) / cpuOf('b')) * 100).toFixed(1)} %; ${exported} OTLP exports received`,
+      );
+      console.log(`  paired per round: req/s (t)/(b) ${fmt(tOverB)}; CPU/request (t)/(b) ${fmt(pairedRatio(idx('t'), idx('b'), (r) => r.cpuUs ?? NaN))}`);
+      if (idx('b2') >= 0) {
+        const aa = pairedRatio(idx('b2'), idx('b'));
+        console.log(`  A/A control: req/s (b2)/(b) ${fmt(aa)}; CPU/request (b2)/(b) ${fmt(pairedRatio(idx('b2'), idx('b'), (r) => r.cpuUs ?? NaN))}`);
+        console.log(`  tracing loss ${((1 - tOverB.median) * 100).toFixed(1)} % against a noise floor of ${(Math.abs(1 - aa.median) * 100).toFixed(1)} % between two identical servers`);
+      }
+    }
+    if (CPU_PROF) console.log(`CPU profiles of (b), (t), (b2): ${CPU_PROF}/{b,t,b2}/ (the largest file in each is the main thread)`);
+    if (PHASES.has('d')) {
+      const servedTotal = runs.slice(1).reduce((s, r) => s + r.redirects, 0);
+      // Warm-up requests were served (and clicked) too: the stream is the producer-side truth.
+      const streamLen = await client.xlen('clicks');
+      const drains = await drainBoth(admin, client, env, { batch: 1000 });
+      const inDb = drains.at(-1)!.clicks;
+      console.log(`(d) worker drain, 1 worker, batch 1000, the same ${streamLen} stream entries each (redirects served in measured runs ${servedTotal}; worker boot excluded):`);
+      printDrain(drains);
+      if (inDb !== streamLen || drains.some((d) => !d.exact)) process.exitCode = 1;
+    }
   } finally {
     client.disconnect();
     await admin.end();

@@ -22,8 +22,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type ContextManager, type Span, type SpanContext, type Link } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, propagation, trace, type Attributes, type Context, type ContextManager, type Span, type SpanContext, type Link } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { IdGenerator, Sampler } from '@opentelemetry/sdk-trace-node';
 
 export interface TracingOptions {
   serviceName: string;
@@ -56,16 +57,20 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
   if (active) return active;
   if (!tracingConfigured(env)) return disabled;
   // Loaded only when tracing is on: a process without an endpoint never pays for the SDK.
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { registerInstrumentations }] = await Promise.all([
+  const [sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { registerInstrumentations }, { parseTraceParent }] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation'),
+    import('@opentelemetry/core'),
   ]);
+  const { NodeTracerProvider, BatchSpanProcessor } = sdk;
   if (!env.OTEL_TRACES_SAMPLER) {
     env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
     env.OTEL_TRACES_SAMPLER_ARG ??= '1';
   }
+  const sampling = samplingPlan(sdk, env);
+  const ids = new PresampledIds(new sdk.RandomIdGenerator());
   // pg instrumentation: stable database conventions (`db.query.text`, `db.system.name`).
   env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'database,http';
   const environment = env.LINKPORT_ENVIRONMENT ?? env.NODE_ENV ?? 'development';
@@ -79,6 +84,8 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
   });
   const provider = new NodeTracerProvider({
     resource,
+    idGenerator: ids,
+    ...(sampling ? { sampler: sampling.sampler } : {}),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000) })],
   });
   // AsyncLocalStorage (or synchronous) context manager, the W3C trace-context + baggage propagators.
@@ -94,6 +101,11 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
       // not installed in this process's tree: nothing to patch
     }
   }
+  // The pre-decision reads the W3C traceparent: only when that is how contexts arrive (the default
+  // OTEL_PROPAGATORS, `tracecontext,baggage`; baggage carries no span context).
+  const propagators = (env.OTEL_PROPAGATORS ?? 'tracecontext,baggage').split(',').map((p) => p.trim());
+  const w3cOnly = propagators.every((p) => p === 'tracecontext' || p === 'baggage');
+  presample = sampling && w3cOnly ? { ...sampling.bounds, parse: parseTraceParent, ids } : undefined;
   let done: Promise<void> | undefined;
   active = {
     enabled: true,
@@ -102,10 +114,89 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
         unregister();
         await provider.shutdown().catch(() => undefined);
         active = undefined;
+        presample = undefined;
       })()),
   };
   return active;
 }
+
+type Sdk = typeof import('@opentelemetry/sdk-trace-node');
+
+/**
+ * The sampler named by OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, built as the SDK builds it
+ * (sdk-trace-base config.ts `buildSamplerFromEnv`, the spec's "General SDK Configuration" values),
+ * together with what `traceHttpServer` needs to know the SDK's decision before asking it:
+ * `rootBound`, the TraceIdRatioBased threshold (the SDK's `_upperBound`: a root trace is sampled
+ * when the XOR of its trace id's four 32-bit words is below it; 0 = never, 2^32 = always), and
+ * whether a remote parent's sampled flag decides instead (ParentBased with its default delegates:
+ * remoteParentSampled = AlwaysOn, remoteParentNotSampled = AlwaysOff). Undefined for the values
+ * this does not reproduce (plain `traceidratio` decides on the caller's trace id; unknown values
+ * get the SDK's own default): the provider then builds the sampler itself and every request goes
+ * through the SDK.
+ */
+function samplingPlan(sdk: Sdk, env: NodeJS.ProcessEnv): { sampler: Sampler; bounds: { rootBound: number; parentBased: boolean } } | undefined {
+  const always = 2 ** 32;
+  switch (env.OTEL_TRACES_SAMPLER?.trim()) {
+    case 'always_on':
+      return { sampler: new sdk.AlwaysOnSampler(), bounds: { rootBound: always, parentBased: false } };
+    case 'always_off':
+      return { sampler: new sdk.AlwaysOffSampler(), bounds: { rootBound: 0, parentBased: false } };
+    case 'parentbased_always_on':
+      return { sampler: new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() }), bounds: { rootBound: always, parentBased: true } };
+    case 'parentbased_always_off':
+      return { sampler: new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() }), bounds: { rootBound: 0, parentBased: true } };
+    case 'parentbased_traceidratio': {
+      // The SDK's getSamplerProbabilityFromEnv: blank, not a number or outside [0, 1] → 1.
+      const raw = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+      const n = raw ? Number(raw) : NaN;
+      const ratio = Number.isNaN(n) || n < 0 || n > 1 ? 1 : n;
+      // TraceIdRatioBasedSampler's constructor: the same bound from the same ratio.
+      const rootBound = ratio === 1 ? always : Math.floor(ratio * 0xffffffff);
+      return { sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) }), bounds: { rootBound, parentBased: true } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The SDK's random ids, except that the next root trace id can be chosen beforehand: traceHttpServer
+ * draws the one 32-bit number the ratio sampler decides on, and only when it is below the bound
+ * builds a trace id whose four words XOR to exactly that number (three random words and the fourth
+ * that completes the XOR). Such an id is as random as the SDK's — uniform among the ids the sampler
+ * accepts — and the SDK's own sampler, run on it by `startSpan`, then takes the same decision: the
+ * hot path learns "not sampled" (99 % of requests at a 1 % ratio) from one Math.random, without
+ * making ids, a sampler call, a non-recording span or a context.
+ */
+class PresampledIds implements IdGenerator {
+  private next: string | undefined;
+  constructor(private readonly random: IdGenerator) {}
+  generateTraceId = (): string => {
+    const id = this.next;
+    if (id === undefined) return this.random.generateTraceId();
+    this.next = undefined;
+    return id;
+  };
+  generateSpanId = (): string => this.random.generateSpanId();
+  /** The next root trace id gets words XOR-ing to `accumulated` (TraceIdRatioBasedSampler._accumulate). */
+  arm(accumulated: number): void {
+    const w0 = (Math.random() * 2 ** 32) >>> 0;
+    const w1 = (Math.random() * 2 ** 32) >>> 0;
+    const w2 = (Math.random() * 2 ** 32) >>> 0;
+    const w3 = (accumulated ^ w0 ^ w1 ^ w2) >>> 0;
+    this.next = hex8(w0) + hex8(w1) + hex8(w2) + hex8(w3);
+  }
+  disarm(): void {
+    this.next = undefined;
+  }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+/** Set by startTracing when its sampler is one traceHttpServer can pre-decide (samplingPlan). */
+let presample: { rootBound: number; parentBased: boolean; parse: (traceparent: string) => { traceFlags: number } | null; ids: PresampledIds } | undefined;
 
 /** The active context only for the duration of a synchronous `with` (see TracingOptions.context). */
 class SyncContextManager implements ContextManager {
@@ -263,6 +354,7 @@ const requestSpans = new WeakMap<object, Span>();
  * context manager), else of the active span; '' when the request is not traced.
  */
 export function requestTraceparent(req: object): string {
+  if (!active) return '';
   return currentTraceparent(requestSpans.get(req));
 }
 
@@ -291,11 +383,21 @@ export function requestLogFields(req: { headers: Record<string, string | string[
  * A hot-path alternative to the http instrumentation for one server (the redirect service): the
  * generic instrumentation builds attributes, binds the request and response emitters and wraps
  * `res.end` for every request, sampled or not, which cost the redirect benchmark half of its
- * throughput at a 1 % sampler. Here an unsampled request costs one sampler decision; a sampled one
- * gets a SERVER span (parent = the caller's traceparent) with the route template as its name, active
- * while the listener runs. The server opts out of the generic instrumentation, which patches
- * `http.Server.prototype.emit`, by taking EventEmitter's own `emit`. When tracing is off the
- * listener is returned as it is.
+ * throughput at a 1 % sampler. Here the sampling decision comes first and is taken before any
+ * OpenTelemetry object exists, exactly as the SDK's sampler would take it (samplingPlan):
+ * - a valid W3C traceparent (parsed by the same `parseTraceParent` the W3C propagator uses) under a
+ *   ParentBased sampler: its sampled flag decides (remoteParentSampled = AlwaysOn,
+ *   remoteParentNotSampled = AlwaysOff — OTel spec, trace/sdk.md "ParentBased");
+ * - otherwise the root sampler: for TraceIdRatioBased one Math.random draws the number the
+ *   sampler would compute from the trace id, and a sampled request gets a trace id made to match
+ *   (PresampledIds), so the SDK, running its own sampler in `startSpan`, agrees.
+ * An unsampled request (99 % at a 1 % ratio) then costs a header read and one random number: no
+ * ids, no span, no context, no propagation. A sampled one gets a SERVER span (parent = the
+ * caller's traceparent) named by route template, active while the listener runs. For samplers
+ * samplingPlan does not reproduce, or propagators other than W3C trace context and baggage, every
+ * request asks the SDK (startSpan, then `isRecording`). The server opts out of the generic
+ * instrumentation, which patches `http.Server.prototype.emit`, by taking EventEmitter's own `emit`.
+ * When tracing is off the listener is returned as it is.
  */
 export function traceHttpServer(
   server: import('node:http').Server,
@@ -308,24 +410,43 @@ export function traceHttpServer(
   }
   (server as { emit: unknown }).emit = EventEmitter.prototype.emit;
   server.on('request', (req, res) => {
-    const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
+    const pre = presample;
+    if (pre) {
+      const header = req.headers.traceparent;
+      // As the W3C propagator reads it: the first of repeated headers.
+      const tp = typeof header === 'string' ? header : header?.[0];
+      const remote = pre.parentBased && tp !== undefined ? pre.parse(tp) : null;
+      if (remote) {
+        if ((remote.traceFlags & TraceFlags.SAMPLED) === 0) return listener(req, res);
+      } else if (pre.rootBound === 0) {
+        return listener(req, res);
+      } else if (pre.rootBound < 2 ** 32) {
+        const accumulated = (Math.random() * 2 ** 32) >>> 0;
+        if (accumulated >= pre.rootBound) return listener(req, res);
+        pre.ids.arm(accumulated);
+      }
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     // Probes and scrapes are not requests anyone traces (as loadInstrumentations' ignore hook).
     if (untraced.test(path)) {
-      listener(req, res);
-      return;
+      pre?.ids.disarm();
+      return listener(req, res);
     }
+    const parent = req.headers.traceparent ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
     const route = routeOf(path);
     const method = req.method ?? 'GET';
-    const span = serverTracer.startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
-    if (!span.isRecording()) {
-      listener(req, res);
-      return;
+    let span: Span;
+    try {
+      span = serverTracer.startSpan(route ? `${method} ${route}` : method, { kind: SpanKind.SERVER }, parent);
+    } finally {
+      // Unused when the span had a parent: never let it decide another span's fate.
+      pre?.ids.disarm();
     }
+    if (!span.isRecording()) return listener(req, res);
     requestSpans.set(req, span);
-    span.setAttributes({ 'http.request.method': method, 'http.route': route, 'url.path': q < 0 ? url : url.slice(0, q), 'network.protocol.version': req.httpVersion });
+    span.setAttributes({ 'http.request.method': method, 'http.route': route, 'url.path': path, 'network.protocol.version': req.httpVersion });
     res.once('close', () => {
       span.setAttribute('http.response.status_code', res.statusCode);
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
