@@ -91,7 +91,7 @@ export async function buildEvents(config: Config, opts: EventsOptions = {}): Pro
   });
   const scheduler = new Scheduler(
     pool,
-    platformJobs(pool, store, { refreshTokenGraceDays: 7, auditRetentionDays: config.EVENTS_AUDIT_RETENTION_DAYS, uploadSessionGraceDays: 1, webhookLogRetentionDays: config.EVENTS_LOG_RETENTION_DAYS, onDrift: (d) => metrics.drift.set(d) }),
+    platformJobs(pool, store, { refreshTokenGraceDays: 7, auditRetentionDays: config.EVENTS_AUDIT_RETENTION_DAYS, uploadSessionGraceDays: 1, webhookLogRetentionDays: config.EVENTS_LOG_RETENTION_DAYS, clickWindowMs: config.EVENTS_CLICK_BATCH_MS, onDrift: (d) => metrics.drift.set(d) }),
     clock,
     log,
     { runner: worker, tickMs: config.EVENTS_SCHEDULER_TICK_MS, onOutcome: (o) => metrics.job(o) },

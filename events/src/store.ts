@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '@linkport/common';
-import type { ClickEvent, PreviewJob, UserEvent } from './hasura/map.ts';
+import { linkFields, type ClickEvent, type PreviewJob, type UserEvent } from './hasura/map.ts';
 
 /**
  * Every SQL statement of the events process (docs/style.md §4), parameterised. Times come from the
@@ -189,6 +189,66 @@ export class EventStore {
           },
           now,
         );
+      }
+      return rows.length;
+    });
+  }
+
+  /**
+   * link.clicked and link.limit_reached from the click counters (migration
+   * 1764900001710_events_link_clicked_poll): for links of owners subscribed to either, whose
+   * click_count passed their watermark, one message per link for the window (reported, click_count]
+   * and the watermark moved — in one transaction, the move conditional on the watermark read, so a
+   * window is told once even by two runs at once. click_count is exact (the click worker counts a
+   * stream entry once), hence no double count on a worker replay; a message's retries keep its id.
+   * Returns the links told about.
+   */
+  async pollClicks(now: Date, limit = 1000): Promise<number> {
+    return tx(this.pool, async (c) => {
+      const { rows } = await c.query<{ link: Record<string, unknown>; reported: string; reported_at: Date | null }>(
+        `WITH subs AS (
+           SELECT DISTINCT owner_id FROM webhooks.endpoints WHERE webhooks.subscribes_to_clicks(enabled, event_types)
+         ), due AS (
+           SELECT l.id, l.click_count, l.last_clicked_at, coalesce(w.reported, 0) AS reported, w.reported_at
+             FROM links.links l JOIN subs ON subs.owner_id = l.owner_id
+             LEFT JOIN webhooks.click_watermarks w ON w.link_id = l.id
+            WHERE l.click_count > coalesce(w.reported, 0)
+            ORDER BY l.id LIMIT $1
+         ), moved AS (
+           INSERT INTO webhooks.click_watermarks AS w (link_id, reported, reported_at)
+           SELECT id, click_count, last_clicked_at FROM due ORDER BY id
+           ON CONFLICT (link_id) DO UPDATE SET reported = EXCLUDED.reported, reported_at = EXCLUDED.reported_at
+             WHERE w.reported = (SELECT d.reported FROM due d WHERE d.id = EXCLUDED.link_id)
+           RETURNING link_id
+         )
+         SELECT to_jsonb(l) - 'password' AS link, due.reported::text AS reported, due.reported_at
+           FROM due JOIN moved ON moved.link_id = due.id JOIN links.links l ON l.id = due.id`,
+        [limit],
+      );
+      for (const r of rows) {
+        const link = r.link;
+        const id = String(link.id);
+        const ownerId = String(link.owner_id);
+        const before = Number(r.reported);
+        const after = Number(link.click_count);
+        await ingestOne(
+          c,
+          {
+            type: 'link.clicked',
+            ownerId,
+            sourceKey: `clicked:${id}:${before}`,
+            data: { link: { id, code: link.code }, clicks: after - before, from: r.reported_at ? new Date(r.reported_at).toISOString() : null, to: link.last_clicked_at ?? null },
+          },
+          now,
+        );
+        const max = typeof link.max_clicks === 'number' ? link.max_clicks : undefined;
+        if (max !== undefined && before < max && after >= max) {
+          await ingestOne(
+            c,
+            { type: 'link.limit_reached', ownerId, sourceKey: `limit:${id}:${before}`, data: { link: linkFields(link), max_clicks: max, click_count: after } },
+            now,
+          );
+        }
       }
       return rows.length;
     });

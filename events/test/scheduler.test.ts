@@ -19,7 +19,7 @@ void test('two scheduler replicas: one leader, each job runs once per interval; 
   const [ra, rb] = await Promise.all([a.scheduler.tick(), b.scheduler.tick()]);
   assert.equal([a.scheduler.isLeader, b.scheduler.isLeader].filter(Boolean).length, 1, `exactly one leader: ${a.scheduler.isLeader} ${b.scheduler.isLeader} ${JSON.stringify([ra, rb])}`);
   const ran = [...ra, ...rb];
-  assert.deepEqual(ran.map((o) => o.job).sort(), ['audit_events_purge', 'refresh_tokens_purge', 'rollup_reconcile', 'stale_delivery_recovery', 'upload_sessions_purge', 'webhook_log_purge']);
+  assert.deepEqual(ran.map((o) => o.job).sort(), ['audit_events_purge', 'link_clicked', 'refresh_tokens_purge', 'rollup_reconcile', 'stale_delivery_recovery', 'upload_sessions_purge', 'webhook_log_purge']);
   assert.ok(ran.every((o) => o.outcome === 'ok'), JSON.stringify(ran));
   assert.deepEqual(ran.find((o) => o.job === 'refresh_tokens_purge')!.result, { deleted: 1 });
   assert.deepEqual(ran.find((o) => o.job === 'audit_events_purge')!.result, { deleted: 1 });
@@ -28,19 +28,20 @@ void test('two scheduler replicas: one leader, each job runs once per interval; 
   const again = await Promise.all([a.scheduler.tick(), b.scheduler.tick(), a.scheduler.tick(), b.scheduler.tick()]);
   assert.equal(again.flat().length, 0);
 
-  // The leader goes away; a minute later the other replica leads and runs only the minutely job.
+  // The leader goes away; a minute later the other replica leads and runs only the minutely jobs
+  // (link_clicked runs every EVENTS_CLICK_BATCH_MS, a minute by default).
   const leader = a.scheduler.isLeader ? a : b;
   const other = leader === a ? b : a;
   await leader.scheduler.stop();
   clock.advance(61_000);
   const next = await other.scheduler.tick();
   assert.ok(other.scheduler.isLeader);
-  assert.deepEqual(next.map((o) => o.job), ['stale_delivery_recovery']);
+  assert.deepEqual(next.map((o) => o.job).sort(), ['link_clicked', 'stale_delivery_recovery']);
 
   const { rows } = await e.admin.query<{ job: string; runs: string; last_outcome: string; last_duration_ms: number | null }>(
     `SELECT job, runs::text, last_outcome, last_duration_ms FROM webhooks.job_runs ORDER BY job`,
   );
-  assert.equal(rows.length, 6);
+  assert.equal(rows.length, 7);
   assert.ok(rows.every((r) => r.last_outcome === 'ok' && r.last_duration_ms !== null));
   assert.equal(rows.find((r) => r.job === 'stale_delivery_recovery')!.runs, '2');
   assert.equal(rows.find((r) => r.job === 'audit_events_purge')!.runs, '1');

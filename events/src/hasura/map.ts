@@ -46,6 +46,11 @@ const LINK_FIELDS = [
 const CHURN = new Set(['click_count', 'last_clicked_at', 'updated_at']);
 const ASSET_FIELDS = ['id', 'filename', 'content_type', 'size', 'visibility', 'status', 'checksum', 'completed_at', 'created_at'] as const;
 
+/** A link row as webhooks carry it (LINK_FIELDS). */
+export function linkFields(row: Record<string, unknown>): Record<string, unknown> {
+  return pick(row, LINK_FIELDS);
+}
+
 function pick(rowValue: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of fields) if (f in rowValue) out[f] = rowValue[f];
@@ -53,7 +58,6 @@ function pick(rowValue: Record<string, unknown>, fields: readonly string[]): Rec
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
 
 const dateOr = (v: unknown): Date => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v) : new Date());
 
@@ -84,21 +88,12 @@ export function mapHasuraEvent(e: HasuraEvent): Mapped {
       if (changed.length > 0) {
         events.push({ type: 'link.updated', ownerId, data: { link: pick(current, LINK_FIELDS), changed: changed.filter((c) => (LINK_FIELDS as readonly string[]).includes(c)) }, sourceKey: key('link.updated') });
       }
-      const max = num(current.max_clicks);
-      const before = num(oldRow?.click_count) ?? 0;
-      const after = num(current.click_count) ?? 0;
-      // link.clicked is fed from the counter: the click worker bumps click_count once per link per
-      // batch (non-bot clicks only), so one Hasura event carries a whole batch's clicks of a link.
-      // A row trigger on links.clicks would put one event_log row and one HTTP hop per click on the
-      // hot path (measured in events/README.md "Where link.clicked comes from").
-      const clicks: ClickEvent[] = after > before && oldRow
-        ? [{ linkId: str(current.id) ?? '', clickedAt: dateOr(current.last_clicked_at), count: after - before }].filter((c) => c.linkId !== '')
-        : [];
-      if (max !== undefined && after >= max && before < max) {
-        events.push({ type: 'link.limit_reached', ownerId, data: { link: pick(current, LINK_FIELDS), max_clicks: max, click_count: after }, sourceKey: key('link.limit_reached') });
-      }
+      // link.clicked and link.limit_reached come from the counters, polled by the link_clicked job
+      // (store.pollClicks; migration 1764900001710_events_link_clicked_poll), not from here:
+      // click_count is no longer an update column of links_webhooks, and a counter delta read here
+      // would be counted twice (and again on a redelivery).
       const previews = oldRow && oldRow.destination !== current.destination ? previewFor(current) : [];
-      return { events, clicks, previews, ignored: events.length || clicks.length ? undefined : 'only click counters changed' };
+      return { events, clicks: [], previews, ignored: events.length ? undefined : 'only click counters changed' };
     }
     return { events: [], clicks: [], ignored: `op ${op} not mapped` };
   }

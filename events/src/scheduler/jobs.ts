@@ -11,6 +11,8 @@ export interface JobSettings {
   auditRetentionDays: number;
   uploadSessionGraceDays: number;
   webhookLogRetentionDays: number;
+  /** How often link.clicked windows close (EVENTS_CLICK_BATCH_MS); the scheduler tick bounds it below. */
+  clickWindowMs?: number;
   onDrift?: (drift: number) => void;
 }
 
@@ -30,6 +32,20 @@ export function platformJobs(pool: Pool, store: EventStore, s: JobSettings): Job
     return rows[0]?.n ?? 0;
   };
   return [
+    {
+      // link.clicked / link.limit_reached from the click counters' watermarks (store.pollClicks):
+      // one message per link per window, told once (the watermark moves with the message).
+      name: 'link_clicked',
+      everyMs: s.clickWindowMs ?? 60_000,
+      run: async (now) => {
+        let links = 0;
+        for (;;) {
+          const n = await store.pollClicks(now, 1000);
+          links += n;
+          if (n < 1000) return { links };
+        }
+      },
+    },
     {
       name: 'refresh_tokens_purge',
       everyMs: HOUR,
