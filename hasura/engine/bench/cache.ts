@@ -3,23 +3,18 @@
  * (buildApp over a migrated database, the project metadata, a real redis-server), over HTTP with
  * autocannon. The query is the REST stats endpoint's (a link's click count and 30 daily totals)
  * as role `user`; the uncached run sends it without the directive, the cached run with
- * `@cached(ttl: 300)` after one warming request. The two are measured in interleaved rounds
- * (uncached, cached, uncached, cached, …) and compared by their medians: on a shared, loaded
- * machine one long run per side let load drift decide (two same-run baselines differed 2–3×);
- * alternating short rounds expose both sides to the same drift, and the per-round ratios show how
- * stable the comparison is. Env: BENCH_ROUNDS (default 5), BENCH_DURATION (s per round and side,
+ * `@cached(ttl: 300)` after warming. The two are measured in interleaved rounds and compared by
+ * their medians (bench/subscriptions-cache.ts says why). Env: BENCH_ROUNDS (default 5), BENCH_DURATION (s per round and side,
  * default 3), BENCH_CONNECTIONS (default 16).
  */
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import pg from 'pg';
 import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
 import { buildApp } from '../src/app.ts';
 import { loadEngineConfig } from '../src/config.ts';
+import { cachedVsUncached } from './subscriptions-cache.ts';
 
-interface CannonResult { requests: { average: number; total: number }; latency: { p50: number; p99: number; average: number }; errors: number; non2xx: number }
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<CannonResult>;
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -58,48 +53,14 @@ async function main() {
   }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/graphql`;
-  const headers = { 'content-type': 'application/json', 'x-hasura-role': 'user', 'x-hasura-user-id': OWNER };
-  const body = (query: string) => JSON.stringify({ query, variables: { id: LINK } });
   const cached = STATS.replace('query LinkStats($id: uuid!, $days: Int = 30)', 'query LinkStats($id: uuid!, $days: Int = 30) @cached(ttl: 300)');
-  // The cache connects in the background (a query before that runs uncached): warm until stored.
-  for (let i = 0; ; i++) {
-    const warm = await fetch(url, { method: 'POST', headers, body: body(cached) });
-    if (warm.headers.get('x-hasura-query-cache-key')) break;
-    if (i === 50) throw new Error(`not cached: ${await warm.text()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const run = async (label: string, query: string) => {
-    const r = await autocannon({ url, method: 'POST', headers, body: body(query), duration: DURATION, connections: CONNECTIONS });
-    return { label, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
-  };
-  // An unmeasured second of uncached requests first: JIT and pool warm-up must not count against the baseline.
-  await autocannon({ url, method: 'POST', headers, body: body(STATS), duration: 1, connections: CONNECTIONS });
-  const rounds: Array<{ round: number; uncachedRps: number; cachedRps: number; uncachedP50: number; cachedP50: number; uncachedP99: number; cachedP99: number; errors: number }> = [];
-  for (let i = 1; i <= ROUNDS; i++) {
-    // Alternate which side goes first, so neither always follows the other's after-effects.
-    let a: Awaited<ReturnType<typeof run>>;
-    let b: Awaited<ReturnType<typeof run>>;
-    if (i % 2) {
-      a = await run('uncached', STATS);
-      b = await run('cached', cached);
-    } else {
-      b = await run('cached', cached);
-      a = await run('uncached', STATS);
-    }
-    rounds.push({ round: i, uncachedRps: a.rps, cachedRps: b.rps, uncachedP50: a.p50, cachedP50: b.p50, uncachedP99: a.p99, cachedP99: b.p99, errors: a.errors + b.errors });
-  }
-  const median = (xs: number[]) => {
-    const v = [...xs].sort((x, y) => x - y);
-    const m = v.length >> 1;
-    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-  };
+  const result = await cachedVsUncached({
+    url, headers: { 'x-hasura-role': 'user', 'x-hasura-user-id': OWNER }, variables: { id: LINK },
+    cachedQuery: cached, uncachedQuery: STATS, rounds: ROUNDS, durationS: DURATION, connections: CONNECTIONS,
+  });
   console.log(`stats query, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${DURATION} s per side`);
-  console.table(rounds);
-  const med = (k: keyof (typeof rounds)[number]) => median(rounds.map((r) => r[k]));
-  const ratios = rounds.map((r) => r.cachedRps / Math.max(r.uncachedRps, 1));
-  console.log(`median uncached (baseline): ${med('uncachedRps')} req/s, p50 ${med('uncachedP50')} ms, p99 ${med('uncachedP99')} ms`);
-  console.log(`median @cached hit:         ${med('cachedRps')} req/s, p50 ${med('cachedP50')} ms, p99 ${med('cachedP99')} ms`);
-  console.log(`throughput ratio per round: ${ratios.map((x) => x.toFixed(2)).join(' ')} → median ${median(ratios).toFixed(2)}×; p50 ${(med('uncachedP50') / Math.max(med('cachedP50'), 0.001)).toFixed(1)}× lower; errors ${rounds.reduce((n, r) => n + r.errors, 0)}`);
+  console.table(result.rounds);
+  for (const l of result.lines) console.log(l);
   await app.close();
   await redis.stop();
   await db.drop();

@@ -14,11 +14,21 @@
  * subscriptions/streaming.ts); a click sets `last_clicked_at`, so its row arrives in the subscriber's
  * next batch. `stream-off` serves every cohort with its own statement (batch size 1) — streams
  * have no per-subscription mode, a cursor must be advanced by the multiplexer either way.
+ * @cached (mode `cache`): the first-party stats query (`rest_link_stats` in
+ * hasura/metadata/query_collections.yaml, `@cached(ttl: 10)`) as a subscriber's user, hit vs the
+ * same operation without the directive, in interleaved rounds against an engine with the project
+ * metadata and a real redis-server (bench/subscriptions-cache.ts).
  * Defaults fit 2 cores: 2,000 subscriptions / 200 connections / 200 users; the issue's figures are
- * `--subs 10000 --conns 1000 --users 1000`. Other flags: --seconds (per mode, default 10),
- * --clicks (per second, default 50), --interval (refetch ms, default 1000), --batch (default 100).
- * Each flag can also be given as BENCH_<FLAG> (BENCH_SUBS=10000 …), which passes through the root
- * script. Loopback only; the engine runs in its own process (bench/subscriptions-engine.ts).
+ * `--subs 10000 --conns 1000 --users 1000`. To run that in one process on 2 cores the client
+ * opens connections --open-batch at a time (default 50) and subscribes in waves of --wave
+ * (default 500), each wave's first results awaited before the next, so neither side sees one
+ * burst of 10,000 subscribes; per subscription it keeps only the last count per link. Other
+ * flags: --seconds (per mode, default 10), --clicks (per second, default 50), --interval (refetch
+ * ms, default 1000), --batch (default 100), --modes (default on,off,stream-on,stream-off,cache),
+ * --cache-rounds (default 3), --cache-seconds (per round and side, default 2), --cache-conns
+ * (default 16). Each flag can also be given as BENCH_<FLAG> (BENCH_SUBS=10000, BENCH_OPEN_BATCH …),
+ * which passes through the root script. Loopback only; the engine runs in its own process
+ * (bench/subscriptions-engine.ts), so its CPU and memory are measured apart from the clients'.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +36,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { createTestDatabase } from '@linkport/devstack/testing';
+import YAML from 'yaml';
+import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
+import { cachedVsUncached } from './subscriptions-cache.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,7 +49,12 @@ const { values: flags } = parseArgs({
     clicks: { type: 'string', default: process.env.BENCH_CLICKS ?? '50' },
     interval: { type: 'string', default: process.env.BENCH_INTERVAL ?? '1000' },
     batch: { type: 'string', default: process.env.BENCH_BATCH ?? '100' },
-    modes: { type: 'string', default: process.env.BENCH_MODES ?? 'on,off,stream-on,stream-off' },
+    modes: { type: 'string', default: process.env.BENCH_MODES ?? 'on,off,stream-on,stream-off,cache' },
+    'open-batch': { type: 'string', default: process.env.BENCH_OPEN_BATCH ?? '50' },
+    wave: { type: 'string', default: process.env.BENCH_WAVE ?? '500' },
+    'cache-rounds': { type: 'string', default: process.env.BENCH_CACHE_ROUNDS ?? '3' },
+    'cache-seconds': { type: 'string', default: process.env.BENCH_CACHE_SECONDS ?? '2' },
+    'cache-conns': { type: 'string', default: process.env.BENCH_CACHE_CONNS ?? '16' },
   },
 });
 const SUBS = Number(flags.subs);
@@ -46,12 +63,17 @@ const USERS = Number(flags.users);
 const SECONDS = Number(flags.seconds);
 const CLICK_RATE = Number(flags.clicks);
 const INTERVAL = Number(flags.interval);
+const OPEN_BATCH = Math.max(1, Number(flags['open-batch']));
+const WAVE = Math.max(1, Number(flags.wave));
+/** Waiting for first results: generous, and more for more subscriptions (multiplexing off on 2 cores). */
+const STARTUP_LIMIT_MS = Math.max(120_000, SUBS * 30);
+const METADATA_DIR = path.resolve(import.meta.dirname, '../../metadata');
 const SECRET = 'bench-secret';
 const LINKS_PER_USER = 3;
 const uid = (u: number) => `00000000-0000-4000-8000-${(u + 1).toString(16).padStart(12, '0')}`;
 const QUERY = 'subscription { links_links(order_by: {code: asc}) { code click_count } }';
 const STREAM = 'subscription ($from: timestamptz!) { links_links_stream(cursor: {initial_value: {last_clicked_at: $from}}, batch_size: 100) { code click_count } }';
-type Mode = 'on' | 'off' | 'stream-on' | 'stream-off';
+type Mode = 'on' | 'off' | 'stream-on' | 'stream-off' | 'cache';
 
 const SEED = `
 INSERT INTO core.users (id, email, password_hash)
@@ -65,19 +87,21 @@ ANALYZE;`;
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** utime+stime (seconds) and RSS (MiB) of a process, from /proc. */
-function procStats(pid: number): { cpu: number; rssMiB: number } {
+/** utime+stime (seconds), RSS and peak RSS (MiB) of a process, from /proc. */
+function procStats(pid: number): { cpu: number; rssMiB: number; peakMiB: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
-  const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpu: ticks / 100, rssMiB: rss ? Number(rss[1]) / 1024 : NaN };
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => { const m = new RegExp(`${k}:\\s+(\\d+) kB`).exec(status); return m ? Number(m[1]) / 1024 : NaN; };
+  return { cpu: ticks / 100, rssMiB: kb('VmRSS'), peakMiB: kb('VmHWM') };
 }
 
-async function startEngine(url: string, multiplexing: 'on' | 'off'): Promise<{ child: ChildProcess; port: number }> {
+async function startEngine(url: string, multiplexing: 'on' | 'off', extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'subscriptions-engine.ts')], {
     env: {
       ...process.env,
+      ...extraEnv,
       HASURA_GRAPHQL_DATABASE_URL: url,
       HASURA_GRAPHQL_ADMIN_SECRET: SECRET,
       HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL: String(INTERVAL),
@@ -117,62 +141,71 @@ async function mode(dbUrl: string, adminUrl: string, m: Mode) {
   let errors = 0;
   let deliveries = 0;
   try {
-    // Connections, then every subscription; subscription i belongs to user i % USERS.
-    for (let c = 0; c < CONNS; c++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/graphql`, 'graphql-transport-ws');
-      await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
-      conns.push({ ws });
-    }
+    // Connections OPEN_BATCH at a time, then subscriptions in waves; subscription i is on
+    // connection i % CONNS, which carries user (i % CONNS) % USERS.
     const last = new Map<string, Map<string, number>>();
-    await Promise.all(conns.map(async (c, ci) => {
-      const mine: number[] = [];
-      for (let i = ci; i < SUBS; i += CONNS) mine.push(i);
-      // One connection carries one user's session (Hasura authenticates per connection).
-      const u = ci % USERS;
-      const acked = new Promise<void>((r) => c.ws.on('message', (raw) => {
-        const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: { data?: { links_links?: Array<{ code: string; click_count: string }>; links_links_stream?: Array<{ code: string; click_count: string }> } } };
-        if (msg.type === 'connection_ack') return r();
-        if (msg.type === 'error') { errors++; return; }
-        if (msg.type !== 'next' || !msg.id) return;
-        if (stream) {
-          // Every batch is news: each row is a click's new count.
-          const batch = msg.payload?.data?.links_links_stream;
-          if (!batch) { errors++; return; }
+    const t0 = performance.now();
+    for (let c0 = 0; c0 < CONNS; c0 += OPEN_BATCH) {
+      const opened = await Promise.all(Array.from({ length: Math.min(OPEN_BATCH, CONNS - c0) }, async (_, k) => {
+        const ci = c0 + k;
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/graphql`, 'graphql-transport-ws');
+        await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
+        // One connection carries one user's session (Hasura authenticates per connection).
+        const u = ci % USERS;
+        const acked = new Promise<void>((r) => ws.on('message', (raw) => {
+          const msg = JSON.parse(String(raw)) as { type: string; id?: string; payload?: { data?: { links_links?: Array<{ code: string; click_count: string }>; links_links_stream?: Array<{ code: string; click_count: string }> } } };
+          if (msg.type === 'connection_ack') return r();
+          if (msg.type === 'error') { errors++; return; }
+          if (msg.type !== 'next' || !msg.id) return;
+          if (stream) {
+            // Every batch is news: each row is a click's new count.
+            const batch = msg.payload?.data?.links_links_stream;
+            if (!batch) { errors++; return; }
+            deliveries++;
+            const now = performance.now();
+            for (const r0 of batch) {
+              const t = committed.get(`${r0.code}:${Number(r0.click_count)}`);
+              if (t !== undefined) latencies.push(now - t);
+            }
+            return;
+          }
+          const rows = msg.payload?.data?.links_links;
+          if (!rows) { errors++; return; }
+          const key = `${ci}:${msg.id}`;
+          let prev = last.get(key);
+          if (!prev) { prev = new Map(); last.set(key, prev); firsts++; for (const r0 of rows) prev.set(r0.code, Number(r0.click_count)); return; }
           deliveries++;
           const now = performance.now();
-          for (const r0 of batch) {
-            const t = committed.get(`${r0.code}:${Number(r0.click_count)}`);
-            if (t !== undefined) latencies.push(now - t);
+          for (const r0 of rows) {
+            const n = Number(r0.click_count);
+            if (prev.get(r0.code) !== n) {
+              const t = committed.get(`${r0.code}:${n}`);
+              if (t !== undefined) latencies.push(now - t);
+              prev.set(r0.code, n);
+            }
           }
-          return;
-        }
-        const rows = msg.payload?.data?.links_links;
-        if (!rows) { errors++; return; }
-        const key = `${ci}:${msg.id}`;
-        let prev = last.get(key);
-        if (!prev) { prev = new Map(); last.set(key, prev); firsts++; for (const r0 of rows) prev.set(r0.code, Number(r0.click_count)); return; }
-        deliveries++;
-        const now = performance.now();
-        for (const r0 of rows) {
-          const n = Number(r0.click_count);
-          if (prev.get(r0.code) !== n) {
-            const t = committed.get(`${r0.code}:${n}`);
-            if (t !== undefined) latencies.push(now - t);
-            prev.set(r0.code, n);
-          }
-        }
+        }));
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': SECRET, 'x-hasura-role': 'user', 'x-hasura-user-id': uid(u) } } }));
+        await acked;
+        return { ws };
       }));
-      c.ws.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': SECRET, 'x-hasura-role': 'user', 'x-hasura-user-id': uid(u) } } }));
-      await acked;
-      for (const i of mine) c.ws.send(JSON.stringify({ type: 'subscribe', id: String(i), payload: stream ? { query: STREAM, variables: { from } } : { query: QUERY } }));
-    }));
-    const t0 = performance.now();
-    // A stream sends nothing until it has rows: its subscriptions are running once the engine counts them.
-    while (!stream && firsts + errors < SUBS) {
-      if (performance.now() - t0 > 120_000) throw new Error(`only ${firsts} of ${SUBS} first results`);
-      await sleep(50);
+      conns.push(...opened);
+    }
+    const openMs = performance.now() - t0;
+    for (let w0 = 0; w0 < SUBS; w0 += WAVE) {
+      const end = Math.min(SUBS, w0 + WAVE);
+      for (let i = w0; i < end; i++) {
+        conns[i % CONNS]!.ws.send(JSON.stringify({ type: 'subscribe', id: String(i), payload: stream ? { query: STREAM, variables: { from } } : { query: QUERY } }));
+      }
+      // A stream sends nothing until it has rows: a wave is let through after a pause instead.
+      if (stream) { await sleep(20); continue; }
+      while (firsts + errors < end) {
+        if (performance.now() - t0 > STARTUP_LIMIT_MS) throw new Error(`only ${firsts} of ${SUBS} first results after ${STARTUP_LIMIT_MS} ms`);
+        await sleep(20);
+      }
     }
     const startupMs = performance.now() - t0;
+    const afterStartup = procStats(child.pid!);
 
     // Which users have a subscription: clicks go to their links only.
     const watched = Math.min(USERS, CONNS);
@@ -212,7 +245,7 @@ async function mode(dbUrl: string, adminUrl: string, m: Mode) {
       mode: m, startupMs, windowS, clicks, deliveries, errors,
       statementsPerInterval: engineStatements / intervals,
       cpuPerSecond: (s1.cpu - s0.cpu) / windowS,
-      rssMiB: s1.rssMiB,
+      rssMiB: s1.rssMiB, peakMiB: s1.peakMiB, startupCpuS: afterStartup.cpu, openMs,
       p50: pct(latencies, 50), p99: pct(latencies, 99), samples: latencies.length,
     };
   } finally {
@@ -222,21 +255,71 @@ async function mode(dbUrl: string, adminUrl: string, m: Mode) {
   }
 }
 
+/**
+ * The @cached phase: an engine with the project metadata and Redis; the first-party stats query
+ * for a link of user 0, hit vs uncached (the same text without the directive).
+ */
+async function cachePhase(dbUrl: string, adminUrl: string): Promise<string[]> {
+  const collections = YAML.parse(fs.readFileSync(path.join(METADATA_DIR, 'query_collections.yaml'), 'utf8')) as Array<{ name: string; definition: { queries: Array<{ name: string; query: string }> } }>;
+  const cachedQuery = collections.find((c) => c.name === 'linkport_first_party')?.definition.queries.find((q) => q.name === 'rest_link_stats')?.query;
+  if (!cachedQuery?.includes('@cached')) throw new Error('rest_link_stats with @cached not found in hasura/metadata/query_collections.yaml');
+  const uncachedQuery = cachedQuery.replace(/\s*@cached(\([^)]*\))?/, '');
+  const seed = new pg.Client({ connectionString: adminUrl });
+  await seed.connect();
+  const link = (await seed.query<{ id: string }>('SELECT id::text FROM links.links WHERE owner_id = $1 ORDER BY code LIMIT 1', [uid(0)])).rows[0]!.id;
+  await seed.query("INSERT INTO links.daily_stats (link_id, day, dimension, value, clicks, visitors) SELECT $1, current_date - d, 'total', '', d * 3, d FROM generate_series(1, 365) d ON CONFLICT DO NOTHING", [link]);
+  await seed.end();
+  const redis = await startTestRedis();
+  const { child, port } = await startEngine(dbUrl, 'on', { HASURA_GRAPHQL_METADATA_DIR: METADATA_DIR, BENCH_KEEP_METADATA: '1', REDIS_URL: redis.url });
+  try {
+    const r = await cachedVsUncached({
+      url: `http://127.0.0.1:${port}/v1/graphql`,
+      headers: { 'x-hasura-admin-secret': SECRET, 'x-hasura-role': 'user', 'x-hasura-user-id': uid(0) },
+      variables: { id: link },
+      cachedQuery, uncachedQuery,
+      rounds: Number(flags['cache-rounds']), durationS: Number(flags['cache-seconds']), connections: Number(flags['cache-conns']),
+    });
+    console.table(r.rounds);
+    return [
+      `@cached: first-party stats query (rest_link_stats, ${/@cached\([^)]*\)/.exec(cachedQuery)?.[0] ?? '@cached'}), ${flags['cache-conns']} connections, ${flags['cache-rounds']} interleaved rounds of ${flags['cache-seconds']} s per side`,
+      ...r.lines.map((l) => `  ${l}`),
+    ];
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await redis.stop();
+  }
+}
+
+const SIZES = `${SUBS} subscriptions over ${CONNS} WebSocket connections, ${USERS} users (${LINKS_PER_USER} links each)`;
 const db = await createTestDatabase();
 try {
   const seed = new pg.Client({ connectionString: db.adminUrl });
   await seed.connect();
   await seed.query(SEED);
   await seed.end();
-  console.log(`${SUBS} subscriptions over ${CONNS} connections, ${USERS} users (${LINKS_PER_USER} links each), ${CLICK_RATE} clicks/s, refetch ${INTERVAL} ms, batch ${flags.batch}, ${SECONDS} s per mode`);
+  console.log(`sizes: ${SIZES}; ${CLICK_RATE} clicks/s, refetch ${INTERVAL} ms, batch ${flags.batch}, ${SECONDS} s per mode (connections opened ${OPEN_BATCH} at a time, subscribed in waves of ${WAVE})`);
+  const summary: string[] = [];
   for (const m of (flags.modes ?? 'on,off').split(',') as Mode[]) {
+    if (m === 'cache') {
+      const lines = await cachePhase(db.roleUrl('links_admin'), db.adminUrl);
+      for (const l of lines) console.log(l);
+      summary.push(...lines);
+      continue;
+    }
     const r = await mode(db.roleUrl('links_admin'), db.adminUrl, m);
-    console.log(m.startsWith('stream') ? `\nstreaming, multiplexing ${m.endsWith('off') ? 'OFF (one statement per cohort)' : 'ON'}` : `\nlive queries, multiplexing ${r.mode.toUpperCase()}`);
-    console.log(`  all first results in        ${r.startupMs.toFixed(0)} ms (${r.errors} errors)`);
-    console.log(`  PostgreSQL statements       ${r.statementsPerInterval.toFixed(1)} per refetch interval`);
-    console.log(`  engine CPU                  ${(r.cpuPerSecond * 100).toFixed(1)} % of one core; RSS ${r.rssMiB.toFixed(0)} MiB`);
-    console.log(`  click committed → delivered p50 ${r.p50.toFixed(0)} ms   p99 ${r.p99.toFixed(0)} ms   (${r.samples} deliveries measured, ${r.clicks} clicks)`);
+    const title = m.startsWith('stream') ? `streaming, multiplexing ${m.endsWith('off') ? 'OFF (one statement per cohort)' : 'ON'}` : `live queries, multiplexing ${r.mode.toUpperCase()}`;
+    const lines = [
+      `${title} — ${SIZES}`,
+      `  connections open in ${r.openMs.toFixed(0)} ms; all subscribed${m.startsWith('stream') ? '' : ', first results in'} ${r.startupMs.toFixed(0)} ms (${r.errors} errors)`,
+      `  PostgreSQL statements       ${r.statementsPerInterval.toFixed(1)} per refetch interval`,
+      `  engine CPU                  ${(r.cpuPerSecond * 100).toFixed(1)} % of one core; RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)} MiB)`,
+      `  click committed → delivered p50 ${r.p50.toFixed(0)} ms   p99 ${r.p99.toFixed(0)} ms   (${r.samples} deliveries measured, ${r.clicks} clicks)`,
+    ];
+    console.log(`\n${lines.join('\n')}`);
+    summary.push(...lines);
   }
+  console.log(`\n=== bench:subscriptions summary (${SIZES}) ===\n${summary.join('\n')}`);
 } finally {
   await db.drop();
 }
