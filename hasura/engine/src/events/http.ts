@@ -10,6 +10,8 @@
  * Redirects are not followed: a 3xx is a failed delivery, as every status >= 300 is for Hasura
  * (`isClientError`). The response body kept for the log is bounded.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { HeaderConf } from './model.ts';
 import { applyRequestTransform, applyResponseTransform, parseRequestTransform, parseResponseTransform, TransformError, type RequestTransform, type ResponseTransform, type SessionVariables, type WebhookRequest } from '../transforms/transform.ts';
 
@@ -92,23 +94,60 @@ export function parseRetryAfter(v: string | null): number | undefined {
   return n > 0 ? n : undefined;
 }
 
-async function readBounded(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-      if (size >= MAX_LOGGED_BODY) break;
+interface Answer {
+  status: number;
+  headers: Array<[string, string]>;
+  /** The body, at most MAX_LOGGED_BODY bytes of it (the rest is not read). */
+  text: string;
+}
+
+/**
+ * One HTTP exchange with node:http, which sends exactly the headers given: fetch (undici) adds a
+ * `user-agent` of its own when there is none, and a request transform's remove_headers must
+ * leave it out (upstream check_event_transformed asserts it is absent). Redirects are not followed.
+ */
+function send(url: string, method: string, headers: Array<[string, string]>, body: string | undefined, signal: AbortSignal): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(Object.assign(new Error(`Invalid URL: ${url}`), { code: 'InvalidUrlException' }));
+      return;
     }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_LOGGED_BODY).toString('utf8');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      reject(Object.assign(new Error(`unsupported URL scheme: ${u.protocol}`), { code: 'InvalidUrlException' }));
+      return;
+    }
+    const flat: Record<string, string> = {};
+    for (const [k, v] of headers) {
+      const key = k.toLowerCase();
+      flat[key] = flat[key] === undefined ? v : `${flat[key]}, ${v}`;
+    }
+    if (body !== undefined) flat['content-length'] = String(Buffer.byteLength(body));
+    const req = (u.protocol === 'https:' ? https : http).request(u, { method, headers: flat, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = () => {
+        const raw = res.rawHeaders;
+        const list: Array<[string, string]> = [];
+        for (let i = 0; i + 1 < raw.length; i += 2) list.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+        resolve({ status: res.statusCode ?? 0, headers: list, text: Buffer.concat(chunks).subarray(0, MAX_LOGGED_BODY).toString('utf8') });
+      };
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        size += c.length;
+        if (size >= MAX_LOGGED_BODY) {
+          res.destroy();
+          done();
+        }
+      });
+      res.on('end', done);
+      res.on('error', (err) => (size >= MAX_LOGGED_BODY ? undefined : reject(err)));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**
@@ -145,14 +184,14 @@ export async function postWebhook(opts: {
   const signals = [AbortSignal.timeout(Math.max(1, opts.timeoutMs))];
   if (opts.signal) signals.push(opts.signal);
   try {
-    const noBody = final.method.toUpperCase() === 'GET' || final.method.toUpperCase() === 'HEAD';
-    const res = await fetch(final.url, { method: final.method, ...(noBody ? {} : { body: final.body }), headers: final.headers, redirect: 'manual', signal: AbortSignal.any(signals) });
-    let text = await readBounded(res);
+    const noBody = (final.method.toUpperCase() === 'GET' || final.method.toUpperCase() === 'HEAD') && final.body === '';
+    const res = await send(final.url, final.method, final.headers, noBody ? undefined : final.body, AbortSignal.any(signals));
+    let text = res.text;
     const ok = res.status >= 200 && res.status < 300;
-    const headers = [...res.headers.entries()].map(([name, value]) => ({ name, value }));
+    const headers = res.headers.map(([name, value]) => ({ name, value }));
     if (ok && t?.response) {
       try {
-        text = applyResponseTransform(t.response, { body: text, status: res.status, request: original, session: t.session });
+        text = applyResponseTransform(t.response, { body: text, status: res.status, request: t.request ? original : undefined, session: t.session });
       } catch (err) {
         if (!(err instanceof TransformError)) throw err;
         // invokeRequest: a failed response transform is an HTTP error (HOther), retried like one.
@@ -166,15 +205,15 @@ export async function postWebhook(opts: {
     return {
       status: res.status,
       ok,
-      retryAfterSeconds: ok ? undefined : parseRetryAfter(res.headers.get('retry-after')),
+      retryAfterSeconds: ok ? undefined : parseRetryAfter(res.headers.find(([n]) => n === 'retry-after')?.[1] ?? null),
       request,
       response,
       ...(ok ? {} : { error: `webhook answered ${res.status}` }),
     };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const e = err as Error & { code?: string };
     const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
-    const message = timedOut ? 'ResponseTimeout' : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const message = timedOut ? 'ResponseTimeout' : (e.code ?? e.message);
     // HClient: Hasura logs the http-client exception; status unknown.
     return { status: undefined, ok: false, retryAfterSeconds: undefined, request, response: { type: 'client_error', data: { message }, version: opts.version }, error: message };
   }

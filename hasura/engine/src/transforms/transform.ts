@@ -325,12 +325,15 @@ export function applyRequestTransform(rt: RequestTransform, req: WebhookRequest,
 /** applyResponseTransform: the new response body (JSON text). Throws TransformError. */
 export function applyResponseTransform(
   rt: ResponseTransform,
-  ctx: { body: string; status: number; request: WebhookRequest; session: SessionVariables | undefined },
+  ctx: { body: string; status: number; request: WebhookRequest | undefined; session: SessionVariables | undefined },
 ): string {
   if (!rt.body) return ctx.body;
+  // $request is the request transform's context (RequestTransformCtx's JSON: body,
+  // session_variables, base_url, query_params), null when the trigger has no request transform.
+  const req = ctx.request ? requestContext(ctx.request, ctx.session) : undefined;
   const bindings: Record<string, Json> = {
     $body: decodeJson(ctx.body),
-    $request: requestContext(ctx.request, ctx.session) as unknown as Json,
+    $request: req ? { body: req.$body!, session_variables: req.$session_variables!, base_url: req.$base_url!, query_params: req.$query_params! } : null,
     $response: { status: ctx.status },
     $session_variables: ctx.session ?? null,
   };

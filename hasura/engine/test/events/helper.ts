@@ -167,7 +167,7 @@ export async function gql(app: FastifyInstance, query: string, headers: Record<s
 }
 
 /** run_sql + track_table of a fresh table. */
-export async function setupTable(app: FastifyInstance, ddl: string, table: string): Promise<void> {
+export async function setupTable(app: FastifyInstance, ddl: string, table: string | { schema: string; name: string }): Promise<void> {
   const r = await admin(app, { type: 'bulk', args: [{ type: 'run_sql', args: { sql: ddl } }, { type: 'pg_track_table', args: { table } }] }, '/v1/metadata');
   if (r.status !== 200) throw new Error(JSON.stringify(r.body));
 }
