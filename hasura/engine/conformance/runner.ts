@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compareBody, headersSubset, type Difference } from './compare.ts';
 import { asSubscription, httpRequest, wsRequest, type Reply } from './client.ts';
+import { pythonPorts, startEventsWebhook, usesEventsWebhook, type EventsWebhook } from './events.ts';
 import { fixtureStyle, hasValuesFixture, loadManifest, readCases, readYaml, runsOnPostgres, shortDir, type Case, type ManifestClass } from './suite.ts';
 
 export interface RunOptions {
@@ -113,6 +114,8 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
     return !opts.dirs?.length || opts.dirs.some((x) => d === x.replace(/\/$/, '') || d.startsWith(x.endsWith('/') ? x : `${x}/`));
   };
   const classes = loadManifest(opts.suiteDir).filter((c) => runsOnPostgres(c) && wanted(c));
+  // Event-trigger classes get a real webhook server and an engine started with its URL (events.ts).
+  const webhook: EventsWebhook | undefined = opts.engineFor && classes.some(usesEventsWebhook) ? await startEventsWebhook() : undefined;
 
   for (const cls of classes) {
     const dir = shortDir(cls.dir);
@@ -130,7 +133,7 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
       (t.transport ?? cls.transport ?? ['http']).filter((x) => !opts.transports || opts.transports.includes(x));
 
     // Classes upstream runs on an engine started with extra env go to such an engine.
-    const env = classEnv(cls);
+    const env = { ...classEnv(cls), ...(webhook && usesEventsWebhook(cls) ? { EVENT_WEBHOOK_HANDLER: webhook.url } : {}) };
     const needsEnv = Object.keys(env).length > 0;
     const envSkip = needsEnv && !opts.engineFor ? `needs the engine started with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : undefined;
     const url = needsEnv && opts.engineFor ? await opts.engineFor(env) : opts.url;
@@ -177,6 +180,35 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
     }
     try {
       for (const t of cls.tests) {
+        const port = pythonPorts[`${cls.class}.${t.name}`];
+        if (port && t.kind !== 'check_query_f' && !classError && webhook) {
+          // A Python test body ported to TypeScript (events.ts), between the test's setup and teardown.
+          webhook.clear();
+          const name = `${t.name} (ported)`;
+          try {
+            await testSetup();
+            await port({
+              request: async (endpoint, body) => {
+                const r = await httpRequest(url, endpoint, { headers: adminHeaders, body });
+                return { status: r.status, body: r.body };
+              },
+              yamlQuery: (file) => readYaml(f(file)),
+              checkQuery: async (file) => {
+                for (const c of readCases(f(file))) {
+                  const r = await runCase(clsOpts, c, 'http', false, adminHeaders);
+                  if (r.outcome !== 'pass') throw new Error(`${file}: ${r.reason ?? r.outcome}`);
+                }
+              },
+              webhook,
+            });
+            record({ dir, name, transport: 'http', outcome: 'pass' });
+          } catch (err) {
+            record({ dir, name, transport: 'http', outcome: 'fail', reason: (err as Error).message });
+          } finally {
+            await testTeardown().catch((err: unknown) => log(`WARN ${dir}: test teardown failed: ${(err as Error).message}`));
+          }
+          continue;
+        }
         const cases = caseList(t);
         const noSecret = withoutAdminSecret.has(t.name);
         const skip =
@@ -219,6 +251,7 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
       await classTeardown().catch((err: unknown) => log(`WARN ${dir}: class teardown failed: ${(err as Error).message}`));
     }
   }
+  await webhook?.close();
   return {
     results,
     passed: results.filter((r) => r.outcome === 'pass').length,
