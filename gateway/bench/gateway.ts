@@ -1,21 +1,36 @@
 /**
  * `npm run bench:gateway -w @linkport/gateway`: the same GETs straight to a trivial upstream and
- * through the Node gateway (access log on, to /dev/null), in one run. The upstream and the gateway
- * are child processes so autocannon does not share their event loop. Scenarios:
- *   direct     → upstream
- *   proxy      → gateway: request-id, secure-headers, cors → upstream
- *   auth       → gateway: the same + forwardAuth (to the same trivial upstream) → upstream
+ * through the Node gateway (access log on, to /dev/null), in one run. The upstream, the proxies and
+ * the gateway are child processes so autocannon does not share their event loop. Scenarios:
+ *   direct          → upstream (the baseline)
+ *   floor (http)    → a minimal node:http proxy (bench/floor.ts, keep-alive http.Agent) → upstream
+ *   floor (undici)  → the same with an undici Pool, as the gateway forwards
+ *   short link      → the gateway with the repository's own gateway/dynamic/*.yml, REDIRECT_URL =
+ *                     the upstream: the catch-all `redirect` router (request-id, secure-headers,
+ *                     rl-redirect) behind every other router, as a short link travels in production
+ *   proxy           → gateway: request-id, secure-headers, cors → upstream
+ *   auth            → gateway: the same + forwardAuth (to the same trivial upstream) → upstream
+ * Every request comes from another visitor (X-Forwarded-For from a pool of 60 000 addresses, the
+ * gateway trusting loopback as GATEWAY_TRUSTED_IPS does behind a CDN): rl-redirect then limits
+ * visitors as in production, not the load generator; every scenario sends the same requests so the
+ * load generator's own cost is the same in all.
  * Reports requests/s, p50/p99 latency, the throughput ratio and the p99 the gateway adds, and (on
- * Linux) the CPU time the gateway process spends per request: unlike req/s, that figure hardly moves
- * with the neighbours' load, so it is the one to compare across runs on a shared machine.
+ * Linux) the CPU time the serving process spends per request: unlike req/s, that figure hardly moves
+ * with the neighbours' load, so it is the one to compare across runs on a shared machine. The
+ * floors show what a Node proxy costs at the least on the same machine in the same run: a proxy
+ * reads and writes two HTTP/1.1 exchanges where the upstream does one.
  * The scenarios run interleaved for BENCH_ROUNDS rounds and the median round is reported, since
  * the build machines are shared (load from parallel jobs swings single runs).
- * Env: BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
+ * Env: BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3),
+ * BENCH_SCENARIOS=short,floor: only the scenarios whose names contain one of these (direct always runs);
+ * BENCH_PROFILE=1: the short-link gateway runs with --cpu-prof and its hottest functions (self time) and time by
+ * area are printed at the end (the profile stays in the printed directory).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { freePort, waitForPort } from '@linkport/devstack';
 
@@ -27,11 +42,20 @@ interface Result {
   errors: number;
   non2xx: number;
 }
-const autocannon = createRequire(import.meta.url)('autocannon') as (o: { url: string; connections: number; duration: number }) => Promise<Result>;
+interface CannonRequest {
+  headers?: Record<string, string>;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (o: {
+  url: string;
+  connections: number;
+  duration: number;
+  requests?: Array<{ setupRequest: (r: CannonRequest) => CannonRequest }>;
+}) => Promise<Result>;
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const profile = process.env.BENCH_PROFILE === '1';
 const root = path.resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
 
@@ -75,15 +99,31 @@ function cpuMs(pid: number | undefined): number | undefined {
 }
 
 interface Measured extends Result {
-  /** CPU microseconds per request of the process serving the URL (gateway, or upstream for direct). */
+  /** CPU microseconds per request of the process serving the URL (gateway, proxy, or upstream for direct). */
   cpuUsPerReq?: number;
 }
 
+// 60 000 visitors (10.a.b.c), taken in turn: at 30 000 req/s each comes back every 2 s, well under
+// rl-redirect's 20/s, so no answer is a 429 and each request still costs a bucket lookup.
+let visitor = 0;
+const nextVisitor = (): string => {
+  visitor = (visitor + 1) % 60_000;
+  return `10.${visitor >> 16}.${(visitor >> 8) & 255}.${visitor & 255}`;
+};
+const requests = [
+  {
+    setupRequest: (r: CannonRequest): CannonRequest => {
+      r.headers = { 'x-forwarded-for': nextVisitor() };
+      return r;
+    },
+  },
+];
+
 async function run(name: string, url: string, pid: number | undefined): Promise<Measured> {
   // warm-up (JIT, keep-alive pools), then the measured run
-  await autocannon({ url, connections, duration: 1 });
+  await autocannon({ url, connections, duration: 1, requests });
   const before = cpuMs(pid);
-  const r: Measured = await autocannon({ url, connections, duration });
+  const r: Measured = await autocannon({ url, connections, duration, requests });
   const after = cpuMs(pid);
   if (before !== undefined && after !== undefined && r.requests.total > 0) r.cpuUsPerReq = ((after - before) * 1000) / r.requests.total;
   const bad = r.non2xx + r.errors;
@@ -91,51 +131,133 @@ async function run(name: string, url: string, pid: number | undefined): Promise<
   return r;
 }
 
-async function main(): Promise<void> {
-  const upPort = await freePort();
-  const up = fork(path.join(import.meta.dirname, 'upstream.ts'), { env: { ...process.env, PORT: String(upPort) }, execArgv: ['--import', 'tsx'], stdio: 'ignore' });
-  children.push(up);
-  await waitForPort(upPort);
+async function child(file: string, env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
+  const port = await freePort();
+  const proc = fork(path.join(import.meta.dirname, file), { env: { ...process.env, ...env, PORT: String(port) }, execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+  children.push(proc);
+  await waitForPort(port);
+  return { proc, port };
+}
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
-  fs.writeFileSync(path.join(dir, 'bench.yml'), dynamicConfig(`http://127.0.0.1:${upPort}`));
-  const gwPort = await freePort();
+async function gateway(dir: string, env: Record<string, string>, profileDir?: string): Promise<{ proc: ChildProcess; port: number }> {
+  const port = await freePort();
+  const probe = await freePort();
   const devNull = fs.openSync('/dev/null', 'w');
-  const gw = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'gateway/src/server.ts')], {
-    env: { ...process.env, PORT: String(gwPort), GATEWAY_DYNAMIC_DIR: dir, CORE_URL: `http://127.0.0.1:${upPort}`, LOG_LEVEL: 'warn', GATEWAY_ACCESS_LOG: 'stdout' },
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', path.join(root, 'gateway/src/server.ts')];
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, PORT: String(port), GATEWAY_PROBE_PORT: String(probe), GATEWAY_DYNAMIC_DIR: dir, LOG_LEVEL: 'warn', GATEWAY_ACCESS_LOG: 'stdout', GATEWAY_TRUSTED_IPS: '127.0.0.1' },
     stdio: ['ignore', devNull, 'inherit'],
   });
-  children.push(gw);
-  await waitForPort(gwPort, '127.0.0.1', 20_000);
+  children.push(proc);
+  await waitForPort(port, '127.0.0.1', 20_000);
+  return { proc, port };
+}
 
-  const targets = { direct: `http://127.0.0.1:${upPort}/proxy/x`, proxy: `http://127.0.0.1:${gwPort}/proxy/x`, auth: `http://127.0.0.1:${gwPort}/auth/x` };
-  const pids = { direct: up.pid, proxy: gw.pid, auth: gw.pid };
-  const results: Record<keyof typeof targets, Measured[]> = { direct: [], proxy: [], auth: [] };
-  for (let i = 0; i < rounds; i++) for (const k of Object.keys(targets) as Array<keyof typeof targets>) results[k].push(await run(k, targets[k], pids[k]));
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Self time by function and by area from a V8 .cpuprofile (Chrome DevTools' "bottom-up" view, flattened). */
+function summarize(file: string, fromUs: number): void {
+  const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
+  const byNode = new Map<number, ProfileNode>(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  const area = new Map<string, number>();
+  let total = 0;
+  // V8 stamps samples on the monotonic clock process.hrtime reads: the start-up (module loading,
+  // config parsing) is left out, only samples from the first request run on are counted
+  let at = p.startTime;
+  p.samples.forEach((id, i) => {
+    const n = byNode.get(id);
+    const dt = p.timeDeltas[i] ?? 0;
+    at += dt;
+    if (!n || at < fromUs) return;
+    const f = n.callFrame;
+    const where = f.url.replace(/^file:\/\//, '').replace(root + '/', '');
+    const key = `${f.functionName || '(anonymous)'} ${where ? `${where.split('/node_modules/').pop()}:${f.lineNumber + 1}` : ''}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const a =
+      f.functionName === '(idle)' ? 'idle'
+      : f.functionName === '(garbage collector)' ? 'GC'
+      : f.functionName === '(program)' ? 'V8/native (program)'
+      : where.startsWith('gateway/') ? 'gateway/src'
+      : where.includes('undici') ? 'undici'
+      : where.startsWith('node:') || where === '' ? `node core${where === '' ? ' (native)' : ''}`
+      : 'other libraries';
+    area.set(a, (area.get(a) ?? 0) + dt);
+    total += dt;
+  });
+  const busy = total - (area.get('idle') ?? 0);
+  const pct = (v: number) => `${((100 * v) / busy).toFixed(1)} %`;
+  console.log(`\ngateway CPU profile (${file}), share of busy time:`);
+  console.table([...area].filter(([k]) => k !== 'idle').sort((a, b) => b[1] - a[1]).map(([k, v]) => ({ area: k, share: pct(v) })));
+  console.table([...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => ({ function: k, self: pct(v) })));
+}
+
+async function main(): Promise<void> {
+  const up = await child('upstream.ts', {});
+  const upstream = `http://127.0.0.1:${up.port}`;
+  const floorHttp = await child('floor.ts', { UPSTREAM_URL: upstream, FLOOR_CLIENT: 'http' });
+  const floorUndici = await child('floor.ts', { UPSTREAM_URL: upstream, FLOOR_CLIENT: 'undici' });
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
+  fs.writeFileSync(path.join(dir, 'bench.yml'), dynamicConfig(upstream));
+  // the same upstream under every name the repository's configuration routes to
+  const urls = { CORE_URL: upstream, MEDIA_URL: upstream, HASURA_URL: upstream, REDIRECT_URL: upstream };
+  const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-prof-')) : undefined;
+  const gw = await gateway(dir, urls);
+  const site = await gateway(path.join(root, 'gateway/dynamic'), urls, profileDir);
+
+  const targets = {
+    direct: { url: `${upstream}/proxy/x`, pid: up.proc.pid },
+    'floor (node:http proxy)': { url: `http://127.0.0.1:${floorHttp.port}/proxy/x`, pid: floorHttp.proc.pid },
+    'floor (undici proxy)': { url: `http://127.0.0.1:${floorUndici.port}/proxy/x`, pid: floorUndici.proc.pid },
+    'gateway: short link (gateway/dynamic)': { url: `http://127.0.0.1:${site.port}/abc123`, pid: site.proc.pid },
+    'gateway (headers)': { url: `http://127.0.0.1:${gw.port}/proxy/x`, pid: gw.proc.pid },
+    'gateway (headers + forwardAuth)': { url: `http://127.0.0.1:${gw.port}/auth/x`, pid: gw.proc.pid },
+  };
+  type Name = keyof typeof targets;
+  const names = Object.keys(targets) as Name[];
+  const results = Object.fromEntries(names.map((n) => [n, [] as Measured[]])) as Record<Name, Measured[]>;
+  const only = process.env.BENCH_SCENARIOS?.split(',').map((x) => x.trim()).filter(Boolean);
+  const chosen = names.filter((n) => n === 'direct' || !only || only.some((o) => n.includes(o)));
+  const profileFrom = Number(process.hrtime.bigint() / 1000n);
+  for (let i = 0; i < rounds; i++) for (const k of chosen) results[k].push(await run(k, targets[k].url, targets[k].pid));
   const median = (rs: Measured[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as Measured;
   const medianCpu = (rs: Measured[]) => {
     const v = rs.map((r) => r.cpuUsPerReq).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     return v.length ? +(v[Math.floor(v.length / 2)] as number).toFixed(1) : '-';
   };
   const direct = median(results.direct);
-  const proxy = median(results.proxy);
-  const auth = median(results.auth);
-
-  const row = (name: string, r: Measured, all: Measured[]) => ({
-    scenario: name,
-    'req/s': Math.round(r.requests.average),
-    'p50 ms': r.latency.p50,
-    'p99 ms': r.latency.p99,
-    'ratio vs direct': +(r.requests.average / direct.requests.average).toFixed(3),
-    'p99 added ms': +(r.latency.p99 - direct.latency.p99).toFixed(2),
-    // direct: the upstream's; otherwise the gateway's (median over the rounds)
-    'server CPU µs/req': medianCpu(all),
-  });
+  const row = (name: Name) => {
+    const r = median(results[name]);
+    return {
+      scenario: name,
+      'req/s': Math.round(r.requests.average),
+      'p50 ms': r.latency.p50,
+      'p99 ms': r.latency.p99,
+      'ratio vs direct': +(r.requests.average / direct.requests.average).toFixed(3),
+      // per round, then the median: each round's scenarios ran minutes apart at most
+      'ratios per round': results[name].map((x, i) => (x.requests.average / (results.direct[i] as Measured).requests.average).toFixed(2)).join(' '),
+      'p99 added ms': +(r.latency.p99 - direct.latency.p99).toFixed(2),
+      // direct: the upstream's; otherwise the proxy's or the gateway's (median over the rounds)
+      'server CPU µs/req': medianCpu(results[name]),
+    };
+  };
   console.log(
     `\nNode gateway benchmark: ${connections} connections, ${duration} s per run, median of ${rounds} interleaved rounds, Node ${process.version}, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
-  console.table([row('direct', direct, results.direct), row('gateway (headers)', proxy, results.proxy), row('gateway (headers + forwardAuth)', auth, results.auth)]);
+  console.table(chosen.map(row));
   fs.rmSync(dir, { recursive: true, force: true });
+  if (profileDir) {
+    site.proc.kill('SIGTERM');
+    await once(site.proc, 'exit');
+    const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) summarize(path.join(profileDir, file), profileFrom);
+    else console.log(`no profile written in ${profileDir}`);
+  }
 }
 
 main()
@@ -144,5 +266,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   });

@@ -58,3 +58,33 @@ void test('config reloads are counted', async (t) => {
   assert.equal(sampleValue(text, 'traefik_config_reloads_total'), 2);
   assert.ok(Math.abs(sampleValue(text, 'traefik_config_last_reload_success') - Date.now() / 1000) < 5);
 });
+
+void test('request metrics: one series per label set across routers and entrypoints, buckets cumulative as prom-client writes them', async () => {
+  const metrics = new GatewayMetrics({ buckets: [0.3, 0.1] });
+  const base = { entryPoint: 'web', method: 'GET', protocol: 'http' as const, code: 200 };
+  metrics.request({ ...base, router: 'a@file', service: 's@file', seconds: 0.05 });
+  metrics.request({ ...base, router: 'b@file', service: 's@file', seconds: 0.2 });
+  metrics.request({ ...base, router: 'b@file', service: 's@file', seconds: 2 });
+  metrics.request({ ...base, entryPoint: 'websecure', router: 'a@file', service: 's@file', seconds: 0.1 });
+  const text = await metrics.render();
+  const lines = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  // the entrypoint series does not split by router, the service one does not split by router or entrypoint
+  assert.deepEqual(lines('traefik_entrypoint_requests_total'), [
+    'traefik_entrypoint_requests_total{code="200",method="GET",protocol="http",entrypoint="web"} 3',
+    'traefik_entrypoint_requests_total{code="200",method="GET",protocol="http",entrypoint="websecure"} 1',
+  ]);
+  assert.deepEqual(lines('traefik_service_requests_total'), ['traefik_service_requests_total{code="200",method="GET",protocol="http",service="s@file"} 4']);
+  assert.equal(lines('traefik_router_requests_total').length, 2);
+  assert.deepEqual(lines('traefik_service_request_duration_seconds_bucket'), [
+    'traefik_service_request_duration_seconds_bucket{le="0.1",code="200",method="GET",protocol="http",service="s@file"} 2',
+    'traefik_service_request_duration_seconds_bucket{le="0.3",code="200",method="GET",protocol="http",service="s@file"} 3',
+    'traefik_service_request_duration_seconds_bucket{le="+Inf",code="200",method="GET",protocol="http",service="s@file"} 4',
+  ]);
+  assert.deepEqual(lines('traefik_service_request_duration_seconds_sum'), ['traefik_service_request_duration_seconds_sum{code="200",method="GET",protocol="http",service="s@file"} 2.35']);
+  assert.deepEqual(lines('traefik_service_request_duration_seconds_count'), ['traefik_service_request_duration_seconds_count{code="200",method="GET",protocol="http",service="s@file"} 4']);
+  assert.match(text, /# TYPE traefik_service_request_duration_seconds histogram/);
+  assert.match(text, /# TYPE traefik_router_requests_total counter/);
+  const json = await metrics.registry.getMetricsAsJSON();
+  const hist = json.find((m) => m.name === 'traefik_entrypoint_request_duration_seconds');
+  assert.ok(hist?.values.some((v) => v.labels.le === '+Inf' && v.labels.entrypoint === 'web' && v.value === 3));
+});

@@ -39,9 +39,19 @@ export function sourceExtractor(criterion: RateLimitConfig['sourceCriterion']): 
   if (s?.excludedIPs && s.excludedIPs.length > 0) {
     const excluded = ipMatcher(s.excludedIPs);
     return (ctx) => {
-      const xff = xffList(ctx);
-      // strategy.go PoolStrategy: empty entries are skipped
-      for (let i = xff.length - 1; i >= 0; i--) if (xff[i] !== '' && !excluded(xff[i] as string)) return xff[i] as string;
+      const v = ctx.req.headers['x-forwarded-for'];
+      if (!v) return '';
+      // strategy.go PoolStrategy: entries from the right, empty ones skipped. Walked in place: with
+      // one visitor address (the usual header behind a CDN) no array or substring but the answer is
+      // made, on every request of every rate-limited router.
+      const all = Array.isArray(v) ? v.join(',') : v;
+      let end = all.length;
+      while (end > 0) {
+        const start = all.lastIndexOf(',', end - 1) + 1;
+        const entry = all.slice(start, end).trim();
+        if (entry !== '' && !excluded(entry)) return entry;
+        end = start - 1;
+      }
       return '';
     };
   }
