@@ -292,6 +292,9 @@ async function cachePhase(dbUrl: string, adminUrl: string): Promise<string[]> {
 }
 
 const SIZES = `${SUBS} subscriptions over ${CONNS} WebSocket connections, ${USERS} users (${LINKS_PER_USER} links each)`;
+// Each connection is a descriptor in this process and in the engine's: say so before a run fails on it.
+const fdLimit = Number(/Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
+if (CONNS + 256 > fdLimit) console.warn(`warning: ${CONNS} connections near the open-files limit ${fdLimit} (ulimit -n): raise it for this size`);
 const db = await createTestDatabase();
 try {
   const seed = new pg.Client({ connectionString: db.adminUrl });
