@@ -126,7 +126,9 @@ export class ClickConsumer {
 
   private async ensureGroup(): Promise<void> {
     try {
-      await this.redis.xgroup('CREATE', this.opts.stream, this.opts.group, '0', 'MKSTREAM');
+      // Through a one-key script: ioredis' Cluster cannot tell XGROUP's key (it follows the
+      // subcommand) and would send it to any node, which answers MOVED; EVAL routes by KEYS[1].
+      await this.redis.eval(XGROUP_CREATE, 1, this.opts.stream, this.opts.group);
     } catch (err) {
       if (!String(err).includes('BUSYGROUP')) throw err;
     }
@@ -274,6 +276,8 @@ function errorText(err: unknown): string {
 }
 
 const tracer = trace.getTracer('linkport-click-worker');
+
+const XGROUP_CREATE = `return redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')`;
 
 /**
  * Every shard of the click stream (clicks/streams.ts consumedStreams), each through its own
