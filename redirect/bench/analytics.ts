@@ -18,9 +18,13 @@ import { spawn } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { createTestDatabase } from '@linkport/devstack/testing';
+import { createTestDatabase, ensureTemplate, testCluster, testRolePasswords, type TestDatabase } from '@linkport/devstack/testing';
+
+import { ClickSink } from '../src/worker/click-sink.ts';
+import { enrich, type EnrichedClick } from '../src/worker/enrich.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'bench-analytics-secret';
@@ -32,6 +36,12 @@ const { values } = parseArgs({
     days: { type: 'string', default: '90' },
     clients: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '10' },
+    // Keep the generated database under this name and reuse it on the next run (generation at
+    // scale 1 takes minutes); with LINKPORT_TEST_PG_URL pointing at a long-lived cluster.
+    db: { type: 'string' },
+    // Rounds of the ingest cost of link_hourly_totals' triggers (0: skip), and batches per side and round.
+    'ingest-rounds': { type: 'string', default: '3' },
+    'ingest-batches': { type: 'string', default: '40' },
   },
 });
 const SCALE = Number(values.scale);
@@ -84,6 +94,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** --db NAME: the named database of the test cluster, created from the migrated template when missing, never dropped. */
+async function keptDatabase(name: string): Promise<TestDatabase & { fresh: boolean }> {
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name)) throw new Error('--db: a lower-case identifier');
+  const { adminUrl } = await testCluster();
+  await ensureTemplate(adminUrl);
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  const fresh = (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0;
+  if (fresh) await c.query(`CREATE DATABASE ${name} TEMPLATE linkport_template`);
+  await c.end();
+  const at = (user?: string, password?: string) => {
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    if (user) {
+      u.username = user;
+      u.password = password ?? '';
+    }
+    return u.toString();
+  };
+  return { name, fresh, adminUrl: at(), roleUrl: (role) => at(role, testRolePasswords[role]), drop: async () => {} };
+}
+
 async function generate(admin: pg.Pool, owner: string): Promise<string[]> {
   const ids = (
     await admin.query<{ id: string }>(
@@ -134,7 +166,7 @@ async function planOf(admin: pg.Pool, sql: string, params: unknown[]): Promise<s
   c.on('notice', onNotice);
   try {
     await c.query(`LOAD 'auto_explain'`);
-    await c.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off;
+    await c.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off; SET auto_explain.log_buffers = on;
                    SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice`);
     await c.query(sql, params);
     await c.query('RESET auto_explain.log_min_duration');
@@ -146,34 +178,103 @@ async function planOf(admin: pg.Pool, sql: string, params: unknown[]): Promise<s
   const plan = notices.filter((n) => !/Function Scan on analytics_/.test(n)).sort((a, b) => b.length - a.length)[0] ?? '';
   return plan
     .split('\n')
-    .filter((l) => /(->|^\S.*\(cost=)/.test(l) || /^\s+(Index Cond|Filter|Rows Removed|Heap Fetches|Sort Method|Workers)/.test(l))
+    .filter((l) => /(->|^\S.*\(cost=)/.test(l) || /^\s+(Index Cond|Filter|Rows Removed|Heap Fetches|Sort Method|Workers|Buffers)/.test(l))
     .map((l) => '    ' + l.replace(/\s*\(cost=[^)]*\)/, '').replace(/\(actual rows=/, '(rows='))
     .join('\n');
 }
 
+/**
+ * What links.link_hourly_totals costs the ingest: the worker's own sink (ClickSink, its default
+ * mode) writes the same kind of batches with the totals' triggers on and off, in alternating rounds
+ * on one fresh database (the triggers are the only difference). Batches of 500 clicks of the
+ * current hour over 1,000 links with varied dimensions: after the first round most cube and totals
+ * rows exist, so this is the steady state's UPDATE path.
+ */
+async function ingestCost(rounds: number, batches: number): Promise<void> {
+  const db = await createTestDatabase();
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const workerPool = new pg.Pool({ connectionString: db.roleUrl('redirect_service'), max: 1 });
+  try {
+    const owner = (await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('ingest@example.com', 'x') RETURNING id`)).rows[0]!.id;
+    const links = (await admin.query<{ id: string; code: string }>(`INSERT INTO links.links (owner_id, code, destination) SELECT $1, 'in' || i, 'https://example.com/' || i FROM generate_series(1, 1000) i RETURNING id, code`, [owner])).rows;
+    const sink = new ClickSink(workerPool);
+    const uas = [
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+      'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+      'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    ];
+    const refs = ['', '', 'https://www.google.com/', 'https://t.co/x', 'https://news.ycombinator.com/'];
+    const countries = ['US', 'DE', 'GB', 'FR', 'IN', 'BR', ''];
+    let seq = 0;
+    const batch = (): EnrichedClick[] =>
+      Array.from({ length: 500 }, () => {
+        const i = seq++;
+        const l = links[Math.floor(links.length * Math.random() ** 2)]!;
+        return enrich(`${Date.now()}-${i}`, { id: randomUUID(), linkId: l.id, code: l.code, ts: Date.now(), visitor: `v${i % 5000}`, ua: uas[i % uas.length]!, referrer: refs[i % refs.length]!, country: countries[i % countries.length]! });
+      });
+    const triggers = async (on: boolean) => {
+      for (const t of ['link_totals_insert', 'link_totals_update', 'link_totals_delete']) await admin.query(`ALTER TABLE links.hourly_stats ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${t}`);
+    };
+    // Warm-up: creates the cube and totals rows of the current hour.
+    for (let i = 0; i < 4; i++) await sink.write(batch());
+    const rates: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+        await triggers(side === 'on');
+        const work = Array.from({ length: batches }, batch);
+        const t0 = performance.now();
+        for (const b of work) await sink.write(b);
+        rates[side].push((batches * 500) / ((performance.now() - t0) / 1000));
+      }
+    }
+    await triggers(true);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ratios = rates.on.map((x, i) => (x / rates.off[i]!).toFixed(2));
+    console.log(`ingest (ClickSink, batches of 500, ${batches} per side and round, ${rounds} rounds): totals triggers off ${med(rates.off).toFixed(0)} clicks/s, on ${med(rates.on).toFixed(0)} clicks/s (median; on/off per round ${ratios.join(' ')})`);
+  } finally {
+    await workerPool.end();
+    await admin.end();
+    await db.drop();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`bench:analytics — scale ${SCALE} (${CLICKS.toLocaleString('en')} clicks), ${LINKS} links, ${DAYS} days, ${CLIENTS} clients, ${SECONDS} s per run, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}`);
-  const db = await createTestDatabase();
+  const db = values.db ? await keptDatabase(values.db) : { ...(await createTestDatabase()), fresh: true };
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: CLIENTS + 2 });
   const engineUrlPort = await freePort();
   let engine: ReturnType<typeof spawn> | undefined;
   try {
     await admin.query(`ALTER DATABASE ${db.name} SET work_mem = '64MB'`);
-    const owner = (await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('analytics@example.com', 'x') RETURNING id`)).rows[0]!.id;
-    const tg = performance.now();
-    const ids = await generate(admin, owner);
-    const genS = (performance.now() - tg) / 1000;
-    const tr = performance.now();
-    const rebuilt = await admin.query<{ n: string }>(`SELECT links.rebuild_rollups(now() - make_interval(days => $1), now() + interval '1 hour') AS n`, [DAYS + 1]);
-    const rebuildS = (performance.now() - tr) / 1000;
-    await admin.query('VACUUM ANALYZE');
+    let owner: string;
+    let ids: string[];
+    let genS = 0;
+    let rebuildS = 0;
+    let rebuilt = 0;
+    if (db.fresh) {
+      owner = (await admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('analytics@example.com', 'x') RETURNING id`)).rows[0]!.id;
+      const tg = performance.now();
+      ids = await generate(admin, owner);
+      genS = (performance.now() - tg) / 1000;
+      const tr = performance.now();
+      rebuilt = Number((await admin.query<{ n: string }>(`SELECT links.rebuild_rollups(now() - make_interval(days => $1), now() + interval '1 hour') AS n`, [DAYS + 1])).rows[0]!.n);
+      rebuildS = (performance.now() - tr) / 1000;
+      await admin.query('VACUUM ANALYZE');
+    } else {
+      // A kept dataset: the same owner and links; its clicks are as old as the first run made them.
+      owner = (await admin.query<{ id: string }>(`SELECT id FROM core.users WHERE email = 'analytics@example.com'`)).rows[0]!.id;
+      ids = (await admin.query<{ id: string }>(`SELECT id FROM links.links WHERE owner_id = $1 ORDER BY substr(code, 3)::int`, [owner])).rows.map((r) => r.id);
+      console.log(`dataset: reusing database ${db.name} (kept by --db)`);
+    }
     const sizes = (
       await admin.query<{ t: string; n: string }>(
         `SELECT 'clicks' AS t, count(*) AS n FROM links.clicks UNION ALL SELECT 'hourly_stats', count(*) FROM links.hourly_stats
          UNION ALL SELECT 'account_hourly_stats', count(*) FROM links.account_hourly_stats UNION ALL SELECT 'daily_stats', count(*) FROM links.daily_stats`,
       )
     ).rows;
-    console.log(`dataset: generated in ${genS.toFixed(0)} s; rollups rebuilt in ${rebuildS.toFixed(0)} s (${Number(rebuilt.rows[0]!.n).toLocaleString('en')} cube rows); rows: ${sizes.map((r) => `${r.t} ${Number(r.n).toLocaleString('en')}`).join(', ')}`);
+    console.log(`dataset: generated in ${genS.toFixed(0)} s; rollups rebuilt in ${rebuildS.toFixed(0)} s (${rebuilt.toLocaleString('en')} cube rows); rows: ${sizes.map((r) => `${r.t} ${Number(r.n).toLocaleString('en')}`).join(', ')}`);
     const mism = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM links.rollup_mismatches(date_trunc('day', now() - make_interval(days => $1), 'UTC'), date_trunc('hour', now()) + interval '1 hour')`, [DAYS + 1]);
     console.log(`reconciliation after rebuild: ${mism.rows[0]!.n} mismatched buckets`);
 
@@ -282,4 +383,5 @@ async function main(): Promise<void> {
 }
 
 await main();
+if (Number(values['ingest-rounds']) > 0) await ingestCost(Number(values['ingest-rounds']), Number(values['ingest-batches']));
 process.exit(0);
