@@ -1,15 +1,19 @@
 /**
  * `npm run loadtest`: a bounded mixed load against the topology's gateway (or LOADTEST_URL) —
  * redirects, GraphQL reads and writes as a signed-in user, media upload presigns — and a table of
- * throughput, p50/p99 and errors per route. LOADTEST_DURATION (s, default 20), LOADTEST_CONCURRENCY
- * (default 16). Loopback only. On 2 shared cores the replicas add resilience, not throughput: the
- * figures are the platform's, not a scaling curve.
+ * throughput, p50/p99 and errors per route, and a PNG chart of throughput and latency per route over
+ * time (loadtest-chart.ts) written to LOADTEST_CHART (default `loadtest.png` in the topology's data
+ * directory, or the working directory with LOADTEST_URL). LOADTEST_DURATION (s, default 20),
+ * LOADTEST_CONCURRENCY (default 16). Loopback only. On 2 shared cores the replicas add resilience,
+ * not throughput: the figures are the platform's, not a scaling curve.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { perSecond, renderPng, type Sample } from './loadtest-chart.ts';
 import { defaultOptions } from './topology.ts';
 
-type Route = 'redirect' | 'graphql-read' | 'graphql-write' | 'presign';
+export type Route = 'redirect' | 'graphql-read' | 'graphql-write' | 'presign';
 const mix: Array<[Route, number]> = [
   ['redirect', 0.7],
   ['graphql-read', 0.15],
@@ -23,6 +27,12 @@ function gatewayUrl(): string {
   const file = path.join(opts.dataDir, 'topology.json');
   if (!fs.existsSync(file)) throw new Error('no topology running: `npm run topology -- up` first, or set LOADTEST_URL');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { gateway: string }).gateway;
+}
+
+function chartPath(): string {
+  if (process.env.LOADTEST_CHART) return path.resolve(process.env.LOADTEST_CHART);
+  if (process.env.LOADTEST_URL) return path.resolve('loadtest.png');
+  return path.join(defaultOptions(process.env, () => {}).dataDir, 'loadtest.png');
 }
 
 function pick(r: number): Route {
@@ -39,10 +49,29 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
-async function main(): Promise<void> {
-  const base = gatewayUrl();
-  const duration = Number(process.env.LOADTEST_DURATION ?? 20) * 1000;
-  const concurrency = Number(process.env.LOADTEST_CONCURRENCY ?? 16);
+export interface LoadtestOptions {
+  /** The gateway's base URL. */
+  base: string;
+  durationMs: number;
+  concurrency: number;
+  /** Where the PNG chart goes. */
+  chart: string;
+  log?: (line: string) => void;
+}
+
+export interface RouteRow {
+  route: Route;
+  requests: number;
+  'req/s': number;
+  'p50 ms': number;
+  'p99 ms': number;
+  errors: number;
+  'error %': number;
+  statuses: string;
+}
+
+/** Runs the mixed load, prints the table, writes the chart; resolves to the table's rows. */
+export async function runLoadtest({ base, durationMs: duration, concurrency, chart, log = console.log }: LoadtestOptions): Promise<{ rows: RouteRow[]; samples: Sample[] }> {
   const email = `load-${Date.now()}@example.com`;
   const reg = await fetch(`${base}/v1/core/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'correct horse battery staple 42' }) });
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
@@ -79,7 +108,9 @@ async function main(): Promise<void> {
   };
   const ok = (route: Route, status: number, body: string) =>
     route === 'redirect' ? status === 302 || status === 301 || status === 307 || status === 308 : status >= 200 && status < 300 && !(route.startsWith('graphql') && body.includes('"errors"'));
+  const samples: Sample[] = [];
   const start = Date.now();
+  const t00 = performance.now();
   const end = start + duration;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -87,21 +118,24 @@ async function main(): Promise<void> {
         const route = pick(Math.random());
         const s = stats.get(route) as { lat: number[]; errors: number; codes: Map<number, number> };
         const t0 = performance.now();
+        let error = false;
         try {
           const res = await one(route);
           const body = await res.text();
-          s.lat.push(performance.now() - t0);
           s.codes.set(res.status, (s.codes.get(res.status) ?? 0) + 1);
-          if (!ok(route, res.status, body)) s.errors++;
+          error = !ok(route, res.status, body);
         } catch {
-          s.lat.push(performance.now() - t0);
-          s.errors++;
+          error = true;
         }
+        const t1 = performance.now();
+        s.lat.push(t1 - t0);
+        if (error) s.errors++;
+        samples.push({ route, startMs: t0 - t00, latencyMs: t1 - t0, error });
       }
     }),
   );
   const secs = (Date.now() - start) / 1000;
-  const rows = [...stats].map(([route, s]) => {
+  const rows: RouteRow[] = [...stats].map(([route, s]) => {
     const sorted = [...s.lat].sort((a, b) => a - b);
     return {
       route,
@@ -114,10 +148,24 @@ async function main(): Promise<void> {
       statuses: [...s.codes].map(([c, n]) => `${c}:${n}`).join(' '),
     };
   });
-  console.log(`\nloadtest against ${base}: ${concurrency} concurrent clients, ${secs.toFixed(1)} s`);
-  console.table(rows);
+  log(`\nloadtest against ${base}: ${concurrency} concurrent clients, ${secs.toFixed(1)} s`);
+  if (log === console.log) console.table(rows);
+  fs.mkdirSync(path.dirname(chart), { recursive: true });
+  fs.writeFileSync(chart, await renderPng(perSecond(samples), `loadtest against ${base}: ${concurrency} clients, ${secs.toFixed(1)} s`));
+  log(`chart (throughput and p50/p99 latency per route, per second): ${chart}`);
+  return { rows, samples };
+}
+
+async function main(): Promise<void> {
+  const { rows } = await runLoadtest({
+    base: gatewayUrl(),
+    durationMs: Number(process.env.LOADTEST_DURATION ?? 20) * 1000,
+    concurrency: Number(process.env.LOADTEST_CONCURRENCY ?? 16),
+    chart: chartPath(),
+  });
   const errors = rows.reduce((a, r) => a + r.errors, 0);
   process.exitCode = errors > 0 ? 1 : 0;
 }
 
-await main();
+// the script when run (npm run loadtest), a library when a test imports it
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();
