@@ -11,9 +11,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Request } from 'playwright-core';
 import { CreateLink, ListLinks } from '../app/src/ops.ts';
 import { findChromium, launchChromium, seriousA11yViolations, startTestStack, type Stack } from './browser.ts';
 
@@ -31,17 +34,37 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   let stack: Stack | undefined;
   let browser: Browser | undefined;
+  let finished = false;
+  let current: import('playwright-core').Page | undefined;
   t.after(async () => {
+    // A failure says what the page showed, not only which wait timed out.
+    if (!finished && current) {
+      await current.screenshot({ path: path.join(ARTIFACTS, 'failed.png'), fullPage: true }).catch(() => undefined);
+      const alerts = await current.getByRole('alert').allTextContents().catch(() => []);
+      t.diagnostic(`failed at ${current.url()}; alerts: ${JSON.stringify(alerts)}; screenshot web/test-artifacts/failed.png`);
+    }
     await browser?.close();
     await stack?.stop();
   });
   // With the allow-list on, as production runs: every operation the dashboard sends must be in the
   // first-party collection (hasura/metadata/query_collections.yaml, web_* entries).
-  stack = await startTestStack((line) => t.diagnostic(line), { allowlist: true });
+  // Webhook retries shortened (two attempts, sub-second backoff) so a failing delivery is dead, and
+  // so replayable, within the test; the schedule itself is the events service's own (events/README.md).
+  stack = await startTestStack((line) => t.diagnostic(line), { allowlist: true, env: { EVENTS_RETRY_BASE_MS: '300', EVENTS_MAX_ATTEMPTS: '2' } });
   browser = await launchChromium(found.bin);
   const gw = stack.gateway;
   const ctx = await browser.newContext({ bypassCSP: true, viewport: { width: 1200, height: 900 } });
   const page = await ctx.newPage();
+  // Playwright's fake clock in the page, installed before the app loads: time flows as usual until
+  // the token-refresh step moves it forward (the only mock here: the clock).
+  await page.clock.install();
+  current = page;
+  const isGql = (r: Request) => r.method() === 'POST' && new URL(r.url()).pathname === '/v1/links/graphql';
+  const isRefresh = (r: Request) => r.method() === 'POST' && new URL(r.url()).pathname === '/v1/core/auth/refresh';
+  let lastToken = '';
+  page.on('request', (r) => {
+    if (isGql(r)) lastToken = r.headers().authorization ?? lastToken;
+  });
   const consoleErrors: string[] = [];
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 
@@ -148,6 +171,50 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   // A reload loses the in-memory token; the refresh cookie brings the session back.
   await page.reload();
   await page.getByRole('heading', { name: 'Launch page' }).waitFor();
+  await page.getByTestId('analytics-summary').waitFor({ timeout: 20_000 });
+
+  // Automatic refresh near expiry: 12.5 minutes later on the page's clock (past 80 % of the
+  // 15-minute access token) the app has refreshed through the httpOnly cookie by itself, and its
+  // next request carries the new token.
+  const tokenBefore = lastToken;
+  assert.match(tokenBefore, /^Bearer \S+\.\S+\.\S+$/);
+  // Tokens carry iat in seconds and no nonce: one issued in the same second as the reload's would be
+  // byte-identical, so let a second pass (real time) for the new one to be told apart.
+  await new Promise((r) => setTimeout(r, 1100));
+  const nearExpiry = page.waitForResponse((r) => isRefresh(r.request()));
+  await page.clock.fastForward('12:30');
+  const refreshed = await nearExpiry;
+  assert.equal(refreshed.status(), 200, 'the app refreshed before expiry');
+  const issued = ((await refreshed.json()) as { access_token: string }).access_token;
+  const afterRefresh = page.waitForRequest(isGql);
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const tokenAfter = (await afterRefresh).headers().authorization ?? '';
+  assert.equal(tokenAfter, `Bearer ${issued}`, 'requests use the refreshed token');
+  assert.notEqual(tokenAfter, tokenBefore);
+  await page.getByTestId('analytics-summary').waitFor();
+
+  // An access token the API no longer accepts (here one expired since 1970, unsigned): the real API
+  // answers 401/invalid-jwt, the app refreshes once through the cookie and retries the same request,
+  // and the person sees nothing of it.
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const expired = `Bearer ${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ sub: 'x', exp: 1 })}.c2lnbmF0dXJl`;
+  const sent: string[] = [];
+  await page.route('**/v1/links/graphql', async (route) => {
+    const headers = route.request().headers();
+    const authorization = sent.length === 0 ? expired : (headers.authorization ?? '');
+    sent.push(authorization);
+    await route.continue({ headers: { ...headers, authorization } });
+  });
+  const onExpired = page.waitForResponse((r) => isRefresh(r.request()));
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const again = await onExpired;
+  assert.equal(again.status(), 200, 'refused token → one refresh');
+  const reissued = ((await again.json()) as { access_token: string }).access_token;
+  await page.getByTestId('analytics-summary').waitFor();
+  await page.waitForFunction(() => !document.querySelector('[role=alert]'));
+  await page.unroute('**/v1/links/graphql');
+  assert.equal(sent[0], expired);
+  assert.equal(sent[1], `Bearer ${reissued}`, `the request was retried with the refreshed token (${sent.length} sent)`);
 
   // The list shows it, with its clicks; search narrows it.
   await page.getByRole('link', { name: 'Links', exact: true }).click();
@@ -174,12 +241,133 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByLabel('Status').selectOption('active');
   await page.getByRole('link', { name: 'Launch page' }).waitFor();
 
+  // Domains: what the schema allows (a hostname per account, chosen on a link, a filter).
+  await page.getByRole('link', { name: 'Domains', exact: true }).click();
+  await page.getByText('No domains yet.').waitFor();
+  await page.getByLabel('Hostname').fill('not_a_host');
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await page.getByText('A domain is a lowercase hostname such as links.example.com.').waitFor();
+  const host = `go-${Date.now()}.example.com`; // hostnames are unique across accounts
+  await page.getByLabel('Hostname').fill(host);
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await page.getByRole('cell', { name: 'Not yet' }).waitFor();
+  await checkPage('12-domains');
+
+  // Tags: create, a duplicate said as a sentence, rename, delete.
+  await page.getByRole('link', { name: 'Tags', exact: true }).click();
+  await page.getByText('No tags yet.', { exact: false }).waitFor();
+  for (const name of ['spring', 'promo']) {
+    await page.getByLabel('New tag').fill(name);
+    await page.getByRole('button', { name: 'Create tag' }).click();
+    await page.getByText(`Tag "${name}" created.`).waitFor();
+  }
+  await page.getByLabel('New tag').fill('spring');
+  await page.getByRole('button', { name: 'Create tag' }).click();
+  await page.getByText('You already have a tag with that name.').waitFor();
+  await page.getByRole('button', { name: 'Rename tag promo' }).click();
+  await page.getByLabel('New name for promo').fill('campaign');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('link', { name: 'campaign' }).waitFor();
+  await checkPage('13-tags');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete tag campaign' }).click();
+  await page.getByRole('link', { name: 'campaign' }).waitFor({ state: 'detached' });
+
+  // Assign the tag and the domain on the link's form; the list filters by each.
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+  await page.getByRole('link', { name: 'Launch page' }).click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByRole('checkbox', { name: 'spring' }).check();
+  await page.getByLabel('Domain', { exact: true }).selectOption({ label: host });
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByTestId('link-tags').filter({ hasText: 'spring' }).waitFor();
+  await page.getByRole('link', { name: 'spring' }).click();
+  await page.waitForURL(/\/app\/\?tag=/);
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+  await page.getByLabel('Domain', { exact: true }).selectOption('none');
+  await page.getByText('No link matches these filters.').waitFor();
+  await page.getByLabel('Domain', { exact: true }).selectOption({ label: host });
+  await page.getByRole('link', { name: 'Launch page' }).waitFor();
+
+  // Webhooks: an endpoint on a loopback receiver (the launcher allows loopback locally), its secret
+  // shown once; a link.created delivery that fails twice (500) is dead, then replayed once the
+  // receiver is back; the signature verifies with the secret the page showed.
+  const hits: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+  let answer = 500;
+  const receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hits.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.statusCode = answer;
+      res.end(answer === 200 ? 'ok' : 'down for maintenance');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    receiver.closeAllConnections();
+    receiver.close();
+  });
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByText('No endpoints yet.', { exact: false }).waitFor();
+  await page.getByLabel('Endpoint URL').fill(hookUrl);
+  await page.getByLabel('Description (optional)').fill('CI receiver');
+  await page.getByRole('checkbox', { name: /link\.created/ }).check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const secret = (await page.getByTestId('webhook-secret').textContent()) ?? '';
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  await page.getByRole('link', { name: hookUrl }).waitFor();
+  await checkPage('14-webhooks');
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+  await page.getByRole('link', { name: 'New link' }).click();
+  await page.getByLabel('Destination URL').fill(destination);
+  await page.getByLabel('Title', { exact: true }).fill('Hooked');
+  await page.getByRole('button', { name: 'Create link' }).click();
+  await page.getByRole('heading', { name: 'Hooked' }).waitFor();
+  await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByRole('link', { name: hookUrl }).click();
+  const delivery = page.getByTestId('delivery').first();
+  await delivery.locator('.status-dead').waitFor({ timeout: 60_000 });
+  assert.match((await delivery.textContent()) ?? '', /link\.created.*dead.*2.*500/s);
+  assert.equal(hits.length, 2, 'two attempts reached the receiver');
+  const first = hits[0]!;
+  const signed = `${String(first.headers['webhook-id'])}.${String(first.headers['webhook-timestamp'])}.${first.body}`;
+  const expected = `v1,${createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(signed).digest('base64')}`;
+  assert.ok(String(first.headers['webhook-signature']).split(' ').includes(expected), 'signed with the secret shown once');
+  answer = 200;
+  await delivery.getByRole('button', { name: /^Replay link\.created/ }).click();
+  await page.getByText('Replay queued.').waitFor();
+  await delivery.locator('.status-succeeded').waitFor({ timeout: 60_000 });
+  assert.match((await delivery.textContent()) ?? '', /succeeded.*200/s);
+  assert.equal(hits.length, 3);
+  assert.equal(hits[2]!.headers['webhook-id'], first.headers['webhook-id'], 'a replay sends the same message');
+  await delivery.locator('summary').click();
+  assert.equal(await delivery.locator('li').count(), 3, 'the attempt log lists each HTTP attempt');
+  await checkPage('15-webhook-log');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await page.getByText('The previous one keeps signing until', { exact: false }).waitFor();
+  const rotated = (await page.getByTestId('webhook-secret').textContent()) ?? '';
+  assert.ok(rotated.startsWith('whsec_') && rotated !== secret, 'a new secret, shown once');
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await page.getByTestId('endpoint-state').filter({ hasText: /^Disabled/ }).waitFor();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.waitForURL(`${gw}/app/webhooks`);
+  await page.getByText('No endpoints yet.', { exact: false }).waitFor();
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+
   // A custom code, then delete (after confirming) from its page.
   await page.getByRole('link', { name: 'New link' }).click();
   await page.getByLabel('Destination URL').fill(destination);
   await page.getByLabel('Custom code (optional)').fill('app');
   await page.getByRole('button', { name: 'Create link' }).click();
-  await page.getByText('That short code is a reserved word', { exact: false }).waitFor();
+  await page.getByText('That short code is a reserved word', { exact: false }).waitFor().catch(async (err: unknown) => {
+    await page.screenshot({ path: path.join(ARTIFACTS, 'failed-reserved-code.png'), fullPage: true });
+    const alerts = await page.getByRole('alert').allTextContents().catch(() => []);
+    throw new Error(`the reserved code: no sentence at ${page.url()}; alerts: ${JSON.stringify(alerts)}`, { cause: err });
+  });
   await page.getByLabel('Custom code (optional)').fill(`tmp-${Date.now()}`);
   await page.getByRole('button', { name: 'Create link' }).click();
   await page.getByRole('button', { name: 'Delete' }).waitFor();
@@ -212,6 +400,29 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByRole('link', { name: 'Account' }).click();
   await page.getByRole('heading', { name: 'Change password' }).waitFor();
   await checkPage('09-account');
+
+  // Delete account (another person, another browser): afterwards the session is gone and the
+  // credentials no longer log in.
+  const leaving = await browser.newContext({ bypassCSP: true });
+  const lpage = await leaving.newPage();
+  await lpage.goto(`${gw}/app/signup`);
+  const leavingEmail = `leaving-${Date.now()}@example.com`;
+  await lpage.getByLabel('Email').fill(leavingEmail);
+  await lpage.getByLabel('Password').fill('so long and thanks');
+  await lpage.getByRole('button', { name: 'Sign up' }).click();
+  await lpage.getByText('You have no links yet.').waitFor();
+  await lpage.getByRole('link', { name: 'Account' }).click();
+  lpage.once('dialog', (d) => void d.accept());
+  await lpage.getByRole('button', { name: 'Delete my account' }).click();
+  await lpage.waitForURL(`${gw}/app/signup`);
+  assert.equal((await lpage.request.post(`${gw}/v1/core/auth/refresh`)).status(), 401, 'the refresh cookie no longer works');
+  await lpage.goto(`${gw}/app/`);
+  await lpage.waitForURL(`${gw}/app/login`);
+  await lpage.getByLabel('Email').fill(leavingEmail);
+  await lpage.getByLabel('Password').fill('so long and thanks');
+  await lpage.getByRole('button', { name: 'Log in' }).click();
+  await lpage.getByText('That email and password do not match an account.').waitFor();
+  await leaving.close();
 
   // Expired session: the same person changes the password in another browser; this tab's session
   // is revoked (core refuses its tokens within 5 s), so its next call ends in the log-in page with
@@ -270,4 +481,5 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   await page.getByText(/Too many requests\. You can try again in \d+ s\./).waitFor();
   await checkPage('11-rate-limited');
   assert.deepEqual(consoleErrors, [], 'no uncaught errors in the page');
+  finished = true;
 });

@@ -4,16 +4,50 @@ import { logout, session } from './api.ts';
 import { disposeSubscriptions } from './gql.ts';
 import { AccountPage } from './pages/account.tsx';
 import { AuthPage } from './pages/auth.tsx';
-import { DomainsPage } from './pages/domains.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinkFormPage } from './pages/link-form.tsx';
 import { LinkPage } from './pages/link.tsx';
 import { LinksPage } from './pages/links.tsx';
-import { TagsPage } from './pages/tags.tsx';
-import { WebhookPage, WebhooksPage } from './pages/webhooks.tsx';
 import { match, navigate, usePath } from './router.ts';
-import { A, Loading } from './ui.tsx';
+import { A, ErrorMessage, Loading } from './ui.tsx';
+import { ApiError } from './errors.ts';
+import type { ComponentType } from 'preact';
 import './styles.css';
+
+/**
+ * Pages most visits never open (tags, domains, webhooks) load on first use, as uPlot does: the
+ * first load stays the links pages' size (bench:web). A chunk that cannot load (offline, a deploy
+ * replaced it) is an error with a retry, not a blank page.
+ */
+const pageLoaders = {
+  tags: () => import('./pages/tags.tsx').then((m) => m.TagsPage as ComponentType),
+  domains: () => import('./pages/domains.tsx').then((m) => m.DomainsPage as ComponentType),
+  webhooks: () => import('./pages/webhooks.tsx').then((m) => m.WebhooksPage as ComponentType),
+  webhook: () => import('./pages/webhooks.tsx').then((m) => m.WebhookPage as ComponentType<{ id: string }>),
+};
+
+function LazyPage<P extends object>({ load, props }: { load: () => Promise<ComponentType<P>>; props: P }) {
+  const [state, setState] = useState<{ C?: ComponentType<P>; error?: unknown }>({});
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (C) => live && setState({ C }),
+      () => live && setState({ error: new ApiError(navigator.onLine ? 'NETWORK' : 'OFFLINE', 'page chunk') }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [load, attempt]);
+  if (state.error !== undefined) {
+    return (
+      <main id="main">
+        <ErrorMessage error={state.error} retry={() => setAttempt((n) => n + 1)} />
+      </main>
+    );
+  }
+  return state.C ? <state.C {...props} /> : <Loading />;
+}
 
 function useSession() {
   const [, setN] = useState(0);
@@ -80,10 +114,10 @@ function App() {
   else if (path === '/links/new') page = <LinkFormPage />;
   else if ((m = match('/links/:id/edit', path))) page = <LinkFormPage id={m.id} />;
   else if ((m = match('/links/:id', path))) page = <LinkPage id={m.id!} />;
-  else if (path === '/tags') page = <TagsPage />;
-  else if (path === '/domains') page = <DomainsPage />;
-  else if (path === '/webhooks') page = <WebhooksPage />;
-  else if ((m = match('/webhooks/:id', path))) page = <WebhookPage id={m.id!} />;
+  else if (path === '/tags') page = <LazyPage load={pageLoaders.tags} props={{}} />;
+  else if (path === '/domains') page = <LazyPage load={pageLoaders.domains} props={{}} />;
+  else if (path === '/webhooks') page = <LazyPage load={pageLoaders.webhooks} props={{}} />;
+  else if ((m = match('/webhooks/:id', path))) page = <LazyPage key={m.id} load={pageLoaders.webhook} props={{ id: m.id! }} />;
   else if (path === '/keys') page = <KeysPage />;
   else if (path === '/account') page = <AccountPage />;
   else

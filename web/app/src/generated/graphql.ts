@@ -1004,6 +1004,11 @@ export type ListDomainsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ListDomainsQuery = { links_domains: Array<{ id: string, hostname: string, verified: boolean, created_at: string }> };
 
+export type ListLabelsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ListLabelsQuery = { links_tags: Array<{ id: string, name: string }>, links_domains: Array<{ id: string, hostname: string }> };
+
 export type ListLinksQueryVariables = Exact<{
   where: Links_Links_Bool_Exp;
   order_by: Array<Links_Links_Order_By> | Links_Links_Order_By;
@@ -1012,7 +1017,7 @@ export type ListLinksQueryVariables = Exact<{
 }>;
 
 
-export type ListLinksQuery = { links_links: Array<{ id: string, code: string, destination: string, title: string | null, status: string, click_count: string, created_at: string, expires_at: string | null }>, links_links_aggregate: { aggregate: { count: number } | null } };
+export type ListLinksQuery = { links_links: Array<{ id: string, code: string, destination: string, title: string | null, status: string, click_count: string, created_at: string, expires_at: string | null }>, links_links_aggregate: { aggregate: { count: number } | null }, links_tags: Array<{ id: string, name: string }>, links_domains: Array<{ id: string, hostname: string }> };
 
 export type ListTagsQueryVariables = Exact<{ [key: string]: never; }>;
 

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
-import { CreateLink, GetLink, ListDomains, ListTags, SetLinkTags, UpdateLink, type Link, type LinkInput, type Variant } from '../ops.ts';
+import { CreateLink, GetLink, ListLabels, SetLinkTags, UpdateLink, type Link, type LinkInput, type Variant } from '../ops.ts';
 import { navigate } from '../router.ts';
 import { A, ErrorMessage, Field, Loading, useAsync } from '../ui.tsx';
 
@@ -60,8 +60,9 @@ function LinkForm({ link }: { link?: Link }) {
   const [redirectType, setRedirectType] = useState(String(link?.redirect_type ?? 302));
   const [domainId, setDomainId] = useState(link?.domain_id ?? '');
   // Tags and domains are optional extras: the form works (without them) if they fail to load.
-  const tags = useAsync(() => gql(ListTags), []);
-  const domains = useAsync(() => gql(ListDomains), []);
+  const labels = useAsync(() => gql(ListLabels), []);
+  const tags = { ...labels, data: labels.data && { links_tags: labels.data.links_tags } };
+  const domains = { data: labels.data && { links_domains: labels.data.links_domains } };
   const had = new Set((link?.link_tags ?? []).map((t) => t.tag.id));
   const onSubmit = async (e: Event) => {
     e.preventDefault();

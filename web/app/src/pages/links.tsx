@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { gql } from '../gql.ts';
-import { AccountAnalytics, DeleteLinks, ListDomains, ListLinks, ListTags, SetStatus, type Status } from '../ops.ts';
+import { AccountAnalytics, DeleteLinks, ListLinks, SetStatus, type Status } from '../ops.ts';
 import type { Links_Links_Order_By } from '../generated/graphql.ts';
 import { navigate } from '../router.ts';
 import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
@@ -41,8 +41,13 @@ export function LinksPage({ query }: { query: URLSearchParams }) {
     () => gql(ListLinks, { where: { _and: where }, order_by: SORTS[sort]?.[1] ?? SORTS.newest![1], limit: PAGE, offset: (page - 1) * PAGE }),
     [q, status, tag, domain, sort, page],
   );
-  const tags = useAsync(() => gql(ListTags).catch(() => ({ links_tags: [] })), []);
-  const domains = useAsync(() => gql(ListDomains).catch(() => ({ links_domains: [] })), []);
+  // The filters' choices come with the rows (ListLinks); kept across reloads of the list.
+  const [labels, setLabels] = useState<{ links_tags: Array<{ id: string; name: string }>; links_domains: Array<{ id: string; hostname: string }> }>();
+  useEffect(() => {
+    if (list.data) setLabels({ links_tags: list.data.links_tags, links_domains: list.data.links_domains });
+  }, [list.data]);
+  const tags = { data: labels };
+  const domains = { data: labels };
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulkError, setBulkError] = useState<unknown>();
   const rows = list.data?.links_links ?? [];

@@ -97,7 +97,7 @@ export function TagsPage() {
                     <A href={`/?tag=${encodeURIComponent(t.id)}&status=all`}>{t.name}</A>
                   )}
                 </td>
-                <td class="actions">
+                <td>
                   {editing !== t.id && (
                     <button type="button" aria-label={`Rename tag ${t.name}`} onClick={() => setEditing(t.id)}>
                       Rename

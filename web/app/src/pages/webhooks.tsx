@@ -180,7 +180,7 @@ export function WebhooksPage() {
                   </td>
                   <td>{e.event_types.length ? e.event_types.join(', ') : 'All events'}</td>
                   <td>{endpointState(e)}</td>
-                  <td class="actions">
+                  <td>
                     <button type="button" aria-label={`${e.enabled ? 'Disable' : 'Enable'} ${e.url}`} onClick={() => act(() => gql(UpdateWebhook, { id: e.id, set: { enabled: !e.enabled } }))}>
                       {e.enabled ? 'Disable' : 'Enable'}
                     </button>
@@ -374,9 +374,11 @@ export function WebhookPage({ id }: { id: string }) {
                       {d.status}
                       {d.status === 'pending' && d.attempts > 0 && <div class="muted">next try {new Date(d.next_attempt_at).toLocaleTimeString()}</div>}
                     </td>
-                    <td class="num">
+                    <td>
                       <details>
-                        <summary aria-label={`${d.attempts} attempts of ${d.event_type}: show each`}>{d.attempts}</summary>
+                        <summary>
+                          {d.attempts} <span class="muted">({d.attempt_log.length} in the log)</span>
+                        </summary>
                         <ol>
                           {d.attempt_log.map((a) => (
                             <li key={a.id}>
