@@ -22,6 +22,7 @@ import { compileCount, compileDelete, compileInsert, compileSelect, compileUpdat
 import { run, sql, value, type Compiled, type Queryable } from '../sql/sql.ts';
 import type { ApplyOptions, MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
+import { exportCronTriggers, keepUnexportedCronTriggers } from '../scheduled/model.ts';
 import { checkAllowlistEntries } from '../allowlist/ops.ts';
 import { checkNonEmptyNames } from './non-empty.ts';
 
@@ -140,14 +141,16 @@ async function runCommand(ctx: Ctx, body: unknown, path: string): Promise<unknow
     case 'run_sql':
       return runSql(ctx, asArgs(args), `${path}.args`);
     case 'export_metadata': {
-      const m = cloneMetadata(ctx.meta);
+      const m = exportCronTriggers(cloneMetadata(ctx.meta));
       return version === 2 ? { resource_version: ctx.svc.version, metadata: m } : m;
     }
     case 'replace_metadata': {
       const a = asArgs(args);
       const wrapped = version === 2 || ('metadata' in a && !('sources' in a));
       const input = wrapped ? asArgs(a.metadata) : a;
+      const old = ctx.meta;
       ctx.meta = toV3(input);
+      keepUnexportedCronTriggers(old, ctx.meta);
       checkAllowlistEntries(ctx.meta, wrapped ? '$.args.metadata' : '$.args');
       ctx.metaTouched = true;
       if (wrapped && a.allow_inconsistent_metadata === true) {

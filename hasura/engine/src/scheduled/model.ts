@@ -93,3 +93,33 @@ export function parseCreateCronTrigger(args: Record<string, unknown>): { conf: C
 export function cronTriggers(m: Metadata): CronTrigger[] {
   return Array.isArray(m.cron_triggers) ? (m.cron_triggers as CronTrigger[]) : [];
 }
+
+/**
+ * export_metadata's cron_triggers (upstream Metadata.hs `cronTriggersToOrdJSON`): only those with
+ * include_in_metadata, each without its retry_conf when that is the default, without headers when
+ * there are none. Mutates the (cloned) metadata given.
+ */
+export function exportCronTriggers(m: Metadata): Metadata {
+  const kept = cronTriggers(m)
+    .filter((c) => c.include_in_metadata !== false)
+    .map((c) => {
+      const out: CronTrigger = { ...c };
+      const retry = { ...DEFAULT_ST_RETRY, ...c.retry_conf };
+      if ((Object.keys(DEFAULT_ST_RETRY) as Array<keyof STRetryConf>).every((k) => retry[k] === DEFAULT_ST_RETRY[k])) delete out.retry_conf;
+      if (!out.headers?.length) delete out.headers;
+      return out;
+    });
+  if (kept.length) m.cron_triggers = kept;
+  else delete m.cron_triggers;
+  return m;
+}
+
+/**
+ * replace_metadata keeps the cron triggers created with include_in_metadata false, which an
+ * export leaves out, unless the new metadata defines one of the same name (runReplaceMetadataV2).
+ */
+export function keepUnexportedCronTriggers(old: Metadata, next: Metadata): void {
+  const names = new Set(cronTriggers(next).map((c) => c.name));
+  const hidden = cronTriggers(old).filter((c) => c.include_in_metadata === false && !names.has(c.name));
+  if (hidden.length) next.cron_triggers = [...cronTriggers(next), ...hidden];
+}

@@ -38,6 +38,13 @@ interface ScheduledRow {
   scheduled_time: string;
   tries: number;
   created_at: string;
+  /**
+   * The times as Aeson prints a UTCTime, microseconds kept (PostgreSQL's JSON text of the UTC
+   * timestamp + `Z`): upstream test_scheduled_events compares created_at with the row's to the
+   * microsecond, which a JavaScript Date (milliseconds) cannot carry.
+   */
+  scheduled_utc?: string | null;
+  created_utc?: string | null;
   webhook_conf?: unknown;
   retry_conf?: Partial<STRetryConf> | null;
   payload?: unknown;
@@ -73,7 +80,10 @@ export const scheduledSql = {
                        ${k === 'cron' ? sql`AND t.trigger_name = ANY(${value(names)}::text[])` : sql``}
                      FOR UPDATE SKIP LOCKED)
       RETURNING *)
-    SELECT row_to_json(t.*) AS row FROM cte AS t`,
+    SELECT row_to_json(t.*) AS row,
+           to_json(timezone('utc', t.scheduled_time))#>>'{}' AS scheduled_utc,
+           to_json(timezone('utc', t.created_at))#>>'{}' AS created_utc
+      FROM cte AS t`,
   record: (k: Kind, id: string, o: WebhookOutcome, status: 'delivered' | 'error' | 'scheduled', retryAt: Date | null) => sql`
     WITH inv AS (
       INSERT INTO ${logTable(k)} (event_id, status, request, response)
@@ -156,8 +166,8 @@ export class ScheduledProcessor {
     for (const kind of ['cron', 'one_off'] as const) {
       const names = [...this.crons.keys()];
       if (kind === 'cron' && names.length === 0) continue;
-      const { rows } = await run<{ row: ScheduledRow }>(this.deps.pool, scheduledSql.fetch(kind, this.now(), names));
-      for (const { row } of rows) this.dispatch(kind, row);
+      const { rows } = await run<{ row: ScheduledRow; scheduled_utc: string | null; created_utc: string | null }>(this.deps.pool, scheduledSql.fetch(kind, this.now(), names));
+      for (const { row, scheduled_utc, created_utc } of rows) this.dispatch(kind, { ...row, scheduled_utc, created_utc });
       taken += rows.length;
     }
     return taken;
@@ -226,10 +236,10 @@ export class ScheduledProcessor {
     }
     const payload: Record<string, unknown> = { id: row.id };
     if (kind === 'cron') payload.name = row.trigger_name;
-    payload.scheduled_time = utcText(scheduled);
+    payload.scheduled_time = row.scheduled_utc ? `${row.scheduled_utc}Z` : utcText(scheduled);
     payload.payload = target.payload;
     if (typeof target.comment === 'string') payload.comment = target.comment;
-    if (kind === 'one_off') payload.created_at = utcText(new Date(row.created_at));
+    if (kind === 'one_off') payload.created_at = row.created_utc ? `${row.created_utc}Z` : utcText(new Date(row.created_at));
     let outcome: WebhookOutcome;
     try {
       const url = resolveWebhook({ webhook: target.webhook }, this.deps.env);
