@@ -6,6 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import YAML from 'yaml';
 import { parseDynamicFiles } from '../src/config/load.ts';
 
@@ -22,6 +23,8 @@ interface Service {
   volumes?: string[];
   restart?: string;
   ports?: string[];
+  entrypoint?: string[];
+  deploy?: { replicas?: number };
 }
 const composeText = read('docker-compose.yml');
 const compose = YAML.parse(composeText, { merge: true }) as { services: Record<string, Service> };
@@ -96,7 +99,8 @@ void test('depends_on always waits on a condition, and only on healthy / complet
       assert.equal(cond.condition, want, `${name} → ${dep}`);
     }
   }
-  assert.equal(services.hasura!.depends_on?.['db-init']?.condition, 'service_completed_successfully');
+  assert.equal(services['hasura-migrate']!.depends_on?.['db-init']?.condition, 'service_completed_successfully');
+  assert.equal(services.hasura!.depends_on?.['hasura-migrate']?.condition, 'service_completed_successfully');
   for (const svc of ['core', 'media', 'hasura', 'redirect']) assert.equal(services.traefik!.depends_on?.[svc]?.condition, 'service_healthy');
 });
 
@@ -106,7 +110,12 @@ void test('image tags are pinned', () => {
     postgres: /^postgres:16\.\d+(-\w+)?$/,
     'db-init': /^postgres:16\.\d+(-\w+)?$/,
     redis: /^redis:7\.\d+\.\d+(-\w+)?$/,
-    hasura: /^hasura\/graphql-engine:v2\.\d+\.\d+\.cli-migrations-v3$/,
+    'postgres-replica': /^postgres:16\.\d+(-\w+)?$/,
+    hasura: /^hasura\/graphql-engine:v2\.\d+\.\d+$/,
+    'hasura-migrate': /^hasura\/graphql-engine:v2\.\d+\.\d+\.cli-migrations-v3$/,
+    'redis-cluster-init': /^redis:7\.\d+\.\d+(-\w+)?$/,
+    ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((i) => [`redis-node-${i}`, /^redis:7\.\d+\.\d+(-\w+)?$/])),
+    clickhouse: /^clickhouse\/clickhouse-server:\d+\.\d+(\.\d+\.\d+)?$/,
     minio: /^minio\/minio:RELEASE\.[\dT-]+Z$/,
     'minio-setup': /^minio\/mc:RELEASE\.[\dT-]+Z$/,
     prometheus: /^prom\/prometheus:v2\.\d+\.\d+$/,
@@ -121,6 +130,8 @@ void test('image tags are pinned', () => {
     assert.doesNotMatch(s.image, /:latest$/);
   }
   assert.equal(services.traefik!.image, 'traefik:v3.7.9', 'the Node gateway mirrors Traefik v3.7 semantics (docs/research/traefik-v3.md §0)');
+  // the migrations job and the replicas run the same Hasura release
+  assert.equal(services['hasura-migrate']!.image, `${services.hasura!.image}.cli-migrations-v3`);
 });
 
 void test('every ${VAR} used by compose is documented in .env.example, and nothing more', () => {
@@ -159,8 +170,14 @@ void test('each service connects with its own database role', () => {
 });
 
 void test('Hasura: cli-migrations with migrations/ and metadata, JWT via JWKS, no console, no dev mode', () => {
-  const h = services.hasura!;
+  const h = services['hasura-migrate']!;
   const env = h.environment!;
+  // one job applies the migrations and exits (the image's entrypoint ends in exec "$@"); the
+  // replicas serve with the same environment and nothing to apply
+  assert.deepEqual(h.command, ['true']);
+  assert.equal(h.restart, 'no');
+  assert.deepEqual(services.hasura!.environment, env);
+  assert.equal(services.hasura!.volumes, undefined);
   assert.equal(env.HASURA_GRAPHQL_ENABLE_CONSOLE, 'false');
   assert.equal(env.HASURA_GRAPHQL_DEV_MODE, 'false');
   assert.equal(env.HASURA_GRAPHQL_UNAUTHORIZED_ROLE, 'anonymous');
@@ -248,4 +265,90 @@ void test('Dockerfiles: multi-stage on node:24-bookworm-slim (Node 24 LTS), ever
     }
   }
   for (const name of ['core', 'media', 'redirect']) assert.ok(dockerfiles.includes(services[name]!.build!.dockerfile));
+});
+
+const clusterNodes = [1, 2, 3, 4, 5, 6].map((i) => `redis-node-${i}`);
+
+void test('the topology of `npm run topology`: replicas, a Redis Cluster of 3 masters + 3 replicas, a streaming replica, ClickHouse', () => {
+  // issue 18: 3 redirects, 2 click workers, 2 engines, 2 cores, 2 medias
+  const replicas: Record<string, number> = { redirect: 3, 'click-worker': 2, hasura: 2, core: 2, media: 2 };
+  for (const [name, n] of Object.entries(replicas)) assert.equal(services[name]!.deploy?.replicas, n, `${name} ×${n}`);
+  for (const [name, s] of Object.entries(services)) {
+    // a replicated service can publish no fixed host port nor carry a fixed container name
+    if ((s.deploy?.replicas ?? 1) > 1) assert.equal(s.ports, undefined, `${name}: replicas cannot share a host port`);
+    // each worker replica must be its own consumer in the stream groups (default: hostname-pid)
+    if (name === 'click-worker') assert.equal(s.environment!.WORKER_NAME, undefined, 'no WORKER_NAME shared by the replicas');
+  }
+
+  // Redis Cluster: six cluster-enabled nodes, each announcing its own service name, with its own volume
+  const volumes = new Set<string>();
+  for (const n of clusterNodes) {
+    const s = services[n]!;
+    const cmd = s.command!.join(' ');
+    assert.match(cmd, /--cluster-enabled yes/, n);
+    assert.match(cmd, new RegExp(`--cluster-announce-hostname ${n}( |$)`), `${n} announces itself`);
+    assert.match(cmd, /--cluster-preferred-endpoint-type hostname/, n);
+    assert.match(cmd, /--requirepass \$\{REDIS_PASSWORD:\?[^}]*\} --masterauth \$\{REDIS_PASSWORD:\?/, `${n}: replicas authenticate to their master`);
+    assert.match(cmd, /--appendonly yes/, n);
+    assert.equal(s.volumes?.length, 1, n);
+    volumes.add(s.volumes![0]!.split(':')[0]!);
+    assert.ok(s.healthcheck?.test?.length, n);
+  }
+  assert.equal(volumes.size, 6, 'a volume per node (nodes.conf and AOF)');
+  const init = services['redis-cluster-init']!;
+  assert.deepEqual(init.environment!.CLUSTER_NODES!.split(' '), clusterNodes);
+  for (const n of clusterNodes) assert.equal(init.depends_on?.[n]?.condition, 'service_healthy');
+  const script = read('docker/redis/cluster-create.sh');
+  assert.match(script, /redis-cli --cluster create \$addrs --cluster-replicas 1 --cluster-yes/);
+  assert.match(script, /cluster_state:ok/);
+
+  // the redirect and the workers: the cluster (every node listed), sharded streams, the read replica
+  const env = services.redirect!.environment!;
+  for (const key of ['REDIS_URL', 'REDIRECT_CACHE_REDIS_URL']) {
+    const url = env[key]!;
+    assert.match(url, /^redis\+cluster:\/\//, key);
+    const hosts = url.replace(/^redis\+cluster:\/\/[^@]*@/, '').split(',').map((h) => h.split(':')[0]);
+    assert.deepEqual(hosts, clusterNodes, key);
+  }
+  assert.ok(Number(env.CLICK_STREAM_SHARDS!.replace(/^\$\{CLICK_STREAM_SHARDS:-(\d+)\}$/, '$1')) >= 3, 'at least one stream per master');
+  assert.equal(env.CLICK_STREAM_MIN_REPLICAS, '1');
+  assert.equal(services['click-worker']!.environment!.REDIS_URL, env.REDIS_URL);
+  assert.equal(services['click-worker']!.environment!.CLICK_STREAM_SHARDS, env.CLICK_STREAM_SHARDS, 'producers and workers agree on the shards');
+  const read_ = new URL(env.REDIRECT_DATABASE_READ_URL!.replace(/\$\{[^}]+\}/g, 'x'));
+  assert.equal(read_.hostname, 'postgres-replica');
+  assert.equal(read_.username, 'redirect_service');
+  assert.equal(new URL(env.DATABASE_URL!.replace(/\$\{[^}]+\}/g, 'x')).hostname, 'postgres');
+  assert.equal(services.redirect!.depends_on?.['redis-cluster-init']?.condition, 'service_completed_successfully');
+  assert.equal(services.redirect!.depends_on?.['postgres-replica']?.condition, 'service_healthy');
+  // core's config takes a redis:// URL only: it stays on the single Redis, as in the topology
+  assert.match(services.core!.environment!.REDIS_URL!, /^redis:\/\/.*@redis:6379$/);
+
+  // the streaming replica: its role, the primary's hba line for it, a base backup with a slot
+  const replica = services['postgres-replica']!;
+  assert.equal(replica.environment!.PRIMARY_HOST, 'postgres');
+  assert.match(read('docker/postgres/init-roles.sh'), /CREATE ROLE replicator LOGIN REPLICATION/);
+  assert.match(read('docker/postgres/pg_hba.conf'), /^host\s+replication\s+replicator\s+all\s+scram-sha-256$/m);
+  assert.deepEqual(services.postgres!.command, ['postgres', '-c', 'hba_file=/etc/postgresql/pg_hba.conf']);
+  assert.ok(services.postgres!.volumes!.includes('./docker/postgres/pg_hba.conf:/etc/postgresql/pg_hba.conf:ro'));
+  const rs = read('docker/postgres/replica.sh');
+  assert.match(rs, /pg_basebackup -h "\$PRIMARY_HOST" -U replicator -D "\$PGDATA" -X stream -C -S replica_1 -R/);
+  assert.match(rs, /exec docker-entrypoint\.sh postgres$/m);
+  assert.equal(replica.depends_on?.['db-init']?.condition, 'service_completed_successfully');
+
+  // ClickHouse: the worker's sink, with the user compose creates
+  const ch = services.clickhouse!;
+  const chUrl = new URL(services['click-worker']!.environment!.CLICKHOUSE_URL!.replace(/\$\{[^}]+\}/g, 'x'));
+  assert.equal(chUrl.hostname, 'clickhouse');
+  assert.equal(chUrl.port, '8123');
+  assert.equal(chUrl.username, ch.environment!.CLICKHOUSE_USER);
+  assert.equal(services['click-worker']!.environment!.CLICKHOUSE_DATABASE, ch.environment!.CLICKHOUSE_DB);
+  assert.equal(services['click-worker']!.depends_on?.clickhouse?.condition, 'service_healthy');
+});
+
+void test('the shell scripts compose runs parse (sh -n) and are executable', () => {
+  for (const f of ['docker/postgres/init-roles.sh', 'docker/postgres/replica.sh', 'docker/redis/cluster-create.sh', 'docker/minio/setup.sh']) {
+    const r = spawnSync('sh', ['-n', path.join(root, f)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${f}: ${r.stderr}`);
+    assert.ok((fs.statSync(path.join(root, f)).mode & 0o111) !== 0, `${f} is executable (an entrypoint)`);
+  }
 });
