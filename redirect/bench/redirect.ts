@@ -17,13 +17,16 @@
  *
  * Switches (environment):
  *   BENCH_DURATION=5 BENCH_ROUNDS=3  seconds per measured run, interleaved rounds
- *   BENCH_PHASES=a,f,t,b2,serial,c,d which parts run besides (b), the baseline that always runs;
- *                                    e.g. BENCH_PHASES=t,b2 for the tracing figure alone
+ *   BENCH_PHASES=a,f,t,b2,side,serial,c,d  which parts run besides (b), the baseline that always
+ *                                    runs; e.g. BENCH_PHASES=t,b2,side for the tracing figures alone.
+ *                                    `side`: each round also loads (t) and (b) at the same time, then
+ *                                    (b2) and (b), at BENCH_SIDE_RATE=4000 req/s each, and compares
+ *                                    CPU per request within each pair
  *   BENCH_CPU_PROF=<dir>             (b), (t), (b2) run under `node --cpu-prof`, profiles into <dir>/<key>/
  * CPU per request is read per measured run from each server's own /metrics
  * (process_cpu_seconds_total before and after the run, divided by the requests autocannon counted):
- * unlike req/s it hardly moves with the neighbours' load, so on a shared machine it is the figure
- * that judges the tracing cost.
+ * it moves far less with the neighbours' load than req/s does, so on a shared machine it is the
+ * figure that judges the tracing cost — best side by side, where both servers share the seconds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -44,6 +47,7 @@ interface AcOptions {
   url: string;
   connections?: number;
   duration?: number;
+  overallRate?: number;
   headers?: Record<string, string>;
   requests?: { setupRequest?: (req: AcRequest) => AcRequest }[];
 }
@@ -63,7 +67,11 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 // machines are shared, and a single run of each swings by ±30% with the neighbours' load.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,serial,c,d').split(',').map((p) => p.trim()));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,side,serial,c,d').split(',').map((p) => p.trim()));
+// Side by side, both servers get the same fixed request rate: CPU per request falls as the rate
+// rises (more requests per event-loop turn and per syscall), so at full speed the slower server
+// would also look costlier per request. Below saturation on a 2-CPU machine even for two servers.
+const SIDE_RATE = Number(process.env.BENCH_SIDE_RATE ?? 4000);
 const CPU_PROF = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 const COLD_CODES = 20_000;
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
@@ -118,12 +126,13 @@ async function cpuSeconds(port: number): Promise<number | undefined> {
   return m ? Number(m[1]) : undefined;
 }
 
-async function load(name: string, port: number, pathFor?: () => string, warmup = true, connections = CONNECTIONS, metered = false): Promise<Run> {
+async function load(name: string, port: number, pathFor?: () => string, warmup = true, connections = CONNECTIONS, metered = false, overallRate?: number): Promise<Run> {
   const opts: AcOptions = {
     url: `http://127.0.0.1:${port}`,
     connections,
     duration: DURATION,
     headers: { 'user-agent': UA },
+    ...(overallRate ? { overallRate } : {}),
   };
   if (pathFor) {
     opts.requests = [{ setupRequest: (req) => ({ ...req, path: pathFor() }) }];
@@ -219,11 +228,23 @@ async function main(): Promise<void> {
     if (PHASES.has('b2')) await add('b2', '(b2) (b) again: A/A control', start(path.join(root, 'redirect/src/server.ts'), env, listening, 'b2'));
     const idx = (key: Key) => servers.findIndex((s) => s.key === key);
     const rounds: Run[][] = servers.map(() => []);
+    const side: Record<'t' | 'b2', { rps: number; cpu: number; x: number; b: number }[]> = { t: [], b2: [] };
     for (let round = 0; round < ROUNDS; round++) {
       // Order reversed every other round: a slow drift of the machine's load then biases no server.
       const order = [...servers.keys()];
       if (round % 2 === 1) order.reverse();
       for (const k of order) rounds[k]!.push(await load(servers[k]!.name, servers[k]!.port, undefined, round === 0, CONNECTIONS, servers[k]!.key !== 'a'));
+      // Side by side: (t) and (b) loaded in the same seconds (then (b2) and (b)), so both see the
+      // same neighbours; their CPU per request is compared within the pair.
+      if (PHASES.has('side') && idx('t') >= 0 && idx('b2') >= 0) {
+        const pairs: ('t' | 'b2')[] = round % 2 === 0 ? ['t', 'b2'] : ['b2', 't'];
+        for (const key of pairs) {
+          const x = servers[idx(key)]!;
+          const y = servers[idx('b')]!;
+          const [rx, ry] = await Promise.all([load(x.name, x.port, undefined, false, CONNECTIONS / 2, true, SIDE_RATE), load(y.name, y.port, undefined, false, CONNECTIONS / 2, true, SIDE_RATE)]);
+          side[key].push({ rps: rx.rps / ry.rps, cpu: (rx.cpuUs ?? NaN) / (ry.cpuUs ?? NaN), x: rx.cpuUs ?? NaN, b: ry.cpuUs ?? NaN });
+        }
+      }
     }
     /** Median over rounds of x/y, each round's pair measured seconds apart (drift cancels within a pair). */
     const pairedRatio = (x: number, y: number, of: (r: Run) => number = (r) => r.rps) => {
@@ -290,6 +311,15 @@ async function main(): Promise<void> {
         console.log(`  A/A control: req/s (b2)/(b) ${fmt(aa)}; CPU/request (b2)/(b) ${fmt(pairedRatio(idx('b2'), idx('b'), (r) => r.cpuUs ?? NaN))}`);
         console.log(`  tracing loss ${((1 - tOverB.median) * 100).toFixed(1)} % against a noise floor of ${(Math.abs(1 - aa.median) * 100).toFixed(1)} % between two identical servers`);
       }
+    }
+    if (side.t.length > 0) {
+      const line = (key: 't' | 'b2') => {
+        const rs = side[key];
+        const m = (f: (r: (typeof rs)[number]) => number) => median(rs.map(f));
+        return `(${key})/(b) CPU/request ${m((r) => r.cpu).toFixed(3)} (rounds ${rs.map((r) => r.cpu.toFixed(2)).join(' / ')}; ${m((r) => r.x).toFixed(1)} vs ${m((r) => r.b).toFixed(1)} µs), req/s ${m((r) => r.rps).toFixed(3)} (rounds ${rs.map((r) => r.rps.toFixed(2)).join(' / ')})`;
+      };
+      console.log(`side by side, ${CONNECTIONS / 2} connections and ${SIDE_RATE} req/s each, same seconds: ${line('t')}`);
+      console.log(`  A/A side by side: ${line('b2')}`);
     }
     if (CPU_PROF) console.log(`CPU profiles of (b), (t), (b2): ${CPU_PROF}/{b,t,b2}/ (the largest file in each is the main thread)`);
     if (PHASES.has('d')) {

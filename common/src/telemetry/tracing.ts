@@ -90,7 +90,7 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
   });
   // AsyncLocalStorage (or synchronous) context manager, the W3C trace-context + baggage propagators.
   provider.register(opts.context === 'sync' ? { contextManager: new SyncContextManager() } : {});
-  const instrumentations = await loadInstrumentations();
+  const instrumentations = await loadInstrumentations(env);
   const unregister = registerInstrumentations({ instrumentations, tracerProvider: provider });
   // See the header: patch the CommonJS modules our ESM code already imported.
   const req = createRequire(import.meta.url);
@@ -229,23 +229,31 @@ class SyncContextManager implements ContextManager {
   }
 }
 
-async function loadInstrumentations(): Promise<Instrumentation[]> {
-  const [{ HttpInstrumentation }, { UndiciInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] = await Promise.all([
-    import('@opentelemetry/instrumentation-http'),
-    import('@opentelemetry/instrumentation-undici'),
-    import('@opentelemetry/instrumentation-pg'),
-    import('@opentelemetry/instrumentation-ioredis'),
-  ]);
-  return [
-    new HttpInstrumentation({
-      // Probes and scrapes are not requests anyone traces.
-      ignoreIncomingRequestHook: (req) => /^\/(health\/|metrics$|ping$)/.test((req.url ?? '').split('?')[0]!.replace(/^\/v1\/(core|media)/, '')),
-    }),
-    new UndiciInstrumentation(),
-    // Statement text only (parameters are never recorded: enhancedDatabaseReporting stays off).
-    new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
-    new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (cmd) => cmd }),
-  ];
+/**
+ * The instrumentations, minus those OTEL_NODE_DISABLED_INSTRUMENTATIONS names (comma-separated
+ * `http`, `undici`, `pg`, `ioredis`: the variable and the short names of
+ * @opentelemetry/auto-instrumentations-node), or only those OTEL_NODE_ENABLED_INSTRUMENTATIONS names.
+ */
+async function loadInstrumentations(env: NodeJS.ProcessEnv): Promise<Instrumentation[]> {
+  const list = (v: string | undefined) => (v ? new Set(v.split(',').map((n) => n.trim())) : undefined);
+  const enabled = list(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  const disabled = list(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
+  const wanted = (name: string) => (!enabled || enabled.has(name)) && !disabled?.has(name);
+  const out: Instrumentation[] = [];
+  if (wanted('http')) {
+    const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
+    out.push(
+      new HttpInstrumentation({
+        // Probes and scrapes are not requests anyone traces.
+        ignoreIncomingRequestHook: (req) => /^\/(health\/|metrics$|ping$)/.test((req.url ?? '').split('?')[0]!.replace(/^\/v1\/(core|media)/, '')),
+      }),
+    );
+  }
+  if (wanted('undici')) out.push(new (await import('@opentelemetry/instrumentation-undici')).UndiciInstrumentation());
+  // Statement text only (parameters are never recorded: enhancedDatabaseReporting stays off).
+  if (wanted('pg')) out.push(new (await import('@opentelemetry/instrumentation-pg')).PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }));
+  if (wanted('ioredis')) out.push(new (await import('@opentelemetry/instrumentation-ioredis')).IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (cmd) => cmd }));
+  return out;
 }
 
 /** True once `startTracing` started the SDK in this process. */
