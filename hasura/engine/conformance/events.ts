@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
+import { CronExpressionParser } from 'cron-parser';
 import type { ManifestClass } from './suite.ts';
 
 export interface WebhookEvent {
@@ -44,7 +45,8 @@ export async function startEventsWebhook(): Promise<EventsWebhook> {
       }
       queue.push({ path: req.url ?? '', method: req.method ?? '', headers: req.headers, body });
       waiter?.();
-      res.writeHead(200).end();
+      // EvtsWebhookHandler: /fail answers 500, everything else 200.
+      res.writeHead(req.url === '/fail' ? 500 : 200).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,8 +78,11 @@ export async function startEventsWebhook(): Promise<EventsWebhook> {
   };
 }
 
-/** Classes that need the webhook: upstream's `evts_webhook` module fixture covers test_events.py. */
-export const usesEventsWebhook = (c: ManifestClass) => c.dir.startsWith('queries/event_triggers/');
+/**
+ * Classes that need the webhook: upstream's `evts_webhook` module fixture covers test_events.py,
+ * `scheduled_triggers_evts_webhook` test_scheduled_triggers.py.
+ */
+export const usesEventsWebhook = (c: ManifestClass) => c.dir.startsWith('queries/event_triggers/') || c.dir === 'queries/scheduled_triggers';
 
 export interface PortContext {
   /** POST a body to the engine; the status and JSON answer. */
@@ -98,6 +103,67 @@ async function manualBasic(ctx: PortContext): Promise<void> {
   const disabled = await ctx.request('/v1/metadata', ctx.yamlQuery('disabled.yaml'));
   assert.equal(disabled.status, 400, JSON.stringify(disabled.body));
 }
+
+/** run_sql's rows (the first row of a TuplesOk result is the header). */
+async function sqlRows(ctx: PortContext, sql: string): Promise<string[][]> {
+  const r = await ctx.request('/v2/query', { type: 'run_sql', args: { sql } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return ((r.body as { result?: string[][] }).result ?? []).slice(1);
+}
+
+async function v1q(ctx: PortContext, body: unknown, status = 200): Promise<unknown> {
+  const r = await ctx.request('/v1/query', body);
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** until_asserts_pass: the check, again every 200 ms until it passes or time is up. */
+async function untilPasses(check: () => Promise<void>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** `croniter(schedule, from)`'s next `n` times, as naive UTC text (what timezone('utc', …) gives). */
+function cronNext(schedule: string, from: Date, n: number): string[] {
+  const it = CronExpressionParser.parse(schedule, { tz: 'UTC', currentDate: from });
+  return Array.from({ length: n }, () => it.next().toDate().toISOString().slice(0, 19));
+}
+
+/** TestCronTrigger's class attributes: a schedule 30 minutes ahead so nothing fires meanwhile. */
+const cronClass = (() => {
+  let state: { schedule: string; initTime: Date } | undefined;
+  return {
+    init(): { schedule: string; initTime: Date } {
+      const initTime = new Date();
+      state = { schedule: `${new Date(initTime.getTime() + 30 * 60_000).getUTCMinutes()} * * * *`, initTime };
+      return state;
+    },
+    get(): { schedule: string; initTime: Date } {
+      return state ?? this.init();
+    },
+  };
+})();
+const CRON = 'cron_trigger';
+
+async function verifyTimestamps(ctx: PortContext, expected: string[]): Promise<void> {
+  const rows = await sqlRows(ctx, `SELECT to_json(timezone('utc', scheduled_time))#>>'{}' FROM hdb_catalog.hdb_cron_events WHERE trigger_name = '${CRON}' ORDER BY scheduled_time ASC`);
+  assert.deepEqual(rows.map((r) => r[0]), expected);
+}
+
+const cronArgs = (hook: string, headers: Array<{ name: string; value: string }>, extra: Record<string, unknown> = {}) => ({
+  type: 'create_cron_trigger',
+  args: { name: CRON, webhook: `${hook}/foo`, schedule: cronClass.get().schedule, headers, payload: { foo: 'baz' }, include_in_metadata: true, ...extra },
+});
+
+const defaultRetry = { num_retries: 0, retry_interval_seconds: 10, timeout_seconds: 60, tolerance_seconds: 21600 };
 
 /** By `<class>.<test>` of the manifest. */
 export const pythonPorts: Record<string, PortedTest> = {
@@ -121,5 +187,95 @@ export const pythonPorts: Record<string, PortedTest> = {
     assert.equal(ev.headers.foo, 'bar');
     assert.equal(ev.headers['user-agent'], undefined);
     assert.deepEqual(ev.body, row);
+  },
+
+  // test_scheduled_triggers.py
+  'TestScheduledEvent.test_scheduled_events': async (ctx) => {
+    const now = new Date().toISOString();
+    const payload = { foo: 'baz' };
+    const headers = [{ name: 'header-key', value: 'header-value' }];
+    const hook = ctx.webhook.url;
+    const resp = (await v1q(ctx, {
+      type: 'bulk',
+      args: [
+        { type: 'create_scheduled_event', args: { webhook: `${hook}/test`, schedule_at: now, payload, headers, comment: 'test scheduled event' } },
+        { type: 'create_scheduled_event', args: { webhook: `${hook}/`, schedule_at: '2020-01-01T00:00:00Z', payload, headers } },
+        { type: 'create_scheduled_event', args: { webhook: `${hook}/fail`, schedule_at: now, payload, headers, retry_conf: { num_retries: 1, retry_interval_seconds: 1, timeout_seconds: 1, tolerance_seconds: 21600 } } },
+      ],
+    })) as Array<Record<string, unknown>>;
+    assert.equal(resp.length, 3);
+    assert.ok(resp.every((r) => 'event_id' in r), JSON.stringify(resp));
+    // get_event(12) three times: at least 10 s apart (the scheduled processor's sleep).
+    const events = [await ctx.webhook.getEvent(12_000), await ctx.webhook.getEvent(12_000), await ctx.webhook.getEvent(12_000)];
+    const [fail1, fail2, success] = events.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    assert.equal(fail1!.path, '/fail');
+    assert.equal(fail2!.path, '/fail');
+    const [[createdAt]] = (await sqlRows(ctx, `SELECT to_json(timezone('utc', created_at))#>>'{}' FROM hdb_catalog.hdb_scheduled_events WHERE comment = 'test scheduled event'`)) as [[string]];
+    assert.equal(success!.path, '/test');
+    assert.equal(success!.headers['header-key'], 'header-value');
+    const body = success!.body as Record<string, unknown>;
+    assert.deepEqual(body.payload, payload);
+    assert.equal(body.created_at, `${createdAt}Z`);
+    for (const k of ['scheduled_time', 'created_at', 'id']) assert.ok(k in body, k);
+    await assert.rejects(ctx.webhook.getEvent(0), 'the queue is empty');
+    await untilPasses(async () => {
+      const rows = await sqlRows(ctx, 'SELECT status, tries FROM hdb_catalog.hdb_scheduled_events ORDER BY status DESC');
+      assert.deepEqual(rows, [['error', '2'], ['delivered', '1'], ['dead', '0']]);
+    });
+  },
+  'TestCronTrigger.test_create_cron_schedule_triggers': async (ctx) => {
+    cronClass.init();
+    const r = (await v1q(ctx, cronArgs(ctx.webhook.url, [{ name: 'foo', value: 'baz' }]))) as { message: string };
+    assert.equal(r.message, 'success');
+  },
+  'TestCronTrigger.test_check_generated_cron_scheduled_events': async (ctx) => {
+    const { schedule, initTime } = cronClass.get();
+    await untilPasses(() => verifyTimestamps(ctx, cronNext(schedule, initTime, 100)));
+  },
+  'TestCronTrigger.test_update_existing_cron_trigger': async (ctx) => {
+    const expected = cronNext(cronClass.get().schedule, new Date(), 100);
+    await v1q(ctx, cronArgs(ctx.webhook.url, [{ name: 'header-name', value: 'header-value' }], { replace: true }));
+    const exported = (await v1q(ctx, { type: 'export_metadata', args: {} })) as { cron_triggers: Array<{ name: string; headers: unknown }> };
+    for (const c of exported.cron_triggers) if (c.name === CRON) assert.deepEqual(c.headers, [{ name: 'header-name', value: 'header-value' }]);
+    await untilPasses(() => verifyTimestamps(ctx, expected));
+  },
+  'TestCronTrigger.test_check_fired_webhook_event': async (ctx) => {
+    await v1q(ctx, {
+      type: 'create_cron_trigger',
+      args: { name: 'test_cron_trigger', webhook: `${ctx.webhook.url}/test`, schedule: '* * * * *', headers: [{ name: 'header-key', value: 'header-value' }], payload: { foo: 'baz' }, include_in_metadata: false },
+    });
+    // Upstream waits up to 75 s: the first event is at the next minute, taken within the 10 s sleep.
+    const event = await ctx.webhook.getEvent(75_000);
+    assert.equal(event.path, '/test');
+    assert.equal(event.headers['header-key'], 'header-value');
+    assert.deepEqual((event.body as { payload: unknown }).payload, { foo: 'baz' });
+    assert.equal((event.body as { name: unknown }).name, 'test_cron_trigger');
+  },
+  'TestCronTrigger.test_get_cron_triggers': async (ctx) => {
+    const r = await ctx.request('/v1/metadata', { type: 'get_cron_triggers', args: {} });
+    assert.equal(r.status, 200);
+    assert.deepEqual((r.body as { cron_triggers: unknown }).cron_triggers, [
+      { headers: [{ name: 'header-name', value: 'header-value' }], include_in_metadata: true, name: CRON, payload: { foo: 'baz' }, retry_conf: defaultRetry, schedule: cronClass.get().schedule, webhook: `${ctx.webhook.url}/foo` },
+      { headers: [{ name: 'header-key', value: 'header-value' }], include_in_metadata: false, name: 'test_cron_trigger', payload: { foo: 'baz' }, retry_conf: defaultRetry, schedule: '* * * * *', webhook: `${ctx.webhook.url}/test` },
+    ]);
+  },
+  'TestCronTrigger.test_export_and_import_cron_triggers': async (ctx) => {
+    const exported = (await v1q(ctx, { type: 'export_metadata', args: {} })) as { cron_triggers: unknown };
+    assert.deepEqual(exported.cron_triggers, [
+      { headers: [{ name: 'header-name', value: 'header-value' }], include_in_metadata: true, name: CRON, payload: { foo: 'baz' }, schedule: cronClass.get().schedule, webhook: `${ctx.webhook.url}/foo` },
+    ]);
+    await v1q(ctx, { type: 'replace_metadata', args: { metadata: exported } });
+    const [[count]] = (await sqlRows(ctx, `SELECT count(1) FROM hdb_catalog.hdb_cron_events WHERE trigger_name = '${CRON}'`)) as [[string]];
+    assert.equal(Number(count), 100);
+  },
+  'TestCronTrigger.test_attempt_to_create_duplicate_cron_trigger_fail': async (ctx) => {
+    const resp = await v1q(ctx, {
+      type: 'create_cron_trigger',
+      args: { name: 'test_cron_trigger', webhook: `${ctx.webhook.url}/test`, schedule: '* * * * *', headers: [{ name: 'header-key', value: 'header-value' }], payload: { foo: 'baz' }, include_in_metadata: false },
+    }, 400);
+    assert.deepEqual(resp, { code: 'already-exists', error: 'cron trigger with name: test_cron_trigger already exists', path: '$.args' });
+  },
+  'TestCronTrigger.test_delete_cron_scheduled_trigger': async (ctx) => {
+    await v1q(ctx, { type: 'bulk', args: [{ type: 'delete_cron_trigger', args: { name: CRON } }, { type: 'delete_cron_trigger', args: { name: 'test_cron_trigger' } }] });
   },
 };

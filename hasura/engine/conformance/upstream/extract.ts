@@ -63,6 +63,7 @@ const wantedDirs = [
   'queries/event_triggers/manual_events',
   'queries/event_triggers/transform',
   'queries/v1/metadata',
+  'queries/scheduled_triggers',
 ];
 /**
  * Classes of which only some tests are ported (their directory holds many other tests' files):
@@ -74,7 +75,7 @@ const wantedTests: Record<string, RegExp> = {
 };
 /** MSSQL classes share the Postgres directories; upstream runs them only against MSSQL. */
 const mssqlOnly = /MSSQL$/;
-const testFiles = ['test_v1_queries.py', 'test_graphql_queries.py', 'test_graphql_mutations.py', 'test_inconsistent_meta.py', 'test_roles_inheritance.py', 'test_events.py', 'test_metadata.py'];
+const testFiles = ['test_v1_queries.py', 'test_graphql_queries.py', 'test_graphql_mutations.py', 'test_inconsistent_meta.py', 'test_roles_inheritance.py', 'test_events.py', 'test_metadata.py', 'test_scheduled_triggers.py'];
 
 const [gitDir, commit = 'HEAD'] = process.argv.slice(2);
 if (!gitDir) {
@@ -90,7 +91,8 @@ const ls = (p: string) =>
 
 const strings = (s: string) => [...s.matchAll(/['"]([^'"]+)['"]/g)].map((m) => m[1]!);
 
-function parse(source: string): ManifestClass[] {
+/** `fallbackDir`: the directory of classes that define no `dir()` (TestCronTrigger has none). */
+function parse(source: string, fallbackDir?: string): ManifestClass[] {
   const aliases = new Map<string, string[]>();
   for (const m of source.matchAll(/^(\w+)\s*=\s*(?:pytest\.mark\.)?usefixtures\(([\s\S]*?)\)/gm)) aliases.set(m[1]!, strings(m[2]!));
   const out: ManifestClass[] = [];
@@ -122,8 +124,8 @@ function parse(source: string): ManifestClass[] {
     }
     decorators = [];
     const dirM = /def dir\(cls\):\s*\n\s*return\s*['"]([^'"]+)['"]/.exec(body);
-    if (!dirM) continue;
-    const dir = dirM[1]!.replace(/\/$/, '');
+    if (!dirM && !fallbackDir) continue;
+    const dir = dirM ? dirM[1]!.replace(/\/$/, '') : fallbackDir!;
     const attrs: Record<string, unknown> = {};
     const v2 = /setup_metadata_api_version\s*=\s*['"](\w+)['"]/.exec(body);
     if (v2) attrs.setup_metadata_api_version = v2[1];
@@ -145,7 +147,7 @@ function parse(source: string): ManifestClass[] {
 const outDir = import.meta.dirname;
 const manifest: ManifestClass[] = [];
 for (const file of testFiles) {
-  for (const c of parse(show(`server/tests-py/${file}`))) {
+  for (const c of parse(show(`server/tests-py/${file}`), file === 'test_scheduled_triggers.py' ? 'queries/scheduled_triggers' : undefined)) {
     if (!wantedDirs.includes(c.dir) || mssqlOnly.test(c.class)) continue;
     const only = wantedTests[c.dir];
     if (only) c.tests = c.tests.filter((t) => only.test(t.name));
