@@ -55,9 +55,16 @@ void test('every long-running service has a healthcheck; one-shot jobs are await
   }
 });
 
+interface ScrapeConfig {
+  job_name: string;
+  static_configs?: Array<{ targets: string[] }>;
+  dns_sd_configs?: Array<{ names: string[]; type: string; port: number }>;
+}
+const scrapeConfigs = () => (YAML.parse(read('docker/observability/prometheus/prometheus.yml')) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
+
+/** host:port of every scrape target; a DNS-discovered name stands for each address it resolves to. */
 function scrapeTargets(): string[] {
-  const prom = YAML.parse(read('docker/observability/prometheus/prometheus.yml')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
-  return prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((sc) => sc.targets));
+  return scrapeConfigs().flatMap((c) => [...(c.static_configs ?? []).flatMap((sc) => sc.targets), ...(c.dns_sd_configs ?? []).flatMap((d) => d.names.map((n) => `${n}:${d.port}`))]);
 }
 
 void test('observability: Prometheus scrapes every Linkport service and Traefik on their private ports, with the committed rules', () => {
@@ -273,6 +280,14 @@ void test('the topology of `npm run topology`: replicas, a Redis Cluster of 3 ma
   // issue 18: 3 redirects, 2 click workers, 2 engines, 2 cores, 2 medias
   const replicas: Record<string, number> = { redirect: 3, 'click-worker': 2, hasura: 2, core: 2, media: 2 };
   for (const [name, n] of Object.entries(replicas)) assert.equal(services[name]!.deploy?.replicas, n, `${name} ×${n}`);
+  // Prometheus finds each replica (DNS A records of the service name), not whichever one a static name hits
+  for (const c of scrapeConfigs()) {
+    for (const t of (c.static_configs ?? []).flatMap((sc) => sc.targets)) {
+      const host = t.split(':')[0]!;
+      assert.ok((services[host]?.deploy?.replicas ?? 1) === 1, `${c.job_name}: ${host} has replicas, scrape it with dns_sd_configs`);
+    }
+    for (const d of c.dns_sd_configs ?? []) assert.equal(d.type, 'A', c.job_name);
+  }
   for (const [name, s] of Object.entries(services)) {
     // a replicated service can publish no fixed host port nor carry a fixed container name
     if ((s.deploy?.replicas ?? 1) > 1) assert.equal(s.ports, undefined, `${name}: replicas cannot share a host port`);
