@@ -19,6 +19,8 @@ export interface RunningCluster {
   ports: number[];
   /** `host:port` list for REDIS_CLUSTER_NODES / ioredis Cluster. */
   nodes: string[];
+  /** A node's process id (-1 when unknown). */
+  pid(port: number): number;
   /** Kills one node (SIGKILL, as a crash) and returns its port. */
   kill(port: number): void;
   /** The ports that are masters now, per CLUSTER NODES of a live node. */
@@ -94,6 +96,7 @@ export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCl
   return {
     ports,
     nodes: ports.map((p) => `127.0.0.1:${p}`),
+    pid: (port) => nodes.get(port)?.pid ?? -1,
     kill(port) {
       const node = nodes.get(port);
       if (node && isAlive(node.pid)) process.kill(node.pid, 'SIGKILL');

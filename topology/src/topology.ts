@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { localDefaults, startEmbeddedPostgres, startRedisServer, startS3Server, waitForPort, type RunningPostgres } from '@linkport/devstack';
+import { findClickHouseServer, localDefaults, startClickHouseServer, startEmbeddedPostgres, startRedisServer, startS3Server, waitForPort, type RunningPostgres } from '@linkport/devstack';
 import { migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
 import { writeDynamicDir } from './gateway-config.ts';
 import { startReplica, type RunningReplica } from './pg-replica.ts';
@@ -20,6 +20,10 @@ export interface TopologyOptions {
   basePort: number;
   dataDir: string;
   replicas: { redirect: number; worker: number; engine: number; core: number; media: number };
+  /** Click stream shards on the Redis Cluster (CLICK_STREAM_SHARDS; TOPOLOGY_STREAM_SHARDS). */
+  streamShards: number;
+  /** ClickHouse for the workers' column-store sink: 'auto' = when clickhouse-server is installed. */
+  clickhouse: 'auto' | 'on' | 'off';
   log(line: string): void;
 }
 
@@ -40,6 +44,10 @@ export interface TopologyState {
   redisCluster: string;
   redis: string;
   s3: string;
+  /** ClickHouse's HTTP URL, '' when the topology runs without it. */
+  clickhouse: string;
+  clickhouseDatabase: string;
+  streamShards: number;
   processes: ProcessEntry[];
   startedAt: string;
   ready: boolean;
@@ -61,11 +69,13 @@ export function defaultOptions(env: Record<string, string | undefined>, log: (l:
       core: n('TOPOLOGY_CORES', 2),
       media: n('TOPOLOGY_MEDIAS', 2),
     },
+    streamShards: n('TOPOLOGY_STREAM_SHARDS', 6),
+    clickhouse: env.TOPOLOGY_CLICKHOUSE === '0' ? 'off' : env.TOPOLOGY_CLICKHOUSE === '1' ? 'on' : 'auto',
     log,
   };
 }
 
-/** Port plan: +0 gateway, +1 gateway probes, +10 PG primary, +11 replica, +20 Redis, +30 S3, +100… cluster, +200… services. */
+/** Port plan: +0 gateway, +1 gateway probes, +10 PG primary, +11 replica, +20 Redis, +30 S3, +40/+41 ClickHouse HTTP/native, +100… cluster, +200… services. */
 export function portPlan(base: number) {
   return {
     gateway: base,
@@ -74,6 +84,8 @@ export function portPlan(base: number) {
     pgReplica: base + 11,
     redis: base + 20,
     s3: base + 30,
+    clickhouse: base + 40,
+    clickhouseTcp: base + 41,
     cluster: base + 100,
     redirect: base + 200,
     worker: base + 220,
@@ -85,6 +97,8 @@ export function portPlan(base: number) {
 
 export interface RunningTopology {
   state: TopologyState;
+  /** The Redis Cluster (kill tests find and kill its masters). */
+  cluster: RunningCluster;
   stop(): Promise<void>;
 }
 
@@ -106,6 +120,9 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     redisCluster: '',
     redis: '',
     s3: '',
+    clickhouse: '',
+    clickhouseDatabase: 'linkport',
+    streamShards: opts.streamShards,
     processes: [],
     startedAt: new Date().toISOString(),
     ready: false,
@@ -148,10 +165,12 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     state.replicaUrl = replica.url;
     const role = (r: keyof typeof passwords, url = primary.url) => roleUrl(url, r, passwords[r]);
 
-    // Redis Cluster (the redirects' link cache) + one Redis for the click streams and limits (sharded: part B)
+    // Redis Cluster: the redirects' link cache, password limits and the sharded click streams; one
+    // plain Redis for core and the engines
     log(`redis cluster :${ports.cluster}-${ports.cluster + 5} (3 masters, 3 replicas)`);
     const cluster: RunningCluster = await startRedisCluster({ basePort: ports.cluster, dir: path.join(opts.dataDir, 'redis-cluster') });
     stops.push(() => cluster.stop());
+    for (const port of cluster.ports) state.processes.push({ name: `redis-cluster-${port}`, pid: cluster.pid(port) });
     state.redisCluster = `redis+cluster://${cluster.nodes.join(',')}`;
     const redis = await startRedisServer({ dir: path.join(opts.dataDir, 'redis'), port: ports.redis });
     stops.push(() => redis.stop());
@@ -162,6 +181,15 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     const s3 = await startS3Server({ dir: path.join(opts.dataDir, 's3'), port: ports.s3, buckets: [bucket] });
     stops.push(() => s3.stop());
     state.s3 = s3.endpoint;
+
+    // ClickHouse for the click column store (issue 18 §4)
+    if (opts.clickhouse === 'on' || (opts.clickhouse === 'auto' && findClickHouseServer())) {
+      log(`clickhouse :${ports.clickhouse}`);
+      const ch = await startClickHouseServer({ dir: path.join(opts.dataDir, 'clickhouse'), httpPort: ports.clickhouse, tcpPort: ports.clickhouseTcp });
+      stops.push(() => ch.stop());
+      state.processes.push({ name: 'clickhouse', pid: ch.pid });
+      state.clickhouse = ch.url;
+    } else log('clickhouse: not installed, the workers write PostgreSQL only (apt-get install clickhouse-server)');
     save();
 
     const publicBaseUrl = state.gateway;
@@ -227,8 +255,10 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
         PORT: String(port),
         DATABASE_URL: role('redirect_service'),
         REDIRECT_DATABASE_READ_URL: role('redirect_service', replica.url),
-        REDIS_URL: redis.url,
-        // the link cache on the cluster; click streams and password limits on REDIS_URL until part B
+        // click streams (sharded, each batch confirmed by a replica) and password limits on the cluster
+        REDIS_URL: state.redisCluster,
+        CLICK_STREAM_SHARDS: String(opts.streamShards),
+        CLICK_STREAM_MIN_REPLICAS: '1',
         REDIRECT_CACHE_REDIS_URL: state.redisCluster,
         TRUSTED_PROXIES: 'loopback',
         REDIRECT_SECRET: secrets.redirectSecret,
@@ -239,8 +269,13 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
       const port = ports.worker + i;
       run(`worker-${i + 1}`, 'redirect/src/worker.ts', {
         WORKER_PORT: String(port),
+        WORKER_NAME: `worker-${i + 1}`,
         DATABASE_URL: role('redirect_service'),
-        REDIS_URL: redis.url,
+        REDIS_URL: state.redisCluster,
+        CLICK_STREAM_SHARDS: String(opts.streamShards),
+        // a killed worker's pending entries are taken over after 5 s (default 30 s)
+        WORKER_CLAIM_IDLE_MS: '5000',
+        ...(state.clickhouse ? { CLICKHOUSE_URL: state.clickhouse, CLICKHOUSE_DATABASE: state.clickhouseDatabase } : {}),
         REDIRECT_SECRET: secrets.redirectSecret,
       }, `http://127.0.0.1:${port}/health/ready`);
     }
@@ -284,7 +319,7 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     }
     state.ready = true;
     save();
-    return { state, stop };
+    return { state, cluster, stop };
   } catch (err) {
     await stop();
     throw err;
