@@ -24,6 +24,7 @@ import type { ApplyOptions, MetadataService } from './service.ts';
 import { beforeCommit, eventDbOps, needsTriggerSync } from '../events/ops.ts';
 import { exportCronTriggers, keepUnexportedCronTriggers } from '../scheduled/model.ts';
 import { checkAllowlistEntries } from '../allowlist/ops.ts';
+import { brokenCollectionQueries } from '../allowlist/validate.ts';
 import { checkNonEmptyNames } from './non-empty.ts';
 
 export type AdminApi = 'metadata' | 'query' | 'v2query';
@@ -410,6 +411,13 @@ export async function executeAdmin(svc: MetadataService, api: AdminApi, body: un
           const fresh = inconsistent.filter((o) => !known.has(o.name));
           if (fresh.length && !ctx.allowInconsistent && !ctx.ddl) {
             throw newInconsistencyError(fresh, ctx.target ?? undefined);
+          }
+          // SQL that breaks a collection query (a column or table a REST endpoint reads dropped)
+          // is refused before it commits, as upstream's run_sql `withNewInconsistentObjsCheck`
+          // refuses it (Backends/Postgres/DDL/RunSQL.hs; allowlist/validate.ts).
+          if (ctx.ddl && !ctx.allowInconsistent) {
+            const broken = (await brokenCollectionQueries(ctx.client, result.effective)).filter((o) => !known.has(o.name));
+            if (broken.length) throw newInconsistencyError(broken);
           }
         }
         await ctx.client.query('COMMIT');

@@ -40,7 +40,11 @@ import {
 } from 'graphql';
 import type { Metadata } from '../contract.ts';
 import type { InconsistentObject } from '../schema/model.ts';
-import { collectionsOf, type InlinedAllowlist } from './allowlist.ts';
+import type { Queryable } from '../sql/sql.ts';
+import { buildRoleSchema } from '../schema/build-role.ts';
+import { rqlModel } from '../admin/rql.ts';
+import { resolveEndpoints } from '../rest/endpoints.ts';
+import { collectionsOf, inlineAllowlist, type InlinedAllowlist } from './allowlist.ts';
 
 /** Hasura's root type names (Analyse.hs `queryRootName` …): the analysis looks them up by name. */
 const ROOTS = { query: 'query_root', mutation: 'mutation_root', subscription: 'subscription_root' } as const;
@@ -112,6 +116,7 @@ export function diagnoseOperation(schema: GraphQLSchema, op: OperationDefinition
   };
   const lookup = (name: string): GraphQLNamedType | undefined => schema.getType(name) ?? undefined;
 
+  // Types print in GraphQL notation (`[t!]!`) where upstream prints Haskell's `show` of its GType.
   const mergeFields = (name: string, a: FieldInfo, b: FieldInfo): FieldInfo => {
     if (a.kind !== b.kind || a.type !== b.type) {
       throw new Diagnosis(`field '${name}' seen with two different types: ${a.type} and ${b.type}`);
@@ -246,4 +251,22 @@ export function inconsistentQueryCollections(
     }
   }
   return out;
+}
+
+/**
+ * The collection queries `md` makes inconsistent on the database state `db` sees (a transaction
+ * whose DDL has not committed yet): the admin schema built from that state, as the engine would
+ * build it on reload. [] when there are no collections, or when that schema cannot be built (the
+ * reload reports what breaks it).
+ */
+export async function brokenCollectionQueries(db: Queryable, md: Metadata): Promise<InconsistentObject[]> {
+  if (collectionsOf(md).size === 0) return [];
+  let schema: GraphQLSchema;
+  try {
+    schema = buildRoleSchema(await rqlModel(db, md), null, false);
+  } catch {
+    return [];
+  }
+  const endpoints = resolveEndpoints(md).all.map((e) => ({ name: e.meta.name, query: e.query }));
+  return inconsistentQueryCollections(md, schema, endpoints, inlineAllowlist(md));
 }
