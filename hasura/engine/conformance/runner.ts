@@ -188,8 +188,8 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
           try {
             await testSetup();
             await port({
-              request: async (endpoint, body) => {
-                const r = await httpRequest(url, endpoint, { headers: adminHeaders, body });
+              request: async (endpoint, body, headers = {}) => {
+                const r = await httpRequest(url, endpoint, { headers: { ...headers, ...adminHeaders }, body });
                 return { status: r.status, body: r.body };
               },
               yamlQuery: (file) => readYaml(f(file)),
