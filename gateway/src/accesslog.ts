@@ -95,3 +95,34 @@ export function localTime(d: Date): string {
   const shifted = new Date(d.getTime() + off * 60_000).toISOString();
   return shifted.slice(0, 23) + offsetSuffix;
 }
+
+let stampMs = -1;
+let stampUtc = '';
+let stampLocal = '';
+
+/**
+ * StartUTC and StartLocal of a request starting at `ms` (epoch milliseconds). Both have millisecond
+ * precision, so requests within one millisecond share the strings: at gateway rates several do, and
+ * two ISO renderings per request were measurable (a Date and a string each).
+ */
+export function startStamps(ms: number): { utc: string; local: string } {
+  if (ms !== stampMs) {
+    const d = new Date(ms);
+    stampUtc = d.toISOString();
+    stampLocal = localTime(d);
+    stampMs = ms;
+  }
+  return { utc: stampUtc, local: stampLocal };
+}
+
+let isoMs = -1;
+let isoText = '';
+
+/** `new Date(ms).toISOString()`, remembered for the current millisecond (the access line's `time`). */
+export function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}

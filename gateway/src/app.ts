@@ -9,7 +9,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { recordingSpan } from '@linkport/common';
 import type { DynamicConfig } from './config/schema.ts';
-import { createAccessLogger, localTime, type AccessLogEntry } from './accesslog.ts';
+import { createAccessLogger, isoTime, startStamps, type AccessLogEntry } from './accesslog.ts';
 import { LimiterStore } from './middlewares/index.ts';
 import { httpError, type Ctx } from './middlewares/types.ts';
 import { applyEntryForwardedHeaders } from './proxy/forwarded.ts';
@@ -127,7 +127,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): void {
     const startNs = process.hrtime.bigint();
-    const start = new Date();
+    const stamps = startStamps(Date.now());
     const socket = req.socket;
     const clientIp = normalizeIp(socket.remoteAddress ?? '');
     const clientPort = socket.remotePort ?? 0;
@@ -148,8 +148,8 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
     const hostHeader = req.headers.host ?? '';
     const { name: hostName, port: hostPort } = splitHostPort(hostHeader);
     const log: AccessLogEntry = {
-      StartUTC: start.toISOString(),
-      StartLocal: localTime(start),
+      StartUTC: stamps.utc,
+      StartLocal: stamps.local,
       ClientAddr: `${clientIp}:${clientPort}`,
       ClientHost: clientIp,
       ClientPort: String(clientPort),
@@ -195,7 +195,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
       if (log.OriginStatus !== undefined) log.OriginContentSize = size;
       log.Duration = durationNs;
       log.Overhead = durationNs - (log.OriginDuration ?? 0);
-      log.time = new Date().toISOString();
+      log.time = isoTime(Date.now());
       // Read when the line is written, not when the request came in: Traefik's access log holds the
       // request's header map itself (accesslog.go keeps `req.Header`), so what middlewares set —
       // the X-Request-Id the requestid plugin assigned — is what the line shows.

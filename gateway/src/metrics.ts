@@ -68,13 +68,16 @@ interface ExportedValue {
  * run); here a request is six increments on cells looked up once per label combination.
  */
 class RequestCounter {
-  readonly type = 'counter';
+  readonly type: 'counter' | 'gauge' = 'counter';
   readonly aggregator = 'sum';
   private readonly cells = new Map<string, CounterCell>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
+  peek(key: string): CounterCell | undefined {
+    return this.cells.get(key);
+  }
   cell(key: string, labels: Record<string, string>): CounterCell {
     let c = this.cells.get(key);
     if (!c) this.cells.set(key, (c = { labels, value: 0 }));
@@ -139,6 +142,11 @@ class RequestHistogram {
   }
 }
 
+/** traefik_open_connections: a gauge whose cells go up and down (same cells as the counters). */
+class RequestGauge extends RequestCounter {
+  override readonly type = 'gauge';
+}
+
 export class GatewayMetrics {
   readonly registry: Registry;
   private readonly epReqs: RequestCounter;
@@ -147,7 +155,7 @@ export class GatewayMetrics {
   private readonly rtDur: RequestHistogram;
   private readonly svcReqs: RequestCounter;
   private readonly svcDur: RequestHistogram;
-  private readonly open: client.Gauge<string>;
+  private readonly open: RequestGauge;
   private readonly reloads: client.Counter<string>;
   private readonly lastReload: client.Gauge<string>;
 
@@ -165,26 +173,25 @@ export class GatewayMetrics {
     this.rtDur = add(new RequestHistogram('traefik_router_request_duration_seconds', 'How long it took to process the request on a router, partitioned by service, status code, protocol, and method.', buckets));
     this.svcReqs = add(new RequestCounter('traefik_service_requests_total', 'How many HTTP requests processed on a service, partitioned by status code, protocol, and method.'));
     this.svcDur = add(new RequestHistogram('traefik_service_request_duration_seconds', 'How long it took to process the request on a service, partitioned by status code, protocol, and method.', buckets));
-    this.open = new client.Gauge({ name: 'traefik_open_connections', help: 'How many open connections exist, by entryPoint and protocol.', labelNames: ['entrypoint', 'protocol'], registers });
+    // a gauge cell per (entrypoint, protocol), moved twice per request: same reason as above
+    this.open = new RequestGauge('traefik_open_connections', 'How many open connections exist, by entryPoint and protocol.');
+    registry.registerMetric(this.open as unknown as client.Metric);
     this.reloads = new client.Counter({ name: 'traefik_config_reloads_total', help: 'Config reloads.', registers });
     this.lastReload = new client.Gauge({ name: 'traefik_config_last_reload_success', help: 'Last config reload success.', registers });
     this.lastReload.set(Math.floor(Date.now() / 1000));
   }
 
-  private readonly openBound = new Map<string, { inc(): void; dec(): void }>();
-  private openChild(entryPoint: string, protocol: Protocol): { inc(): void; dec(): void } {
+  private openCell(entryPoint: string, protocol: Protocol): CounterCell {
     const key = `${entryPoint}\u0000${protocol}`;
-    let c = this.openBound.get(key);
-    if (!c) this.openBound.set(key, (c = this.open.labels({ entrypoint: entryPoint, protocol })));
-    return c;
+    return this.open.peek(key) ?? this.open.cell(key, { entrypoint: entryPoint, protocol });
   }
 
   opened(entryPoint: string, protocol: Protocol): void {
-    this.openChild(entryPoint, protocol).inc();
+    this.openCell(entryPoint, protocol).value++;
   }
 
   closed(entryPoint: string, protocol: Protocol): void {
-    this.openChild(entryPoint, protocol).dec();
+    this.openCell(entryPoint, protocol).value--;
   }
 
   /**

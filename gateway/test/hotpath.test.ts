@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import { localTime } from '../src/accesslog.ts';
+import { isoTime, localTime, startStamps } from '../src/accesslog.ts';
 import { splitHostPort } from '../src/app.ts';
 import { call, gateway, route, upstream } from './helper.ts';
 
@@ -148,4 +148,13 @@ void test('a client gone mid-answer: the upstream request is aborted and the req
   while (lines.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
   // the status line had gone out, so the line keeps it (as before the dispatcher rewrite)
   assert.equal((JSON.parse(lines[0] as string) as { RequestPath: string }).RequestPath, '/stream');
+});
+
+void test('access-log time stamps: the same text as new Date(ms) renders, for repeated and changing milliseconds', () => {
+  const base = Date.UTC(2026, 11, 3, 18, 59, 59, 998);
+  for (const ms of [base, base, base + 1, base + 2, base + 2, base - 5, base + 86_400_000]) {
+    const d = new Date(ms);
+    assert.deepEqual(startStamps(ms), { utc: d.toISOString(), local: localTime(d) }, String(ms));
+    assert.equal(isoTime(ms), d.toISOString());
+  }
 });
