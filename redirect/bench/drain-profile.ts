@@ -2,7 +2,7 @@
  * Where a drain batch's time goes (issue 16 §2), without Redis: batches built in memory from the
  * same generator as bench/drain.ts, written by the sink under test, timed per phase; with
  * PROFILE_EXPLAIN=1 the plan of the statement inside links.ingest_clicks (auto_explain, nested).
- *   node --import tsx redirect/bench/drain-profile.ts [--clicks 50000] [--batch 1000] [--sink statement]
+ *   node --import tsx redirect/bench/drain-profile.ts [--clicks 50000] [--batch 1000] [--sink statement,batch] [--rounds 3]
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -10,7 +10,7 @@ import { enrich } from '../src/worker/enrich.ts';
 import { ClickSink, type SinkMode } from '../src/worker/click-sink.ts';
 import { makeClick } from './drain.ts';
 
-const { values } = parseArgs({ options: { clicks: { type: 'string', default: '50000' }, links: { type: 'string', default: '1000' }, batch: { type: 'string', default: '1000' }, sink: { type: 'string', default: 'statement' } } });
+const { values } = parseArgs({ options: { clicks: { type: 'string', default: '50000' }, links: { type: 'string', default: '1000' }, batch: { type: 'string', default: '1000' }, sink: { type: 'string', default: 'statement' }, rounds: { type: 'string', default: '1' } } });
 const { createTestDatabase } = await import('@linkport/devstack/testing');
 const db = await createTestDatabase();
 const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
@@ -25,31 +25,51 @@ try {
   const t0 = performance.now();
   const all = Array.from({ length: n }, (_, j) => enrich(`${now}-${j}`, makeClick(links, j, now)));
   const enrichMs = performance.now() - t0;
-  const sink = new ClickSink(pool as never, values.sink as SinkMode);
-  if (process.env.PROFILE_EXPLAIN) {
+    if (process.env.PROFILE_EXPLAIN) {
     const c = await admin.connect();
     c.on('notice', (m) => console.log(m.message));
     await c.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; SET auto_explain.log_timing = on; SET ROLE redirect_service`);
     // Warm up then explain one batch in the middle.
-    const s2 = new ClickSink({ query: c.query.bind(c), connect: async () => c } as never, values.sink as SinkMode);
+    const s2 = new ClickSink({ query: c.query.bind(c), connect: async () => c } as never, values.sink.split(',')[0] as SinkMode);
     for (let i = 0; i < 3; i++) await s2.write(all.slice(i * size, (i + 1) * size));
     await c.query(`RESET ROLE`);
     c.release();
   }
-  const times: number[] = [];
-  const tw = performance.now();
-  for (let i = process.env.PROFILE_EXPLAIN ? 3 * size : 0; i < n; i += size) {
-    const t = performance.now();
-    await sink.write(all.slice(i, i + size));
-    times.push(performance.now() - t);
+  // Sinks named by --sink (comma-separated) in interleaved rounds, the tables emptied before each
+  // pass: the machine is shared, so only same-run, alternating figures compare.
+  const sinks = values.sink.split(',') as SinkMode[];
+  const rates = new Map<string, number[]>(sinks.map((k) => [k, []]));
+  let times: number[] = [];
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const mode of round % 2 ? [...sinks].reverse() : sinks) {
+      await admin.query(`TRUNCATE links.clicks, links.daily_stats, links.daily_visitors, links.hourly_stats, links.account_hourly_stats, links.account_daily_stats`);
+      if ((await admin.query(`SELECT to_regclass('links.link_hourly_totals') AS t`)).rows[0].t) await admin.query(`TRUNCATE links.link_hourly_totals`);
+      await admin.query(`UPDATE links.links SET click_count = 0, last_clicked_at = NULL`);
+      // `batch+nl`: the fast path with the planner's nested loops allowed (the function's
+      // SET enable_nestloop = off removed for the pass); a fresh pool, so no plan cached under the
+      // other setting is reused.
+      const nl = mode.endsWith('+nl');
+      await admin.query(nl ? `ALTER FUNCTION links.ingest_click_batch RESET enable_nestloop` : `ALTER FUNCTION links.ingest_click_batch SET enable_nestloop = off`);
+      const passPool = new pg.Pool({ connectionString: db.roleUrl('redirect_service'), max: 1 });
+      const s2 = new ClickSink(passPool as never, nl ? 'batch' : mode);
+      times = [];
+      const tw = performance.now();
+      for (let i = 0; i < n; i += size) {
+        const t = performance.now();
+        await s2.write(all.slice(i, i + size));
+        times.push(performance.now() - t);
+      }
+      rates.get(mode)!.push(n / ((performance.now() - tw) / 1000));
+      await passPool.end();
+    }
   }
-  const total = performance.now() - tw;
   times.sort((a, b) => a - b);
+  for (const [k, r] of rates) console.log(`${k}: rounds ${r.map((x) => x.toFixed(0)).join(' / ')} clicks/s`);
   const num = async (sql: string) => Number((await admin.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0);
   const rows = await num(`SELECT count(*) AS n FROM links.clicks`);
   const check = [rows, (await num(`SELECT sum(click_count) AS n FROM links.links`)) + (await num(`SELECT count(*) AS n FROM links.clicks WHERE is_bot`)), await num(`SELECT sum(clicks) AS n FROM links.hourly_stats`), await num(`SELECT sum(clicks) AS n FROM links.account_hourly_stats WHERE dimension = 'total'`), await num(`SELECT count(*) AS n FROM links.rollup_mismatches('2000-01-01', date_trunc('hour', now()) + interval '1 hour')`)];
   console.log(`rows, counters + bots, hourly, account, mismatches: ${check.join(', ')}`);
-  console.log(`${values.sink}: ${rows} rows; enrich ${(enrichMs / n * 1000).toFixed(1)} µs/click; write ${(n / (total / 1000)).toFixed(0)} clicks/s; batch ms p50 ${times[times.length >> 1]!.toFixed(1)} p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)}`);
+  console.log(`last pass (${sinks.at(-1)}): ${rows} rows; enrich ${((enrichMs / n) * 1000).toFixed(1)} µs/click; batch ms p50 ${times[times.length >> 1]!.toFixed(1)} p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)}`);
 } finally {
   await pool.end();
   await admin.end();

@@ -10,14 +10,17 @@
  *   (b2) a second, identical (b) process — the A/A control: how far two identical servers differ
  *       in this run is the noise floor any (t)-vs-(b) difference must be read against
  *   (c) the cold path: local and Redis caches off, distinct codes → PostgreSQL on every request
- *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL, twice over the same
- *       stream (bench/drain.ts): the pre-issue-16 write path (WORKER_SINK=legacy, the baseline) and
- *       the one-statement path with the hourly rollups; checks stream entries == rows == counters
- *       (+ bots) == rollups for each.
+ *   (p) the whole pipeline (bench/pipeline.ts): redirects/s on a warm code while the click worker
+ *       drains that traffic into PostgreSQL at the same time, against (a) in the same rounds
+ *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL, once per write
+ *       path over the same stream (bench/drain.ts): the pre-issue-16 path (WORKER_SINK=legacy, the
+ *       baseline), the one-statement path (statement), the in-memory aggregated path (batch, the
+ *       default) and batch with larger batches and two workers; checks stream entries == rows ==
+ *       counters (+ bots) == rollups for each.
  *
  * Switches (environment):
  *   BENCH_DURATION=5 BENCH_ROUNDS=3  seconds per measured run, interleaved rounds
- *   BENCH_PHASES=a,f,t,b2,side,serial,c,d  which parts run besides (b), the baseline that always
+ *   BENCH_PHASES=a,f,t,b2,side,serial,c,p,d  which parts run besides (b), the baseline that always
  *                                    runs; e.g. BENCH_PHASES=t,b2,side for the tracing figures alone.
  *                                    `side`: each round also loads (t) and (b) at the same time, then
  *                                    (b2) and (b), at BENCH_SIDE_RATE=4000 req/s each, and compares
@@ -36,6 +39,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
 import { drainBoth, print as printDrain } from './drain.ts';
+import { printPipeline, wholePipeline } from './pipeline.ts';
 
 // autocannon ships no types; this is the slice used here (loaded through require so no ambient
 // module declaration is needed, and none can clash with another workspace's).
@@ -67,7 +71,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 // machines are shared, and a single run of each swings by ±30% with the neighbours' load.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,side,serial,c,d').split(',').map((p) => p.trim()));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,side,serial,c,p,d').split(',').map((p) => p.trim()));
 // Side by side, both servers get the same fixed request rate: CPU per request falls as the rate
 // rises (more requests per event-loop turn and per syscall), so at full speed the slower server
 // would also look costlier per request. Below saturation on a 2-CPU machine even for two servers.
@@ -285,6 +289,8 @@ async function main(): Promise<void> {
       await stop(c.child);
     }
 
+    const pipeline = PHASES.has('p') ? await wholePipeline(admin, client, env, { seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS }) : undefined;
+
     const os = await import('node:os');
     console.log(`\nredirect benchmark: ${CONNECTIONS} connections, ${DURATION} s per run (after 2 s warm-up; a/b/b'/t/b2 median of ${ROUNDS} interleaved rounds), loopback, ${os.availableParallelism()} CPUs, load average ${os.loadavg()[0]!.toFixed(1)}\n`);
     console.log('run'.padEnd(44) + 'req/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'errors'.padStart(9));
@@ -322,13 +328,17 @@ async function main(): Promise<void> {
       console.log(`  A/A side by side: ${line('b2')}`);
     }
     if (CPU_PROF) console.log(`CPU profiles of (b), (t), (b2): ${CPU_PROF}/{b,t,b2}/ (the largest file in each is the main thread)`);
+    if (pipeline) {
+      printPipeline(pipeline, CONNECTIONS);
+      if (pipeline.entries !== pipeline.rows) process.exitCode = 1;
+    }
     if (PHASES.has('d')) {
       const servedTotal = runs.slice(1).reduce((s, r) => s + r.redirects, 0);
       // Warm-up requests were served (and clicked) too: the stream is the producer-side truth.
       const streamLen = await client.xlen('clicks');
       const drains = await drainBoth(admin, client, env, { batch: 1000 });
       const inDb = drains.at(-1)!.clicks;
-      console.log(`(d) worker drain, 1 worker, batch 1000, the same ${streamLen} stream entries each (redirects served in measured runs ${servedTotal}; worker boot excluded):`);
+      console.log(`(d) worker drain, batch 1000 unless named (sink@batch xworkers), the same ${streamLen} stream entries each (redirects served in measured runs ${servedTotal}; worker boot excluded):`);
       printDrain(drains);
       if (inDb !== streamLen || drains.some((d) => !d.exact)) process.exitCode = 1;
     }
