@@ -69,11 +69,21 @@ function tokenText(tok: Token | undefined): string {
   }
 }
 
-const WHITE = /^[ \t\n\f\v\r]+/;
-const COMMENT = /^#[^\n]*/;
-const IDENT = /^(?:\$?[a-zA-Z][$a-zA-Z0-9_-]*|\$)/;
-const INT = /^-?[0-9]+/;
-const NUM = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/;
+// Sticky: matched at the lexer's position without copying the rest of the input.
+const WHITE = /[ \t\n\f\v\r]+/y;
+const COMMENT = /#[^\n]*/y;
+const IDENT = /(?:\$?[a-zA-Z][$a-zA-Z0-9_-]*|\$)/y;
+const BOOL = /(?:true|false)/y;
+const INT = /-?[0-9]+/y;
+const NUM = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const HEX = /\\u([0-9A-Fa-f]{4})/y;
+const STRING_CHARS = /[^\\"{]+/y;
+const LITERAL_CHARS = /(?:\\\\|\\`|[^'{])+/y;
+
+function at(re: RegExp, src: string, i: number): string | undefined {
+  re.lastIndex = i;
+  return re.exec(src)?.[0];
+}
 const SYMS2: Sym[] = ['??', '==', '!=', '>=', '<=', '&&', '||', ':='];
 const SYMS1: Sym[] = [':', '.', ',', '?', '>', '<', '_', '{', '}', '[', ']', '(', ')'];
 const STRING_ESCAPES: Record<string, string> = { '\\{': '{', '\\"': '"', '\\\\': '\\', '\\/': '\\/', '\\b': '\b', '\\f': '\f', '\\n': '\n', '\\r': '\r', '\\t': '\t' };
@@ -119,64 +129,65 @@ function lex(src: string): Lexed {
     throw new KritiError('Lex Error', `Invalid Lexeme: '${src}'`, { start: pos, end: { line: pos.line, col: pos.col + Buffer.byteLength(src) } });
   };
   while (i < src.length) {
-    const rest = src.slice(i);
     const m = mode();
+    const c0 = src[i]!;
     if (m === 'string') {
-      if (rest.startsWith('{{')) {
+      if (src.startsWith('{{', i)) {
         modes.push('expr');
         tokens.push({ t: 'sym', v: '{{', span: take('{{') });
-      } else if (rest[0] === '"') {
+      } else if (c0 === '"') {
         pop();
         tokens.push({ t: 'sym', v: '"e', span: take('"') });
-      } else if (rest[0] === '\\') {
-        const hex = /^\\u([0-9A-Fa-f]{4})/.exec(rest);
-        if (hex) tokens.push({ t: 'str', v: String.fromCharCode(parseInt(hex[1]!, 16)), span: take(hex[0]) });
+      } else if (c0 === '\\') {
+        const hex = at(HEX, src, i);
+        if (hex) tokens.push({ t: 'str', v: String.fromCharCode(parseInt(hex.slice(2), 16)), span: take(hex) });
         else {
-          const esc = STRING_ESCAPES[rest.slice(0, 2)];
+          const pair = src.slice(i, i + 2);
+          const esc = STRING_ESCAPES[pair];
           if (esc === undefined) lexError();
-          tokens.push({ t: 'str', v: esc!, span: take(rest.slice(0, 2)) });
+          tokens.push({ t: 'str', v: esc!, span: take(pair) });
         }
-      } else if (rest[0] === '{') {
+      } else if (c0 === '{') {
         tokens.push({ t: 'str', v: '{', span: take('{') });
       } else {
-        const lit = /^[^\\"{]+/.exec(rest)![0];
+        const lit = at(STRING_CHARS, src, i)!;
         tokens.push({ t: 'str', v: lit, span: take(lit) });
       }
       continue;
     }
     if (m === 'literal') {
-      if (rest[0] === "'") {
+      if (c0 === "'") {
         pop();
         tokens.push({ t: 'sym', v: "'", span: take("'") });
         continue;
       }
-      const lit = /^(?:\\\\|\\`|[^'{])+/.exec(rest);
+      const lit = at(LITERAL_CHARS, src, i);
       if (!lit) lexError();
-      tokens.push({ t: 'str', v: lit![0], span: take(lit![0]) });
+      tokens.push({ t: 'str', v: lit!, span: take(lit!) });
       continue;
     }
     // <0> and <expr>: the longest match wins, the earlier rule on a tie (Alex).
-    const white = WHITE.exec(rest) ?? COMMENT.exec(rest);
+    const white = at(WHITE, src, i) ?? at(COMMENT, src, i);
     if (white) {
-      take(white[0]);
+      take(white);
       continue;
     }
     const candidates: Array<{ len: number; make: () => Token }> = [];
-    const ident = IDENT.exec(rest)?.[0];
-    const bool = /^(true|false)/.exec(rest)?.[0];
+    const ident = at(IDENT, src, i);
+    const bool = at(BOOL, src, i);
     if (bool) candidates.push({ len: bool.length, make: () => ({ t: 'bool', v: bool === 'true', span: take(bool) }) });
     if (ident) candidates.push({ len: ident.length, make: () => ({ t: 'ident', v: ident, span: take(ident) }) });
-    const int = INT.exec(rest)?.[0];
+    const int = at(INT, src, i);
     if (int) candidates.push({ len: int.length, make: () => ({ t: 'num', v: Number(int), text: int, span: take(int) }) });
-    const num = NUM.exec(rest)?.[0];
+    const num = at(NUM, src, i);
     if (num) candidates.push({ len: num.length, make: () => ({ t: 'num', v: Number(num), text: num, span: take(num) }) });
-    if (rest[0] === '"') candidates.push({ len: 1, make: () => (modes.push('string'), { t: 'sym', v: 's"', span: take('"') }) });
-    if (rest[0] === "'") candidates.push({ len: 1, make: () => (modes.push('literal'), { t: 'sym', v: "'", span: take("'") }) });
-    const two = rest.slice(0, 2);
+    if (c0 === '"') candidates.push({ len: 1, make: () => (modes.push('string'), { t: 'sym', v: 's"', span: take('"') }) });
+    if (c0 === "'") candidates.push({ len: 1, make: () => (modes.push('literal'), { t: 'sym', v: "'", span: take("'") }) });
+    const two = src.slice(i, i + 2);
     if (two === '{{') candidates.push({ len: 2, make: () => (modes.push('expr'), { t: 'sym', v: '{{', span: take('{{') }) });
     else if (two === '}}' && m === 'expr') candidates.push({ len: 2, make: () => (pop(), { t: 'sym', v: '}}', span: take('}}') }) });
     else if ((SYMS2 as string[]).includes(two)) candidates.push({ len: 2, make: () => ({ t: 'sym', v: two as Sym, span: take(two) }) });
-    const one = rest[0]!;
+    const one = c0;
     if ((SYMS1 as string[]).includes(one)) candidates.push({ len: 1, make: () => ({ t: 'sym', v: one as Sym, span: take(one) }) });
     let best: (typeof candidates)[number] | undefined;
     for (const c of candidates) if (!best || c.len > best.len) best = c;
@@ -214,12 +225,20 @@ function cmp(a: Pos, b: Pos): number {
   return a.line - b.line || a.col - b.col;
 }
 
+/**
+ * Nesting deeper than this (brackets, parentheses, templates, `not`, a chain of field accesses) is
+ * refused as a parse error: the parser and evaluator recurse, and a hostile template must not
+ * exhaust the stack (Kriti in Haskell has no such limit; no real template comes near it).
+ */
+export const MAX_NESTING = 256;
+
 /** Identifiers the grammar reserves (Grammar.y matches them before `ident`). */
 const KEYWORDS = new Set(['if', 'elif', 'else', 'end', 'null', 'range', 'in', 'not']);
 const BINOPS = new Set(['==', '!=', '>', '<', '>=', '<=', '&&', '||', '??']);
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly toks: Token[],
     private readonly last: Span,
@@ -266,7 +285,20 @@ class Parser {
     return e;
   }
 
+  private tooDeep(): never {
+    throw new KritiError('Parse Error', `Template nested more than ${MAX_NESTING} levels deep.`, this.last);
+  }
+
   expr(): Node {
+    if (++this.depth > MAX_NESTING) this.tooDeep();
+    try {
+      return this.exprInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private exprInner(): Node {
     if (this.isSym('{{') && !this.isKw('range', 1) && !this.isKw('if', 1)) {
       this.i++;
       const e = this.expr();
@@ -317,7 +349,8 @@ class Parser {
 
   atom(): Node {
     let base = this.primary();
-    for (;;) {
+    for (let steps = this.depth; ; steps++) {
+      if (steps > MAX_NESTING) this.tooDeep();
       if (this.isSym('.')) {
         this.i++;
         const id = this.ident();

@@ -196,6 +196,8 @@ function kriti(template: string, bindings: Record<string, Json>, session: Sessio
     return runKriti(template, bindings, sessionFunctions(session));
   } catch (err) {
     if (err instanceof KritiError) throw new TransformError([err.toJSON()]);
+    // Data nested deeply enough to exhaust the stack while comparing: a failed transform, not a crash.
+    if (err instanceof RangeError) throw transformationError(`template evaluation failed: ${err.message}`);
     throw err;
   }
 }

@@ -111,4 +111,9 @@ void test('errors: codes, messages and spans as Hasura reports them (never an ex
   for (const src of ['{{', '}}', '[1,', '{"a"', '{{ range', '{{ if x }}', "{{ $['", '"{{ "', '((((', '{{ a ? . }}', '-', '!', 'a(', '{{ x ?? }}']) {
     assert.ok(kritiError(() => runKriti(src, { x: 1, a: {} })).error_code, src);
   }
+  // Nesting that would exhaust the stack is a parse error (MAX_NESTING), not a RangeError.
+  for (const src of ['('.repeat(20_000) + '1' + ')'.repeat(20_000), '['.repeat(20_000), 'not '.repeat(20_000) + 'true', `{{ $${'.a'.repeat(20_000)} }}`, `"${'{{ "'.repeat(5_000)}"`]) {
+    assert.deepEqual([kritiError(() => runKriti(src, { $: {} })).error_code], ['Parse Error']);
+  }
+  assert.deepEqual(runKriti(`{{ ${'('.repeat(100)}1${')'.repeat(100)} }}`, {}), 1);
 });
