@@ -359,11 +359,12 @@ const requestSpans = new WeakMap<object, Span>();
 
 /**
  * The traceparent of the span `traceHttpServer` opened for `req` (survives awaits whatever the
- * context manager), else of the active span; '' when the request is not traced.
+ * context manager); '' when the request is not traced — unsampled, or not served through
+ * traceHttpServer. One WeakMap lookup: this runs for every click on the redirect hot path.
  */
 export function requestTraceparent(req: object): string {
-  if (!active) return '';
-  return currentTraceparent(requestSpans.get(req));
+  const span = requestSpans.get(req);
+  return span ? currentTraceparent(span) : '';
 }
 
 const acceptableRequestId = /^[\x21-\x2b\x2d-\x7e]{1,200}$/;
