@@ -45,13 +45,9 @@ try {
       await admin.query(`TRUNCATE links.clicks, links.daily_stats, links.daily_visitors, links.hourly_stats, links.account_hourly_stats, links.account_daily_stats`);
       if ((await admin.query(`SELECT to_regclass('links.link_hourly_totals') AS t`)).rows[0].t) await admin.query(`TRUNCATE links.link_hourly_totals`);
       await admin.query(`UPDATE links.links SET click_count = 0, last_clicked_at = NULL`);
-      // `batch+nl`: the fast path with the planner's nested loops allowed (the function's
-      // SET enable_nestloop = off removed for the pass); a fresh pool, so no plan cached under the
-      // other setting is reused.
-      const nl = mode.endsWith('+nl');
-      await admin.query(nl ? `ALTER FUNCTION links.ingest_click_batch RESET enable_nestloop` : `ALTER FUNCTION links.ingest_click_batch SET enable_nestloop = off`);
+      // A fresh pool per pass: no plan cached by an earlier pass is reused.
       const passPool = new pg.Pool({ connectionString: db.roleUrl('redirect_service'), max: 1 });
-      const s2 = new ClickSink(passPool as never, nl ? 'batch' : mode);
+      const s2 = new ClickSink(passPool as never, mode);
       times = [];
       const tw = performance.now();
       for (let i = 0; i < n; i += size) {
