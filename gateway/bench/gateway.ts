@@ -22,6 +22,8 @@
  * The scenarios run interleaved for BENCH_ROUNDS rounds and the median round is reported, since
  * the build machines are shared (load from parallel jobs swings single runs).
  * Env: BENCH_DURATION (s per run, default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3),
+ * BENCH_COMPARE_SRC=<dir>: a second gateway build (a copy of gateway/src under the repository) runs
+ * the short-link scenario beside this one, for a before/after in the same run;
  * BENCH_SCENARIOS=short,floor: only the scenarios whose names contain one of these (direct always runs);
  * BENCH_PROFILE=1: the short-link gateway runs with --cpu-prof and its hottest functions (self time) and time by
  * area are printed at the end (the profile stays in the printed directory).
@@ -139,11 +141,11 @@ async function child(file: string, env: Record<string, string>): Promise<{ proc:
   return { proc, port };
 }
 
-async function gateway(dir: string, env: Record<string, string>, profileDir?: string): Promise<{ proc: ChildProcess; port: number }> {
+async function gateway(dir: string, env: Record<string, string>, profileDir?: string, src = path.join(root, 'gateway/src')): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
   const probe = await freePort();
   const devNull = fs.openSync('/dev/null', 'w');
-  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', path.join(root, 'gateway/src/server.ts')];
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', path.join(src, 'server.ts')];
   const proc = spawn(process.execPath, args, {
     env: { ...process.env, ...env, PORT: String(port), GATEWAY_PROBE_PORT: String(probe), GATEWAY_DYNAMIC_DIR: dir, LOG_LEVEL: 'warn', GATEWAY_ACCESS_LOG: 'stdout', GATEWAY_TRUSTED_IPS: '127.0.0.1' },
     stdio: ['ignore', devNull, 'inherit'],
@@ -209,30 +211,36 @@ async function main(): Promise<void> {
   const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-prof-')) : undefined;
   const gw = await gateway(dir, urls);
   const site = await gateway(path.join(root, 'gateway/dynamic'), urls, profileDir);
+  // another build of gateway/src (e.g. a copy of the previous commit's, inside the repository so
+  // its imports resolve) on the same short-link configuration: a before/after in one run
+  const compareSrc = process.env.BENCH_COMPARE_SRC ? path.resolve(process.env.BENCH_COMPARE_SRC) : undefined;
+  const before = compareSrc ? await gateway(path.join(root, 'gateway/dynamic'), urls, undefined, compareSrc) : undefined;
 
-  const targets = {
+  const targets: Record<string, { url: string; pid: number | undefined }> = {
     direct: { url: `${upstream}/proxy/x`, pid: up.proc.pid },
     'floor (node:http proxy)': { url: `http://127.0.0.1:${floorHttp.port}/proxy/x`, pid: floorHttp.proc.pid },
     'floor (undici proxy)': { url: `http://127.0.0.1:${floorUndici.port}/proxy/x`, pid: floorUndici.proc.pid },
     'gateway: short link (gateway/dynamic)': { url: `http://127.0.0.1:${site.port}/abc123`, pid: site.proc.pid },
+    ...(before ? { 'gateway: short link, BENCH_COMPARE_SRC build': { url: `http://127.0.0.1:${before.port}/abc123`, pid: before.proc.pid } } : {}),
     'gateway (headers)': { url: `http://127.0.0.1:${gw.port}/proxy/x`, pid: gw.proc.pid },
     'gateway (headers + forwardAuth)': { url: `http://127.0.0.1:${gw.port}/auth/x`, pid: gw.proc.pid },
   };
-  type Name = keyof typeof targets;
-  const names = Object.keys(targets) as Name[];
+  type Name = string;
+  const names = Object.keys(targets);
   const results = Object.fromEntries(names.map((n) => [n, [] as Measured[]])) as Record<Name, Measured[]>;
+  const of = (name: Name) => results[name] as Measured[];
   const only = process.env.BENCH_SCENARIOS?.split(',').map((x) => x.trim()).filter(Boolean);
   const chosen = names.filter((n) => n === 'direct' || !only || only.some((o) => n.includes(o)));
   const profileFrom = Number(process.hrtime.bigint() / 1000n);
-  for (let i = 0; i < rounds; i++) for (const k of chosen) results[k].push(await run(k, targets[k].url, targets[k].pid));
+  for (let i = 0; i < rounds; i++) for (const k of chosen) of(k).push(await run(k, (targets[k] as { url: string }).url, targets[k]?.pid));
   const median = (rs: Measured[]) => [...rs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(rs.length / 2)] as Measured;
   const medianCpu = (rs: Measured[]) => {
     const v = rs.map((r) => r.cpuUsPerReq).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     return v.length ? +(v[Math.floor(v.length / 2)] as number).toFixed(1) : '-';
   };
-  const direct = median(results.direct);
+  const direct = median(of('direct'));
   const row = (name: Name) => {
-    const r = median(results[name]);
+    const r = median(of(name));
     return {
       scenario: name,
       'req/s': Math.round(r.requests.average),
@@ -240,10 +248,10 @@ async function main(): Promise<void> {
       'p99 ms': r.latency.p99,
       'ratio vs direct': +(r.requests.average / direct.requests.average).toFixed(3),
       // per round, then the median: each round's scenarios ran minutes apart at most
-      'ratios per round': results[name].map((x, i) => (x.requests.average / (results.direct[i] as Measured).requests.average).toFixed(2)).join(' '),
+      'ratios per round': of(name).map((x, i) => (x.requests.average / (of('direct')[i] as Measured).requests.average).toFixed(2)).join(' '),
       'p99 added ms': +(r.latency.p99 - direct.latency.p99).toFixed(2),
       // direct: the upstream's; otherwise the proxy's or the gateway's (median over the rounds)
-      'server CPU µs/req': medianCpu(results[name]),
+      'server CPU µs/req': medianCpu(of(name)),
     };
   };
   console.log(
