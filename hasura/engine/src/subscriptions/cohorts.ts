@@ -179,7 +179,8 @@ let pollerIds = 0;
 export interface PollerHost<M> {
   readonly opts: CohortOptions;
   place(m: M): void;
-  forget(p: CohortPoller<M, CohortBase<M>, CohortRow>): void;
+  /** The poller is done: out of the registry (if it is still the one under its key). */
+  forget(p: { readonly key: string }): void;
 }
 
 export abstract class CohortPoller<M extends MemberBase<C>, C extends CohortBase<M>, R extends CohortRow> {
@@ -249,7 +250,7 @@ export abstract class CohortPoller<M extends MemberBase<C>, C extends CohortBase
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.host.forget(this as unknown as CohortPoller<M, CohortBase<M>, CohortRow>);
+    this.host.forget(this);
   }
 
   protected scheduleTick(ms: number): void {
@@ -447,8 +448,8 @@ export abstract class CohortMultiplexer<M extends MemberBase<C>, C extends Cohor
     for (const m of ms) this.place(m);
   }
 
-  forget(p: CohortPoller<M, CohortBase<M>, CohortRow>): void {
-    if (this.pollers.get(p.key) === (p as unknown)) this.pollers.delete(p.key);
+  forget(p: { readonly key: string }): void {
+    if (this.pollers.get(p.key) === p) this.pollers.delete(p.key);
   }
 
   /** Stops every poller (shutdown). */
