@@ -137,10 +137,13 @@ async function main(): Promise<void> {
     };
     const config = loadRedirectConfig({ ...process.env, ...env });
     const settings = {
-      WORKER_SINK: process.env.WORKER_SINK ?? 'statement',
+      // worker.ts validates WORKER_SINK itself; unset means its default mode.
+      WORKER_SINK: process.env.WORKER_SINK ?? "(unset: the worker's default)",
       WORKER_BATCH: config.WORKER_BATCH,
       WORKER_BLOCK_MS: config.WORKER_BLOCK_MS,
       CLICK_STREAM: config.CLICK_STREAM,
+      CLICK_STREAM_SHARDS: config.CLICK_STREAM_SHARDS,
+      CLICK_LINGER_MS: config.CLICK_LINGER_MS,
     };
     console.log(`worker settings: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')} (one worker process)`);
     const server = await start('redirect/src/server.ts', env, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/);
