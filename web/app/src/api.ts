@@ -24,6 +24,8 @@ class Session {
   token: string | undefined;
   user: User | undefined;
   expired = false;
+  /** Said once on the log-in page after the session ended on purpose (account deleted). */
+  notice: string | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private listeners = new Set<Listener>();
   private refreshing: Promise<boolean> | undefined;
@@ -40,16 +42,18 @@ class Session {
     this.token = t.access_token;
     if (t.user) this.user = t.user;
     this.expired = false;
+    this.notice = undefined;
     clearTimeout(this.timer);
     // Refresh at 80 % of the lifetime (15 min tokens: after 12 min), before any call can fail.
     this.timer = setTimeout(() => void this.refresh(), Math.max(5, t.expires_in * 0.8) * 1000);
     this.emit();
   }
 
-  clear(expired = false) {
+  clear(expired = false, notice?: string) {
     this.token = undefined;
     this.user = undefined;
     this.expired = expired;
+    this.notice = notice;
     clearTimeout(this.timer);
     this.emit();
   }
@@ -157,9 +161,12 @@ export async function changePassword(current: string, next: string): Promise<voi
   session.accept(t);
 }
 
-export async function deleteAccount(): Promise<void> {
-  await api<void>('/v1/core/me', { method: 'DELETE' });
-  session.clear();
+/** Core asks for the password again (DeleteMeBody), so a session left open cannot delete the account. */
+export async function deleteAccount(password: string): Promise<void> {
+  await api<void>('/v1/core/me', { method: 'DELETE', body: { password } });
+  // No navigation here or in the page: the shell sends a signed-out person to the log-in page, where
+  // the notice is shown (navigating as well raced the shell's own redirect).
+  session.clear(false, 'Your account and everything in it have been deleted.');
 }
 
 export type Scope = 'links:read' | 'links:write' | 'media:read' | 'media:write';

@@ -165,6 +165,11 @@ function App() {
           You are offline. What you see may be out of date; changes will not be sent until you are back online.
         </div>
       )}
+      {s.notice && publicPage && (
+        <div class="banner" role="status">
+          {s.notice}
+        </div>
+      )}
       {s.expired && publicPage && (
         <div class="banner" role="status">
           Your session has expired. Please log in again.

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { changePassword, deleteAccount, session } from '../api.ts';
-import { navigate } from '../router.ts';
+import { disposeSubscriptions } from '../gql.ts';
 import { ErrorMessage, Field } from '../ui.tsx';
 
 export function AccountPage() {
@@ -52,21 +52,27 @@ export function AccountPage() {
         <h2 id="del-h">Delete account</h2>
         <p>This deletes your links, their analytics and your API keys. It cannot be undone.</p>
         {delError !== undefined && <ErrorMessage error={delError} />}
-        <button
-          type="button"
-          class="danger"
-          onClick={async () => {
+        <form
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const password = String(new FormData(e.currentTarget as HTMLFormElement).get('password') ?? '');
             if (!confirm('Delete your account and all its links? This cannot be undone.')) return;
+            setDelError(undefined);
             try {
-              await deleteAccount();
-              navigate('/signup', true);
+              await deleteAccount(password);
+              disposeSubscriptions();
             } catch (err) {
               setDelError(err);
             }
           }}
         >
-          Delete my account
-        </button>
+          <Field id="delete-password" label="Your password, to confirm">
+            <input id="delete-password" name="password" type="password" required autocomplete="current-password" />
+          </Field>
+          <button type="submit" class="danger">
+            Delete my account
+          </button>
+        </form>
       </section>
     </main>
   );
