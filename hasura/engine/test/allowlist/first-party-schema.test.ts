@@ -6,7 +6,7 @@
  * as (`user`), or production with the allow-list on would answer it with an error. A change that
  * breaks one (a column dropped, a table untracked) is refused with Hasura's error.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { buildClientSchema, extendSchema, getIntrospectionQuery, parse, validate, type IntrospectionQuery } from 'graphql';
@@ -17,11 +17,14 @@ import { USERS } from '../query/fixtures.ts';
 
 const METADATA = path.resolve(import.meta.dirname, '../../../metadata');
 
+/** The real engine on a migrated database with the project's metadata, as links_admin. */
+const projectApp = (t: TestContext) => buildTestApp(t, {
+  fake: false, migrated: true, role: 'links_admin',
+  env: { HASURA_GRAPHQL_METADATA_DIR: METADATA, HASURA_GRAPHQL_ENABLE_CONSOLE: 'false' },
+});
+
 void test('every first-party collection query fits the project schema: consistent for the engine, valid for role user', async (t) => {
-  const { app } = await buildTestApp(t, {
-    fake: false, migrated: true, role: 'links_admin',
-    env: { HASURA_GRAPHQL_METADATA_DIR: METADATA, HASURA_GRAPHQL_ENABLE_CONSOLE: 'false' },
-  });
+  const { app } = await projectApp(t);
   const incons = await post(app, '/v1/metadata', { type: 'get_inconsistent_metadata', args: {} });
   assert.equal(incons.status, 200);
   const collectionObjects = (incons.body.inconsistent_objects as Array<{ type: string; reason: string }>).filter((o) => o.type === 'query_collections');
@@ -44,10 +47,7 @@ void test('every first-party collection query fits the project schema: consisten
 });
 
 void test('a metadata change that breaks a first-party query is refused, naming the query and its REST endpoint', async (t) => {
-  const { app } = await buildTestApp(t, {
-    fake: false, migrated: true, role: 'links_admin',
-    env: { HASURA_GRAPHQL_METADATA_DIR: METADATA, HASURA_GRAPHQL_ENABLE_CONSOLE: 'false' },
-  });
+  const { app } = await projectApp(t);
   const exported = await post(app, '/v1/metadata', { type: 'export_metadata', args: {} });
   assert.equal(exported.status, 200);
   const md = exported.body as { query_collections: Array<{ name: string; definition: { queries: Array<{ name: string; query: string }> } }> };
