@@ -128,6 +128,15 @@ function lex(src: string): Lexed {
   const lexError = (): never => {
     throw new KritiError('Lex Error', `Invalid Lexeme: '${src}'`, { start: pos, end: { line: pos.line, col: pos.col + Buffer.byteLength(src) } });
   };
+  // The longest candidate of <0>/<expr> so far; an earlier offer wins a tie (Alex's rule order).
+  let kind = '';
+  let text = '';
+  const offer = (k: string, t: string | undefined) => {
+    if (t !== undefined && t.length > text.length) {
+      kind = k;
+      text = t;
+    }
+  };
   while (i < src.length) {
     const m = mode();
     const c0 = src[i]!;
@@ -172,27 +181,51 @@ function lex(src: string): Lexed {
       take(white);
       continue;
     }
-    const candidates: Array<{ len: number; make: () => Token }> = [];
-    const ident = at(IDENT, src, i);
-    const bool = at(BOOL, src, i);
-    if (bool) candidates.push({ len: bool.length, make: () => ({ t: 'bool', v: bool === 'true', span: take(bool) }) });
-    if (ident) candidates.push({ len: ident.length, make: () => ({ t: 'ident', v: ident, span: take(ident) }) });
-    const int = at(INT, src, i);
-    if (int) candidates.push({ len: int.length, make: () => ({ t: 'num', v: Number(int), text: int, span: take(int) }) });
-    const num = at(NUM, src, i);
-    if (num) candidates.push({ len: num.length, make: () => ({ t: 'num', v: Number(num), text: num, span: take(num) }) });
-    if (c0 === '"') candidates.push({ len: 1, make: () => (modes.push('string'), { t: 'sym', v: 's"', span: take('"') }) });
-    if (c0 === "'") candidates.push({ len: 1, make: () => (modes.push('literal'), { t: 'sym', v: "'", span: take("'") }) });
+    // No closures created here: this loop runs per token.
+    kind = '';
+    text = '';
+    offer('bool', at(BOOL, src, i));
+    offer('ident', at(IDENT, src, i));
+    offer('int', at(INT, src, i));
+    offer('num', at(NUM, src, i));
+    if (c0 === '"') offer('s"', '"');
+    if (c0 === "'") offer("'", "'");
     const two = src.slice(i, i + 2);
-    if (two === '{{') candidates.push({ len: 2, make: () => (modes.push('expr'), { t: 'sym', v: '{{', span: take('{{') }) });
-    else if (two === '}}' && m === 'expr') candidates.push({ len: 2, make: () => (pop(), { t: 'sym', v: '}}', span: take('}}') }) });
-    else if ((SYMS2 as string[]).includes(two)) candidates.push({ len: 2, make: () => ({ t: 'sym', v: two as Sym, span: take(two) }) });
-    const one = c0;
-    if ((SYMS1 as string[]).includes(one)) candidates.push({ len: 1, make: () => ({ t: 'sym', v: one as Sym, span: take(one) }) });
-    let best: (typeof candidates)[number] | undefined;
-    for (const c of candidates) if (!best || c.len > best.len) best = c;
-    if (!best) lexError();
-    tokens.push(best!.make());
+    if (two === '{{') offer('{{', two);
+    else if (two === '}}' && m === 'expr') offer('}}', two);
+    else if ((SYMS2 as string[]).includes(two)) offer('sym', two);
+    if ((SYMS1 as string[]).includes(c0)) offer('sym', c0);
+    if (!kind) lexError();
+    switch (kind) {
+      case 'bool':
+        tokens.push({ t: 'bool', v: text === 'true', span: take(text) });
+        break;
+      case 'ident':
+        tokens.push({ t: 'ident', v: text, span: take(text) });
+        break;
+      case 'int':
+      case 'num':
+        tokens.push({ t: 'num', v: Number(text), text, span: take(text) });
+        break;
+      case 's"':
+        modes.push('string');
+        tokens.push({ t: 'sym', v: 's"', span: take(text) });
+        break;
+      case "'":
+        modes.push('literal');
+        tokens.push({ t: 'sym', v: "'", span: take(text) });
+        break;
+      case '{{':
+        modes.push('expr');
+        tokens.push({ t: 'sym', v: '{{', span: take(text) });
+        break;
+      case '}}':
+        pop();
+        tokens.push({ t: 'sym', v: '}}', span: take(text) });
+        break;
+      default:
+        tokens.push({ t: 'sym', v: text as Sym, span: take(text) });
+    }
   }
   return { tokens, last };
 }
@@ -509,6 +542,22 @@ class Parser {
   }
 }
 
+/**
+ * Templates parsed once: they come from the metadata (a few per trigger) and run on every
+ * delivery. Bounded: cleared when full. A template that fails to parse is not kept.
+ */
+const parsed = new Map<string, Node>();
+const PARSED_MAX = 1000;
+function parsedTemplate(src: string): Node {
+  let ast = parsed.get(src);
+  if (!ast) {
+    ast = parseKriti(src);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(src, ast);
+  }
+  return ast;
+}
+
 /** Parses a template; throws KritiError (Parse Error / Lex Error). */
 export function parseKriti(src: string): Node {
   const { tokens, last } = lex(src);
@@ -693,8 +742,8 @@ export const basicFunctions: Record<string, KritiFunction> = {
 
 type Scope = Map<string, Json>;
 
+/** Evaluates `node`; `ev` below is the recursion, spelled as a call so no closure is made per node. */
 function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>): Json {
-  const ev = (n: Node, s: Scope = scope) => evaluate(n, s, fns);
   switch (node.k) {
     case 'string':
       return node.v;
@@ -709,14 +758,14 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
       const first = new Map<string, Node>();
       for (const [k, v] of node.fields) if (!first.has(k)) first.set(k, v);
       const out: Record<string, Json> = {};
-      for (const k of [...first.keys()].sort()) out[k] = ev(first.get(k)!);
+      for (const k of [...first.keys()].sort()) out[k] = evaluate(first.get(k)!, scope, fns);
       return out;
     }
     case 'array':
-      return node.items.map((n) => ev(n));
+      return node.items.map((n) => evaluate(n, scope, fns));
     case 'template':
       return node.parts.map((p) => {
-        const v = ev(p);
+        const v = evaluate(p, scope, fns);
         return typeof v === 'string' ? v : encodeJson(v);
       }).join('');
     case 'var': {
@@ -724,20 +773,20 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
       return scope.get(node.name)!;
     }
     case 'field': {
-      const base = ev(node.base);
+      const base = evaluate(node.base, scope, fns);
       if ('name' in node.field) {
         if (!isObject(base)) throw typeError(node.base.span, base, 'Object');
         if (!has(base, node.field.name)) throw new KritiError('Attribute Error', `'Object' has no attribute '${node.field.name}'.`, node.span);
         return base[node.field.name]!;
       }
       if (isObject(base)) {
-        const key = ev(node.field.expr);
+        const key = evaluate(node.field.expr, scope, fns);
         if (typeof key !== 'string') throw typeError(node.base.span, key, 'String');
         if (!has(base, key)) throw new KritiError('Attribute Error', `'Object' has no attribute '${key}'.`, node.span);
         return base[key]!;
       }
       if (Array.isArray(base)) {
-        const idx = ev(node.field.expr);
+        const idx = evaluate(node.field.expr, scope, fns);
         if (typeof idx !== 'number' || !Number.isInteger(idx)) throw typeError(node.span, idx, 'Integer');
         // Kriti serialises an IndexError with this message (Eval.hs `serialize (IndexError …)`).
         if (idx < 0 || idx >= base.length) throw new KritiError('Index Error', 'Can only range over an array', node.span);
@@ -748,12 +797,12 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
     case 'optional': {
       let base: Json;
       try {
-        base = ev(node.base);
+        base = evaluate(node.base, scope, fns);
       } catch (err) {
         if (!(err instanceof KritiError)) throw err;
         base = null;
       }
-      const path = node.fields.map((f) => ('name' in f ? f.name : ev(f.expr)));
+      const path = node.fields.map((f) => ('name' in f ? f.name : evaluate(f.expr, scope, fns)));
       if (base === null) return null;
       if (!isObject(base) && !Array.isArray(base)) throw typeError(node.base.span, base, 'Object');
       let cur: Json = base;
@@ -766,21 +815,21 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
     }
     case 'if': {
       const test = (span: Span, cond: Node): boolean => {
-        const c = ev(cond);
+        const c = evaluate(cond, scope, fns);
         if (typeof c !== 'boolean') throw typeError(span, c, 'Boolean');
         return c;
       };
-      if (test(node.span, node.cond)) return ev(node.then);
-      for (const e of node.elifs) if (test(e.span, e.cond)) return ev(e.then);
-      return ev(node.else);
+      if (test(node.span, node.cond)) return evaluate(node.then, scope, fns);
+      for (const e of node.elifs) if (test(e.span, e.cond)) return evaluate(e.then, scope, fns);
+      return evaluate(node.else, scope, fns);
     }
     case 'binop': {
       if (node.op === '??') {
-        const l = ev(node.l);
-        return l === null ? ev(node.r) : l;
+        const l = evaluate(node.l, scope, fns);
+        return l === null ? evaluate(node.r, scope, fns) : l;
       }
-      const l = ev(node.l);
-      const r = ev(node.r);
+      const l = evaluate(node.l, scope, fns);
+      const r = evaluate(node.r, scope, fns);
       switch (node.op) {
         case '==': return jsonEqual(l, r);
         case '!=': return !jsonEqual(l, r);
@@ -804,17 +853,17 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
       return null;
     }
     case 'range': {
-      const over = ev(node.over);
+      const over = evaluate(node.over, scope, fns);
       if (!Array.isArray(over)) throw typeError(node.span, over, 'Array');
       return over.map((v, i) => {
         const inner = new Map(scope);
         inner.set(node.binder, v);
         if (node.index !== null) inner.set(node.index, i);
-        return ev(node.body, inner);
+        return evaluate(node.body, inner, fns);
       });
     }
     case 'call': {
-      const arg = ev(node.arg);
+      const arg = evaluate(node.arg, scope, fns);
       const f = Object.prototype.hasOwnProperty.call(fns, node.name) ? fns[node.name] : undefined;
       if (!f) throw new KritiError('Name Error', `Variable '${node.name}' not in scope`, node.span);
       try {
@@ -829,6 +878,6 @@ function evaluate(node: Node, scope: Scope, fns: Record<string, KritiFunction>):
 
 /** Kriti's `runKritiWith`: parse, then evaluate against the bindings with basicFuncMap plus `extra`. */
 export function runKriti(src: string, bindings: Record<string, Json>, extra: Record<string, KritiFunction> = {}): Json {
-  const ast = parseKriti(src);
+  const ast = parsedTemplate(src);
   return evaluate(ast, new Map(Object.entries(bindings)), { ...basicFunctions, ...extra });
 }
