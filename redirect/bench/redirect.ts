@@ -32,6 +32,7 @@
  * figure that judges the tracing cost — best side by side, where both servers share the seconds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -115,6 +116,27 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * Share of a process's busy (non-idle) CPU-profile samples whose frame is OpenTelemetry's code or
+ * common's tracing.ts, from the main thread's profile (the largest file in `dir`).
+ */
+function tracingShare(dir: string): { share: number } | undefined {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+  const main = files.sort((x, y) => fs.statSync(y).size - fs.statSync(x).size)[0];
+  if (!main) return undefined;
+  const profile = JSON.parse(fs.readFileSync(main, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[] };
+  const frame = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  let busy = 0;
+  let ours = 0;
+  for (const id of profile.samples) {
+    const f = frame.get(id);
+    if (!f || f.functionName === '(idle)') continue;
+    busy++;
+    if (/@opentelemetry\/|\/telemetry\/tracing\.ts$|require-in-the-middle|import-in-the-middle/.test(f.url)) ours++;
+  }
+  return busy > 0 ? { share: ours / busy } : undefined;
 }
 
 /** CPU time the child process used, printed by it on SIGTERM: robust to the neighbours' load. */
@@ -327,7 +349,15 @@ async function main(): Promise<void> {
       console.log(`side by side, ${CONNECTIONS / 2} connections and ${SIDE_RATE} req/s each, same seconds: ${line('t')}`);
       console.log(`  A/A side by side: ${line('b2')}`);
     }
-    if (CPU_PROF) console.log(`CPU profiles of (b), (t), (b2): ${CPU_PROF}/{b,t,b2}/ (the largest file in each is the main thread)`);
+    if (CPU_PROF) {
+      console.log(`CPU profiles of (b), (t), (b2): ${CPU_PROF}/{b,t,b2}/ (the largest file in each is the main thread)`);
+      if (idx('t') >= 0) {
+        const share = tracingShare(path.join(CPU_PROF, 't'));
+        // The tracer's own frames, priced at (t)'s measured CPU per request: a figure the
+        // neighbours' load hardly moves (it is a share of the process's own samples).
+        if (share) console.log(`  (t) profile: ${(share.share * 100).toFixed(1)} % of its busy samples in OpenTelemetry / tracing.ts frames ≈ ${(share.share * cpuOf('t')).toFixed(2)} µs of its ${cpuOf('t').toFixed(1)} µs per request (self time; GC and allocation effects not included)`);
+      }
+    }
     if (pipeline) {
       printPipeline(pipeline, CONNECTIONS);
       if (pipeline.entries !== pipeline.rows) process.exitCode = 1;
