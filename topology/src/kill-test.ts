@@ -64,10 +64,15 @@ export async function runKillTest(opts: KillTestOptions): Promise<KillTestResult
   opts.log(`starting the topology on ${opts.basePort}… (data ${dataDir})`);
   const topo: RunningTopology = await startTopology(topoOpts);
   try {
-    return await drive(topo, opts);
+    const r = await drive(topo, opts);
+    // printed before teardown: the figures must not depend on a clean stop
+    opts.log(`result: ${JSON.stringify(r)}`);
+    return r;
   } finally {
-    await topo.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    opts.log('stopping the topology…');
+    const stopped = await Promise.race([topo.stop().then(() => true), sleep(60_000).then(() => false)]);
+    if (!stopped) opts.log(`the topology did not stop within 60 s: see ${dataDir}/topology.json for the PIDs`);
+    else fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

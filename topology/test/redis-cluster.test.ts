@@ -10,11 +10,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { clusterNodesOf, createRedisClient, isClusterUrl, type Cluster } from '@linkport/common';
 import pg from 'pg';
-import { createTestDatabase, startTestRedis } from '@linkport/devstack/testing';
+import { createTestDatabase, freePort, startTestRedis } from '@linkport/devstack/testing';
 import { buildRedirectApp, loadRedirectConfig } from '@linkport/redirect';
 import { startRedisCluster } from '../src/redis-cluster.ts';
 
-const BASE = Number(process.env.LP_TEST_CLUSTER_PORT ?? 23600);
+/** Six node ports and six bus ports, free ones (a fixed base collided with side-by-side runs). */
+async function clusterPorts(): Promise<{ ports: number[]; busPorts: number[] }> {
+  const ports: number[] = [];
+  const busPorts: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    ports.push(await freePort());
+    busPorts.push(await freePort());
+  }
+  return { ports, busPorts };
+}
 
 void test('cluster URLs parse; a single-node URL stays single-node', () => {
   assert.equal(isClusterUrl('redis+cluster://127.0.0.1:1,127.0.0.1:2'), true);
@@ -33,7 +42,7 @@ void test('cluster URLs parse; a single-node URL stays single-node', () => {
 
 void test('Redis Cluster: keys on every master, hash-tagged scripts, a killed master is replaced by its replica', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-h11-cluster-'));
-  const cluster = await startRedisCluster({ basePort: BASE, dir, nodeTimeoutMs: 1000 });
+  const cluster = await startRedisCluster({ ...(await clusterPorts()), dir, nodeTimeoutMs: 1000 });
   t.after(async () => {
     await cluster.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -90,7 +99,7 @@ void test('Redis Cluster: keys on every master, hash-tagged scripts, a killed ma
 
 void test('redirects keep answering while the link cache\'s cluster loses a master (REDIRECT_CACHE_REDIS_URL)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-h11-cluster-'));
-  const cluster = await startRedisCluster({ basePort: BASE + 10, dir, nodeTimeoutMs: 1000 });
+  const cluster = await startRedisCluster({ ...(await clusterPorts()), dir, nodeTimeoutMs: 1000 });
   const db = await createTestDatabase();
   const redis = await startTestRedis();
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
