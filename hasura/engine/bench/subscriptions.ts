@@ -111,6 +111,8 @@ async function startEngine(url: string, multiplexing: 'on' | 'off', extraEnv: Re
       HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE: flags.batch,
       ENGINE_WS_MAX_SUBSCRIPTIONS: String(Math.max(SUBS, 10_000)),
       ENGINE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(Math.max(100, Math.ceil(SUBS / CONNS))),
+      // Connection c carries user c % USERS: a user holds about SUBS / min(USERS, CONNS) subscriptions.
+      ENGINE_WS_MAX_SUBSCRIPTIONS_PER_USER: String(Math.max(300, Math.ceil(SUBS / Math.min(USERS, CONNS)) + 1)),
     },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
