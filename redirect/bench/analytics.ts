@@ -42,6 +42,7 @@ const { values } = parseArgs({
     // Rounds of the ingest cost of link_hourly_totals' triggers (0: skip), and batches per side and round.
     'ingest-rounds': { type: 'string', default: '3' },
     'ingest-batches': { type: 'string', default: '40' },
+    'ingest-only': { type: 'boolean', default: false },
   },
 });
 const SCALE = Number(values.scale);
@@ -382,6 +383,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (!values['ingest-only']) await main();
 if (Number(values['ingest-rounds']) > 0) await ingestCost(Number(values['ingest-rounds']), Number(values['ingest-batches']));
 process.exit(0);
