@@ -65,7 +65,8 @@ void test('worker sink: batch (in-memory aggregates) and statement (SQL aggregat
   const results: Record<string, unknown>[] = [];
   for (const mode of ['statement', 'batch'] as SinkMode[]) {
     await reset(e);
-    const sink = new ClickSink(pool as never, mode);
+    // Infinity: the fast path for every batch, whatever its cube's size.
+    const sink = new ClickSink(pool as never, mode, Infinity);
     let inserted = 0;
     let counted = 0;
     // Batch sizes that split visitors, hours and links differently.
@@ -75,7 +76,7 @@ void test('worker sink: batch (in-memory aggregates) and statement (SQL aggregat
       counted += r.counted;
     }
     assert.equal(inserted, 3000, mode);
-    assert.equal(sink.replays, 0, `${mode}: nothing was a replay`);
+    assert.equal(sink.replays + sink.wide, 0, `${mode}: nothing was a replay or went the other way`);
     results.push({ inserted, counted, ...(await snapshot(e)) });
   }
   const [statement, batch] = results;
@@ -88,7 +89,7 @@ void test('worker sink: batch (in-memory aggregates) and statement (SQL aggregat
 void test('worker sink: a batch not wholly new (replay, re-sent click id, deleted link) is refused by the fast path and counted exactly by the fallback', async (t) => {
   const { e, pool, links } = await world(t);
   const all = clicks(links, 1200, 'b');
-  const fast = new ClickSink(pool as never, 'batch');
+  const fast = new ClickSink(pool as never, 'batch', Infinity);
   const sent: EnrichedClick[][] = [];
   const write = (batch: EnrichedClick[]) => {
     sent.push(batch);
@@ -121,6 +122,25 @@ void test('worker sink: a batch not wholly new (replay, re-sent click id, delete
   const exact = new ClickSink(pool as never, 'statement');
   for (const b of sent) await exact.write(b);
   assert.deepEqual(fresh, await snapshot(e));
+});
+
+void test('worker sink: a batch whose cube is nearly as long as the batch is written by the statement path, a repetitive one by the fast path; both exact', async (t) => {
+  const { e, pool, links } = await world(t);
+  const sink = new ClickSink(pool as never, 'batch');
+  const wide = clicks(links, 400, 'w'); // 30 links, varied dimensions: cube ≈ clicks
+  assert.ok(aggregate(wide).cube.links.length > 200);
+  await sink.write(wide);
+  assert.equal(sink.wide, 1);
+  const one = links[0]!;
+  const base = Date.parse('2026-03-09T10:00:00Z');
+  const narrow = Array.from({ length: 400 }, (_, j) =>
+    enrich(`${base}-n-${j}`, { id: randomUUID(), linkId: one.id, code: one.code, ts: base + j, visitor: `n${j % 50}`, ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', referrer: '', country: 'DE', target: 'https://example.com/n', rule: '', location: '' }),
+  );
+  assert.equal(aggregate(narrow).cube.links.length, 1);
+  await sink.write(narrow);
+  assert.equal(sink.wide, 1, 'the narrow batch took the fast path');
+  const { rows } = await e.admin.query(`SELECT (SELECT count(*)::int FROM links.clicks) AS rows, (SELECT count(*)::int FROM links.rollup_mismatches('2026-03-01', '2026-03-11')) AS mism`);
+  assert.deepEqual(rows[0], { rows: 800, mism: 0 });
 });
 
 void test('worker sink: aggregate() — one cube row per key with its clicks, humans counted, first visit per link/day/visitor at the earliest click', () => {
