@@ -8,15 +8,23 @@
 # service names themselves (cluster-announce-hostname in docker-compose.yml).
 set -eu
 : "${CLUSTER_NODES:?}" "${REDISCLI_AUTH:?}"
+# entries are host or host:port (6379 when absent)
 first=${CLUSTER_NODES%% *}
+first_host=${first%%:*}
+first_port=6379
+case "$first" in *:*) first_port=${first##*:} ;; esac
+info() { redis-cli -h "$first_host" -p "$first_port" cluster info | tr -d '\r'; }
 
-known=$(redis-cli -h "$first" cluster info | tr -d '\r' | sed -n 's/^cluster_known_nodes://p')
+known=$(info | sed -n 's/^cluster_known_nodes://p')
 if [ "${known:-1}" -le 1 ]; then
   addrs=""
   for n in $CLUSTER_NODES; do
-    ip=$(getent hosts "$n" | awk '{print $1; exit}')
-    [ -n "$ip" ] || { echo "cannot resolve $n" >&2; exit 1; }
-    addrs="$addrs $ip:6379"
+    host=${n%%:*}
+    port=6379
+    case "$n" in *:*) port=${n##*:} ;; esac
+    ip=$(getent hosts "$host" | awk '{print $1; exit}')
+    [ -n "$ip" ] || { echo "cannot resolve $host" >&2; exit 1; }
+    addrs="$addrs $ip:$port"
   done
   # shellcheck disable=SC2086 # one argument per node
   redis-cli --cluster create $addrs --cluster-replicas 1 --cluster-yes
@@ -25,9 +33,9 @@ else
 fi
 
 i=0
-until redis-cli -h "$first" cluster info | tr -d '\r' | grep -q '^cluster_state:ok$'; do
+until info | grep -q '^cluster_state:ok$'; do
   i=$((i + 1))
-  [ "$i" -le 60 ] || { echo "cluster not ok after 60 s" >&2; redis-cli -h "$first" cluster info >&2; exit 1; }
+  [ "$i" -le 60 ] || { echo "cluster not ok after 60 s" >&2; info >&2; exit 1; }
   sleep 1
 done
 echo "redis cluster ok"
