@@ -14,7 +14,10 @@ import { Pool, type Dispatcher } from 'undici';
 const upstream = new URL(process.env.UPSTREAM_URL ?? 'http://127.0.0.1:1');
 const client = process.env.FLOOR_CLIENT === 'undici' ? 'undici' : 'http';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-const pool = new Pool(upstream.origin, { connections: 256, keepAliveTimeout: 90_000 });
+// FLOOR_PIPELINING=n: n requests in flight per upstream connection over 8 connections (measured
+// against the default, one per connection over up to 256: see gateway/README.md)
+const pipelining = Number(process.env.FLOOR_PIPELINING ?? 1);
+const pool = new Pool(upstream.origin, pipelining > 1 ? { connections: 8, pipelining, keepAliveTimeout: 90_000 } : { connections: 256, keepAliveTimeout: 90_000 });
 
 function viaHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
   const up = http.request(
