@@ -130,3 +130,8 @@ END $$;
 
 REVOKE ALL ON FUNCTION links.ingest_click_batch FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION links.ingest_click_batch TO redirect_service;
+
+-- The worker's reconciler (redirect/src/worker/reconcile.ts) calls links.rollup_mismatches as
+-- redirect_service; since 1764900001600 that reads links.link_hourly_totals too, and without this
+-- every reconciliation failed (permission denied; redirect/test/metrics.test.ts timed out).
+GRANT SELECT ON links.link_hourly_totals TO redirect_service;
