@@ -13,7 +13,7 @@ export const upstreamComplete = [
   'graphql_mutation/roles_inheritance', 'graphql_query/functions/permissions', 'graphql_mutation/functions',
   // Event triggers with a real webhook server (conformance/events.ts).
   'event_triggers/manual_events', 'event_triggers/transform', 'event_triggers/basic', 'event_triggers/insert_only',
-  'event_triggers/headers', 'event_triggers/webhook_env', 'event_triggers/webhook_template_url',
+  'event_triggers/headers', 'event_triggers/webhook_env', 'event_triggers/webhook_template_url', 'event_triggers/retry_conf',
   // test_scheduled_triggers.py, ported (events.ts); mostly waiting (up to 75 s for a cron minute).
   'scheduled_triggers',
 ];

@@ -24,7 +24,7 @@ export interface EventsWebhook {
   url: string;
   /** The next event not yet taken, waiting up to `timeoutMs` (EvtsWebhookServer.get_event). */
   getEvent(timeoutMs?: number): Promise<WebhookEvent>;
-  /** Forgets what arrived (upstream empties its queue between tests). */
+  /** Forgets what arrived (upstream's fixture is per class: a new server, an empty queue). */
   clear(): void;
   close(): Promise<void>;
 }
@@ -43,10 +43,21 @@ export async function startEventsWebhook(): Promise<EventsWebhook> {
       } catch {
         // a transformed body need not be JSON
       }
-      queue.push({ path: req.url ?? '', method: req.method ?? '', headers: req.headers, body });
-      waiter?.();
-      // EvtsWebhookHandler: /fail answers 500, everything else 200.
-      res.writeHead(req.url === '/fail' ? 500 : 200).end();
+      // EvtsWebhookHandler: /fail answers 500, /sleep_2s 204 after two seconds, everything else 204;
+      // the request is queued once answered.
+      const done = () => {
+        queue.push({ path: req.url ?? '', method: req.method ?? '', headers: req.headers, body });
+        waiter?.();
+      };
+      if (req.url === '/sleep_2s') {
+        setTimeout(() => {
+          if (!res.destroyed) res.writeHead(204).end();
+          done();
+        }, 2000).unref();
+        return;
+      }
+      res.writeHead(req.url === '/fail' ? 500 : 204).end();
+      done();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -174,7 +185,7 @@ async function checkEvent(
   table: { schema: string; name: string },
   op: string,
   data: unknown,
-  opts: { headers?: Record<string, string>; path?: string; session?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { headers?: Record<string, string>; path?: string; session?: Record<string, string>; timeoutMs?: number; retry?: number } = {},
 ): Promise<void> {
   // get_event(3) upstream; the engine fetches every second (HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL).
   const ev = await ctx.webhook.getEvent(opts.timeoutMs ?? 10_000);
@@ -187,7 +198,7 @@ async function checkEvent(
   assert.equal(body.event.op, op);
   assert.deepEqual(body.event.session_variables, opts.session ?? { 'x-hasura-role': 'admin' });
   assert.deepEqual(body.event.data, data);
-  assert.equal(body.delivery_info.current_retry, 0);
+  assert.equal(body.delivery_info.current_retry, opts.retry ?? 0);
 }
 
 /** `with pytest.raises(queue.Empty): check_event(…, get_timeout=n)`: no event within n seconds. */
@@ -263,6 +274,28 @@ export const pythonPorts: Record<string, PortedTest> = {
     await remove(ctx, T1, { c1: 1 });
     await checkEvent(ctx, 't1_all', T1, 'DELETE', { old: { c1: 1, c2: 'world' }, new: null });
   },
+  // retry_conf/setup.yaml: t1_retry → /fail (num_retries 4, interval_sec 1); t2_timeout_short →
+  // /sleep_2s (num_retries 2, interval_sec 1, timeout_sec 1); t3_timeout_long → /sleep_2s (timeout_sec 10).
+  'TestEventRetryConfPostgresMSSQL.test_basic': async (ctx) => {
+    const row = { c1: 1, c2: 'hello' };
+    await insert(ctx, T1, row);
+    for (let retry = 0; retry <= 4; retry++) await checkEvent(ctx, 't1_retry', T1, 'INSERT', { old: null, new: row }, { path: '/fail', retry });
+  },
+  'TestEventRetryConfPostgresMSSQL.test_timeout_short': async (ctx) => {
+    const t2 = { schema: 'hge_tests', name: 'test_t2' };
+    const row = { c1: 1, c2: 'hello' };
+    await insert(ctx, t2, row);
+    for (let retry = 0; retry <= 2; retry++) await checkEvent(ctx, 't2_timeout_short', t2, 'INSERT', { old: null, new: row }, { path: '/sleep_2s', retry });
+  },
+  'TestEventRetryConfPostgresMSSQL.test_timeout_long': async (ctx) => {
+    const t3 = { schema: 'hge_tests', name: 'test_t3' };
+    const row = { c1: 1, c2: 'hello' };
+    await insert(ctx, t3, row);
+    await new Promise((r) => setTimeout(r, 2000));
+    await checkEvent(ctx, 't3_timeout_long', t3, 'INSERT', { old: null, new: row }, { path: '/sleep_2s' });
+  },
+  // "Keep this one last": no stray retry or redelivery arrives.
+  'TestEventRetryConfPostgresMSSQL.test_queue_empty': (ctx) => noEvent(ctx, 3),
   'TestEventInsertOnly.test_insert_only': async (ctx) => {
     const row = { c1: 1, c2: 'hello' };
     await insert(ctx, T1, row);

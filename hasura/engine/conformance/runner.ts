@@ -116,6 +116,7 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
   const classes = loadManifest(opts.suiteDir).filter((c) => runsOnPostgres(c) && wanted(c));
   // Event-trigger classes get a real webhook server and an engine started with its URL (events.ts).
   const webhook: EventsWebhook | undefined = opts.engineFor && classes.some(usesEventsWebhook) ? await startEventsWebhook() : undefined;
+  let webhookClass: ManifestClass | undefined;
 
   for (const cls of classes) {
     const dir = shortDir(cls.dir);
@@ -182,8 +183,10 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
       for (const t of cls.tests) {
         const port = pythonPorts[`${cls.class}.${t.name}`];
         if (port && t.kind !== 'check_query_f' && !classError && webhook) {
-          // A Python test body ported to TypeScript (events.ts), between the test's setup and teardown.
-          webhook.clear();
+          // A Python test body ported to TypeScript (events.ts), between the test's setup and teardown;
+          // the webhook's queue starts empty for each class (upstream's class-scoped fixture).
+          if (webhookClass !== cls) webhook.clear();
+          webhookClass = cls;
           const name = `${t.name} (ported)`;
           try {
             await testSetup();

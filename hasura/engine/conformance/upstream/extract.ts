@@ -67,6 +67,7 @@ const wantedDirs = [
   'queries/event_triggers/headers',
   'queries/event_triggers/webhook_env',
   'queries/event_triggers/webhook_template_url',
+  'queries/event_triggers/retry_conf',
   'queries/v1/metadata',
   'queries/scheduled_triggers',
 ];
