@@ -55,12 +55,27 @@ export async function gql<TData, TVars>(o: Op<TData, TVars>, variables?: TVars):
     if (body.errors?.length) throw gqlError(body.errors);
     return body.data as TData;
   };
+  // A 429 comes from the gateway's limiter (rl-links), before the engine saw the request, so sending
+  // it again is safe even for a mutation: a short Retry-After (RFC 9110 §10.2.3) is waited out once,
+  // unseen; a longer one is shown with its countdown (ui.tsx ErrorMessage).
+  const patient = async (): Promise<TData> => {
+    try {
+      return await go();
+    } catch (err) {
+      const wait = err instanceof ApiError && err.code === 'RATE_LIMITED' ? err.retryAfter : undefined;
+      if (wait !== undefined && wait <= 5) {
+        await new Promise((r) => setTimeout(r, Math.max(wait, 0.25) * 1000));
+        return go();
+      }
+      throw err;
+    }
+  };
   try {
-    return await go();
+    return await patient();
   } catch (err) {
     // An access token that expired while the tab slept: refresh once from the cookie, retry.
     if (err instanceof ApiError && JWT_CODES.has(err.code) && session.token) {
-      if (await session.refresh()) return go();
+      if (await session.refresh()) return patient();
       throw new ApiError('SESSION_EXPIRED', 'session expired', 401);
     }
     throw err;
