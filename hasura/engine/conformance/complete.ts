@@ -14,6 +14,7 @@ export const upstreamComplete = [
   // Event triggers with a real webhook server (conformance/events.ts).
   'event_triggers/manual_events', 'event_triggers/transform', 'event_triggers/basic', 'event_triggers/insert_only',
   'event_triggers/headers', 'event_triggers/webhook_env', 'event_triggers/webhook_template_url', 'event_triggers/retry_conf',
+  'event_triggers/update_query',
   // test_scheduled_triggers.py, ported (events.ts); mostly waiting (up to 75 s for a cron minute).
   'scheduled_triggers',
 ];

@@ -296,6 +296,28 @@ export const pythonPorts: Record<string, PortedTest> = {
   },
   // "Keep this one last": no stray retry or redelivery arrives.
   'TestEventRetryConfPostgresMSSQL.test_queue_empty': (ctx) => noEvent(ctx, 3),
+  // TestUpdateEventQuery's autouse `transact` fixture is part of the port: create, then replace
+  // the trigger (insert → gone; update columns [c2, c3] → [c1, c3]; webhook → /new), teardown after.
+  'TestUpdateEventQuery.test_update_basic': async (ctx) => {
+    await v1q(ctx, ctx.yamlQuery('create-setup.yaml'));
+    try {
+      const resp = (await v1q(ctx, ctx.yamlQuery('update-setup.yaml'))) as Array<{ sources: Array<{ tables: Array<{ event_triggers: Array<{ webhook: string }> }> }> }>;
+      assert.equal(resp[1]!.sources[0]!.tables[0]!.event_triggers[0]!.webhook, '{{EVENT_WEBHOOK_HANDLER}}/new');
+      const row = { c1: 1, c2: 'hello', c3: { name: 'clarke' } };
+      await insert(ctx, T1, row);
+      await noEvent(ctx, 0);
+      await update(ctx, T1, { c1: 1 }, { c2: 'world' });
+      await noEvent(ctx, 0);
+      await update(ctx, T1, { c1: 1 }, { c3: { name: 'bellamy' } });
+      await checkEvent(ctx, 't1_cols', T1, 'UPDATE', { old: { c1: 1, c2: 'world', c3: { name: 'clarke' } }, new: { c1: 1, c2: 'world', c3: { name: 'bellamy' } } }, { path: '/new' });
+      await update(ctx, T1, { c1: 1 }, { c1: 2 });
+      await checkEvent(ctx, 't1_cols', T1, 'UPDATE', { old: { c1: 1, c2: 'world', c3: { name: 'bellamy' } }, new: { c1: 2, c2: 'world', c3: { name: 'bellamy' } } }, { path: '/new' });
+      await remove(ctx, T1, { c1: 2 });
+      await checkEvent(ctx, 't1_cols', T1, 'DELETE', { old: { c1: 2, c2: 'world', c3: { name: 'bellamy' } }, new: null }, { path: '/new' });
+    } finally {
+      await v1q(ctx, ctx.yamlQuery('teardown.yaml'));
+    }
+  },
   'TestEventInsertOnly.test_insert_only': async (ctx) => {
     const row = { c1: 1, c2: 'hello' };
     await insert(ctx, T1, row);

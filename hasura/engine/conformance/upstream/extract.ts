@@ -68,6 +68,7 @@ const wantedDirs = [
   'queries/event_triggers/webhook_env',
   'queries/event_triggers/webhook_template_url',
   'queries/event_triggers/retry_conf',
+  'queries/event_triggers/update_query',
   'queries/v1/metadata',
   'queries/scheduled_triggers',
 ];
