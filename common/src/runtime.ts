@@ -1,7 +1,7 @@
 import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { onShutdown } from './shutdown.ts';
-import { startTracing, type Tracing } from './telemetry/tracing.ts';
+import { startTracing, type Tracing, type TracingOptions } from './telemetry/tracing.ts';
 
 /**
  * One lifecycle for every long-running process (core, media, engine, redirect, click worker,
@@ -29,7 +29,7 @@ export interface ProcessSpec<C> {
   logLevel?: (config: C) => string | undefined;
   start: (config: C, log: Logger) => Promise<RunningService>;
   /** Tracing options (telemetry/tracing.ts); tracing itself is switched by OTEL_EXPORTER_OTLP_ENDPOINT. */
-  tracing?: { context?: 'async' | 'sync' };
+  tracing?: Omit<TracingOptions, 'serviceName' | 'env'>;
   /** How long a drain may take before the process exits anyway (default 10 s). */
   drainTimeoutMs?: number;
 }

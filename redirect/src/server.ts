@@ -8,7 +8,8 @@ await runProcess({
   config: () => loadRedirectConfig(),
   logLevel: (c) => c.LOG_LEVEL,
   // The hot path: no async hooks for tracing; clicks carry their span explicitly (requestTraceparent).
-  tracing: { context: 'sync' },
+  // Only the instrumentation with a use here (see TracingOptions.instrumentations).
+  tracing: { context: 'sync', instrumentations: ['ioredis'] },
   async start(config, log) {
     const app = await buildRedirectApp(config, { log });
     const { url } = await app.listen();

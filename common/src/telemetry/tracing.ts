@@ -34,9 +34,18 @@ export interface TracingOptions {
    * 20's async hooks on every promise (the redirect server, which hands span context on explicitly).
    */
   context?: 'async' | 'sync';
+  /**
+   * The instrumentations this process has a use for (default: all four). The redirect server has
+   * no outgoing HTTP and its own server spans (traceHttpServer), and under the `sync` context its
+   * PostgreSQL queries (after an await) never have a parent span, so it loads `ioredis` only.
+   * OTEL_NODE_ENABLED_INSTRUMENTATIONS / OTEL_NODE_DISABLED_INSTRUMENTATIONS still apply.
+   */
+  instrumentations?: InstrumentationName[];
   serviceVersion?: string;
   env?: NodeJS.ProcessEnv;
 }
+
+export type InstrumentationName = 'http' | 'undici' | 'pg' | 'ioredis';
 
 export interface Tracing {
   enabled: boolean;
@@ -90,7 +99,7 @@ export async function startTracing(opts: TracingOptions): Promise<Tracing> {
   });
   // AsyncLocalStorage (or synchronous) context manager, the W3C trace-context + baggage propagators.
   provider.register(opts.context === 'sync' ? { contextManager: new SyncContextManager() } : {});
-  const instrumentations = await loadInstrumentations(env);
+  const instrumentations = await loadInstrumentations(env, opts.instrumentations);
   const unregister = registerInstrumentations({ instrumentations, tracerProvider: provider });
   // See the header: patch the CommonJS modules our ESM code already imported.
   const req = createRequire(import.meta.url);
@@ -232,11 +241,12 @@ class SyncContextManager implements ContextManager {
 /**
  * The instrumentations, minus those OTEL_NODE_DISABLED_INSTRUMENTATIONS names (comma-separated
  * `http`, `undici`, `pg`, `ioredis`: the variable and the short names of
- * @opentelemetry/auto-instrumentations-node), or only those OTEL_NODE_ENABLED_INSTRUMENTATIONS names.
+ * @opentelemetry/auto-instrumentations-node), or only those OTEL_NODE_ENABLED_INSTRUMENTATIONS names
+ * (else the process's own `instrumentations` list).
  */
-async function loadInstrumentations(env: NodeJS.ProcessEnv): Promise<Instrumentation[]> {
+async function loadInstrumentations(env: NodeJS.ProcessEnv, used?: InstrumentationName[]): Promise<Instrumentation[]> {
   const list = (v: string | undefined) => (v ? new Set(v.split(',').map((n) => n.trim())) : undefined);
-  const enabled = list(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  const enabled = list(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) ?? (used ? new Set<string>(used) : undefined);
   const disabled = list(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS);
   const wanted = (name: string) => (!enabled || enabled.has(name)) && !disabled?.has(name);
   const out: Instrumentation[] = [];
