@@ -331,8 +331,8 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   // The delivery row is written when the engine's event trigger reaches the events service, maybe
   // after the page loaded: Refresh as a person would (the log follows by itself only while a
   // delivery is pending).
-  for (let i = 0; i < 30 && (await page.getByTestId('delivery').count()) === 0; i++) {
-    await page.waitForTimeout(1000);
+  for (let i = 0; i < 20 && (await page.getByTestId('delivery').count()) === 0; i++) {
+    await page.waitForTimeout(2000);
     await page.getByRole('button', { name: 'Refresh' }).click();
   }
   await delivery.locator('.status-dead').waitFor({ timeout: 60_000 });

@@ -56,18 +56,21 @@ export async function gql<TData, TVars>(o: Op<TData, TVars>, variables?: TVars):
     return body.data as TData;
   };
   // A 429 comes from the gateway's limiter (rl-links), before the engine saw the request, so sending
-  // it again is safe even for a mutation: a short Retry-After (RFC 9110 §10.2.3) is waited out once,
-  // unseen; a longer one is shown with its countdown (ui.tsx ErrorMessage).
+  // it again is safe even for a mutation: short Retry-After waits (RFC 9110 §10.2.3) are waited out,
+  // unseen, up to 10 s in all; a longer one is shown with its countdown (ui.tsx ErrorMessage).
   const patient = async (): Promise<TData> => {
-    try {
-      return await go();
-    } catch (err) {
-      const wait = err instanceof ApiError && err.code === 'RATE_LIMITED' ? err.retryAfter : undefined;
-      if (wait !== undefined && wait <= 5) {
-        await new Promise((r) => setTimeout(r, Math.max(wait, 0.25) * 1000));
-        return go();
+    let waited = 0;
+    for (;;) {
+      try {
+        return await go();
+      } catch (err) {
+        const wait = err instanceof ApiError && err.code === 'RATE_LIMITED' ? err.retryAfter : undefined;
+        if (wait === undefined || wait > 5 || waited + wait > 10) throw err;
+        // Spread the retries of requests refused together, so they do not all come back at once.
+        const ms = Math.max(wait, 0.25) * 1000 * (1 + Math.random() / 2);
+        waited += ms / 1000;
+        await new Promise((r) => setTimeout(r, ms));
       }
-      throw err;
     }
   };
   try {
