@@ -25,6 +25,7 @@
  *                                    `side`: each round also loads (t) and (b) at the same time, then
  *                                    (b2) and (b), at BENCH_SIDE_RATE=4000 req/s each, and compares
  *                                    CPU per request within each pair
+ *   BENCH_TRACE_RATIO=0.01           (t)'s OTEL_TRACES_SAMPLER_ARG (0: the SDK loaded, no span made)
  *   BENCH_CPU_PROF=<dir>             (b), (t), (b2) run under `node --cpu-prof`, profiles into <dir>/<key>/
  * CPU per request is read per measured run from each server's own /metrics
  * (process_cpu_seconds_total before and after the run, divided by the requests autocannon counted):
@@ -77,6 +78,9 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'a,f,t,b2,side,serial,c,p,d'
 // rises (more requests per event-loop turn and per syscall), so at full speed the slower server
 // would also look costlier per request. Below saturation on a 2-CPU machine even for two servers.
 const SIDE_RATE = Number(process.env.BENCH_SIDE_RATE ?? 4000);
+// (t)'s sampler ratio: issue 12's budget is at 0.01; 0 (no span ever) isolates the cost of the
+// SDK being loaded from the cost of the spans.
+const TRACE_RATIO = process.env.BENCH_TRACE_RATIO ?? '0.01';
 const CPU_PROF = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
 const COLD_CODES = 20_000;
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36';
@@ -248,13 +252,13 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
     const sinkUrl = `http://127.0.0.1:${(sink.address() as import('node:net').AddressInfo).port}`;
     if (PHASES.has('t')) {
-      const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' };
-      await add('t', '(t) (b) + tracing on, 1 % sampled', start(path.join(root, 'redirect/src/server.ts'), traced, listening, 't'));
+      const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACE_RATIO };
+      await add('t', `(t) (b) + tracing on, ${Number(TRACE_RATIO) * 100} % sampled`, start(path.join(root, 'redirect/src/server.ts'), traced, listening, 't'));
     }
     if (PHASES.has('b2')) await add('b2', '(b2) (b) again: A/A control', start(path.join(root, 'redirect/src/server.ts'), env, listening, 'b2'));
     const idx = (key: Key) => servers.findIndex((s) => s.key === key);
     const rounds: Run[][] = servers.map(() => []);
-    const side: Record<'t' | 'b2', { rps: number; cpu: number; x: number; b: number }[]> = { t: [], b2: [] };
+    const side: Record<'t' | 'b2', { rps: number; cpu: number; x: number; b: number; n: number; nb: number }[]> = { t: [], b2: [] };
     for (let round = 0; round < ROUNDS; round++) {
       // Order reversed every other round: a slow drift of the machine's load then biases no server.
       const order = [...servers.keys()];
@@ -268,7 +272,7 @@ async function main(): Promise<void> {
           const x = servers[idx(key)]!;
           const y = servers[idx('b')]!;
           const [rx, ry] = await Promise.all([load(x.name, x.port, undefined, false, CONNECTIONS / 2, true, SIDE_RATE), load(y.name, y.port, undefined, false, CONNECTIONS / 2, true, SIDE_RATE)]);
-          side[key].push({ rps: rx.rps / ry.rps, cpu: (rx.cpuUs ?? NaN) / (ry.cpuUs ?? NaN), x: rx.cpuUs ?? NaN, b: ry.cpuUs ?? NaN });
+          side[key].push({ rps: rx.rps / ry.rps, cpu: (rx.cpuUs ?? NaN) / (ry.cpuUs ?? NaN), x: rx.cpuUs ?? NaN, b: ry.cpuUs ?? NaN, n: rx.requests, nb: ry.requests });
         }
       }
     }
@@ -296,7 +300,8 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => stop(s.child)));
     sink.close();
     // Whole-life CPU (boot included) over every request served, warm-up and serial run included.
-    const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (servers[k]!.key === 'b' && serial ? 20_000 : 0);
+    const sideServed = (key: Key) => (key === 't' || key === 'b2' ? side[key].reduce((s, r) => s + r.n, 0) : key === 'b' ? [...side.t, ...side.b2].reduce((s, r) => s + r.nb, 0) : 0);
+    const served = (k: number) => rounds[k]!.reduce((s, r) => s + r.requests, 0) + rounds[k]![0]!.warmupRequests + (servers[k]!.key === 'b' && serial ? 20_000 : 0) + sideServed(servers[k]!.key);
     const lifeCpu = new Map(servers.map((srv, k) => [srv.key, cpuUs(srv.log()) / served(k)]));
     /** Median of the per-round CPU µs/request of one server (its /metrics), else its whole-life figure. */
     const cpuOf = (key: Key) => {
@@ -331,7 +336,7 @@ async function main(): Promise<void> {
     if (rt) {
       const tOverB = pairedRatio(idx('t'), idx('b'));
       console.log(
-        `tracing on (1 % sampled) vs off: (t)/(b) = ${(rt.rps / rb.rps).toFixed(3)} (medians), throughput loss ${((1 - rt.rps / rb.rps) * 100).toFixed(1)} % (target <= 10 %), CPU/request (t) ${cpuOf('t').toFixed(1)} vs (b) ${cpuOf('b').toFixed(1)} µs = +${(((cpuOf('t') - cpuOf('b')) / cpuOf('b')) * 100).toFixed(1)} %; ${exported} OTLP exports received`,
+        `tracing on (${Number(TRACE_RATIO) * 100} % sampled) vs off: (t)/(b) = ${(rt.rps / rb.rps).toFixed(3)} (medians), throughput loss ${((1 - rt.rps / rb.rps) * 100).toFixed(1)} % (target <= 10 %), CPU/request (t) ${cpuOf('t').toFixed(1)} vs (b) ${cpuOf('b').toFixed(1)} µs = +${(((cpuOf('t') - cpuOf('b')) / cpuOf('b')) * 100).toFixed(1)} %; ${exported} OTLP exports received`,
       );
       console.log(`  paired per round: req/s (t)/(b) ${fmt(tOverB)}; CPU/request (t)/(b) ${fmt(pairedRatio(idx('t'), idx('b'), (r) => r.cpuUs ?? NaN))}`);
       if (idx('b2') >= 0) {
