@@ -10,6 +10,7 @@ import { loadRedirectConfig } from './config.ts';
 import { ClickSink } from './worker/click-sink.ts';
 import { RollupReconciler } from './worker/reconcile.ts';
 import { ShardedClickConsumer } from './worker/consumer.ts';
+import { consumedStreams } from './clicks/streams.ts';
 import { startClickHouseConsumer } from './worker/sinks/clickhouse-consumer.ts';
 import { WorkerMetrics } from './worker/metrics.ts';
 import { maintainPartitions } from './worker/partitions.ts';
@@ -35,7 +36,7 @@ await runProcess({
     const redis = createRedisClient(config.REDIS_URL, { log, maxRetriesPerRequest: null, enableAutoPipelining: false });
 
     // Read at scrape time only, after `consumer` exists.
-    const metrics = new WorkerMetrics({ redis: redis as Redis, stream: config.CLICK_STREAM, deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
+    const metrics = new WorkerMetrics({ redis, streams: consumedStreams(config.CLICK_STREAM, config.CLICK_STREAM_SHARDS), deadStream: config.CLICK_DEAD_STREAM, group: config.CLICK_GROUP, stats: () => consumer.stats });
     observePool(metrics.registry, 'click-worker', pool);
     observeRedisCommands(metrics.registry, 'click-worker', redis as Redis);
     const consumer = new ShardedClickConsumer(redis, new ClickSink(pool, config.WORKER_SINK), log, {

@@ -194,6 +194,18 @@ void test('sharded click streams on a Redis Cluster: a master and a worker kille
   }
   assert.ok(cluster.masters().length === 3 && !cluster.masters().includes(killedMaster), 'the killed master was replaced by its replica');
 
+  // The surviving worker's stream gauges read every shard on its own master (summed): nothing left
+  // undelivered or unacked, and the length is every entry the shards hold (the old unsharded key empty).
+  let kept = 0;
+  for (const k of shardKeys) kept += await probe.xlen(k);
+  const stream = await until('worker gauges settled', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${env2.WORKER_PORT}/metrics`)).text();
+    const read = (stat: string) => Number(new RegExp(`^linkport_click_stream\\{stat="${stat}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const v = { length: read('length'), lag: read('lag'), pending: read('pending') };
+    return v.pending === 0 && v.lag === 0 && v;
+  }, 15_000);
+  assert.deepEqual(stream, { length: kept, lag: 0, pending: 0 });
+
   if (ch) {
     const chc = createClickHouse({ url: ch.url, database: 'lp_test' });
     cleanup.push(() => chc.close());

@@ -7,8 +7,7 @@
  * from the consumer.
  */
 import client from 'prom-client';
-import type { Redis } from 'ioredis';
-import { createRegistry, type Registry } from '@linkport/common';
+import { createRegistry, type AnyRedis, type Registry } from '@linkport/common';
 import type { ConsumerStats } from './consumer.ts';
 
 /** Batches are 1…WORKER_BATCH (default 500) entries. */
@@ -19,8 +18,9 @@ const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const FRESHNESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 
 export interface WorkerMetricsOptions {
-  redis: Redis;
-  stream: string;
+  redis: AnyRedis;
+  /** Every stream the worker consumes (clicks/streams.ts consumedStreams): one, or the shards. */
+  streams: string[];
   deadStream: string;
   group: string;
   stats: () => ConsumerStats;
@@ -60,27 +60,35 @@ export class WorkerMetrics {
     counter('linkport_worker_entries_reclaimed_total', 'Pending entries taken over from idle consumers (XAUTOCLAIM).', (s) => s.claimed);
     counter('linkport_worker_dead_letters_total', 'Entries moved to the dead-letter stream by this worker.', (s) => s.dead);
 
-    const { redis, stream, deadStream, group } = opts;
+    const { redis, streams, deadStream, group } = opts;
     new client.Gauge({
       name: 'linkport_click_stream',
-      help: 'Click stream state: length (entries kept), lag (not yet delivered to the group), pending (delivered, not acked), dead_letters (dead-letter stream length).',
+      help: 'Click stream state summed over the shards: length (entries kept), lag (not yet delivered to the group), pending (delivered, not acked), dead_letters (dead-letter stream length).',
       labelNames: ['stat'],
       registers,
       async collect() {
         this.reset();
         try {
-          const [len, dead, groups] = await Promise.all([redis.xlen(stream), redis.xlen(deadStream), redis.xinfo('GROUPS', stream) as Promise<unknown[][]>]);
-          this.set({ stat: 'length' }, len);
+          const [dead, perStream] = await Promise.all([
+            redis.xlen(deadStream),
+            Promise.all(streams.map(async (stream) => ({ len: await redis.xlen(stream), groups: await xinfoGroups(redis, stream) }))),
+          ]);
           this.set({ stat: 'dead_letters' }, dead);
-          for (const g of groups) {
-            const info = new Map<string, unknown>();
-            for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
-            if (info.get('name') !== group) continue;
-            this.set({ stat: 'pending' }, Number(info.get('pending') ?? 0));
-            // `lag` is null when Redis cannot tell (entries deleted mid-stream); report nothing then.
-            const lag = info.get('lag');
-            if (lag !== null && lag !== undefined) this.set({ stat: 'lag' }, Number(lag));
+          let length = 0;
+          let pending = 0;
+          let lag: number | null = 0;
+          for (const { len, groups } of perStream) {
+            length += len;
+            const info = groups.find((g) => g.get('name') === group);
+            if (!info) continue; // the shard's group not created yet: nothing delivered, nothing pending
+            pending += Number(info.get('pending') ?? 0);
+            // `lag` is null when Redis cannot tell (entries deleted mid-stream); then the sum is unknown too.
+            const l = info.get('lag');
+            lag = lag === null || l === null || l === undefined ? null : lag + Number(l);
           }
+          this.set({ stat: 'length' }, length);
+          this.set({ stat: 'pending' }, pending);
+          if (lag !== null) this.set({ stat: 'lag' }, lag);
         } catch {
           // Redis away: no samples this scrape (the absence alerts), never a failed scrape.
         }
@@ -97,4 +105,20 @@ export class WorkerMetrics {
   render(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/**
+ * XINFO GROUPS of one stream as maps. Through a one-key script, like the consumer's XGROUP CREATE:
+ * ioredis' Cluster client does not know XINFO's key (it follows the subcommand), sends it to any
+ * node and gets MOVED; EVAL routes by KEYS[1]. XINFO GROUPS on a missing key is an error: no groups.
+ */
+const XINFO_GROUPS = `if redis.call('EXISTS', KEYS[1]) == 0 then return {} end return redis.call('XINFO', 'GROUPS', KEYS[1])`;
+
+async function xinfoGroups(redis: AnyRedis, stream: string): Promise<Array<Map<string, unknown>>> {
+  const groups = (await redis.eval(XINFO_GROUPS, 1, stream)) as unknown[][];
+  return groups.map((g) => {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+    return info;
+  });
 }
