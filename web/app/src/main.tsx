@@ -20,6 +20,7 @@ import './styles.css';
  * replaced it) is an error with a retry, not a blank page.
  */
 const pageLoaders = {
+  analytics: () => import('./pages/analytics.tsx').then((m) => m.AnalyticsPage as ComponentType),
   tags: () => import('./pages/tags.tsx').then((m) => m.TagsPage as ComponentType),
   domains: () => import('./pages/domains.tsx').then((m) => m.DomainsPage as ComponentType),
   webhooks: () => import('./pages/webhooks.tsx').then((m) => m.WebhooksPage as ComponentType),
@@ -75,6 +76,7 @@ const TITLES: Array<[string, string]> = [
   ['/links/new', 'New link'],
   ['/links/:id/edit', 'Edit link'],
   ['/links/:id', 'Link'],
+  ['/analytics', 'Analytics'],
   ['/tags', 'Tags'],
   ['/domains', 'Domains'],
   ['/webhooks/:id', 'Webhook endpoint'],
@@ -114,6 +116,7 @@ function App() {
   else if (path === '/links/new') page = <LinkFormPage />;
   else if ((m = match('/links/:id/edit', path))) page = <LinkFormPage id={m.id} />;
   else if ((m = match('/links/:id', path))) page = <LinkPage id={m.id!} />;
+  else if (path === '/analytics') page = <LazyPage load={pageLoaders.analytics} props={{}} />;
   else if (path === '/tags') page = <LazyPage load={pageLoaders.tags} props={{}} />;
   else if (path === '/domains') page = <LazyPage load={pageLoaders.domains} props={{}} />;
   else if (path === '/webhooks') page = <LazyPage load={pageLoaders.webhooks} props={{}} />;
@@ -142,6 +145,7 @@ function App() {
         {s.token && (
           <nav aria-label="Main">
             <A href="/">Links</A>
+            <A href="/analytics">Analytics</A>
             <A href="/tags">Tags</A>
             <A href="/domains">Domains</A>
             <A href="/webhooks">Webhooks</A>

@@ -232,16 +232,41 @@ export const MarkNotificationsRead = op<G.MarkNotificationsReadMutation, G.MarkN
 export type SeriesRow = Narrow<G.LinkAnalyticsQuery['series'][number], { bucket: string }>;
 export type BreakdownRow = G.LinkAnalyticsQuery['countries'][number];
 
-/** Per-link analytics (links.analytics_series / analytics_breakdown, migration 1764900000500). */
+const BREAKDOWN = (alias: string, dimension: string, scope: string) =>
+  `${alias}: links_analytics_breakdown(args: {${scope}dimension: "${dimension}", top_n: 10, time_zone: $tz, from_ts: $from, to_ts: $to, include_bots: $bots}) { dimension value clicks visitors bots }`;
+const BREAKDOWNS = (scope: string) =>
+  [
+    BREAKDOWN('countries', 'country', scope),
+    BREAKDOWN('devices', 'device', scope),
+    BREAKDOWN('browsers', 'browser', scope),
+    BREAKDOWN('os', 'os', scope),
+    BREAKDOWN('referrers', 'referrer_host', scope),
+  ].join('\n  ');
+
+/**
+ * Per-link analytics (links.analytics_series / analytics_breakdown, migration 1764900000500). With
+ * include_bots the functions count bots apart, in `bots`; clicks and visitors stay humans only.
+ */
 export const LinkAnalytics = op<Narrow<G.LinkAnalyticsQuery, { series: SeriesRow[] }>, G.LinkAnalyticsQueryVariables>(
   'LinkAnalytics',
-  `query LinkAnalytics($link: uuid!, $bucket: String!, $tz: String!, $from: timestamptz!, $to: timestamptz!) {
-  series: links_analytics_series(args: {link_id: $link, bucket: $bucket, time_zone: $tz, from_ts: $from, to_ts: $to}, order_by: {bucket: asc}) { bucket clicks visitors bots }
-  countries: links_analytics_breakdown(args: {link_id: $link, dimension: "country", top_n: 5, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
-  devices: links_analytics_breakdown(args: {link_id: $link, dimension: "device", top_n: 5, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
-  browsers: links_analytics_breakdown(args: {link_id: $link, dimension: "browser", top_n: 5, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
-  os: links_analytics_breakdown(args: {link_id: $link, dimension: "os", top_n: 5, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
-  referrers: links_analytics_breakdown(args: {link_id: $link, dimension: "referrer_host", top_n: 5, time_zone: $tz, from_ts: $from, to_ts: $to}) { dimension value clicks visitors }
+  `query LinkAnalytics($link: uuid!, $bucket: String!, $tz: String!, $from: timestamptz!, $to: timestamptz!, $bots: Boolean!) {
+  series: links_analytics_series(args: {link_id: $link, bucket: $bucket, time_zone: $tz, from_ts: $from, to_ts: $to, include_bots: $bots}, order_by: {bucket: asc}) { bucket clicks visitors bots }
+  ${BREAKDOWNS('link_id: $link, ')}
+}`,
+);
+
+/**
+ * The analytics page (/app/analytics): the same charts for every link of the caller (no link_id:
+ * the owner's marginals), and the most clicked links. Top links are by their all-time counter
+ * (links.click_count, humans only): the analytics functions have no per-link dimension, so a
+ * top-links list bounded by the date range is not something the API can answer (web/README.md).
+ */
+export const AllAnalytics = op<Narrow<G.AllAnalyticsQuery, { series: SeriesRow[] }>, G.AllAnalyticsQueryVariables>(
+  'AllAnalytics',
+  `query AllAnalytics($bucket: String!, $tz: String!, $from: timestamptz!, $to: timestamptz!, $bots: Boolean!) {
+  series: links_analytics_series(args: {bucket: $bucket, time_zone: $tz, from_ts: $from, to_ts: $to, include_bots: $bots}, order_by: {bucket: asc}) { bucket clicks visitors bots }
+  ${BREAKDOWNS('')}
+  top_links: links_links(where: {click_count: {_gt: 0}}, order_by: [{click_count: desc}, {created_at: asc}], limit: 10) { id code title click_count last_clicked_at }
 }`,
 );
 
@@ -264,7 +289,7 @@ export const LiveClicks = op<G.LiveClicksSubscription, G.LiveClicksSubscriptionV
 );
 
 export const ALL_OPS = [
-  ListLinks, ListLabels, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, AccountAnalytics, LiveClicks,
+  ListLinks, ListLabels, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, AllAnalytics, AccountAnalytics, LiveClicks,
   CreateTag, RenameTag, DeleteTag, SetLinkTags, ListDomains, AddDomain, DeleteDomain,
   ListWebhooks, WebhookDeliveries, CreateWebhook, UpdateWebhook, DeleteWebhook, ReplayDelivery, MarkNotificationsRead,
 ];

@@ -932,6 +932,17 @@ export type AddDomainMutationVariables = Exact<{
 
 export type AddDomainMutation = { insert_links_domains_one: { id: string, hostname: string, verified: boolean } | null };
 
+export type AllAnalyticsQueryVariables = Exact<{
+  bucket: string;
+  tz: string;
+  from: string;
+  to: string;
+  bots: boolean;
+}>;
+
+
+export type AllAnalyticsQuery = { series: Array<{ bucket: string | null, clicks: string, visitors: string, bots: string }>, countries: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, devices: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, browsers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, os: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, referrers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, top_links: Array<{ id: string, code: string, title: string | null, click_count: string, last_clicked_at: string | null }> };
+
 export type CreateLinkMutationVariables = Exact<{
   object: Links_Links_Insert_Input;
 }>;
@@ -994,10 +1005,11 @@ export type LinkAnalyticsQueryVariables = Exact<{
   tz: string;
   from: string;
   to: string;
+  bots: boolean;
 }>;
 
 
-export type LinkAnalyticsQuery = { series: Array<{ bucket: string | null, clicks: string, visitors: string, bots: string }>, countries: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string }>, devices: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string }>, browsers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string }>, os: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string }>, referrers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string }> };
+export type LinkAnalyticsQuery = { series: Array<{ bucket: string | null, clicks: string, visitors: string, bots: string }>, countries: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, devices: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, browsers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, os: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }>, referrers: Array<{ dimension: string | null, value: string | null, clicks: string, visitors: string, bots: string }> };
 
 export type ListDomainsQueryVariables = Exact<{ [key: string]: never; }>;
 

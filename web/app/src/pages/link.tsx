@@ -2,17 +2,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { assetUrl, uploadImage } from '../api.ts';
 import type { ApiError } from '../errors.ts';
 import { gql, subscribe } from '../gql.ts';
-import { DeleteLinks, GetLink, LinkAnalytics, LiveClicks, SetStatus, UpdateLink, type BreakdownRow, type SeriesRow } from '../ops.ts';
+import { AnalyticsPanel } from '../analytics.tsx';
+import { DeleteLinks, GetLink, LinkAnalytics, LiveClicks, SetStatus, UpdateLink } from '../ops.ts';
 import { navigate } from '../router.ts';
-import { A, CopyButton, Empty, ErrorMessage, Loading, useAsync } from '../ui.tsx';
+import { A, CopyButton, ErrorMessage, Loading, useAsync } from '../ui.tsx';
 import { shortUrl } from './links.tsx';
-
-const RANGES: Record<string, [string, number, string]> = {
-  '24h': ['Last 24 hours', 1, 'hour'],
-  '7d': ['Last 7 days', 7, 'day'],
-  '30d': ['Last 30 days', 30, 'day'],
-  '90d': ['Last 90 days', 90, 'week'],
-};
 
 export function LinkPage({ id }: { id: string }) {
   const link = useAsync(() => gql(GetLink, { id }).then((r) => r.links_links_by_pk), [id]);
@@ -186,141 +180,7 @@ function ImageCard({ linkId, assetId, onChange }: { linkId: string; assetId: str
 }
 
 function Analytics({ id }: { id: string }) {
-  const [range, setRange] = useState('7d');
-  const [, days, bucket] = RANGES[range]!;
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  const data = useAsync(() => {
-    const to = new Date();
-    const from = new Date(to.getTime() - days * 86_400_000);
-    return gql(LinkAnalytics, { link: id, bucket, tz, from: from.toISOString(), to: new Date(to.getTime() + 60_000).toISOString() });
-  }, [id, range]);
-  const total = (data.data?.series ?? []).reduce((s, r) => s + Number(r.clicks), 0);
-  const visitors = (data.data?.series ?? []).reduce((s, r) => s + Number(r.visitors), 0);
   return (
-    <section aria-labelledby="an-h">
-      <div class="title-row">
-        <h2 id="an-h">Analytics</h2>
-        <label for="range" class="sr-only">
-          Date range
-        </label>
-        <select id="range" value={range} onChange={(e) => setRange((e.currentTarget as HTMLSelectElement).value)}>
-          {Object.entries(RANGES).map(([k, [label]]) => (
-            <option value={k} key={k}>
-              {label}
-            </option>
-          ))}
-        </select>
-        <button type="button" onClick={data.reload}>
-          Refresh
-        </button>
-      </div>
-      {data.loading && !data.data ? (
-        <Loading label="Loading analytics…" />
-      ) : data.error !== undefined ? (
-        <ErrorMessage error={data.error} retry={data.reload} />
-      ) : total === 0 ? (
-        <Empty>
-          <p>No clicks in this range yet. Share the short link; clicks appear here within seconds (bots are not counted).</p>
-        </Empty>
-      ) : (
-        <>
-          <p data-testid="analytics-summary">
-            <strong>{total}</strong> {total === 1 ? 'click' : 'clicks'} from <strong>{visitors}</strong> unique {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
-          </p>
-          <Chart rows={data.data!.series} bucket={bucket} days={days} />
-          <div class="grid">
-            <Breakdown title="Countries" rows={data.data!.countries} />
-            <Breakdown title="Devices" rows={data.data!.devices} />
-            <Breakdown title="Browsers" rows={data.data!.browsers} />
-            <Breakdown title="Operating systems" rows={data.data!.os} />
-            <Breakdown title="Referrers" rows={data.data!.referrers} none="Direct or none" />
-          </div>
-        </>
-      )}
-    </section>
-  );
-}
-
-/** uPlot (small, canvas) loaded only here; the same numbers as a table for screen readers. */
-function Chart({ rows, bucket, days }: { rows: SeriesRow[]; bucket: string; days: number }) {
-  const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    let plot: { destroy(): void } | undefined;
-    let dead = false;
-    void Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([{ default: UPlot }]) => {
-      if (dead || !box.current) return;
-      const xs = rows.map((r) => Date.parse(r.bucket) / 1000);
-      plot = new UPlot(
-        {
-          width: Math.min(760, box.current.clientWidth || 600),
-          height: 220,
-          series: [
-            {},
-            { label: 'Clicks', stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,.12)', points: { show: true, size: 6 } },
-            { label: 'Visitors', stroke: '#047857', width: 2, points: { show: true, size: 5 } },
-          ],
-          axes: [{}, { label: 'clicks' }],
-          // The whole chosen range, not just the buckets that had clicks (one point would span years).
-          scales: { x: { time: true, range: () => [Date.now() / 1000 - days * 86_400, Date.now() / 1000] } },
-        },
-        [xs, rows.map((r) => Number(r.clicks)), rows.map((r) => Number(r.visitors))],
-        box.current,
-      );
-    });
-    return () => {
-      dead = true;
-      plot?.destroy();
-    };
-  }, [rows, days]);
-  const fmt = (iso: string) => (bucket === 'hour' ? new Date(iso).toLocaleString() : new Date(iso).toLocaleDateString());
-  return (
-    <figure>
-      <div ref={box} class="chart" role="img" aria-label={`Clicks per ${bucket}`} data-testid="chart" />
-      <figcaption>
-        <details>
-          <summary>Clicks per {bucket} as a table</summary>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{bucket}</th>
-                <th scope="col">Clicks</th>
-                <th scope="col">Visitors</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.bucket}>
-                  <td>{fmt(r.bucket)}</td>
-                  <td class="num">{r.clicks}</td>
-                  <td class="num">{r.visitors}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </details>
-      </figcaption>
-    </figure>
-  );
-}
-
-function Breakdown({ title, rows, none = 'Unknown' }: { title: string; rows: BreakdownRow[]; none?: string }) {
-  const max = Math.max(1, ...rows.map((r) => Number(r.clicks)));
-  return (
-    <section class="card breakdown" aria-label={title}>
-      <h3>{title}</h3>
-      {rows.length === 0 ? (
-        <p class="muted">No data.</p>
-      ) : (
-        <ul>
-          {rows.map((r) => (
-            <li key={r.value ?? '-'}>
-              <span class="label">{r.value || none}</span>
-              <span class="bar" style={{ width: `${(Number(r.clicks) / max) * 100}%` }} aria-hidden="true" />
-              <span class="num">{r.clicks}</span>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
+    <AnalyticsPanel load={(v) => gql(LinkAnalytics, { ...v, link: id })} deps={[id]} heading="h2" empty={<p>No clicks in this range yet. Share the short link; clicks appear here within seconds (bots are not counted).</p>} />
   );
 }

@@ -1,0 +1,298 @@
+/**
+ * The analytics panel shared by a link's page and the account-wide page (/app/analytics): the same
+ * controls (range presets or custom dates, bucket, the browser's time zone, bots on request) over
+ * the same two SQL functions, links.analytics_series and links.analytics_breakdown (migration
+ * 1764900000500_links_analytics), which take the same arguments with or without a link_id.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import type { BreakdownRow, SeriesRow } from './ops.ts';
+import { Empty, ErrorMessage, Loading, useAsync } from './ui.tsx';
+
+/** What both analytics operations answer: a series and five breakdowns, aliased alike. */
+export interface AnalyticsData {
+  series: SeriesRow[];
+  countries: BreakdownRow[];
+  devices: BreakdownRow[];
+  browsers: BreakdownRow[];
+  os: BreakdownRow[];
+  referrers: BreakdownRow[];
+}
+
+/** The variables both operations take besides the scope (a link, or none: the whole account). */
+export interface AnalyticsVars {
+  bucket: Bucket;
+  tz: string;
+  from: string;
+  to: string;
+  bots: boolean;
+}
+
+export type Bucket = 'hour' | 'day' | 'week' | 'month';
+/** links.analytics_bucket accepts exactly these. */
+export const BUCKETS: Bucket[] = ['hour', 'day', 'week', 'month'];
+
+/** Presets: label, length in days, the bucket that gives a readable number of points. */
+export const RANGES: Record<string, [string, number, Bucket]> = {
+  '24h': ['Last 24 hours', 1, 'hour'],
+  '7d': ['Last 7 days', 7, 'day'],
+  '30d': ['Last 30 days', 30, 'day'],
+  '90d': ['Last 90 days', 90, 'week'],
+  '365d': ['Last 12 months', 365, 'month'],
+};
+
+const DAY = 86_400_000;
+/** links.analytics_scope refuses longer ranges (22023, "limited to 3 years"); said here first, as a sentence. */
+const MAX_DAYS = 3 * 365;
+
+/** yyyy-mm-dd of a date in the browser's zone (what <input type=date> reads and writes). */
+export function localDate(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** Local midnight at the start of a yyyy-mm-dd day; undefined when it is not a date. */
+function startOfDay(s: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return undefined;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/**
+ * The instant range [from, to) of a preset or of whole local days (the end day included). The
+ * functions count the rollup hours that start in the range (hourly rollups), so "now" is rounded
+ * up a minute to include the hour in progress.
+ */
+export function rangeOf(range: string, custom: { from: string; to: string }, now = Date.now()): { from: Date; to: Date } | string {
+  const preset = RANGES[range];
+  if (preset) return { from: new Date(now - preset[1] * DAY), to: new Date(now + 60_000) };
+  const from = startOfDay(custom.from);
+  const last = startOfDay(custom.to);
+  if (!from || !last) return 'Choose a start and an end date.';
+  const to = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
+  if (to <= from) return 'The end date must not be before the start date.';
+  if (to.getTime() - from.getTime() > MAX_DAYS * DAY + DAY) return 'A date range can be at most 3 years long.';
+  return { from, to };
+}
+
+export function AnalyticsPanel<T extends AnalyticsData>({
+  load,
+  deps,
+  heading,
+  title = 'Analytics',
+  empty,
+  children,
+}: {
+  load: (vars: AnalyticsVars) => Promise<T>;
+  deps: unknown[];
+  heading: 'h1' | 'h2';
+  title?: string;
+  empty: ComponentChildren;
+  /** More cards under the breakdowns, from the same answer (the account page's top links). */
+  children?: (data: T) => ComponentChildren;
+}) {
+  const [range, setRange] = useState('7d');
+  const [bucket, setBucket] = useState<Bucket>('day');
+  const [bots, setBots] = useState(false);
+  const today = localDate(new Date());
+  const [custom, setCustom] = useState({ from: localDate(new Date(Date.now() - 6 * DAY)), to: today });
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const span = rangeOf(range, custom);
+  // The range is fixed when the request is sent and kept with its answer: the chart's axis is the
+  // range that was asked for, not one that moves with every render.
+  const data = useAsync(async () => {
+    const asked = rangeOf(range, custom);
+    if (typeof asked === 'string') return undefined;
+    return { asked, answer: await load({ bucket, tz, bots, from: asked.from.toISOString(), to: asked.to.toISOString() }) };
+  }, [...deps, range, bucket, bots, custom.from, custom.to]);
+  const Heading = heading;
+  const d = data.data?.answer;
+  const asked = data.data?.asked;
+  const total = (d?.series ?? []).reduce((s, r) => s + Number(r.clicks), 0);
+  const visitors = (d?.series ?? []).reduce((s, r) => s + Number(r.visitors), 0);
+  const botClicks = (d?.series ?? []).reduce((s, r) => s + Number(r.bots), 0);
+  return (
+    <section aria-labelledby="an-h">
+      <div class="title-row">
+        <Heading id="an-h">{title}</Heading>
+        <button type="button" onClick={data.reload}>
+          Refresh
+        </button>
+      </div>
+      <form class="filters analytics-controls" aria-label="Analytics options" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Date range{' '}
+          <select
+            value={range}
+            onChange={(e) => {
+              const v = (e.currentTarget as HTMLSelectElement).value;
+              setRange(v);
+              const preset = RANGES[v];
+              if (preset) setBucket(preset[2]);
+            }}
+          >
+            {Object.entries(RANGES).map(([k, [label]]) => (
+              <option value={k} key={k}>
+                {label}
+              </option>
+            ))}
+            <option value="custom">Custom dates</option>
+          </select>
+        </label>
+        {range === 'custom' && (
+          <>
+            <label>
+              From <input type="date" value={custom.from} max={custom.to} onChange={(e) => setCustom({ ...custom, from: (e.currentTarget as HTMLInputElement).value })} />
+            </label>
+            <label>
+              To <input type="date" value={custom.to} min={custom.from} max={today} onChange={(e) => setCustom({ ...custom, to: (e.currentTarget as HTMLInputElement).value })} />
+            </label>
+          </>
+        )}
+        <label>
+          Per{' '}
+          <select value={bucket} onChange={(e) => setBucket((e.currentTarget as HTMLSelectElement).value as Bucket)}>
+            {BUCKETS.map((b) => (
+              <option value={b} key={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={bots} onChange={(e) => setBots((e.currentTarget as HTMLInputElement).checked)} /> Show bot clicks
+        </label>
+        <span class="muted" data-testid="time-zone">
+          Times in {tz} (your browser's time zone)
+        </span>
+      </form>
+      {typeof span === 'string' ? (
+        <p role="alert" class="error">
+          {span}
+        </p>
+      ) : data.loading && !d ? (
+        <Loading label="Loading analytics…" />
+      ) : data.error !== undefined ? (
+        <ErrorMessage error={data.error} retry={data.reload} />
+      ) : !d || !asked || (total === 0 && botClicks === 0) ? (
+        <Empty>{empty}</Empty>
+      ) : (
+        <>
+          <p data-testid="analytics-summary">
+            <strong>{total}</strong> {total === 1 ? 'click' : 'clicks'} from <strong>{visitors}</strong> unique {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
+            {bots && (
+              <span data-testid="bot-summary">
+                ; <strong>{botClicks}</strong> {botClicks === 1 ? 'bot click' : 'bot clicks'} apart
+              </span>
+            )}
+          </p>
+          <Chart rows={d.series} bucket={bucket} from={asked.from} to={asked.to} bots={bots} />
+          <div class="grid">
+            <Breakdown title="Countries" rows={d.countries} bots={bots} />
+            <Breakdown title="Devices" rows={d.devices} bots={bots} />
+            <Breakdown title="Browsers" rows={d.browsers} bots={bots} />
+            <Breakdown title="Operating systems" rows={d.os} bots={bots} />
+            <Breakdown title="Referrers" rows={d.referrers} none="Direct or none" bots={bots} />
+            {children?.(d)}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** uPlot (small, canvas) loaded only here; the same numbers as a table for screen readers. */
+export function Chart({ rows, bucket, from, to, bots }: { rows: SeriesRow[]; bucket: Bucket; from: Date; to: Date; bots: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    let plot: { destroy(): void } | undefined;
+    let dead = false;
+    void Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([{ default: UPlot }]) => {
+      if (dead || !box.current) return;
+      const xs = rows.map((r) => Date.parse(r.bucket) / 1000);
+      const series = [
+        {},
+        { label: 'Clicks', stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,.12)', points: { show: true, size: 6 } },
+        { label: 'Visitors', stroke: '#047857', width: 2, points: { show: true, size: 5 } },
+      ];
+      const values: [number[], ...Array<number[]>] = [xs, rows.map((r) => Number(r.clicks)), rows.map((r) => Number(r.visitors))];
+      if (bots) {
+        series.push({ label: 'Bots', stroke: '#b45309', width: 2, points: { show: true, size: 5 } });
+        values.push(rows.map((r) => Number(r.bots)));
+      }
+      plot = new UPlot(
+        {
+          width: Math.min(760, box.current.clientWidth || 600),
+          height: 220,
+          series,
+          axes: [{}, { label: 'clicks' }],
+          // The whole chosen range, not just the buckets that had clicks (one point would span years).
+          scales: { x: { time: true, range: () => [from.getTime() / 1000, Math.min(to.getTime(), Date.now()) / 1000] } },
+        },
+        values,
+        box.current,
+      );
+    });
+    return () => {
+      dead = true;
+      plot?.destroy();
+    };
+  }, [rows, bots, from, to]);
+  const fmt = (iso: string) => (bucket === 'hour' ? new Date(iso).toLocaleString() : new Date(iso).toLocaleDateString());
+  return (
+    <figure>
+      <div ref={box} class="chart" role="img" aria-label={`Clicks per ${bucket}`} data-testid="chart" />
+      <figcaption>
+        <details>
+          <summary>Clicks per {bucket} as a table</summary>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{bucket}</th>
+                <th scope="col">Clicks</th>
+                <th scope="col">Visitors</th>
+                {bots && <th scope="col">Bots</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.bucket}>
+                  <td>{fmt(r.bucket)}</td>
+                  <td class="num">{r.clicks}</td>
+                  <td class="num">{r.visitors}</td>
+                  {bots && <td class="num">{r.bots}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      </figcaption>
+    </figure>
+  );
+}
+
+/** Top values of one dimension, humans only; with bots on, their clicks are shown beside (never added). */
+export function Breakdown({ title, rows, none = 'Unknown', bots = false }: { title: string; rows: BreakdownRow[]; none?: string; bots?: boolean }) {
+  const max = Math.max(1, ...rows.map((r) => Number(r.clicks)));
+  return (
+    <section class="card breakdown" aria-label={title}>
+      <h3>{title}</h3>
+      {rows.length === 0 ? (
+        <p class="muted">No data.</p>
+      ) : (
+        <ul>
+          {rows.map((r) => (
+            <li key={r.value ?? '-'}>
+              <span class="label">{r.value || none}</span>
+              <span class="bar" style={{ width: `${(Number(r.clicks) / max) * 100}%` }} aria-hidden="true" />
+              <span class="num">
+                {r.clicks}
+                {bots && Number(r.bots) > 0 && <span class="muted"> (+{r.bots} bots)</span>}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
