@@ -42,6 +42,9 @@ export function classEnv(c: ManifestClass): Record<string, string> {
   for (const m of c.marks) {
     const hit = /^hge_env\(\s*'([^']+)'\s*,\s*'([^']*)'\s*\)$/.exec(m);
     if (hit) env[hit[1]!] = hit[2]!;
+    // TestEventFloodPostgresMSSQL writes the value as `str(100)`.
+    const num = /^hge_env\(\s*'([^']+)'\s*,\s*str\((\d+)\)\s*\)$/.exec(m);
+    if (num) env[num[1]!] = num[2]!;
   }
   return env;
 }
@@ -164,12 +167,20 @@ export async function runConformance(opts: RunOptions): Promise<Report> {
         await post('/v1/metadata', f('post_teardown.yaml'), url);
       }
     };
+    // Classes that list their fixture files (TestDeleteEventQuery: `setup_files`, `teardown_files`,
+    // paths from the queries root) run those instead of the directory's setup.yaml / teardown.yaml.
+    const listed = (key: 'setup_files' | 'teardown_files') => {
+      const v = cls.attrs[key];
+      return Array.isArray(v) ? v.map((x) => path.join(opts.suiteDir, String(x))) : undefined;
+    };
+    const setupFiles = listed('setup_files') ?? [f('setup.yaml')];
+    const teardownFiles = listed('teardown_files') ?? [f('teardown.yaml')];
     const testSetup = async () => {
-      if (style === 'method') await post('/v1/query', f('setup.yaml'), url);
+      if (style === 'method') for (const file of setupFiles) await post('/v1/query', file, url);
       if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_setup.yaml'), url);
     };
     const testTeardown = async () => {
-      if (style === 'method') await post('/v1/query', f('teardown.yaml'), url);
+      if (style === 'method') for (const file of teardownFiles) await post('/v1/query', file, url);
       if (style === 'mutation' || (style === 'v2' && hasValuesFixture(cls))) await post('/v1/query', f('values_teardown.yaml'), url);
     };
 

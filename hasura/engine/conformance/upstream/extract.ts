@@ -69,6 +69,12 @@ const wantedDirs = [
   'queries/event_triggers/webhook_template_url',
   'queries/event_triggers/retry_conf',
   'queries/event_triggers/update_query',
+  'queries/event_triggers/selected_cols',
+  'queries/event_triggers/selected_payload',
+  'queries/event_triggers/delete_query',
+  'queries/event_triggers/async_execution',
+  'queries/event_triggers/data_format',
+  'queries/event_triggers/flood',
   'queries/v1/metadata',
   'queries/scheduled_triggers',
 ];
@@ -111,7 +117,8 @@ function parse(source: string, fallbackDir?: string): ManifestClass[] {
     }
     const cm = /^class (\w+)/.exec(line);
     if (!cm) {
-      if (line.trim() && !line.startsWith(' ')) decorators = [];
+      // A comment between decorators (TestEventFloodPostgresMSSQL's) keeps them.
+      if (line.trim() && !line.startsWith(' ') && !line.startsWith('#')) decorators = [];
       continue;
     }
     let end = i + 1;
@@ -129,9 +136,20 @@ function parse(source: string, fallbackDir?: string): ManifestClass[] {
     }
     decorators = [];
     const dirM = /def dir\(cls\):\s*\n\s*return\s*['"]([^'"]+)['"]/.exec(body);
-    if (!dirM && !fallbackDir) continue;
-    const dir = dirM ? dirM[1]!.replace(/\/$/, '') : fallbackDir!;
+    // TestDeleteEventQuery names its fixture files instead of a dir(): `directory = '…'` and
+    // `setup_files` / `teardown_files` lists of `directory + '/x/setup.yaml'` (conftest.py reads them).
+    const base = /^\s+directory\s*=\s*['"]([^'"]+)['"]/m.exec(body)?.[1];
+    const fileList = (name: string) => {
+      const m = new RegExp(`^\\s+${name}\\s*=\\s*\\[([\\s\\S]*?)\\]`, 'm').exec(body);
+      return m && base ? strings(m[1]!).map((x) => `${base}${x}`) : undefined;
+    };
+    const setupFiles = fileList('setup_files');
+    const teardownFiles = fileList('teardown_files');
+    if (!dirM && !fallbackDir && !teardownFiles?.length) continue;
+    const dir = dirM ? dirM[1]!.replace(/\/$/, '') : teardownFiles?.length ? path.dirname(teardownFiles[0]!) : fallbackDir!;
     const attrs: Record<string, unknown> = {};
+    if (setupFiles) attrs.setup_files = setupFiles;
+    if (teardownFiles) attrs.teardown_files = teardownFiles;
     const v2 = /setup_metadata_api_version\s*=\s*['"](\w+)['"]/.exec(body);
     if (v2) attrs.setup_metadata_api_version = v2[1];
     const tests: ManifestClass['tests'] = [];

@@ -12,6 +12,7 @@ import { catalogByName, catalogByOid, foreignKeysOf, type CatalogTable } from '.
 import type { Queryable } from '../sql/sql.ts';
 import { dependencyError, fkColumns, fkKey, relationshipTarget, relationshipsTargeting } from './ops.ts';
 import { badRequest } from '../errors.ts';
+import { renameColumnInTrigger, tableTriggers, triggerColumnDeps } from '../events/model.ts';
 
 export type Snapshot = Map<string, { table: QualifiedTable; catalog: CatalogTable }>;
 
@@ -239,6 +240,7 @@ function renameDeep(e: unknown, cur: QualifiedTable | undefined, owner: Qualifie
 
 function renameColumn(tables: TableMetadata[], owner: TableMetadata, from: string, to: string, relTarget: RelTarget): void {
   for (const k of permKinds) for (const p of owner[`${k}_permissions`] ?? []) renameColumnInPermission(p, from, to);
+  for (const e of tableTriggers(owner)) renameColumnInTrigger(e, from, to);
   for (const t of tables) {
     for (const k of permKinds) {
       for (const p of t[`${k}_permissions`] ?? []) {
@@ -319,6 +321,14 @@ function dropColumn(tables: TableMetadata[], owner: TableMetadata, column: strin
         return false;
       });
     }
+  }
+  // Event triggers naming the column in a `columns` / `payload` list (EventTrigger.hs getTrigDefDeps).
+  if (Array.isArray(owner.event_triggers)) {
+    owner.event_triggers = tableTriggers(owner).filter((e) => {
+      if (!triggerColumnDeps(e).has(column)) return true;
+      problems.push(`event-trigger ${tableText(owner.table)}.${e.name} ${at}`);
+      return false;
+    });
   }
   if (owner.configuration?.column_config) delete owner.configuration.column_config[column];
   if (owner.configuration?.custom_column_names) delete owner.configuration.custom_column_names[column];

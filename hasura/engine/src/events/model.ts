@@ -230,3 +230,25 @@ export function orderTrigger(conf: EventTriggerConf): EventTriggerConf {
   }
   return out as unknown as EventTriggerConf;
 }
+
+/**
+ * The columns a trigger depends on (RQL/DDL/EventTrigger.hs `getTrigDefDeps`): those an explicit
+ * `columns` or `payload` list of an operation names; `'*'` depends on none. Dropping one is a
+ * dependency-error unless cascaded, which drops the trigger (test_events.py TestEventSelCols /
+ * TestEventSelPayload `_dep` tests).
+ */
+export function triggerColumnDeps(conf: EventTriggerConf): Set<string> {
+  const out = new Set<string>();
+  for (const { spec } of triggerOps(conf)) {
+    for (const cols of [spec.columns, spec.payload]) if (Array.isArray(cols)) for (const c of cols) out.add(c);
+  }
+  return out;
+}
+
+/** A renamed column, renamed in the trigger's lists too (Schema/Rename.hs `updateColInEventTriggerDef`). */
+export function renameColumnInTrigger(conf: EventTriggerConf, from: string, to: string): void {
+  for (const { spec } of triggerOps(conf)) {
+    if (Array.isArray(spec.columns)) spec.columns = spec.columns.map((c) => (c === from ? to : c));
+    if (Array.isArray(spec.payload)) spec.payload = spec.payload.map((c) => (c === from ? to : c));
+  }
+}

@@ -34,7 +34,10 @@ function literal(text: string): SQL {
 /** `toJSONableExp`: bignums as text under --stringify-numeric-types, geometry as GeoJSON. */
 function columnExpr(rowVar: 'OLD' | 'NEW', c: Column, stringify: boolean): string {
   const ref = `${rowVar}.${quoteIdent(c.name)}`;
-  if (c.type === 'geometry' || c.type === 'geography') return `ST_AsGeoJSON(${ref})::json AS ${quoteIdent(c.name)}`;
+  // Column.hs toJSONableExp: `ST_AsGeoJSON(col, 15, 4)` — 15 decimal digits, option 4 the long CRS
+  // ("urn:ogc:def:crs:EPSG::4326"), as queries give it (compile/select.ts geoJsonOut); test_events.py
+  // TestEventDataFormat.test_geojson expects that `crs` in the event's data.
+  if (c.type === 'geometry' || c.type === 'geography') return `ST_AsGeoJSON(${ref}, 15, 4)::json AS ${quoteIdent(c.name)}`;
   if (stringify && BIGNUM.has(c.type)) return `(${ref})::text AS ${quoteIdent(c.name)}`;
   return ref;
 }
