@@ -14,7 +14,10 @@ export const upstreamComplete = [
   // Event triggers with a real webhook server (conformance/events.ts).
   'event_triggers/manual_events', 'event_triggers/transform', 'event_triggers/basic', 'event_triggers/insert_only',
   'event_triggers/headers', 'event_triggers/webhook_env', 'event_triggers/webhook_template_url', 'event_triggers/retry_conf',
-  'event_triggers/update_query',
+  'event_triggers/update_query', 'event_triggers/selected_cols', 'event_triggers/selected_payload', 'event_triggers/delete_query',
+  'event_triggers/async_execution', 'event_triggers/data_format',
+  // Not event_triggers/flood: 1000 events held at /block, 3 s of "truly stable", and its locked-count
+  // assertion (2 × FETCH_BATCH_SIZE) differs by design (docs/hasura-suite.md, Event triggers).
   // test_scheduled_triggers.py, ported (events.ts); mostly waiting (up to 75 s for a cron minute).
   'scheduled_triggers',
 ];
