@@ -120,45 +120,40 @@ export function AnalyticsPanel<T extends AnalyticsData>({
         </button>
       </div>
       <form class="filters analytics-controls" aria-label="Analytics options" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Date range{' '}
-          <select
-            value={range}
-            onChange={(e) => {
-              const v = (e.currentTarget as HTMLSelectElement).value;
-              setRange(v);
-              const preset = RANGES[v];
-              if (preset) setBucket(preset[2]);
-            }}
-          >
-            {Object.entries(RANGES).map(([k, [label]]) => (
-              <option value={k} key={k}>
-                {label}
-              </option>
-            ))}
-            <option value="custom">Custom dates</option>
-          </select>
-        </label>
+        <label for="an-range">Date range</label>
+        <select
+          id="an-range"
+          value={range}
+          onChange={(e) => {
+            const v = (e.currentTarget as HTMLSelectElement).value;
+            setRange(v);
+            const preset = RANGES[v];
+            if (preset) setBucket(preset[2]);
+          }}
+        >
+          {Object.entries(RANGES).map(([k, [label]]) => (
+            <option value={k} key={k}>
+              {label}
+            </option>
+          ))}
+          <option value="custom">Custom dates</option>
+        </select>
         {range === 'custom' && (
           <>
-            <label>
-              From <input type="date" value={custom.from} max={custom.to} onChange={(e) => setCustom({ ...custom, from: (e.currentTarget as HTMLInputElement).value })} />
-            </label>
-            <label>
-              To <input type="date" value={custom.to} min={custom.from} max={today} onChange={(e) => setCustom({ ...custom, to: (e.currentTarget as HTMLInputElement).value })} />
-            </label>
+            <label for="an-from">From</label>
+            <input id="an-from" type="date" value={custom.from} max={custom.to} onChange={(e) => setCustom({ ...custom, from: (e.currentTarget as HTMLInputElement).value })} />
+            <label for="an-to">To</label>
+            <input id="an-to" type="date" value={custom.to} min={custom.from} max={today} onChange={(e) => setCustom({ ...custom, to: (e.currentTarget as HTMLInputElement).value })} />
           </>
         )}
-        <label>
-          Per{' '}
-          <select value={bucket} onChange={(e) => setBucket((e.currentTarget as HTMLSelectElement).value as Bucket)}>
-            {BUCKETS.map((b) => (
-              <option value={b} key={b}>
-                {b}
-              </option>
-            ))}
-          </select>
-        </label>
+        <label for="an-bucket">Per</label>
+        <select id="an-bucket" value={bucket} onChange={(e) => setBucket((e.currentTarget as HTMLSelectElement).value as Bucket)}>
+          {BUCKETS.map((b) => (
+            <option value={b} key={b}>
+              {b}
+            </option>
+          ))}
+        </select>
         <label>
           <input type="checkbox" checked={bots} onChange={(e) => setBots((e.currentTarget as HTMLInputElement).checked)} /> Show bot clicks
         </label>

@@ -248,6 +248,9 @@ function Overview() {
           Top countries: {top(d.countries, 'Unknown')}. Top referrers: {top(d.referrers, 'Direct or none')}.
         </p>
       )}
+      <p>
+        <A href="/analytics">Every chart for all your links</A>
+      </p>
     </section>
   );
 }
