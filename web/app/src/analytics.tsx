@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import type { BreakdownRow, SeriesRow } from './ops.ts';
+import { BUCKETS, DAY, RANGES, localDate, rangeOf, type Bucket } from './range.ts';
 import { Empty, ErrorMessage, Loading, useAsync } from './ui.tsx';
 
 /** What both analytics operations answer: a series and five breakdowns, aliased alike. */
@@ -26,53 +27,6 @@ export interface AnalyticsVars {
   from: string;
   to: string;
   bots: boolean;
-}
-
-export type Bucket = 'hour' | 'day' | 'week' | 'month';
-/** links.analytics_bucket accepts exactly these. */
-export const BUCKETS: Bucket[] = ['hour', 'day', 'week', 'month'];
-
-/** Presets: label, length in days, the bucket that gives a readable number of points. */
-export const RANGES: Record<string, [string, number, Bucket]> = {
-  '24h': ['Last 24 hours', 1, 'hour'],
-  '7d': ['Last 7 days', 7, 'day'],
-  '30d': ['Last 30 days', 30, 'day'],
-  '90d': ['Last 90 days', 90, 'week'],
-  '365d': ['Last 12 months', 365, 'month'],
-};
-
-const DAY = 86_400_000;
-/** links.analytics_scope refuses longer ranges (22023, "limited to 3 years"); said here first, as a sentence. */
-const MAX_DAYS = 3 * 365;
-
-/** yyyy-mm-dd of a date in the browser's zone (what <input type=date> reads and writes). */
-export function localDate(d: Date): string {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-/** Local midnight at the start of a yyyy-mm-dd day; undefined when it is not a date. */
-function startOfDay(s: string): Date | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-/**
- * The instant range [from, to) of a preset or of whole local days (the end day included). The
- * functions count the rollup hours that start in the range (hourly rollups), so "now" is rounded
- * up a minute to include the hour in progress.
- */
-export function rangeOf(range: string, custom: { from: string; to: string }, now = Date.now()): { from: Date; to: Date } | string {
-  const preset = RANGES[range];
-  if (preset) return { from: new Date(now - preset[1] * DAY), to: new Date(now + 60_000) };
-  const from = startOfDay(custom.from);
-  const last = startOfDay(custom.to);
-  if (!from || !last) return 'Choose a start and an end date.';
-  const to = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
-  if (to <= from) return 'The end date must not be before the start date.';
-  if (to.getTime() - from.getTime() > MAX_DAYS * DAY + DAY) return 'A date range can be at most 3 years long.';
-  return { from, to };
 }
 
 export function AnalyticsPanel<T extends AnalyticsData>({
