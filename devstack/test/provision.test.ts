@@ -23,6 +23,7 @@ void test('the packages npm test provisions are the ones the skipping tests chec
       ['postgresql-15-postgis-3', 'LINKPORT_REQUIRE_POSTGIS'],
       ['chromium', 'LINKPORT_REQUIRE_CHROMIUM'],
       ['nginx', 'LINKPORT_REQUIRE_NGINX'],
+      ['clickhouse-server', 'LINKPORT_REQUIRE_CLICKHOUSE'],
     ],
   );
 });
