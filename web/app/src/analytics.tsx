@@ -52,12 +52,12 @@ export function AnalyticsPanel<T extends AnalyticsData>({
   const [custom, setCustom] = useState({ from: localDate(new Date(Date.now() - 6 * DAY)), to: today });
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const span = rangeOf(range, custom);
-  // The range is fixed when the request is sent and kept with its answer: the chart's axis is the
-  // range that was asked for, not one that moves with every render.
+  // The range, bucket and bots choice are kept with the answer they asked for: while the next one
+  // loads, the chart and tables still describe what they show, and the axis does not move per render.
   const data = useAsync(async () => {
     const asked = rangeOf(range, custom);
     if (typeof asked === 'string') return undefined;
-    return { asked, answer: await load({ bucket, tz, bots, from: asked.from.toISOString(), to: asked.to.toISOString() }) };
+    return { asked: { ...asked, bucket, bots }, answer: await load({ bucket, tz, bots, from: asked.from.toISOString(), to: asked.to.toISOString() }) };
   }, [...deps, range, bucket, bots, custom.from, custom.to]);
   const Heading = heading;
   const d = data.data?.answer;
@@ -66,7 +66,8 @@ export function AnalyticsPanel<T extends AnalyticsData>({
   const visitors = (d?.series ?? []).reduce((s, r) => s + Number(r.visitors), 0);
   const botClicks = (d?.series ?? []).reduce((s, r) => s + Number(r.bots), 0);
   return (
-    <section aria-labelledby="an-h">
+    // Busy while a new answer loads (the previous one stays on screen meanwhile, rather than a flash of "Loading").
+    <section aria-labelledby="an-h" aria-busy={data.loading ? 'true' : 'false'} data-testid="analytics">
       <div class="title-row">
         <Heading id="an-h">{title}</Heading>
         <button type="button" onClick={data.reload}>
@@ -129,19 +130,19 @@ export function AnalyticsPanel<T extends AnalyticsData>({
         <>
           <p data-testid="analytics-summary">
             <strong>{total}</strong> {total === 1 ? 'click' : 'clicks'} from <strong>{visitors}</strong> unique {visitors === 1 ? 'visitor' : 'visitors'} (bots excluded)
-            {bots && (
+            {asked.bots && (
               <span data-testid="bot-summary">
                 ; <strong>{botClicks}</strong> {botClicks === 1 ? 'bot click' : 'bot clicks'} apart
               </span>
             )}
           </p>
-          <Chart rows={d.series} bucket={bucket} from={asked.from} to={asked.to} bots={bots} />
+          <Chart rows={d.series} bucket={asked.bucket} from={asked.from} to={asked.to} bots={asked.bots} />
           <div class="grid">
-            <Breakdown title="Countries" rows={d.countries} bots={bots} />
-            <Breakdown title="Devices" rows={d.devices} bots={bots} />
-            <Breakdown title="Browsers" rows={d.browsers} bots={bots} />
-            <Breakdown title="Operating systems" rows={d.os} bots={bots} />
-            <Breakdown title="Referrers" rows={d.referrers} none="Direct or none" bots={bots} />
+            <Breakdown title="Countries" rows={d.countries} bots={asked.bots} />
+            <Breakdown title="Devices" rows={d.devices} bots={asked.bots} />
+            <Breakdown title="Browsers" rows={d.browsers} bots={asked.bots} />
+            <Breakdown title="Operating systems" rows={d.os} bots={asked.bots} />
+            <Breakdown title="Referrers" rows={d.referrers} none="Direct or none" bots={asked.bots} />
             {children?.(d)}
           </div>
         </>
