@@ -123,7 +123,10 @@ export function sendRaw(host: string, port: number, req: RawRequest, timeoutMs: 
       finish(err.code ?? err.message);
     });
     sock.once('connect', () => {
-      sock.write(encodeRequest(req, `${host}:${port}`), () => (wroteAll = true));
+      // The callback also runs on a failed write (with the error): only a clean one means sent.
+      sock.write(encodeRequest(req, `${host}:${port}`), (err) => {
+        if (!err) wroteAll = true;
+      });
     });
   });
 }
