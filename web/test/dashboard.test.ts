@@ -228,6 +228,9 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   const summary = page.getByTestId('analytics-summary');
   await summary.waitFor({ timeout: 20_000 });
   assert.equal((await summary.textContent())?.trim(), '1 click from 1 unique visitor (bots excluded)');
+  // The live total: every link's counter summed, pushed over the subscription.
+  await page.getByTestId('live-count').filter({ hasText: /^1 click on all your links, all time$/ }).waitFor({ timeout: 20_000 });
+  await page.getByText('● live').waitFor({ timeout: 20_000 });
   await page.locator('[data-testid=chart] canvas').first().waitFor();
   assert.match((await page.getByRole('region', { name: 'Browsers' }).textContent()) ?? '', /Chrom\w*\s*1$/);
   assert.match((await page.getByRole('region', { name: 'Referrers' }).textContent()) ?? '', /Direct or none\s*1$/);

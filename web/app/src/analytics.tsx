@@ -6,6 +6,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
+import type { ApiError } from './errors.ts';
+import { subscribe, type Op } from './gql.ts';
 import type { BreakdownRow, SeriesRow } from './ops.ts';
 import { BUCKETS, DAY, RANGES, localDate, rangeOf, type Bucket } from './range.ts';
 import { Empty, ErrorMessage, Loading, useAsync } from './ui.tsx';
@@ -35,6 +37,7 @@ export function AnalyticsPanel<T extends AnalyticsData>({
   heading,
   title = 'Analytics',
   empty,
+  lead,
   children,
 }: {
   load: (vars: AnalyticsVars) => Promise<T>;
@@ -42,6 +45,8 @@ export function AnalyticsPanel<T extends AnalyticsData>({
   heading: 'h1' | 'h2';
   title?: string;
   empty: ComponentChildren;
+  /** Under the title, above the controls (the account page's live counter). */
+  lead?: ComponentChildren;
   /** More cards under the breakdowns, from the same answer (the account page's top links). */
   children?: (data: T) => ComponentChildren;
 }) {
@@ -74,6 +79,7 @@ export function AnalyticsPanel<T extends AnalyticsData>({
           Refresh
         </button>
       </div>
+      {lead}
       <form class="filters analytics-controls" aria-label="Analytics options" onSubmit={(e) => e.preventDefault()}>
         <label for="an-range">Date range</label>
         <select
@@ -244,5 +250,56 @@ export function Breakdown({ title, rows, none = 'Unknown', bots = false }: { tit
         </ul>
       )}
     </section>
+  );
+}
+
+/**
+ * Clicks counted so far (links.click_count: people only), pushed by a GraphQL subscription (a Hasura
+ * live query): no reload, no polling by the page. A link's own row on its page; the sum over every
+ * link on the analytics page.
+ */
+export function LiveCounter<TData, TVars>({
+  op,
+  variables,
+  count: pick,
+  initial,
+  suffix = '',
+}: {
+  op: Op<TData, TVars>;
+  variables: TVars;
+  count: (d: TData) => string | null | undefined;
+  initial?: string;
+  suffix?: string;
+}) {
+  const [count, setCount] = useState(initial);
+  const [state, setState] = useState<'connecting' | 'live' | 'error'>('connecting');
+  const [error, setError] = useState<ApiError>();
+  const key = JSON.stringify(variables);
+  useEffect(
+    () =>
+      subscribe(
+        op,
+        variables,
+        (d) => {
+          const c = pick(d);
+          if (c !== undefined) setCount(c ?? '0');
+          setState('live');
+        },
+        (e) => {
+          setError(e);
+          setState('error');
+        },
+      ),
+    [op, key],
+  );
+  return (
+    <div class="counter">
+      <span class="big" data-testid="live-count" aria-live="polite" aria-atomic="true">
+        {count === undefined ? '…' : `${Number(count).toLocaleString()} ${count === '1' ? 'click' : 'clicks'}`}
+        {suffix}
+      </span>{' '}
+      <span class={`pill ${state}`}>{state === 'live' ? '● live' : state === 'connecting' ? 'connecting…' : 'not live'}</span>
+      {state === 'error' && error && <ErrorMessage error={error} />}
+    </div>
   );
 }

@@ -288,8 +288,19 @@ export const LiveClicks = op<G.LiveClicksSubscription, G.LiveClicksSubscriptionV
 }`,
 );
 
+/**
+ * The analytics page's live counter: every link's click_count summed, as a live query on the
+ * aggregate (Hasura docs, "Subscriptions": live queries work on any query field, aggregates too).
+ */
+export const LiveTotal = op<G.LiveTotalSubscription, G.LiveTotalSubscriptionVariables>(
+  'LiveTotal',
+  `subscription LiveTotal {
+  links_links_aggregate { aggregate { sum { click_count } } }
+}`,
+);
+
 export const ALL_OPS = [
-  ListLinks, ListLabels, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, AllAnalytics, AccountAnalytics, LiveClicks,
+  ListLinks, ListLabels, ListTags, GetLink, CreateLink, UpdateLink, SetStatus, DeleteLinks, LinkAnalytics, AllAnalytics, AccountAnalytics, LiveClicks, LiveTotal,
   CreateTag, RenameTag, DeleteTag, SetLinkTags, ListDomains, AddDomain, DeleteDomain,
   ListWebhooks, WebhookDeliveries, CreateWebhook, UpdateWebhook, DeleteWebhook, ReplayDelivery, MarkNotificationsRead,
 ];

@@ -1048,6 +1048,11 @@ export type LiveClicksSubscriptionVariables = Exact<{
 
 export type LiveClicksSubscription = { links_links_by_pk: { click_count: string, last_clicked_at: string | null } | null };
 
+export type LiveTotalSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type LiveTotalSubscription = { links_links_aggregate: { aggregate: { sum: { click_count: string | null } | null } | null } };
+
 export type MarkNotificationsReadMutationVariables = Exact<{
   ids: Array<string> | string;
   at: string;

@@ -1,6 +1,6 @@
-import { AnalyticsPanel } from '../analytics.tsx';
+import { AnalyticsPanel, LiveCounter } from '../analytics.tsx';
 import { gql } from '../gql.ts';
-import { AllAnalytics } from '../ops.ts';
+import { AllAnalytics, LiveTotal } from '../ops.ts';
 import { A } from '../ui.tsx';
 
 /**
@@ -11,6 +11,7 @@ export function AnalyticsPage() {
   return (
     <main id="main">
       <AnalyticsPanel
+        lead={<LiveCounter op={LiveTotal} variables={{}} count={(d) => d.links_links_aggregate.aggregate?.sum?.click_count} suffix=" on all your links, all time" />}
         load={(v) => gql(AllAnalytics, v)}
         deps={[]}
         heading="h1"

@@ -1,8 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { assetUrl, uploadImage } from '../api.ts';
-import type { ApiError } from '../errors.ts';
-import { gql, subscribe } from '../gql.ts';
-import { AnalyticsPanel } from '../analytics.tsx';
+import { gql } from '../gql.ts';
+import { AnalyticsPanel, LiveCounter } from '../analytics.tsx';
 import { DeleteLinks, GetLink, LinkAnalytics, LiveClicks, SetStatus, UpdateLink } from '../ops.ts';
 import { navigate } from '../router.ts';
 import { A, CopyButton, ErrorMessage, Loading, useAsync } from '../ui.tsx';
@@ -85,7 +84,7 @@ export function LinkPage({ id }: { id: string }) {
         <p class="muted">
           → <span class="dest">{l.destination}</span>
         </p>
-        <LiveCounter id={l.id} initial={l.click_count} />
+        <LiveCounter op={LiveClicks} variables={{ id: l.id }} count={(d) => d.links_links_by_pk?.click_count} initial={l.click_count} />
       </section>
       <div class="grid">
         <section class="card" aria-labelledby="qr-h">
@@ -102,38 +101,6 @@ export function LinkPage({ id }: { id: string }) {
       </div>
       <Analytics id={l.id} />
     </main>
-  );
-}
-
-/** Clicks counted so far, pushed by a GraphQL subscription: no reload, no polling by the page. */
-function LiveCounter({ id, initial }: { id: string; initial: string }) {
-  const [count, setCount] = useState(initial);
-  const [state, setState] = useState<'connecting' | 'live' | 'error'>('connecting');
-  const [error, setError] = useState<ApiError>();
-  useEffect(
-    () =>
-      subscribe(
-        LiveClicks,
-        { id },
-        (d) => {
-          if (d.links_links_by_pk) setCount(d.links_links_by_pk.click_count);
-          setState('live');
-        },
-        (e) => {
-          setError(e);
-          setState('error');
-        },
-      ),
-    [id],
-  );
-  return (
-    <div class="counter">
-      <span class="big" data-testid="live-count" aria-live="polite" aria-atomic="true">
-        {Number(count).toLocaleString()} {count === '1' ? 'click' : 'clicks'}
-      </span>{' '}
-      <span class={`pill ${state}`}>{state === 'live' ? '● live' : state === 'connecting' ? 'connecting…' : 'not live'}</span>
-      {state === 'error' && error && <ErrorMessage error={error} />}
-    </div>
   );
 }
 
