@@ -251,7 +251,7 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   assert.equal(await hourRows.count(), 1);
   assert.deepEqual(await hourRows.first().locator('td.num').allTextContents(), ['1', '1', '0']);
   // Custom dates (the last 7 local days by default, today included) count it too; an end before the
-  // start is said, and not sent. (Each change is a request: the journey stays under rl-links' 100 a minute.)
+  // start is said, and not sent. (Each change is a request: the journey stays under the gateway's rl-links limit, gateway/dynamic/middlewares.yml.)
   const customAnswer = page.waitForResponse((r) => isGql(r.request()) && r.request().postData()?.includes('AllAnalytics') === true);
   await page.getByLabel('Date range', { exact: true }).selectOption('custom');
   const custom = (await (await customAnswer).json()) as { data: { series: Array<{ clicks: string }> } };
@@ -438,7 +438,7 @@ void test('the dashboard journey in Chromium', { timeout: 300_000, skip }, async
   const asKey = async (query: string, variables: Record<string, unknown> = {}) => {
     const send = () => fetch(`${gw}/v1/links/graphql`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
     let r = await send();
-    // The gateway's rl-links (100 a minute per address, burst 50) counts the page's requests and
+    // The gateway's rl-links (per address, gateway/dynamic/middlewares.yml) counts the page's requests and
     // these alike; a fast run can meet it. Waited out as the app does (Retry-After), once.
     if (r.status === 429) {
       await r.arrayBuffer();
