@@ -46,7 +46,7 @@ export const ListLinks = op<
 
 /**
  * The filters' and the link form's choices in the same request as the rows they go with: the
- * gateway allows 100 GraphQL requests a minute per address (rl-links), and a page view should cost
+ * gateway allows 600 GraphQL requests a minute per address (rl-links, burst 100), and a page view should cost
  * one or two of them, not four.
  */
 export const ListLabels = op<G.ListLabelsQuery, G.ListLabelsQueryVariables>(
