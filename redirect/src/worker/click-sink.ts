@@ -79,33 +79,40 @@ export class ClickSink {
  * thousands of clicks is 19 parameters. The statement is named so PostgreSQL parses it once per
  * connection.
  */
-async function ingest(pool: Pool, batch: EnrichedClick[]): Promise<{ inserted: number; counted: number }> {
+/** The 19 raw click columns, in the parameter order both ingest functions take them. */
+function rawColumns(batch: EnrichedClick[]): unknown[][] {
   const col = <T>(f: (c: EnrichedClick) => T) => batch.map(f);
+  return [
+    col((c) => c.streamId),
+    col((c) => c.id),
+    col((c) => c.ts),
+    col((c) => c.linkId),
+    col((c) => c.code),
+    col((c) => c.visitor),
+    col((c) => c.ua),
+    col((c) => c.referrer),
+    col((c) => c.referrerHost),
+    col((c) => c.country),
+    col((c) => c.device),
+    col((c) => c.browser),
+    col((c) => c.os),
+    col((c) => c.isBot),
+    col((c) => c.utmSource),
+    col((c) => c.utmMedium),
+    col((c) => c.utmCampaign),
+    col((c) => c.variant),
+    col((c) => c.destination),
+  ];
+}
+
+async function ingest(pool: Pool, batch: EnrichedClick[]): Promise<{ inserted: number; counted: number }> {
   const { rows } = await pool.query<{ inserted: string; counted: string }>({
     name: 'ingest_clicks',
     text: `SELECT inserted, counted FROM links.ingest_clicks($1::text[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[],
              $16::text[], $17::text[], $18::text[], $19::text[])`,
     values: [
-      col((c) => c.streamId),
-      col((c) => c.id),
-      col((c) => c.ts),
-      col((c) => c.linkId),
-      col((c) => c.code),
-      col((c) => c.visitor),
-      col((c) => c.ua),
-      col((c) => c.referrer),
-      col((c) => c.referrerHost),
-      col((c) => c.country),
-      col((c) => c.device),
-      col((c) => c.browser),
-      col((c) => c.os),
-      col((c) => c.isBot),
-      col((c) => c.utmSource),
-      col((c) => c.utmMedium),
-      col((c) => c.utmCampaign),
-      col((c) => c.variant),
-      col((c) => c.destination),
+      ...rawColumns(batch),
     ],
   });
   return { inserted: Number(rows[0]?.inserted ?? 0), counted: Number(rows[0]?.counted ?? 0) };
@@ -113,32 +120,13 @@ async function ingest(pool: Pool, batch: EnrichedClick[]): Promise<{ inserted: n
 
 /** The fast path: raw columns plus the in-memory aggregates, 40 array parameters, one round trip. */
 async function ingestBatch(pool: Pool, batch: EnrichedClick[], a: BatchAggregates): Promise<{ inserted: number; counted: number }> {
-  const col = <T>(f: (c: EnrichedClick) => T) => batch.map(f);
   const h = a.cube;
   const params = Array.from({ length: 40 }, (_, i) => `$${i + 1}::${BATCH_TYPES[i]}`).join(', ');
   const { rows } = await pool.query<{ inserted: string; counted: string }>({
     name: 'ingest_click_batch',
     text: `SELECT inserted, counted FROM links.ingest_click_batch(${params})`,
     values: [
-      col((c) => c.streamId),
-      col((c) => c.id),
-      col((c) => c.ts),
-      col((c) => c.linkId),
-      col((c) => c.code),
-      col((c) => c.visitor),
-      col((c) => c.ua),
-      col((c) => c.referrer),
-      col((c) => c.referrerHost),
-      col((c) => c.country),
-      col((c) => c.device),
-      col((c) => c.browser),
-      col((c) => c.os),
-      col((c) => c.isBot),
-      col((c) => c.utmSource),
-      col((c) => c.utmMedium),
-      col((c) => c.utmCampaign),
-      col((c) => c.variant),
-      col((c) => c.destination),
+      ...rawColumns(batch),
       a.counters.links,
       a.counters.clicks,
       a.counters.lastMs,
