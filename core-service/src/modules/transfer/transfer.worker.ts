@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { FastifyBaseLogger } from 'fastify';
+import { isConnectionError } from '@linkport/common';
 import { FileError, parseImport, type ImportFormat, type Problem } from './transfer.formats.ts';
 import * as repo from './transfer.repository.ts';
 import { CsvRecordCounter, JsonLinesToArray } from './transfer.streams.ts';
@@ -21,6 +22,16 @@ export interface WorkerOptions {
   retentionHours: number;
   /** Rows per import_links call: one round trip per batch (bench:import measures the choice). */
   batchSize?: number;
+}
+
+/** A connection-level failure of PostgreSQL or the object store: worth another attempt. */
+function transient(err: unknown): boolean {
+  if (err instanceof JobError || err instanceof FileError) return false;
+  if (isConnectionError(err)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'NetworkingError';
 }
 
 /** A job failure worth telling the user (its code and message are shown as they are). */
@@ -138,6 +149,12 @@ export class TransferWorker {
       if (this.stopping || abort.signal.aborted) {
         await repo.releaseJob(this.o.pool, job.id, this.id).catch(() => undefined);
         log.info('transfer: job handed back');
+      } else if (transient(err) && job.attempts < this.o.maxAttempts) {
+        // PostgreSQL or the object store blinked (a reset, a 5xx, a dropped connection): the file is
+        // not at fault, so the job goes back to the queue for another attempt (the import rolled
+        // back whole) instead of failing with INTERNAL. maxAttempts bounds it.
+        log.warn({ err, attempt: job.attempts }, 'transfer: transient failure, job handed back');
+        await repo.releaseJob(this.o.pool, job.id, this.id).catch(() => undefined);
       } else {
         const known = err instanceof JobError || err instanceof FileError;
         if (!known) log.error({ err }, 'transfer: job failed');
