@@ -39,8 +39,10 @@ export interface ClusterOptions {
   basePort?: number;
   ports?: number[];
   /**
-   * Cluster bus ports (`cluster-port`, Redis ≥ 7): by default port+10000, which for test ports
-   * (10000-19999) lands among the hand-picked ports of other stacks; tests pass free ports here.
+   * Cluster bus ports (`cluster-port`, Redis ≥ 7). Redis' own default is port+10000, which for the
+   * topology's ports (23000+) lands in the kernel's ephemeral range (32768–60999), where any
+   * outgoing connection may hold it: a CI run lost a node that way ("nothing listening on :24604").
+   * So they are always explicit: these, or basePort+n … basePort+2n-1 next to the client ports.
    */
   busPorts?: number[];
   masters?: number;
@@ -54,9 +56,16 @@ export interface ClusterOptions {
 export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCluster> {
   const bin = ensureRedisServer();
   const n = (opts.masters ?? 3) * 2;
-  const ports = opts.ports ?? Array.from({ length: n }, (_, i) => (opts.basePort ?? 23100) + i);
-  if (ports.length !== n || (opts.busPorts && opts.busPorts.length !== n)) throw new Error(`a cluster of ${opts.masters ?? 3} masters needs ${n} ports`);
+  const base = opts.basePort ?? 23100;
+  const ports = opts.ports ?? Array.from({ length: n }, (_, i) => base + i);
+  const busPorts = opts.busPorts ?? (opts.ports ? undefined : Array.from({ length: n }, (_, i) => base + n + i));
+  if (ports.length !== n || (busPorts && busPorts.length !== n)) throw new Error(`a cluster of ${opts.masters ?? 3} masters needs ${n} ports`);
+  if (!busPorts) throw new Error('startRedisCluster: pass busPorts with ports (the default port+10000 is in the ephemeral range)');
   const nodes = new Map<number, ClusterNode>();
+  const logOf = (port: number) => path.join(opts.dir, String(port), 'redis.log');
+  const killAll = () => {
+    for (const node of nodes.values()) if (isAlive(node.pid)) process.kill(node.pid, 'SIGKILL');
+  };
   for (const [i, port] of ports.entries()) {
     const dir = path.join(opts.dir, String(port));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -66,28 +75,35 @@ export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCl
       '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
       '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
       '--appendonly', 'no', '--save', '',
-      ...(opts.busPorts ? ['--cluster-port', String(opts.busPorts[i])] : []),
+      '--cluster-port', String(busPorts[i]),
+      // a node that cannot start says why here (the error below quotes it)
+      '--logfile', logOf(port),
     ];
     const child = spawn(bin, args, { stdio: 'ignore', detached: opts.detached ?? false });
     if (opts.detached) child.unref();
     nodes.set(port, { port, pid: child.pid ?? -1, child });
   }
-  for (const port of ports) await waitForPort(port, '127.0.0.1', 10_000);
-  cli(ports[0] as number, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes');
-  // until every slot is served and the state is ok everywhere
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    // …and every replica has synced with its master: a replica that never had a link refuses to
-    // fail over (its data counts as too old, cluster-replica-validity-factor), so a master killed
-    // just after creation would leave its slots down for good.
-    const ok = ports.every((p) => {
-      if (!/cluster_state:ok/.test(cli(p, 'cluster', 'info'))) return false;
-      const repl = cli(p, 'info', 'replication');
-      return /role:master/.test(repl) || /master_link_status:up/.test(repl);
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    for (const port of ports) {
+      try {
+        await waitForPort(port, '127.0.0.1', 10_000);
+      } catch (err) {
+        let tail = '';
+        try {
+          tail = fs.readFileSync(logOf(port), 'utf8').trim().split('\n').slice(-5).join('\n');
+        } catch {
+          // no log: the process never started
+        }
+        throw new Error(`redis cluster node :${port} (bus :${busPorts[ports.indexOf(port)]}) did not start: ${(err as Error).message}${tail ? `\n${tail}` : ''}`);
+      }
+    }
+    cli(ports[0] as number, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes');
+    await waitClusterOk(ports);
+  } catch (err) {
+    // the nodes are ours: a failed start must not leave them running (an attached child keeps the
+    // test process alive, and CI then waits for the run's time limit)
+    killAll();
+    throw err;
   }
   const alive = () => ports.filter((p) => {
     const node = nodes.get(p);
@@ -116,6 +132,24 @@ export async function startRedisCluster(opts: ClusterOptions): Promise<RunningCl
       for (const node of nodes.values()) if (isAlive(node.pid)) process.kill(node.pid, 'SIGKILL');
     },
   };
+}
+
+/** Until every slot is served and the state is ok everywhere. */
+async function waitClusterOk(ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    // …and every replica has synced with its master: a replica that never had a link refuses to
+    // fail over (its data counts as too old, cluster-replica-validity-factor), so a master killed
+    // just after creation would leave its slots down for good.
+    const ok = ports.every((p) => {
+      if (!/cluster_state:ok/.test(cli(p, 'cluster', 'info'))) return false;
+      const repl = cli(p, 'info', 'replication');
+      return /role:master/.test(repl) || /master_link_status:up/.test(repl);
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('redis cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export function isAlive(pid: number): boolean {

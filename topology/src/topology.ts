@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { findClickHouseServer, localDefaults, startClickHouseServer, startEmbeddedPostgres, startRedisServer, startS3Server, waitForPort, type RunningPostgres } from '@linkport/devstack';
+import { findClickHouseServer, localDefaults, portsInUse, startClickHouseServer, startEmbeddedPostgres, startRedisServer, startS3Server, waitForPort, type RunningPostgres } from '@linkport/devstack';
 import { migrate, roleUrl, setRolePasswords } from '@linkport/migrations';
 import { writeDynamicDir } from './gateway-config.ts';
 import { startReplica, type RunningReplica } from './pg-replica.ts';
@@ -75,7 +75,7 @@ export function defaultOptions(env: Record<string, string | undefined>, log: (l:
   };
 }
 
-/** Port plan: +0 gateway, +1 gateway probes, +10 PG primary, +11 replica, +20 Redis, +30 S3, +40/+41 ClickHouse HTTP/native, +100… cluster, +200… services. */
+/** Port plan: +0 gateway, +1 gateway probes, +10 PG primary, +11 replica, +20 Redis, +30 S3, +40/+41 ClickHouse HTTP/native, +100… Redis Cluster (+106… its bus ports), +200… services. */
 export function portPlan(base: number) {
   return {
     gateway: base,
@@ -142,6 +142,16 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
     save();
   };
 
+  // Every planned port free before anything starts: a taken one is named here rather than surfacing
+  // as some process' EADDRINUSE in its own log.
+  const planned = [
+    ports.gateway, ports.gatewayProbe, ports.pg, ports.pgReplica, ports.redis, ports.s3, ports.clickhouse, ports.clickhouseTcp,
+    ...range(12).map((i) => ports.cluster + i),
+    ...(['redirect', 'worker', 'engine', 'core', 'media'] as const).flatMap((k) => range(opts.replicas[k]).map((i) => ports[k] + i)),
+  ];
+  const taken = await portsInUse(planned);
+  if (taken.length > 0) throw new Error(`ports in use on 127.0.0.1: ${taken.join(', ')} (another topology? choose another TOPOLOGY_BASE_PORT)`);
+
   try {
     // PostgreSQL primary + streaming replica
     log(`postgres primary :${ports.pg}`);
@@ -167,7 +177,7 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
 
     // Redis Cluster: the redirects' link cache, password limits and the sharded click streams; one
     // plain Redis for core and the engines
-    log(`redis cluster :${ports.cluster}-${ports.cluster + 5} (3 masters, 3 replicas)`);
+    log(`redis cluster :${ports.cluster}-${ports.cluster + 5} (3 masters, 3 replicas; cluster bus :${ports.cluster + 6}-${ports.cluster + 11})`);
     const cluster: RunningCluster = await startRedisCluster({ basePort: ports.cluster, dir: path.join(opts.dataDir, 'redis-cluster') });
     stops.push(() => cluster.stop());
     for (const port of cluster.ports) state.processes.push({ name: `redis-cluster-${port}`, pid: cluster.pid(port) });

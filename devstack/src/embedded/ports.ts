@@ -67,6 +67,13 @@ function canBind(port: number, host: string): Promise<boolean> {
   });
 }
 
+/** The ports of `ports` that something already listens on (or that cannot be bound), for a clear start-up error. */
+export async function portsInUse(ports: readonly number[], host = '127.0.0.1'): Promise<number[]> {
+  const taken: number[] = [];
+  for (const port of ports) if (!(await canBind(port, host))) taken.push(port);
+  return taken;
+}
+
 /** A free loopback port below the kernel's ephemeral range, reserved against our other test processes. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const high = Math.min(HIGH, ephemeralStart());
