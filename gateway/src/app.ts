@@ -4,7 +4,7 @@
  * Never listens by itself; server.ts and the tests do.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { recordingSpan } from '@linkport/common';
@@ -65,6 +65,39 @@ export function splitHostPort(host: string): { name: string; port: string } {
  * just before the status line, and counts the body bytes for the access log. Done on the prototype
  * rather than by wrapping each response's methods, so no closures are made per request.
  */
+/**
+ * How long a connection that ends with `Connection: close` keeps reading what the client still
+ * sends after our last answer (see lingerBeforeClose).
+ */
+const LINGER_MS = 5_000;
+
+/**
+ * A lingering close (Go net/http `closeWriteAndWait`, "rstAvoidanceDelay"; nginx `lingering_close`):
+ * when a response ends a `Connection: close` exchange, Node's server calls `socket.destroySoon()`,
+ * which destroys the socket once the answer is flushed. If the request body is still arriving (an
+ * early 401, 413 or 429 to an upload), the kernel answers those bytes with a reset, the client's
+ * next write fails, and a client that reads only after writing (curl, many SDKs, a busy process)
+ * never sees the answer — the fuzzer's 51 MiB import did so under load ("EPIPE after 100 ms").
+ * Instead: half-close (FIN after the answer), keep reading — Node's parser discards the rest of the
+ * body — until the client closes its side, or LINGER_MS at most.
+ */
+function lingerBeforeClose(socket: Socket): void {
+  (socket as Socket & { destroySoon: () => void }).destroySoon = function (this: Socket) {
+    if (this.destroyed) return;
+    if (this.writable) this.end();
+    if (this.readableEnded) {
+      if (this.writableFinished) this.destroy();
+      else this.once('finish', () => this.destroy());
+      return;
+    }
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    // the client's FIN: both directions done
+    this.once('end', () => (this.writableFinished ? this.destroy() : this.once('finish', () => this.destroy())));
+  };
+}
+
 class GatewayResponse extends http.ServerResponse {
   /** The ctx's onResponseHeaders, until they have run. */
   headerSteps: Ctx['onResponseHeaders'] | undefined = undefined;
@@ -278,6 +311,7 @@ export function buildGateway(config: DynamicConfig, options: GatewayOptions = {}
 
   // the response class is ours (see GatewayResponse); typed as a plain http.Server for callers
   const server = http.createServer({ keepAliveTimeout: 65_000, ServerResponse: GatewayResponse }, (req, res) => handle(req, res)) as unknown as http.Server;
+  server.on('connection', lingerBeforeClose);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node routes every `Upgrade:` request here; only WebSocket is proxied as an upgrade. Others
     // (h2c, TLS/1.0) are answered rather than dropped: Go's server, under Traefik, ignores them too

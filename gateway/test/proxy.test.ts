@@ -247,3 +247,39 @@ void test('a non-WebSocket upgrade (h2c) is answered 400 and CONNECT 405, never 
   // The gateway still serves afterwards.
   assert.equal((await call(a.url)).status, 200);
 });
+
+/**
+ * A client that reads only once its upload is written (curl, many SDKs, and a loaded test process
+ * behave so): with `Connection: close`, Node destroys the socket as soon as an early answer is
+ * flushed, the kernel resets the upload still arriving, and the client's failed write throws the
+ * unread answer away. Found by the fuzzer (a 51 MiB import behind auth, "EPIPE after 100 ms").
+ */
+function uploadThenRead(port: number, head: string, size: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.pause();
+    const chunks: Buffer[] = [];
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('end', () => resolve(Buffer.concat(chunks).toString('latin1').split('\r\n')[0] ?? ''));
+    sock.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message} after ${Buffer.concat(chunks).length} bytes`));
+    sock.once('connect', () => {
+      sock.write(head);
+      sock.write(Buffer.alloc(size, 0x61), (err) => {
+        if (!err) sock.resume();
+      });
+    });
+  });
+}
+
+void test('an early answer (413, 429) with Connection: close reaches a client that reads only after its upload (lingering close)', async (t) => {
+  const up = await upstream(t, (_q, res, body) => res.end(`got ${body.length}`));
+  // rate limit first: request 1 passes it and meets the body limit (413), 2 and 3 meet the limiter (429)
+  const gw = await gateway(t, route(up.url, { rl: { rateLimit: { average: 1, period: '1m', burst: 1 } }, limit: { buffering: { maxRequestBodyBytes: 65_536 } } }));
+  const size = 24 * 1024 * 1024;
+  const outcomes: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    outcomes.push(await uploadThenRead(gw.port, `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`, size));
+  }
+  assert.deepEqual(outcomes, ['HTTP/1.1 413 Payload Too Large', 'HTTP/1.1 429 Too Many Requests', 'HTTP/1.1 429 Too Many Requests']);
+  assert.equal(up.seen.length, 0);
+});
