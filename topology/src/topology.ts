@@ -221,7 +221,18 @@ export async function startTopology(opts: TopologyOptions): Promise<RunningTopol
       const e: ProcessEntry = { name, pid: child.pid ?? -1, ...(health ? { health } : {}), ...(url ? { url } : {}) };
       children.push({ entry: e, child });
       state.processes.push(e);
-      child.once('exit', (code, sig) => log(`${name} exited (${code ?? sig})`));
+      child.once('exit', (code, sig) => {
+        log(`${name} exited (${code ?? sig})`);
+        // a crash (not a stop, not a kill): its last words, before a test removes the data directory
+        if (code !== null && code !== 0) {
+          try {
+            const tail = fs.readFileSync(path.join(logsDir, `${name}.log`), 'utf8').trim().split('\n').slice(-6);
+            for (const line of tail) log(`  ${name}: ${line.slice(0, 2000)}`);
+          } catch {
+            // no log to quote
+          }
+        }
+      });
       return e;
     };
 

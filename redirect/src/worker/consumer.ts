@@ -106,13 +106,19 @@ export class ClickConsumer {
         const entries = await (prefetched ?? this.next());
         prefetched = undefined;
         if (entries.length > 0) {
-          if (this.running && !this.readOwnPending) prefetched = this.next();
+          if (this.running && !this.readOwnPending) {
+            prefetched = this.next();
+            // Handled from now on: it is awaited only after this batch is written, and a read that
+            // fails meanwhile (a Redis master killed, NOGROUP) would otherwise be an unhandled
+            // rejection, which ends the process (exit 70) — the kill test's last worker died so.
+            // The await above still sees the failure and takes the retry path below.
+            prefetched.catch(() => {});
+          }
           await this.process(entries);
         }
         backoff = 100;
       } catch (err) {
         // A read still in flight delivered its entries to us: they are re-read as our own pending.
-        prefetched?.catch(() => {});
         prefetched = undefined;
         // A Redis restarted without persistence has lost the group (NOGROUP): recreate it.
         if (String(err).includes('NOGROUP')) await this.ensureGroup().catch(() => {});
