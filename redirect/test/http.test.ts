@@ -232,6 +232,10 @@ function rawExchange(url: URL, payload: string): Promise<string> {
     sock.on('error', reject);
     sock.on('close', () => resolve(Buffer.concat(got).toString('latin1')));
     sock.setTimeout(20_000, () => sock.destroy(new Error('no close within 20 s')));
-    sock.end(payload);
+    // write, not end: the payload's last request says `Connection: close`, so the server closes
+    // after answering it. A half-close (FIN) here raced the answer: Node's server (httpAllowHalfOpen
+    // false) aborts requests still being handled when the client's FIN arrives, and the 200 of the
+    // pipelined GET was lost once in CI under load.
+    sock.write(payload);
   });
 }
