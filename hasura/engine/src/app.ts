@@ -92,6 +92,7 @@ export async function buildApp(config: EngineConfig, deps: AppDeps = {}): Promis
     const engine: GraphQLEngine = await create(queryPool, effective, {
       stringifyNumericTypes: config.stringifyNumericTypes,
       inferFunctionPermissions: config.inferFunctionPermissions,
+      jsonPassthrough: config.jsonPassthrough,
       maxDepth: config.limits.maxDepth,
       maxNodes: config.limits.maxNodes,
       maxAliases: config.limits.maxAliases,

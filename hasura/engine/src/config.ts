@@ -28,6 +28,8 @@ const schema = z
     HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: envBool.default(true),
     /** Query functions open to every role that may select their table (Hasura's default), or only to roles given a function permission. */
     HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS: envBool.default(true),
+    /** Answer database-only queries with PostgreSQL's JSON text (execute/passthrough.ts); 0 = parse and stringify (the bench baseline). */
+    ENGINE_JSON_PASSTHROUGH: envBool.default(true),
     HASURA_GRAPHQL_PRESERVE_401_ERRORS: envBool.default(false),
     HASURA_GRAPHQL_ENABLE_CONSOLE: envBool.default(true),
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
@@ -130,6 +132,7 @@ export interface EngineConfig {
   metadataBootstrap: 'replace' | 'if-empty';
   stringifyNumericTypes: boolean;
   inferFunctionPermissions: boolean;
+  jsonPassthrough: boolean;
   preserve401: boolean;
   enableConsole: boolean;
   wsKeepAliveSeconds: number;
@@ -195,6 +198,7 @@ export function loadEngineConfig(env: Record<string, string | undefined> = proce
     metadataBootstrap: e.HASURA_GRAPHQL_METADATA_BOOTSTRAP,
     stringifyNumericTypes: e.HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES,
     inferFunctionPermissions: e.HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS,
+    jsonPassthrough: e.ENGINE_JSON_PASSTHROUGH,
     preserve401: e.HASURA_GRAPHQL_PRESERVE_401_ERRORS,
     enableConsole: e.HASURA_GRAPHQL_ENABLE_CONSOLE,
     wsKeepAliveSeconds: e.HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE,

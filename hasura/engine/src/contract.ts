@@ -141,6 +141,11 @@ export type CreateEngine = (pool: pg.Pool, metadata: Metadata, options?: EngineO
 export interface EngineOptions {
   /** Hasura's --stringify-numeric-types (bigint, numeric as strings). Default true for Linkport. */
   stringifyNumericTypes?: boolean;
+  /**
+   * ENGINE_JSON_PASSTHROUGH (default true): a query whose root fields all come from the database
+   * answers with PostgreSQL's JSON text instead of parsing and stringifying it (execute/passthrough.ts).
+   */
+  jsonPassthrough?: boolean;
   /** HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS (default true). */
   inferFunctionPermissions?: boolean;
   /** Maximum selection depth (0 = unlimited) — our guard against depth bombs. */

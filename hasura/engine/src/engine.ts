@@ -11,7 +11,8 @@ import { compileStream, isStreamField } from './compile/stream.ts';
 import { runMutationField } from './compile/mutation.ts';
 import { CompileContext } from './compile/context.ts';
 import { runIntrospection } from './execute/introspection.ts';
-import { inTransaction, runJson } from './execute/run.ts';
+import { inTransaction, runJson, runJsonText } from './execute/run.ts';
+import { passthroughResponse } from './execute/passthrough.ts';
 import { sql, value } from './sql/sql.ts';
 import { introspect } from './introspection/introspect.ts';
 import { buildRoleSchema } from './schema/build-role.ts';
@@ -139,6 +140,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   const enumCache: EnumCache = new Map();
   let state = await load(pool, metadata, enumCache, options.inferFunctionPermissions ?? true);
   const stringify = options.stringifyNumericTypes ?? true;
+  const passthrough = options.jsonPassthrough ?? true;
   const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
   const maxNodes = options.maxNodes ?? 0;
   const maxAliases = options.maxAliases ?? 0;
@@ -250,7 +252,14 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       }, timeoutMs));
     } else if (dbFields.length) {
       const statement = inSpan('graphql.compile', undefined, () => compileQueryRoot(ctx, dbFields));
-      dbData = await inSpan('graphql.execute', undefined, () => runJson(dbPool, statement, timeoutMs));
+      // Every root field from the database: `data` is the statement's JSON text as it is
+      // (execute/passthrough.ts). Introspection, __typename and placeholder fields need `respond`.
+      if (passthrough && resolved.kind === 'query' && dbFields.length === resolved.fields.length) {
+        const text = await inSpan('graphql.execute', undefined, () => runJsonText(dbPool, statement, timeoutMs));
+        if (text !== undefined) return passthroughResponse(text);
+      } else {
+        dbData = await inSpan('graphql.execute', undefined, () => runJson(dbPool, statement, timeoutMs));
+      }
     }
     return respond(dbData, introData());
   }

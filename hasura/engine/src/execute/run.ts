@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { compile, type SQL } from '../sql/sql.ts';
 import { mapPgError } from './pg-errors.ts';
 
@@ -27,6 +27,36 @@ function statementName(text: string): string | undefined {
  */
 const SET_TIMEOUT = "SELECT set_config('statement_timeout', $1, true)";
 
+/** pg's parser for json and jsonb (OIDs 114, 3802) is the identity: the cell's text as PostgreSQL sent it. */
+const JSON_OIDS = new Set([114, 3802]);
+const asText = (v: string): string => v;
+/**
+ * Per query (pg's `types` query option), never installed globally: every other statement keeps
+ * its parsed JSON. Other types keep pg's parsers.
+ */
+const JSON_AS_TEXT = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    JSON_OIDS.has(oid) ? asText : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Runs one compiled statement; returns its single `data` cell as PostgreSQL's JSON text, unparsed
+ * (execute/passthrough.ts); undefined when the statement gave no row.
+ */
+export async function runJsonText(pool: pg.Pool, stmt: SQL, timeoutMs?: number): Promise<string | undefined> {
+  if (timeoutMs !== undefined) {
+    return inTransaction(pool, async (exec) => (await exec(stmt, '$', true)).data as string | undefined, timeoutMs);
+  }
+  const { text, values } = compile(stmt);
+  const name = statementName(text);
+  try {
+    const res = await pool.query<{ data: string | null }>(name ? { text, values, name, types: JSON_AS_TEXT } : { text, values, types: JSON_AS_TEXT });
+    return res.rows[0]?.data ?? undefined;
+  } catch (e) {
+    throw mapPgError(e, text);
+  }
+}
+
 /**
  * Runs one compiled statement; returns its single JSON `data` cell. Errors map to Hasura's.
  * `timeoutMs`: a time limit other than the one the pool's connections carry (api_limits
@@ -48,11 +78,12 @@ export async function runJson(pool: pg.Pool, stmt: SQL, timeoutMs?: number): Pro
 
 /**
  * Runs `fn` in one transaction (all mutation root fields of a request, docs/research/hasura-v2.md §D): any error
- * rolls every statement back. `exec` runs one statement whose row is `{data, ok}`.
+ * rolls every statement back. `exec` runs one statement whose row is `{data, ok}`; with `jsonText`,
+ * `data` is the cell's JSON text (runJsonText).
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
-  fn: (exec: (stmt: SQL, errPath: string) => Promise<{ data: unknown; ok: boolean }>) => Promise<T>,
+  fn: (exec: (stmt: SQL, errPath: string, jsonText?: boolean) => Promise<{ data: unknown; ok: boolean }>) => Promise<T>,
   timeoutMs?: number,
 ): Promise<T> {
   let client: pg.PoolClient;
@@ -69,12 +100,14 @@ export async function inTransaction<T>(
     } catch (e) {
       throw mapPgError(e);
     }
-    const exec = async (stmt: SQL, errPath: string): Promise<{ data: unknown; ok: boolean }> => {
+    const exec = async (stmt: SQL, errPath: string, jsonText?: boolean): Promise<{ data: unknown; ok: boolean }> => {
       const { text, values } = compile(stmt);
       try {
         const name = statementName(text);
-        const res = await client.query<{ data: unknown; ok: boolean }>(name ? { text, values, name } : { text, values });
+        const types = jsonText ? JSON_AS_TEXT : undefined;
+        const res = await client.query<{ data: unknown; ok: boolean }>(name ? { text, values, name, types } : { text, values, types });
         const row = res.rows[0];
+        if (jsonText) return { data: row?.data ?? undefined, ok: row?.ok !== false };
         return { data: row?.data ?? null, ok: row?.ok !== false };
       } catch (e) {
         const qe = mapPgError(e, text);

@@ -8,6 +8,7 @@ import type { ExecuteOptions, GraphQLEngine, GraphQLRequest, GraphQLResponse, Se
 import { normalizeHeaders, type Authenticator } from '../auth/session.ts';
 import { QErr, gqlErrors, invalidJsonMessage, jsonKind, statusForCode } from '../errors.ts';
 import type { QueryCache } from '../cache/cache.ts';
+import { responseBody } from '../execute/passthrough.ts';
 
 type Variant = 'v1' | 'v1alpha1';
 
@@ -73,8 +74,9 @@ export async function runOneCached(cache: QueryCache | undefined, engine: GraphQ
   return cache.run(safe, decoded, session, opts);
 }
 
+/** The body is JSON.stringify's, or the database's JSON text when it was passed through (execute/passthrough.ts). */
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(responseBody(body));
 }
 
 export function registerGraphQLRoutes(app: FastifyInstance, deps: GraphQLRouteDeps): void {
