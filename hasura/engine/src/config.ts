@@ -28,8 +28,15 @@ const schema = z
     HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: envBool.default(true),
     /** Query functions open to every role that may select their table (Hasura's default), or only to roles given a function permission. */
     HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS: envBool.default(true),
-    /** Answer database-only queries with PostgreSQL's JSON text (execute/passthrough.ts); 0 = parse and stringify (the bench baseline). */
-    ENGINE_JSON_PASSTHROUGH: envBool.default(true),
+    /**
+     * Answer database-only queries with PostgreSQL's JSON text (execute/passthrough.ts): compact
+     * (also 1/true), verbatim (PostgreSQL's spaces, as Hasura sends them), off (also 0/false: parse
+     * and stringify, the bench baseline).
+     */
+    ENGINE_JSON_PASSTHROUGH: z
+      .enum(['off', 'compact', 'verbatim', '0', '1', 'false', 'true'])
+      .default('compact')
+      .transform((v) => (v === '0' || v === 'false' ? 'off' : v === '1' || v === 'true' ? 'compact' : v)),
     HASURA_GRAPHQL_PRESERVE_401_ERRORS: envBool.default(false),
     HASURA_GRAPHQL_ENABLE_CONSOLE: envBool.default(true),
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE: z.coerce.number().int().positive().default(5),
@@ -132,7 +139,7 @@ export interface EngineConfig {
   metadataBootstrap: 'replace' | 'if-empty';
   stringifyNumericTypes: boolean;
   inferFunctionPermissions: boolean;
-  jsonPassthrough: boolean;
+  jsonPassthrough: 'off' | 'compact' | 'verbatim';
   preserve401: boolean;
   enableConsole: boolean;
   wsKeepAliveSeconds: number;

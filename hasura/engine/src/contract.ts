@@ -142,10 +142,12 @@ export interface EngineOptions {
   /** Hasura's --stringify-numeric-types (bigint, numeric as strings). Default true for Linkport. */
   stringifyNumericTypes?: boolean;
   /**
-   * ENGINE_JSON_PASSTHROUGH (default true): a query whose root fields all come from the database
-   * answers with PostgreSQL's JSON text instead of parsing and stringifying it (execute/passthrough.ts).
+   * ENGINE_JSON_PASSTHROUGH: a query whose root fields all come from the database answers with
+   * PostgreSQL's JSON text instead of parsing and stringifying it (execute/passthrough.ts):
+   * `compact` (default, the same bytes as JSON.stringify), `verbatim` (PostgreSQL's spaces, as
+   * Hasura), `off` (parse and stringify).
    */
-  jsonPassthrough?: boolean;
+  jsonPassthrough?: 'off' | 'compact' | 'verbatim';
   /** HASURA_GRAPHQL_INFER_FUNCTION_PERMISSIONS (default true). */
   inferFunctionPermissions?: boolean;
   /** Maximum selection depth (0 = unlimited) — our guard against depth bombs. */

@@ -140,7 +140,7 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
   const enumCache: EnumCache = new Map();
   let state = await load(pool, metadata, enumCache, options.inferFunctionPermissions ?? true);
   const stringify = options.stringifyNumericTypes ?? true;
-  const passthrough = options.jsonPassthrough ?? true;
+  const passthrough = options.jsonPassthrough ?? 'compact';
   const limits = { maxDepth: options.maxDepth ?? 0, maxComplexity: options.maxComplexity ?? 0 };
   const maxNodes = options.maxNodes ?? 0;
   const maxAliases = options.maxAliases ?? 0;
@@ -254,9 +254,9 @@ export const createEngine: CreateEngine = async (pool, metadata, options: Engine
       const statement = inSpan('graphql.compile', undefined, () => compileQueryRoot(ctx, dbFields));
       // Every root field from the database: `data` is the statement's JSON text as it is
       // (execute/passthrough.ts). Introspection, __typename and placeholder fields need `respond`.
-      if (passthrough && resolved.kind === 'query' && dbFields.length === resolved.fields.length) {
+      if (passthrough !== 'off' && resolved.kind === 'query' && dbFields.length === resolved.fields.length) {
         const text = await inSpan('graphql.execute', undefined, () => runJsonText(dbPool, statement, timeoutMs));
-        if (text !== undefined) return passthroughResponse(text);
+        if (text !== undefined) return passthroughResponse(text, passthrough);
       } else {
         dbData = await inSpan('graphql.execute', undefined, () => runJson(dbPool, statement, timeoutMs));
       }

@@ -9,11 +9,13 @@
  *
  * So the response carries the text and its `data` is parsed only when someone reads it (the
  * @cached store, REST endpoints, WebSocket payloads, tests): every reader sees exactly what the
- * parsed path gave. The HTTP answer (`responseBody`) is `{"data":` + the text + `}` with
- * PostgreSQL's insignificant whitespace taken out: `json_build_object` writes `"k" : v`, `json_agg`
- * writes `, \n ` between elements, and our answers have always been compact
- * (`JSON.stringify`), so the bytes stay what they were (Hasura keeps PostgreSQL's spaces; JSON
- * readers see no difference).
+ * parsed path gave. The HTTP answer (`responseBody`) is `{"data":` + the text + `}`, in one of two
+ * forms (ENGINE_JSON_PASSTHROUGH):
+ *   - `compact` (the default): PostgreSQL's insignificant whitespace taken out — `json_build_object`
+ *     writes `"k" : v`, `json_agg` writes `, \n ` between elements — so the bytes stay what
+ *     `JSON.stringify` made of them. Done on the UTF-8 bytes, which are what is sent anyway.
+ *   - `verbatim`: the text as PostgreSQL wrote it, spaces included, as Hasura sends it; no pass over
+ *     the text at all. The same JSON to every reader, other bytes.
  *
  * What the text keeps that a parse and stringify would have changed, all of it PostgreSQL's (and so
  * Hasura's) own rendering: numbers as PostgreSQL prints them (`1.0`, `1e+20`, integers above 2^53
@@ -25,9 +27,13 @@ import type { GraphQLResponse } from '../contract.ts';
 
 const RAW = Symbol('linkport.passthrough');
 
+/** How a passed-through `data` text is written (ENGINE_JSON_PASSTHROUGH). */
+export type PassthroughMode = 'compact' | 'verbatim';
+
 interface RawState {
   /** PostgreSQL's text of the `data` object. */
   text: string;
+  mode: PassthroughMode;
   /** Set once `data` was read (or replaced): from then on the object is the truth. */
   parsed: boolean;
   data: unknown;
@@ -36,8 +42,8 @@ interface RawState {
 type RawResponse = GraphQLResponse & { [RAW]?: RawState };
 
 /** A `{data}` response over PostgreSQL's JSON text of `data`, parsed on first read. */
-export function passthroughResponse(dataText: string): GraphQLResponse {
-  const state: RawState = { text: dataText, parsed: false, data: undefined };
+export function passthroughResponse(dataText: string, mode: PassthroughMode = 'compact'): GraphQLResponse {
+  const state: RawState = { text: dataText, mode, parsed: false, data: undefined };
   const res = {} as RawResponse;
   Object.defineProperty(res, 'data', {
     enumerable: true,
@@ -65,54 +71,57 @@ export function isPassthrough(res: GraphQLResponse): boolean {
   return st !== undefined && !st.parsed && Object.keys(res).length === 1;
 }
 
+const isRaw = (r: unknown): boolean => r !== null && typeof r === 'object' && !Array.isArray(r) && isPassthrough(r as GraphQLResponse);
+
 /**
- * The response's JSON text: the database's text when it was passed through untouched, else
- * `JSON.stringify`. A reader may have parsed `data` and changed the object (or added `errors`);
- * then the object is what is sent.
+ * The response's JSON: the database's text when it was passed through untouched (a Buffer when
+ * compacted), else `JSON.stringify`. A reader may have parsed `data` and changed the object (or
+ * added `errors`); then the object is what is sent.
  */
-export function responseBody(res: unknown): string {
-  if (res !== null && typeof res === 'object' && !Array.isArray(res) && isPassthrough(res as GraphQLResponse)) {
-    return `{"data":${compactJson((res as RawResponse)[RAW]!.text)}}`;
+export function responseBody(res: unknown): string | Buffer {
+  if (isRaw(res)) {
+    const st = (res as RawResponse)[RAW]!;
+    return st.mode === 'verbatim' ? `{"data":${st.text}}` : compactJson(st.text, '{"data":', '}');
   }
   // A batch: JSON.stringify of an array is its items' texts joined by commas.
-  if (Array.isArray(res) && res.some((r) => r !== null && typeof r === 'object' && isPassthrough(r as GraphQLResponse))) {
-    return `[${res.map((r) => responseBody(r)).join(',')}]`;
+  if (Array.isArray(res) && res.some(isRaw)) {
+    const parts: Buffer[] = [Buffer.from('[')];
+    res.forEach((r, i) => {
+      if (i > 0) parts.push(Buffer.from(','));
+      const b = responseBody(r);
+      parts.push(typeof b === 'string' ? Buffer.from(b) : b);
+    });
+    parts.push(Buffer.from(']'));
+    return Buffer.concat(parts);
   }
   return JSON.stringify(res);
 }
 
-const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
-
 /**
- * `text` (valid JSON) without whitespace outside strings (RFC 8259 §2: space, tab, LF, CR are
- * insignificant around structural characters). Strings are copied as they are, skipped with
- * indexOf; a closing quote is one preceded by an even number of backslashes.
+ * `prefix` + `text` (valid JSON) + `suffix` as UTF-8, without the whitespace outside strings of
+ * `text` (RFC 8259 §2: space, tab, LF, CR are insignificant around structural characters). One
+ * pass over the bytes, compacting in place: inside a string every byte is kept and a backslash
+ * keeps the byte after it too; UTF-8 continuation bytes (≥ 0x80) never look like `"`, `\` or
+ * whitespace. `prefix` and `suffix` are ASCII.
  */
-export function compactJson(text: string): string {
-  const n = text.length;
-  let out = '';
-  let from = 0;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 34) {
-      let q = i;
-      for (;;) {
-        q = text.indexOf('"', q + 1);
-        if (q < 0) return text; // not JSON: leave it to the client to see
-        let b = q - 1;
-        while (text.charCodeAt(b) === 92) b--;
-        if ((q - 1 - b) % 2 === 0) break;
-      }
-      i = q + 1;
-    } else if (isSpace(c)) {
-      if (i > from) out += text.slice(from, i);
-      i++;
-      while (i < n && isSpace(text.charCodeAt(i))) i++;
-      from = i;
-    } else {
-      i++;
+export function compactJson(text: string, prefix = '', suffix = ''): Buffer {
+  const start = prefix.length;
+  const buf = Buffer.allocUnsafe(start + Buffer.byteLength(text) + suffix.length);
+  buf.write(prefix, 0, 'latin1');
+  const end = start + buf.write(text, start, 'utf8');
+  let w = start;
+  let inString = false;
+  for (let r = start; r < end; r++) {
+    const c = buf[r]!;
+    if (inString) {
+      buf[w++] = c;
+      if (c === 92) buf[w++] = buf[++r]!;
+      else if (c === 34) inString = false;
+    } else if (c !== 32 && c !== 10 && c !== 13 && c !== 9) {
+      buf[w++] = c;
+      if (c === 34) inString = true;
     }
   }
-  return from === 0 ? text : out + text.slice(from);
+  w += buf.write(suffix, w, 'latin1');
+  return buf.subarray(0, w);
 }
