@@ -131,7 +131,15 @@ export class Scheduler {
     const c = this.lockClient;
     this.lockClient = undefined;
     if (!c) return;
-    // Destroying the connection releases the session lock whatever state it is in.
+    // Unlock first: a destroyed connection releases the session lock only when its backend has
+    // exited, which happens after the socket closes — a replica asking straight after a stop could
+    // still find the lock held (a CI flake of events/test/scheduler.test.ts). Destroying the
+    // connection after that releases it whatever state it is in, if the unlock could not run.
+    try {
+      await c.query('SELECT pg_advisory_unlock($1)', [SCHEDULER_LOCK_KEY.toString()]);
+    } catch {
+      // the connection is gone, and with it the lock
+    }
     c.release(true);
   }
 }
