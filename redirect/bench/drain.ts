@@ -7,6 +7,10 @@
  *   batch      — the default: the same rows, aggregated in memory, one links.ingest_click_batch call
  *                (migration 1764900001700_links_ingest_fast); `batch:5000:2` the same with batches
  *                of 5000 entries and two worker processes in the group.
+ *   before:<sink> — that sink with migration 1764900001800_links_ingest_fewer_writes reverted (its
+ *                down.sql applied before, its up.sql after): the same code path with the foreign-key
+ *                checks and the per-row links.click_dims_key calls it removed, as the same-run
+ *                baseline for that migration.
  * Each path gets its own consumer group on the stream, and the database is emptied in between, so
  * both read the same entries. Exactness is checked after each: stream entries == rows ==
  * sum(click_count) + bots == rollups.
@@ -17,6 +21,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -55,6 +60,10 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** The migration whose effect `before:` sinks undo for their run. */
+const FEWER_WRITES = path.join(root, 'migrations/default/1764900001800_links_ingest_fewer_writes');
+const migrationSql = (file: 'up.sql' | 'down.sql') => readFileSync(path.join(FEWER_WRITES, file), 'utf8');
+
 const num = async (db: pg.Pool, sql: string) => Number((await db.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0);
 
 /** Empties what a drain writes, so the next path starts from the same state. */
@@ -74,40 +83,47 @@ export async function drainBoth(admin: pg.Pool, redis: Redis, env: Record<string
   const stream = opts.stream ?? 'clicks';
   const entries = await redis.xlen(stream);
   const out: DrainResult[] = [];
-  for (const spec of opts.sinks ?? ['legacy', 'statement', 'batch', 'batch:5000:2']) {
+  for (const full of opts.sinks ?? ['legacy', 'before:statement', 'statement', 'before:batch', 'batch', 'batch:5000:2']) {
+    const before = full.startsWith('before:');
+    const spec = before ? full.slice('before:'.length) : full;
     const [sink = 'batch', size, n = '1'] = spec.split(':');
     await reset(admin);
-    const group = `drain-${sink}-${randomUUID().slice(0, 8)}`;
-    // n > 1: that many worker processes in the consumer group (how the worker scales out), so
-    // PostgreSQL writes n batches at once on this machine's cores.
-    const ws = await Promise.all(
-      Array.from({ length: Number(n) }, (_, i) =>
-        startWorker({ ...env, LOG_LEVEL: 'info', WORKER_SINK: sink, CLICK_GROUP: group, WORKER_NAME: `${group}-${i}`, WORKER_BATCH: size ?? String(opts.batch), WORKER_PORT: '0', WORKER_BLOCK_MS: '100' }),
-      ),
-    );
-    const t0 = performance.now();
-    let rows = 0;
-    for (;;) {
-      rows = await num(admin, 'SELECT count(*) AS n FROM links.clicks');
-      if (rows >= entries || performance.now() - t0 > 600_000) break;
-      await new Promise((r) => setTimeout(r, 50));
+    if (before) await admin.query(migrationSql('down.sql'));
+    try {
+      const group = `drain-${sink}-${randomUUID().slice(0, 8)}`;
+      // n > 1: that many worker processes in the consumer group (how the worker scales out), so
+      // PostgreSQL writes n batches at once on this machine's cores.
+      const ws = await Promise.all(
+        Array.from({ length: Number(n) }, (_, i) =>
+          startWorker({ ...env, LOG_LEVEL: 'info', WORKER_SINK: sink, CLICK_GROUP: group, WORKER_NAME: `${group}-${i}`, WORKER_BATCH: size ?? String(opts.batch), WORKER_PORT: '0', WORKER_BLOCK_MS: '100' }),
+        ),
+      );
+      const t0 = performance.now();
+      let rows = 0;
+      for (;;) {
+        rows = await num(admin, 'SELECT count(*) AS n FROM links.clicks');
+        if (rows >= entries || performance.now() - t0 > 600_000) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      await Promise.all(ws.map(stop));
+      const bots = await num(admin, 'SELECT count(*) AS n FROM links.clicks WHERE is_bot');
+      const counters = await num(admin, 'SELECT sum(click_count) AS n FROM links.links');
+      const daily = await num(admin, `SELECT sum(clicks) AS n FROM links.daily_stats WHERE dimension = 'total'`);
+      let exact = rows === entries && counters + bots === entries && daily === counters;
+      let detail = `entries ${entries}, rows ${rows}, click_count ${counters} + bots ${bots}, daily_stats ${daily}`;
+      if (sink !== 'legacy') {
+        const cube = await num(admin, 'SELECT sum(clicks) AS n FROM links.hourly_stats');
+        const account = await num(admin, `SELECT sum(clicks) AS n FROM links.account_hourly_stats WHERE dimension = 'total'`);
+        const mism = await num(admin, `SELECT count(*) AS n FROM links.rollup_mismatches('2000-01-01', date_trunc('hour', now()) + interval '1 hour')`);
+        exact &&= cube === entries && account === entries && mism === 0;
+        detail += `, hourly_stats ${cube}, account_hourly_stats ${account}, reconciliation mismatches ${mism}`;
+      }
+      out.push({ sink: `${before ? 'before:' : ''}${sink}${size ? `@${size}` : ''}${Number(n) > 1 ? `x${n}` : ''}`, clicks: entries, seconds, rate: entries / seconds, exact, detail });
+      await redis.xgroup('DESTROY', stream, group);
+    } finally {
+      if (before) await admin.query(migrationSql('up.sql'));
     }
-    const seconds = (performance.now() - t0) / 1000;
-    await Promise.all(ws.map(stop));
-    const bots = await num(admin, 'SELECT count(*) AS n FROM links.clicks WHERE is_bot');
-    const counters = await num(admin, 'SELECT sum(click_count) AS n FROM links.links');
-    const daily = await num(admin, `SELECT sum(clicks) AS n FROM links.daily_stats WHERE dimension = 'total'`);
-    let exact = rows === entries && counters + bots === entries && daily === counters;
-    let detail = `entries ${entries}, rows ${rows}, click_count ${counters} + bots ${bots}, daily_stats ${daily}`;
-    if (sink !== 'legacy') {
-      const cube = await num(admin, 'SELECT sum(clicks) AS n FROM links.hourly_stats');
-      const account = await num(admin, `SELECT sum(clicks) AS n FROM links.account_hourly_stats WHERE dimension = 'total'`);
-      const mism = await num(admin, `SELECT count(*) AS n FROM links.rollup_mismatches('2000-01-01', date_trunc('hour', now()) + interval '1 hour')`);
-      exact &&= cube === entries && account === entries && mism === 0;
-      detail += `, hourly_stats ${cube}, account_hourly_stats ${account}, reconciliation mismatches ${mism}`;
-    }
-    out.push({ sink: `${sink}${size ? `@${size}` : ''}${Number(n) > 1 ? `x${n}` : ''}`, clicks: entries, seconds, rate: entries / seconds, exact, detail });
-    await redis.xgroup('DESTROY', stream, group);
   }
   return out;
 }
@@ -194,6 +210,11 @@ export function print(results: DrainResult[]): void {
   const st = results.find((r) => r.sink === 'statement');
   const fast = results.find((r) => r.sink === 'batch');
   if (st && fast) console.log(`  batch/statement (in-memory vs SQL aggregation, same batch size) = ${(fast.rate / st.rate).toFixed(2)}x`);
+  // Migration 1764900001800 against itself reverted, the same path and stream.
+  for (const b of results.filter((r) => r.sink.startsWith('before:'))) {
+    const after = results.find((r) => r.sink === b.sink.slice('before:'.length));
+    if (after) console.log(`  ${after.sink} with 1764900001800_links_ingest_fewer_writes / without = ${(after.rate / b.rate).toFixed(2)}x`);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
