@@ -1,8 +1,9 @@
 /**
- * Migration 1764900001800_links_ingest_fewer_writes: the rollups a batch writes (hourly cube, daily
- * visitors, per-hour totals) no longer carry foreign keys to links.links, whose checks could not
- * fail, and links.click_dims_key is inlined. What must still hold: a deleted link leaves no row
- * behind anywhere, also when its delete races a batch (either order), and the cube keys are the
+ * Migrations 1764900001800_links_ingest_fewer_writes and 1764900001810_links_ingest_account_fks: the
+ * rollups a batch writes (hourly cube, daily visitors, per-hour totals; the account marginals) no
+ * longer carry foreign keys to links.links / core.users, whose checks could not fail, and
+ * links.click_dims_key is inlined. What must still hold: a deleted link or owner leaves no row
+ * behind anywhere, also when the delete races a batch (either order), and the cube keys are the
  * ones the function computes. Real PostgreSQL, two sessions for the races.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +23,16 @@ async function rowsOf(e: Env, linkId: string): Promise<Record<string, number>> {
   for (const t of ROLLUPS) out[t] = Number((await e.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${t} WHERE link_id = $1`, [linkId])).rows[0]!.n);
   return out;
 }
+
+const accountRows = async (e: Env, owner: string) =>
+  Number(
+    (
+      await e.admin.query<{ n: string }>(
+        `SELECT (SELECT count(*) FROM links.account_hourly_stats WHERE owner_id = $1) + (SELECT count(*) FROM links.account_daily_stats WHERE owner_id = $1) AS n`,
+        [owner],
+      )
+    ).rows[0]!.n,
+  );
 
 const none = Object.fromEntries(ROLLUPS.map((t) => [t, 0]));
 
@@ -55,6 +66,10 @@ void test('fewer writes: the rollups have no foreign keys to links, a trigger re
   for (const gone of ['links.hourly_stats', 'links.daily_visitors', 'links.link_hourly_totals']) assert.ok(!fks.includes(gone), `${gone} has no FK left`);
   // Hasura's relationships are declared on these two: their keys stay.
   for (const kept of ['links.clicks', 'links.daily_stats']) assert.ok(fks.includes(kept), `${kept} keeps its FK`);
+  const ownerFks = (
+    await e.admin.query<{ t: string }>(`SELECT conrelid::regclass::text AS t FROM pg_constraint WHERE contype = 'f' AND confrelid = 'core.users'::regclass`)
+  ).rows.map((r) => r.t);
+  for (const gone of ['links.account_hourly_stats', 'links.account_daily_stats']) assert.ok(!ownerFks.includes(gone), `${gone} has no FK to core.users left`);
 
   // Inlined: the plan computes md5(...) in place instead of calling the function per row.
   const plan = (
@@ -92,8 +107,10 @@ void test('fewer writes: deleting a link, or its owner, removes its rows from ev
   assert.equal(await mismatches(e), 0);
 
   // The owner goes: links cascade from core.users, and the trigger fires for the cascade too.
+  assert.ok((await accountRows(e, e.ownerId)) > 0);
   await e.admin.query(`DELETE FROM core.users WHERE id = $1`, [e.ownerId]);
   assert.deepEqual(await rowsOf(e, links[2]!.id), none);
+  assert.equal(await accountRows(e, e.ownerId), 0, 'the owner’s account rollups go with them');
   assert.equal(await mismatches(e), 0);
 });
 
@@ -160,5 +177,36 @@ void test('fewer writes: a batch racing an uncommitted delete of one of its link
   assert.deepEqual(r, { inserted: 20, counted: 20 });
   assert.equal(sink.replays, 1);
   assert.deepEqual(await rowsOf(e, links[0]!.id), none);
+  assert.equal(await mismatches(e), 0);
+});
+
+void test('fewer writes: an owner deleted while a batch of their clicks is uncommitted — the cascade waits, then the account rollups go too', async (t) => {
+  const e = await setup(t);
+  // A second owner whose figures must stay.
+  const other = (await e.admin.query<{ id: string }>(`INSERT INTO core.users (email, password_hash) VALUES ('other@example.com', 'x') RETURNING id`)).rows[0]!.id;
+  const theirs = (
+    await e.admin.query<{ id: string; code: string }>(`INSERT INTO links.links (owner_id, code, destination) VALUES ($1, 'theirs', 'https://example.com/t') RETURNING id, code`, [other])
+  ).rows[0]!;
+  const links = [await e.newLink(), theirs];
+  const pool = new pg.Pool({ connectionString: e.db.roleUrl('redirect_service'), max: 1 });
+  t.after(() => pool.end());
+  await new ClickSink(pool as never, 'statement', 1).write(batchOf(links, 20, 'early'));
+  assert.ok((await accountRows(e, e.ownerId)) > 0);
+  const writer = await pool.connect();
+  try {
+    await writer.query('BEGIN');
+    await sinkOn(writer, 'batch').write(batchOf(links, 40, 'late'));
+    let deleted = false;
+    const del = e.admin.query(`DELETE FROM core.users WHERE id = $1`, [e.ownerId]).then(() => (deleted = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(deleted, false, 'the cascade to the links waits for the batch');
+    await writer.query('COMMIT');
+    await del;
+  } finally {
+    writer.release();
+  }
+  assert.equal(await accountRows(e, e.ownerId), 0, 'no account rollup row of the deleted owner');
+  assert.deepEqual(await rowsOf(e, links[0]!.id), none);
+  assert.ok((await accountRows(e, other)) > 0, 'the other owner keeps theirs');
   assert.equal(await mismatches(e), 0);
 });
