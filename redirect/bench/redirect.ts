@@ -15,8 +15,10 @@
  *   (d) the click worker draining everything (b, b', c) produced into PostgreSQL, once per write
  *       path over the same stream (bench/drain.ts): the pre-issue-16 path (WORKER_SINK=legacy, the
  *       baseline), the one-statement path (statement), the in-memory aggregated path (batch, the
- *       default) and batch with larger batches and two workers; checks stream entries == rows ==
- *       counters (+ bots) == rollups for each.
+ *       default) and batch with larger batches and two workers, and statement and batch once more
+ *       with migrations 1764900001800/1764900001810 reverted (`before:`, their same-run baseline:
+ *       the foreign-key checks and per-row key function calls they removed); checks stream
+ *       entries == rows == counters (+ bots) == rollups for each.
  *
  * Switches (environment):
  *   BENCH_DURATION=5 BENCH_ROUNDS=3  seconds per measured run, interleaved rounds
