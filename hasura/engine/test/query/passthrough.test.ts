@@ -162,6 +162,19 @@ void test('the engine passes through only when every root field comes from the d
   const off = await createEngine(pool, md, { jsonPassthrough: 'off' });
   assert.equal(isPassthrough(await on.execute({ query: '{ tricky { id } a: tricky_by_pk(id: 1) { t } }' }, s)), true);
   assert.equal(isPassthrough(await off.execute({ query: '{ tricky { id } }' }, s)), false);
+  // A role's time limit runs the statement in a transaction under SET LOCAL statement_timeout
+  // (run.ts inTransaction; admin has no api_limits, so a role with a select permission).
+  const limited: Metadata = {
+    version: 3,
+    api_limits: { time_limit: { global: 5, per_role: {} } },
+    sources: [{ name: 'default', kind: 'postgres', configuration: {}, tables: [{ table: { schema: 'public', name: 'tricky' }, select_permissions: [{ role: 'reader', permission: { columns: '*', filter: {} } }] }] }],
+  };
+  const reader = { role: 'reader', vars: { 'x-hasura-role': 'reader' }, isAdmin: false };
+  const tq = '{ tricky(order_by: {id: asc}) { id t jb } }';
+  const tres = await (await createEngine(pool, limited)).execute({ query: tq }, reader);
+  assert.equal(isPassthrough(tres), true);
+  assert.equal(String(responseBody(tres)), JSON.stringify(await (await createEngine(pool, limited, { jsonPassthrough: 'off' })).execute({ query: tq }, reader)));
+  assert.match(String(responseBody(tres)), /^\{"data":\{"tricky":\[\{"id":1,"t":"quote/);
   for (const query of ['{ __typename tricky { id } }', '{ __schema { queryType { name } } tricky { id } }', 'subscription { tricky { id } }', '{ tricky { nope } }']) {
     const res = await on.execute({ query }, s);
     assert.equal(isPassthrough(res), false, query);
