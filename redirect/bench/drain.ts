@@ -37,6 +37,8 @@ export interface DrainResult {
   rate: number;
   exact: boolean;
   detail: string;
+  /** PostgreSQL CPU per click (the worker role's backends, user + system time), µs; undefined without /proc. */
+  pgCpuUs?: number;
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
@@ -64,6 +66,27 @@ async function stop(child: ChildProcess): Promise<void> {
 const FEWER_WRITES = ['1764900001800_links_ingest_fewer_writes', '1764900001810_links_ingest_account_fks'].map((m) => path.join(root, 'migrations/default', m));
 const migrationSql = (file: 'up.sql' | 'down.sql') =>
   (file === 'up.sql' ? FEWER_WRITES : [...FEWER_WRITES].reverse()).map((dir) => readFileSync(path.join(dir, file), 'utf8')).join(';\n');
+
+/**
+ * CPU seconds the worker role's PostgreSQL backends have used so far, by backend pid (Linux
+ * /proc/<pid>/stat utime + stime; the bench's PostgreSQL is embedded on this machine). On a shared
+ * 2-core machine wall-clock drain rates swing with the neighbours' load; the database's own CPU
+ * per click moves far less, so it is the figure that judges a change to the write path.
+ */
+async function backendCpu(db: pg.Pool): Promise<Map<number, number> | undefined> {
+  const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE usename = 'redirect_service'`)).rows.map((r) => r.pid);
+  const hz = 100; // USER_HZ: clock ticks per second of /proc/<pid>/stat on Linux
+  const out = new Map<number, number>();
+  try {
+    for (const pid of pids) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / hz);
+    }
+  } catch {
+    return undefined; // not Linux, or PostgreSQL elsewhere
+  }
+  return out;
+}
 
 const num = async (db: pg.Pool, sql: string) => Number((await db.query<{ n: string | null }>(sql)).rows[0]!.n ?? 0);
 
@@ -101,6 +124,7 @@ export async function drainBoth(admin: pg.Pool, redis: Redis, env: Record<string
           startWorker({ ...env, LOG_LEVEL: 'info', WORKER_SINK: sink, CLICK_GROUP: group, WORKER_NAME: `${group}-${i}`, WORKER_BATCH: size ?? String(opts.batch), WORKER_PORT: '0', WORKER_BLOCK_MS: '100' }),
         ),
       );
+      const cpu0 = await backendCpu(admin);
       const t0 = performance.now();
       let rows = 0;
       for (;;) {
@@ -109,6 +133,10 @@ export async function drainBoth(admin: pg.Pool, redis: Redis, env: Record<string
         await new Promise((r) => setTimeout(r, 50));
       }
       const seconds = (performance.now() - t0) / 1000;
+      // Read before the workers stop: their backends end with them. A backend that connected during
+      // the drain counts from 0 (its connection setup is in it: a few ms).
+      const cpu1 = await backendCpu(admin);
+      const pgCpuUs = cpu0 && cpu1 ? ([...cpu1].reduce((a, [pid, t]) => a + t - (cpu0.get(pid) ?? 0), 0) / entries) * 1e6 : undefined;
       await Promise.all(ws.map(stop));
       const bots = await num(admin, 'SELECT count(*) AS n FROM links.clicks WHERE is_bot');
       const counters = await num(admin, 'SELECT sum(click_count) AS n FROM links.links');
@@ -122,7 +150,7 @@ export async function drainBoth(admin: pg.Pool, redis: Redis, env: Record<string
         exact &&= cube === entries && account === entries && mism === 0;
         detail += `, hourly_stats ${cube}, account_hourly_stats ${account}, reconciliation mismatches ${mism}`;
       }
-      out.push({ sink: `${before ? 'before:' : ''}${sink}${size ? `@${size}` : ''}${Number(n) > 1 ? `x${n}` : ''}`, clicks: entries, seconds, rate: entries / seconds, exact, detail });
+      out.push({ sink: `${before ? 'before:' : ''}${sink}${size ? `@${size}` : ''}${Number(n) > 1 ? `x${n}` : ''}`, clicks: entries, seconds, rate: entries / seconds, exact, detail, ...(pgCpuUs === undefined ? {} : { pgCpuUs }) });
       await redis.xgroup('DESTROY', stream, group);
     } finally {
       if (before) await admin.query(migrationSql('up.sql'));
@@ -206,7 +234,8 @@ async function main(): Promise<void> {
 
 export function print(results: DrainResult[]): void {
   for (const r of results) {
-    console.log(`  ${r.sink.padEnd(10)} ${r.clicks} clicks in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(0).padStart(6)} clicks/s   exact: ${r.exact ? 'YES' : 'NO'} (${r.detail})`);
+    const cpu = r.pgCpuUs === undefined ? '' : `, PostgreSQL CPU ${r.pgCpuUs.toFixed(1)} µs/click`;
+    console.log(`  ${r.sink.padEnd(10)} ${r.clicks} clicks in ${r.seconds.toFixed(1)} s = ${r.rate.toFixed(0).padStart(6)} clicks/s${cpu}   exact: ${r.exact ? 'YES' : 'NO'} (${r.detail})`);
   }
   const base = results[0];
   if (base) console.log(`  against ${base.sink}: ${results.slice(1).map((r) => `${r.sink} ${(r.rate / base.rate).toFixed(2)}x`).join(', ')} (target: >= 50,000 clicks/s)`);
@@ -215,14 +244,17 @@ export function print(results: DrainResult[]): void {
   if (st && fast) console.log(`  batch/statement (in-memory vs SQL aggregation, same batch size) = ${(fast.rate / st.rate).toFixed(2)}x`);
   // The migrations against themselves reverted, the same path and stream; a sink named more than
   // once (e.g. --sinks before:batch,batch,batch,before:batch, to cancel the order's drift) by its mean.
-  const mean = (name: string) => {
-    const rs = results.filter((r) => r.sink === name).map((r) => r.rate);
-    return rs.length ? rs.reduce((a, b) => a + b, 0) / rs.length : undefined;
+  const mean = (name: string, f: (r: DrainResult) => number | undefined) => {
+    const rs = results.filter((r) => r.sink === name).map(f);
+    return rs.length && rs.every((x) => x !== undefined) ? rs.reduce<number>((a, b) => a + b!, 0) / rs.length : undefined;
   };
   for (const name of new Set(results.filter((r) => r.sink.startsWith('before:')).map((r) => r.sink))) {
-    const without = mean(name);
-    const withThem = mean(name.slice('before:'.length));
-    if (without && withThem) console.log(`  ${name.slice('before:'.length)} with migrations 1764900001800 + 1764900001810 / without = ${(withThem / without).toFixed(2)}x`);
+    const after = name.slice('before:'.length);
+    const [rate0, rate1] = [mean(name, (r) => r.rate), mean(after, (r) => r.rate)];
+    const [cpu0, cpu1] = [mean(name, (r) => r.pgCpuUs), mean(after, (r) => r.pgCpuUs)];
+    if (!rate0 || !rate1) continue;
+    const cpu = cpu0 && cpu1 ? `; PostgreSQL CPU per click ${cpu0.toFixed(1)} -> ${cpu1.toFixed(1)} µs (${(cpu1 / cpu0).toFixed(2)}x)` : '';
+    console.log(`  ${after} with migrations 1764900001800 + 1764900001810 / without: clicks/s ${(rate1 / rate0).toFixed(2)}x${cpu}`);
   }
 }
 
