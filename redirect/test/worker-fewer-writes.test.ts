@@ -114,6 +114,20 @@ void test('fewer writes: deleting a link, or its owner, removes its rows from ev
   assert.equal(await mismatches(e), 0);
 });
 
+/**
+ * Until some session of this database waits on a lock: the race below is then in the order the test
+ * means (a fixed sleep let a loaded machine start the other side too late, and the race ran the other way).
+ */
+async function lockWaiter(e: { admin: pg.Pool }): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { rows } = await e.admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if ((rows[0]?.n ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error('no session came to wait on a lock within 20 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 void test('fewer writes: a link deleted while a batch of its clicks is uncommitted — the delete waits, then removes that batch’s rows too', async (t) => {
   const e = await setup(t);
   const links = [await e.newLink(), await e.newLink()];
@@ -129,7 +143,7 @@ void test('fewer writes: a link deleted while a batch of its clicks is uncommitt
       // check, and the counter UPDATE)...
       let deleted = false;
       const del = e.admin.query(`DELETE FROM links.links WHERE id = $1`, [links[0]!.id]).then(() => (deleted = true));
-      await new Promise((r) => setTimeout(r, 300));
+      await lockWaiter(e);
       assert.equal(deleted, false, 'the delete waits for the batch');
       await writer.query('COMMIT');
       // ...and after COMMIT its trigger's statements see the batch's rows and remove them.
@@ -162,7 +176,7 @@ void test('fewer writes: a batch racing an uncommitted delete of one of its link
       () => 'written',
       (err: unknown) => pgErrorCode(err),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await lockWaiter(e);
     await deleter.query('COMMIT');
   } finally {
     deleter.release();
@@ -198,7 +212,7 @@ void test('fewer writes: an owner deleted while a batch of their clicks is uncom
     await sinkOn(writer, 'batch').write(batchOf(links, 40, 'late'));
     let deleted = false;
     const del = e.admin.query(`DELETE FROM core.users WHERE id = $1`, [e.ownerId]).then(() => (deleted = true));
-    await new Promise((r) => setTimeout(r, 300));
+    await lockWaiter(e);
     assert.equal(deleted, false, 'the cascade to the links waits for the batch');
     await writer.query('COMMIT');
     await del;
