@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import { binariesIn, reachableDataDir, startEmbeddedPostgres } from '../src/index.ts';
+import { binariesIn, collectOrphanedDataDirs, reachableDataDir, startEmbeddedPostgres } from '../src/index.ts';
 
 const asRoot = process.getuid?.() === 0;
 // As any other user PostgreSQL runs as that user, who can always enter their own checkout: the
@@ -80,4 +80,31 @@ void test('initdb leaves no password file behind, and a stopped persistent clust
   await c2.connect();
   assert.equal((await c2.query<{ n: number }>('SELECT n FROM kept')).rows[0]!.n, 42);
   await c2.end();
+});
+
+void test('relocated data directories whose origin is gone are collected; live or still-wanted ones stay', (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-relocated-'));
+  const owners = fs.mkdtempSync(path.join(os.tmpdir(), 'linkport-owners-'));
+  t.after(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(owners, { recursive: true, force: true });
+  });
+  const relocated = (name: string, origin: string, pid?: number) => {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'PG_VERSION'), '16\n');
+    if (pid !== undefined) fs.writeFileSync(path.join(dir, 'postmaster.pid'), `${pid}\n/data\n`);
+    fs.writeFileSync(`${dir}.origin`, `${origin}\n`);
+    return dir;
+  };
+  fs.mkdirSync(path.join(owners, 'kept', '.data'), { recursive: true });
+  const kept = relocated('kept', path.join(owners, 'kept', '.data', 'pg'));
+  const gone = relocated('gone', path.join(owners, 'removed', '.data', 'pg'));
+  const running = relocated('running', path.join(owners, 'removed-too', 'pg'), process.pid);
+  const stale = relocated('stale', path.join(owners, 'removed-3', 'pg'), 2 ** 22 + 12345);
+  const unmarked = path.join(root, 'unmarked');
+  fs.mkdirSync(unmarked);
+  assert.deepEqual(collectOrphanedDataDirs(root).sort(), [gone, stale].sort());
+  for (const d of [kept, running, unmarked]) assert.ok(fs.existsSync(d), d);
+  for (const d of [gone, stale]) assert.ok(!fs.existsSync(d) && !fs.existsSync(`${d}.origin`), d);
 });
