@@ -165,7 +165,7 @@ export function collectOrphanedDataDirs(root: string): string[] {
     try {
       const origin = fs.readFileSync(marker, 'utf8').trim();
       if (!origin || fs.existsSync(path.dirname(origin))) continue;
-      const pid = Number((fs.readFileSync(path.join(dir, 'postmaster.pid'), { encoding: 'utf8', flag: 'r' }).split('\n')[0] ?? '').trim());
+      const pid = Number((fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '').trim());
       if (pid > 0 && alive(pid)) continue;
     } catch {
       // no postmaster.pid (stopped cleanly, or never initialised): nothing runs there

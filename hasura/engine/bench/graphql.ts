@@ -15,11 +15,12 @@
  * the engine rows are run that many times, interleaved, and the table gives each one's median),
  * BENCH_PGL=0 leaves PostGraphile out.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { createTestDatabase } from '@linkport/devstack/testing';
@@ -128,19 +129,24 @@ async function serveEngine(url: string, passthrough: Mode): Promise<void> {
   process.once('SIGTERM', () => { server.close(); void pool.end().then(() => process.exit(0)); });
 }
 
-async function startEngine(databaseUrl: string, passthrough: Mode): Promise<{ url: string; cpuMicros(): Promise<number>; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
-    env: { ...process.env, BENCH_SERVE: passthrough, BENCH_DB: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
+/** The URL a child server prints as `listening <url>` on stdout once it accepts requests. */
+function listeningUrl(child: ChildProcessByStdio<null, Readable, null>, name: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening (\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`engine server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
+}
+
+async function startEngine(databaseUrl: string, passthrough: Mode): Promise<{ url: string; cpuMicros(): Promise<number>; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
+    env: { ...process.env, BENCH_SERVE: passthrough, BENCH_DB: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await listeningUrl(child, 'engine server');
   return {
     url,
     cpuMicros: async () => {
@@ -224,15 +230,7 @@ async function startPostgraphile(databaseUrl: string): Promise<{ url: string; st
     if (r.status !== 0) throw new Error('installing postgraphile for the comparison failed');
   }
   const child = spawn(process.execPath, [path.join(dir, 'server.mjs')], { cwd: dir, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`postgraphile exited with ${code}`)));
-  });
+  const url = await listeningUrl(child, 'postgraphile');
   return {
     url,
     stop: () => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))),
